@@ -1,0 +1,23 @@
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework_simplejwt import authentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed
+
+from backend.accounts.tokens import GENERATION_CLAIM
+
+
+class JWTAuthentication(authentication.JWTAuthentication):
+    """Bearer JWT; refuses tokens issued before the user's last revocation."""
+
+    def get_user(self, validated_token):
+        user = super().get_user(validated_token)
+        if validated_token.get(GENERATION_CLAIM) != user.token_generation:
+            raise AuthenticationFailed("This token has been revoked.", code="token_revoked")
+        return user
+
+
+class JWTAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "backend.accounts.authentication.JWTAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

@@ -1,0 +1,99 @@
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from backend.core.time import validate_time_zone
+
+
+def normalize_email(email: str) -> str:
+    """Emails are unique case-insensitively; store them lower-cased and trimmed."""
+    return (email or "").strip().lower()
+
+
+def default_time_zone() -> str:
+    return settings.DEFAULT_USER_TIME_ZONE
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username):
+        return self.get(email=normalize_email(username))
+
+    def create_user(self, email: str, password: str | None = None, **extra) -> "User":
+        if not email:
+            raise ValueError("An email is required.")
+        user = self.model(email=normalize_email(email), **extra)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra) -> "User":
+        extra.update(role=User.Role.CLINIC_ADMIN, is_staff=True, is_superuser=True)
+        extra.setdefault("email_verified_at", timezone.now())
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    class Role(models.TextChoices):
+        PATIENT = "patient", "Patient"
+        THERAPIST = "therapist", "Therapist"
+        FAMILY = "family", "Family member or friend"
+        CLINIC_ADMIN = "clinic_admin", "Clinic admin"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(max_length=254, unique=True)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.PATIENT)
+    display_name = models.CharField(max_length=80, blank=True)
+    time_zone = models.CharField(max_length=64, default=default_time_zone, validators=[validate_time_zone])
+    quiet_hours_start = models.TimeField(null=True, blank=True, help_text="Local time; may be after the end (wraps midnight).")
+    quiet_hours_end = models.TimeField(null=True, blank=True)
+    locale = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    email_verified_at = models.DateTimeField(null=True, blank=True)
+    # Every token carries this number; bumping it revokes every token issued before
+    # (password change or reset, deactivation).
+    token_generation = models.PositiveIntegerField(default=0, editable=False)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["date_joined"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=["patient", "therapist", "family", "clinic_admin"]),
+                name="user_role_known",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(quiet_hours_start__isnull=True, quiet_hours_end__isnull=True)
+                    | models.Q(quiet_hours_start__isnull=False, quiet_hours_end__isnull=False)
+                ),
+                name="user_quiet_hours_both_or_neither",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or self.email
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = normalize_email(self.email)

@@ -1,0 +1,110 @@
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from backend.accounts.models import User, default_time_zone, normalize_email
+from backend.core.serializers import StrictModelSerializer, StrictSerializer
+from backend.core.time import validate_time_zone
+
+
+def _password_errors(password: str, user: User) -> None:
+    try:
+        validate_password(password, user=user)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(list(exc.messages)) from exc
+
+
+class TimeZoneField(serializers.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("validators", [validate_time_zone])
+        kwargs.setdefault("help_text", "IANA time zone, e.g. America/New_York.")
+        super().__init__(**kwargs)
+
+
+class RegisterSerializer(StrictSerializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+    display_name = serializers.CharField(max_length=80, required=False, default="", allow_blank=True)
+    time_zone = TimeZoneField(required=False, default=default_time_zone)
+    locale = serializers.ChoiceField(choices=[code for code, _ in settings.LANGUAGES], default="en")
+
+    def validate(self, attrs):
+        provisional = User(email=normalize_email(attrs["email"]), display_name=attrs["display_name"])
+        try:
+            _password_errors(attrs["password"], provisional)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({"password": exc.detail}) from exc
+        return attrs
+
+
+class AcceptedSerializer(serializers.Serializer):
+    detail = serializers.CharField(read_only=True)
+
+
+class VerifyEmailSerializer(StrictSerializer):
+    token = serializers.CharField(max_length=1024)
+
+
+class TokenObtainSerializer(StrictSerializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField(read_only=True, help_text="Bearer token; lives at most 15 minutes.")
+    refresh = serializers.CharField(read_only=True, help_text="Single-use: each refresh returns a new one.")
+
+
+class RefreshSerializer(StrictSerializer):
+    refresh = serializers.CharField(max_length=2048)
+
+
+class PasswordResetRequestSerializer(StrictSerializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetConfirmSerializer(StrictSerializer):
+    uid = serializers.CharField(max_length=64)
+    token = serializers.CharField(max_length=128)
+    new_password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+
+
+class PasswordChangeSerializer(StrictSerializer):
+    current_password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+    new_password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+
+
+class DeactivateSerializer(StrictSerializer):
+    password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+
+
+class MeSerializer(StrictModelSerializer):
+    email_verified = serializers.BooleanField(read_only=True)
+    time_zone = TimeZoneField(required=False)
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "email",
+            "role",
+            "display_name",
+            "time_zone",
+            "quiet_hours_start",
+            "quiet_hours_end",
+            "locale",
+            "email_verified",
+            "date_joined",
+        ]
+        read_only_fields = ["id", "email", "role", "email_verified", "date_joined"]
+
+
+class UserSummarySerializer(serializers.ModelSerializer):
+    """What one side of a care link sees of the other."""
+
+    class Meta:
+        model = User
+        fields = ["id", "display_name", "role"]
+        read_only_fields = fields

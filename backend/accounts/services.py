@@ -1,0 +1,314 @@
+"""Writes to accounts: registration, verification, passwords, tokens."""
+
+import uuid
+from datetime import time
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import update_last_login
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
+from django.core import signing
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from rest_framework import exceptions
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import Token
+
+from backend.accounts.models import User, normalize_email
+from backend.accounts.throttles import LoginFailureLimiter
+from backend.accounts.tokens import GENERATION_CLAIM, RefreshToken
+
+
+VERIFY_EMAIL_SALT = "accounts.verify-email"
+
+
+# --- email -----------------------------------------------------------------
+
+
+def _send(*, to: str, subject: str, body: str) -> None:
+    # After commit: no email about a registration that rolled back.
+    transaction.on_commit(
+        lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to], fail_silently=False)
+    )
+
+
+def _verification_link(user: User) -> str:
+    token = signing.dumps({"u": str(user.pk), "e": user.email}, salt=VERIFY_EMAIL_SALT, compress=True)
+    return f"{settings.PUBLIC_BASE_URL}/api/v1/auth/verify-email/?token={token}"
+
+
+def _send_verification(user: User) -> None:
+    hours = int(settings.EMAIL_VERIFICATION_MAX_AGE.total_seconds() // 3600)
+    _send(
+        to=user.email,
+        subject="Confirm your email address",
+        body=(
+            "Hello,\n\nOpen this link to confirm your email address and finish setting up "
+            f"your account:\n\n{_verification_link(user)}\n\nThe link works for {hours} hours. "
+            "If you did not ask for this, you can ignore this message.\n"
+        ),
+    )
+
+
+def _send_already_registered(user: User) -> None:
+    _send(
+        to=user.email,
+        subject="Sign-up attempt with your email address",
+        body=(
+            "Hello,\n\nSomeone, perhaps you, tried to create an account with this email "
+            "address, which already has one. If it was you, sign in instead, or reset your "
+            "password from the sign-in screen. If it was not you, you can ignore this message: "
+            "nothing was changed.\n"
+        ),
+    )
+
+
+# --- registration and verification -------------------------------------------
+
+
+@transaction.atomic
+def patient_register(*, email: str, password: str, display_name: str, time_zone: str, locale: str) -> None:
+    """Create an unverified patient and email a verification link.
+
+    The caller learns nothing about whether the address was already known: the
+    same answer, the same work (a password hash), and an email only its owner reads.
+    """
+    email = normalize_email(email)
+    existing = User.objects.filter(email=email).first()
+    if existing is None:
+        user = User(
+            email=email,
+            role=User.Role.PATIENT,
+            display_name=display_name,
+            time_zone=time_zone,
+            locale=locale,
+        )
+        user.set_password(password)
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError:
+            existing = User.objects.get(email=email)
+        else:
+            _send_verification(user)
+            return
+    make_password(password)
+    if existing.email_verified or not existing.is_active:
+        _send_already_registered(existing)
+    else:
+        _send_verification(existing)
+
+
+def _invalid_link() -> exceptions.ValidationError:
+    return exceptions.ValidationError({"token": ["This link is invalid or has expired."]})
+
+
+@transaction.atomic
+def email_verify(*, token: str) -> User:
+    """Mark the address in a signed, unexpired link as verified (idempotent)."""
+    try:
+        payload = signing.loads(
+            token,
+            salt=VERIFY_EMAIL_SALT,
+            max_age=settings.EMAIL_VERIFICATION_MAX_AGE,
+        )
+    except signing.BadSignature as exc:
+        raise _invalid_link() from exc
+    if not isinstance(payload, dict):
+        raise _invalid_link()
+    user = User.objects.select_for_update().filter(pk=payload.get("u"), is_active=True).first()
+    if user is None or user.email != payload.get("e"):
+        raise _invalid_link()
+    if user.email_verified_at is None:
+        user.email_verified_at = timezone.now()
+        user.save(update_fields=["email_verified_at"])
+    return user
+
+
+# --- tokens --------------------------------------------------------------------
+
+
+def tokens_issue(*, user: User) -> dict[str, str]:
+    refresh = RefreshToken.for_user(user)
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def _refresh_token(raw: str) -> RefreshToken:
+    try:
+        return RefreshToken(raw)
+    except TokenError as exc:
+        raise InvalidToken("This refresh token is invalid, expired or already used.") from exc
+
+
+@transaction.atomic
+def tokens_rotate(*, raw_refresh: str) -> dict[str, str]:
+    """Exchange a refresh token for a new pair; the old one can never be used again."""
+    token = _refresh_token(raw_refresh)
+    # Lock the token's row so two concurrent refreshes with one token cannot both win.
+    outstanding = OutstandingToken.objects.select_for_update().filter(jti=token["jti"]).first()
+    if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
+        raise InvalidToken("This refresh token is invalid, expired or already used.")
+    user = User.objects.filter(pk=token.get("sub")).first()
+    if user is None or not user.is_active or token.get(GENERATION_CLAIM) != user.token_generation:
+        raise InvalidToken("This refresh token has been revoked.")
+    BlacklistedToken.objects.create(token=outstanding)
+    return tokens_issue(user=user)
+
+
+class _LogoutRefreshToken(RefreshToken):
+    """Checks signature, expiry and type, but not the blacklist: logout is idempotent."""
+
+    def verify(self, *args, **kwargs):
+        Token.verify(self, *args, **kwargs)
+
+
+@transaction.atomic
+def tokens_logout(*, raw_refresh: str) -> None:
+    """Blacklist a refresh token; logging out twice is harmless."""
+    try:
+        token = _LogoutRefreshToken(raw_refresh)
+    except TokenError as exc:
+        raise InvalidToken("This refresh token is invalid or expired.") from exc
+    token.blacklist()
+
+
+def _revoke_all_tokens(user: User) -> None:
+    User.objects.filter(pk=user.pk).update(token_generation=F("token_generation") + 1)
+    user.refresh_from_db(fields=["token_generation"])
+
+
+# --- profile and password ----------------------------------------------------------
+
+
+@transaction.atomic
+def user_update_profile(*, user: User, data: dict[str, Any]) -> User:
+    """Update the editable profile fields (display name, time zone, quiet hours, locale)."""
+    allowed = {"display_name", "time_zone", "quiet_hours_start", "quiet_hours_end", "locale"}
+    changed = [name for name in data if name in allowed]
+    for name in changed:
+        setattr(user, name, data[name])
+    start: time | None = user.quiet_hours_start
+    end: time | None = user.quiet_hours_end
+    if (start is None) != (end is None):
+        raise exceptions.ValidationError(
+            {"quiet_hours_end" if start else "quiet_hours_start": ["Set both quiet-hours times, or neither."]}
+        )
+    if start is not None and start == end:
+        raise exceptions.ValidationError({"quiet_hours_end": ["Quiet hours must end at another time than they start."]})
+    if changed:
+        user.save(update_fields=changed)
+    return user
+
+
+@transaction.atomic
+def user_change_password(*, user: User, current_password: str, new_password: str) -> dict[str, str]:
+    """Change the password, revoke every earlier token, and return a fresh pair for this device."""
+    if not user.check_password(current_password):
+        raise exceptions.ValidationError({"current_password": ["This is not your current password."]})
+    validate_password(new_password, user=user)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    _revoke_all_tokens(user)
+    return tokens_issue(user=user)
+
+
+@transaction.atomic
+def user_deactivate(*, user: User, password: str) -> None:
+    """Close the account: no sign-in and no token works any more. Records are kept."""
+    if not user.check_password(password):
+        raise exceptions.ValidationError({"password": ["This is not your password."]})
+    user.is_active = False
+    user.deactivated_at = timezone.now()
+    user.save(update_fields=["is_active", "deactivated_at"])
+    _revoke_all_tokens(user)
+
+
+def password_reset_request(*, email: str) -> None:
+    """Email a reset link if the address belongs to an active account; say nothing either way."""
+    user = User.objects.filter(email=normalize_email(email), is_active=True).first()
+    if user is None:
+        return
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    minutes = settings.PASSWORD_RESET_TIMEOUT // 60
+    _send(
+        to=user.email,
+        subject="Reset your password",
+        body=(
+            "Hello,\n\nUse this code in the app to choose a new password. It works for "
+            f"{minutes} minutes and only once:\n\nuid: {uid}\ntoken: {token}\n\n"
+            "If you did not ask for this, you can ignore this message.\n"
+        ),
+    )
+
+
+@transaction.atomic
+def password_reset_confirm(*, uid: str, token: str, new_password: str) -> None:
+    """Set a new password from a reset token; every earlier token stops working."""
+    try:
+        pk = uuid.UUID(force_str(urlsafe_base64_decode(uid)))
+    except (ValueError, TypeError, OverflowError):
+        pk = None
+    user = User.objects.select_for_update().filter(pk=pk, is_active=True).first() if pk else None
+    if user is None or not default_token_generator.check_token(user, token):
+        raise exceptions.ValidationError({"token": ["This reset code is invalid or has expired."]})
+    validate_password(new_password, user=user)
+    user.set_password(new_password)
+    if user.email_verified_at is None:
+        # Receiving the reset email proves the address.
+        user.email_verified_at = timezone.now()
+    user.save(update_fields=["password", "email_verified_at"])
+    _revoke_all_tokens(user)
+
+
+# --- staff ------------------------------------------------------------------
+
+
+@transaction.atomic
+def therapist_create(*, email: str, display_name: str, password: str | None, time_zone: str | None = None) -> User:
+    """Create a verified therapist account (clinic admins only, via admin or command)."""
+    if password is not None:
+        validate_password(password, user=User(email=email, display_name=display_name))
+    extra: dict[str, Any] = {}
+    if time_zone:
+        extra["time_zone"] = time_zone
+    return User.objects.create_user(
+        email,
+        password,
+        role=User.Role.THERAPIST,
+        display_name=display_name,
+        email_verified_at=timezone.now(),
+        **extra,
+    )
+
+
+def tokens_login(*, email: str, password: str, request=None) -> dict[str, str]:
+    """Check credentials and issue a token pair.
+
+    An unknown email and a wrong password get the same answer; repeated failures
+    for one account are throttled whether or not the account exists.
+    """
+    email = normalize_email(email)
+    limiter = LoginFailureLimiter()
+    wait = limiter.wait(email)
+    if wait is not None:
+        raise exceptions.Throttled(wait=wait, detail="Too many failed sign-in attempts for this account.")
+    user = authenticate(request, email=email, password=password)
+    if user is None:
+        limiter.record_failure(email)
+        raise AuthenticationFailed("The email or password is incorrect.", code="invalid_credentials")
+    limiter.reset(email)
+    if not user.email_verified:
+        raise exceptions.PermissionDenied(
+            "Confirm your email address first: open the link we sent you, or register again to get a new one."
+        )
+    update_last_login(None, user)
+    return tokens_issue(user=user)

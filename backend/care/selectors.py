@@ -1,0 +1,41 @@
+"""Reads of care links, always from one side of the link."""
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from backend.accounts.models import User
+from backend.care.models import CareInvite, CareLink
+
+
+def active_links() -> QuerySet[CareLink]:
+    return CareLink.objects.filter(ended_at__isnull=True, patient__is_active=True, therapist__is_active=True)
+
+
+def care_team_for(patient: User) -> QuerySet[CareLink]:
+    """A patient's current therapists."""
+    return active_links().filter(patient=patient).select_related("therapist")
+
+
+def caseload_for(therapist: User) -> QuerySet[CareLink]:
+    """A therapist's current patients."""
+    return active_links().filter(therapist=therapist).select_related("patient")
+
+
+def is_linked(*, therapist: User, patient: User) -> bool:
+    return active_links().filter(therapist=therapist, patient=patient).exists()
+
+
+def link_get_for_party(*, viewer: User, link_id) -> CareLink:
+    """An active link the viewer is a party to; 404 otherwise."""
+    return get_object_or_404(
+        active_links().filter(pk=link_id).select_related("patient", "therapist"),
+        **({"patient": viewer} if viewer.role == User.Role.PATIENT else {"therapist": viewer}),
+    )
+
+
+def invites_of(therapist: User) -> QuerySet[CareInvite]:
+    return CareInvite.objects.filter(therapist=therapist)
+
+
+def invite_get_for_therapist(*, therapist: User, invite_id) -> CareInvite:
+    return get_object_or_404(CareInvite.objects.filter(pk=invite_id, therapist=therapist))

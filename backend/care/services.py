@@ -1,0 +1,99 @@
+"""Writes to care links and invites."""
+
+import secrets
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from rest_framework import exceptions
+
+from backend.accounts.models import User
+from backend.care.models import CareInvite, CareLink
+from backend.core.errors import Conflict
+
+# No 0/O, 1/I/L, U: easy to read aloud and type from a card.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+CODE_LENGTH = 10
+
+
+def normalize_code(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def hash_code(code: str) -> str:
+    # Keyed hash: a leaked table cannot be brute-forced without the SECRET_KEY.
+    return salted_hmac("care.invite-code", normalize_code(code), algorithm="sha256").hexdigest()
+
+
+def _new_code() -> str:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+@transaction.atomic
+def invite_create(*, therapist: User) -> tuple[CareInvite, str]:
+    """A single-use, expiring invite code; the plain code is returned only now."""
+    now = timezone.now()
+    code = _new_code()
+    invite = CareInvite.objects.create(
+        therapist=therapist,
+        code_hash=hash_code(code),
+        expires_at=now + settings.CARE_INVITE_LIFETIME,
+    )
+    return invite, code
+
+
+@transaction.atomic
+def invite_revoke(*, invite: CareInvite) -> None:
+    """Withdraw an unused invite; a used or already withdrawn one stays as it is."""
+    if invite.used_at is None and invite.revoked_at is None:
+        invite.revoked_at = timezone.now()
+        invite.save(update_fields=["revoked_at"])
+
+
+def _invalid_code() -> exceptions.ValidationError:
+    # One message for unknown, used, withdrawn and expired codes.
+    return exceptions.ValidationError({"code": ["This code is not valid. Ask your therapist for a new one."]})
+
+
+@transaction.atomic
+def invite_redeem(*, patient: User, code: str) -> CareLink:
+    """Link the patient to the therapist who issued the code, using the code up."""
+    now = timezone.now()
+    invite = (
+        CareInvite.objects.select_for_update()
+        .select_related("therapist")
+        .filter(code_hash=hash_code(code), used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now)
+        .first()
+    )
+    if invite is None or not invite.therapist.is_active or invite.therapist.role != User.Role.THERAPIST:
+        raise _invalid_code()
+    link = link_create(patient=patient, therapist=invite.therapist, source=CareLink.Source.INVITE)
+    invite.used_at = now
+    invite.used_by = patient
+    invite.save(update_fields=["used_at", "used_by"])
+    return link
+
+
+@transaction.atomic
+def link_create(*, patient: User, therapist: User, source: str) -> CareLink:
+    """Put a therapist on a patient's care team (by invite or by a clinic admin)."""
+    if patient.role != User.Role.PATIENT:
+        raise exceptions.ValidationError({"patient": ["Only a patient can be linked to a therapist."]})
+    if therapist.role != User.Role.THERAPIST:
+        raise exceptions.ValidationError({"therapist": ["Only a therapist can be linked to a patient."]})
+    try:
+        with transaction.atomic():
+            return CareLink.objects.create(patient=patient, therapist=therapist, source=source)
+    except IntegrityError as exc:
+        raise Conflict("This therapist is already on your care team.") from exc
+
+
+@transaction.atomic
+def link_end(*, link: CareLink, by: User) -> None:
+    """End a care link (either side may). History is kept."""
+    if link.ended_at is None:
+        link.ended_at = timezone.now()
+        link.ended_by = by
+        link.save(update_fields=["ended_at", "ended_by"])

@@ -1,0 +1,25 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from backend.accounts.urls import auth_urlpatterns, me_urlpatterns
+from backend.core.views import healthz
+
+api_v1 = [
+    path("auth/", include(auth_urlpatterns)),
+    path("me/", include(me_urlpatterns)),
+    path("care/", include("backend.care.urls")),
+]
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "backend.core.errors.bad_request"
+handler403 = "backend.core.errors.permission_denied"
+handler404 = "backend.core.errors.not_found"
+handler500 = "backend.core.errors.server_error"

@@ -1,0 +1,162 @@
+"""The project's one error shape: RFC 9457 problem details.
+
+Every 4xx and 5xx, from DRF views and from plain Django alike, answers
+``application/problem+json``::
+
+    {"type": "about:blank", "title": "Not Found", "status": 404,
+     "detail": "Not found.", "code": "not_found", "instance": "/api/v1/...",
+     "errors": [{"field": "time_zone", "code": "invalid", "message": "..."}]}
+
+``errors`` lists field-level messages (dotted paths into nested input, ``null``
+for errors about the request as a whole); it is present only on validation
+problems.
+"""
+
+from collections.abc import Iterator
+from http import HTTPStatus
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.fields import get_error_detail
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler as drf_exception_handler
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+VALIDATION_PROBLEM_TYPE = "urn:recovery-companion:problem:validation-error"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
+def _field_errors(detail: Any, path: str | None = None) -> Iterator[dict[str, Any]]:
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            key = str(key)
+            if key in (api_settings.NON_FIELD_ERRORS_KEY, "__all__"):
+                child = path
+            else:
+                child = f"{path}.{key}" if path else key
+            yield from _field_errors(value, child)
+    elif isinstance(detail, list):
+        for index, item in enumerate(detail):
+            if isinstance(item, dict | list):
+                yield from _field_errors(item, f"{path}.{index}" if path else str(index))
+            else:
+                yield from _field_errors(item, path)
+    else:
+        yield {
+            "field": path,
+            "code": getattr(detail, "code", None) or "invalid",
+            "message": str(detail),
+        }
+
+
+def problem(
+    *,
+    status_code: int,
+    detail: str,
+    code: str,
+    instance: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    problem_type: str = "about:blank",
+    title: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": problem_type,
+        "title": title or HTTPStatus(status_code).phrase,
+        "status": status_code,
+        "detail": detail,
+        "code": code,
+    }
+    if instance:
+        body["instance"] = instance
+    if errors is not None:
+        body["errors"] = errors
+    body.update(extra)
+    return body
+
+
+def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF exception handler that answers every handled error as a problem document."""
+    if isinstance(exc, Http404):
+        # Django's message names the model ("No User matches..."): never pass it on.
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(get_error_detail(exc))
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # unexpected: Django's handler500 answers with a problem document
+
+    request = context.get("request")
+    instance = request.path if request is not None else None
+    if isinstance(exc, exceptions.ValidationError):
+        body = problem(
+            status_code=response.status_code,
+            title="Your request has invalid fields.",
+            detail="Correct the fields listed in errors and try again.",
+            code="invalid",
+            instance=instance,
+            errors=list(_field_errors(exc.detail)),
+            problem_type=VALIDATION_PROBLEM_TYPE,
+        )
+    else:
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+        extra = getattr(exc, "problem_extra", None) or {}
+        body = problem(
+            status_code=response.status_code,
+            detail=str(detail) if not isinstance(detail, dict | list) else "Request failed.",
+            code=code if isinstance(code, str) else "error",
+            instance=instance,
+            **extra,
+        )
+    response.data = body
+    response.content_type = PROBLEM_CONTENT_TYPE
+    return response
+
+
+def problem_response(request: HttpRequest, status_code: int, detail: str, code: str) -> JsonResponse:
+    return JsonResponse(
+        problem(status_code=status_code, detail=detail, code=code, instance=request.path),
+        status=status_code,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
+
+
+# Django-level handlers, for errors raised outside DRF views (unknown URLs,
+# disallowed hosts, CSRF failures in the admin, crashes).
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return problem_response(request, 400, "The request could not be understood.", "bad_request")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return problem_response(request, 403, "You do not have permission to do this.", "forbidden")
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return problem_response(request, 404, "Not found.", "not_found")
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    return problem_response(request, 500, "Something went wrong on our side.", "server_error")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
+    return problem_response(request, 403, "CSRF verification failed.", "csrf_failed")

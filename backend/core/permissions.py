@@ -1,0 +1,22 @@
+from rest_framework.permissions import BasePermission
+
+
+class HasRole(BasePermission):
+    """Only users of the given roles; subclass with ``roles`` set."""
+
+    roles: tuple[str, ...] = ()
+    message = "Your role may not do this."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.role in self.roles)
+
+
+class IsPatient(HasRole):
+    roles = ("patient",)
+    message = "Only patients may do this."
+
+
+class IsTherapist(HasRole):
+    roles = ("therapist",)
+    message = "Only therapists may do this."

@@ -1,0 +1,18 @@
+"""Test settings: the project's one settings module, with test-only secrets.
+
+Only environment defaults are set here, so the suite exercises the same
+settings code that production runs.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-" + "k" * 32)
+os.environ.setdefault("JWT_SIGNING_KEY", "test-jwt-signing-key-not-for-production-" + "j" * 32)
+os.environ.setdefault("ENV_FILE", "/nonexistent/.env")
+
+from backend.config.settings import *  # noqa: E402,F403
+
+# Fast hashing: the suite creates many users.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
