@@ -10,9 +10,14 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-" + "k" 
 os.environ.setdefault("JWT_SIGNING_KEY", "test-jwt-signing-key-not-for-production-" + "j" * 32)
 os.environ.setdefault("ENV_FILE", "/nonexistent/.env")
 
-from backend.config.settings import *  # noqa: E402,F403
+from backend.config.settings import *  # noqa: F403
 
 # Fast hashing: the suite creates many users.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_AUTOREFRESH = True  # serve from finders; no collectstatic before tests

@@ -25,19 +25,47 @@ class UserCreationForm(AdminUserCreationForm):
 class UserAdmin(DjangoUserAdmin):
     add_form = UserCreationForm
     ordering = ("email",)
-    list_display = ("email", "display_name", "role", "is_active", "email_verified_at", "date_joined")
+    list_display = (
+        "email",
+        "display_name",
+        "role",
+        "is_active",
+        "email_verified_at",
+        "date_joined",
+    )
     list_filter = ("role", "is_active", "is_staff")
     search_fields = ("email", "display_name")
     readonly_fields = ("date_joined", "last_login", "deactivated_at", "token_generation")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Profile", {"fields": ("display_name", "role", "time_zone", "quiet_hours_start", "quiet_hours_end", "locale")}),
-        ("Status", {"fields": ("is_active", "email_verified_at", "deactivated_at", "token_generation")}),
+        (
+            "Profile",
+            {
+                "fields": (
+                    "display_name",
+                    "role",
+                    "time_zone",
+                    "quiet_hours_start",
+                    "quiet_hours_end",
+                    "locale",
+                )
+            },
+        ),
+        (
+            "Status",
+            {"fields": ("is_active", "email_verified_at", "deactivated_at", "token_generation")},
+        ),
         ("Staff", {"fields": ("is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
-        (None, {"classes": ("wide",), "fields": ("email", "role", "display_name", "time_zone", "password1", "password2")}),
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "role", "display_name", "time_zone", "password1", "password2"),
+            },
+        ),
     )
 
     def save_model(self, request, obj, form, change):

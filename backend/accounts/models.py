@@ -51,8 +51,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(max_length=254, unique=True)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.PATIENT)
     display_name = models.CharField(max_length=80, blank=True)
-    time_zone = models.CharField(max_length=64, default=default_time_zone, validators=[validate_time_zone])
-    quiet_hours_start = models.TimeField(null=True, blank=True, help_text="Local time; may be after the end (wraps midnight).")
+    time_zone = models.CharField(
+        max_length=64, default=default_time_zone, validators=[validate_time_zone]
+    )
+    quiet_hours_start = models.TimeField(
+        null=True, blank=True, help_text="Local time; may be after the end (wraps midnight)."
+    )
     quiet_hours_end = models.TimeField(null=True, blank=True)
     locale = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
     email_verified_at = models.DateTimeField(null=True, blank=True)

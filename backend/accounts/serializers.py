@@ -1,18 +1,10 @@
 from django.conf import settings
-from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from backend.accounts.models import User, default_time_zone, normalize_email
+from backend.accounts.services import check_new_password
 from backend.core.serializers import StrictModelSerializer, StrictSerializer
 from backend.core.time import validate_time_zone
-
-
-def _password_errors(password: str, user: User) -> None:
-    try:
-        validate_password(password, user=user)
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(list(exc.messages)) from exc
 
 
 class TimeZoneField(serializers.CharField):
@@ -25,17 +17,20 @@ class TimeZoneField(serializers.CharField):
 
 class RegisterSerializer(StrictSerializer):
     email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
-    display_name = serializers.CharField(max_length=80, required=False, default="", allow_blank=True)
+    password = serializers.CharField(
+        write_only=True, max_length=128, style={"input_type": "password"}
+    )
+    display_name = serializers.CharField(
+        max_length=80, required=False, default="", allow_blank=True
+    )
     time_zone = TimeZoneField(required=False, default=default_time_zone)
     locale = serializers.ChoiceField(choices=[code for code, _ in settings.LANGUAGES], default="en")
 
     def validate(self, attrs):
-        provisional = User(email=normalize_email(attrs["email"]), display_name=attrs["display_name"])
-        try:
-            _password_errors(attrs["password"], provisional)
-        except serializers.ValidationError as exc:
-            raise serializers.ValidationError({"password": exc.detail}) from exc
+        provisional = User(
+            email=normalize_email(attrs["email"]), display_name=attrs["display_name"]
+        )
+        check_new_password(attrs["password"], provisional, field="password")
         return attrs
 
 
@@ -49,12 +44,18 @@ class VerifyEmailSerializer(StrictSerializer):
 
 class TokenObtainSerializer(StrictSerializer):
     email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+    password = serializers.CharField(
+        write_only=True, max_length=128, style={"input_type": "password"}
+    )
 
 
 class TokenPairSerializer(serializers.Serializer):
-    access = serializers.CharField(read_only=True, help_text="Bearer token; lives at most 15 minutes.")
-    refresh = serializers.CharField(read_only=True, help_text="Single-use: each refresh returns a new one.")
+    access = serializers.CharField(
+        read_only=True, help_text="Bearer token; lives at most 15 minutes."
+    )
+    refresh = serializers.CharField(
+        read_only=True, help_text="Single-use: each refresh returns a new one."
+    )
 
 
 class RefreshSerializer(StrictSerializer):
@@ -68,16 +69,24 @@ class PasswordResetRequestSerializer(StrictSerializer):
 class PasswordResetConfirmSerializer(StrictSerializer):
     uid = serializers.CharField(max_length=64)
     token = serializers.CharField(max_length=128)
-    new_password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+    new_password = serializers.CharField(
+        write_only=True, max_length=128, style={"input_type": "password"}
+    )
 
 
 class PasswordChangeSerializer(StrictSerializer):
-    current_password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
-    new_password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+    current_password = serializers.CharField(
+        write_only=True, max_length=128, style={"input_type": "password"}
+    )
+    new_password = serializers.CharField(
+        write_only=True, max_length=128, style={"input_type": "password"}
+    )
 
 
 class DeactivateSerializer(StrictSerializer):
-    password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+    password = serializers.CharField(
+        write_only=True, max_length=128, style={"input_type": "password"}
+    )
 
 
 class MeSerializer(StrictModelSerializer):

@@ -11,6 +11,7 @@ from django.contrib.auth.models import update_last_login
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -26,7 +27,6 @@ from backend.accounts.models import User, normalize_email
 from backend.accounts.throttles import LoginFailureLimiter
 from backend.accounts.tokens import GENERATION_CLAIM, RefreshToken
 
-
 VERIFY_EMAIL_SALT = "accounts.verify-email"
 
 
@@ -41,7 +41,9 @@ def _send(*, to: str, subject: str, body: str) -> None:
 
 
 def _verification_link(user: User) -> str:
-    token = signing.dumps({"u": str(user.pk), "e": user.email}, salt=VERIFY_EMAIL_SALT, compress=True)
+    token = signing.dumps(
+        {"u": str(user.pk), "e": user.email}, salt=VERIFY_EMAIL_SALT, compress=True
+    )
     return f"{settings.PUBLIC_BASE_URL}/api/v1/auth/verify-email/?token={token}"
 
 
@@ -75,7 +77,9 @@ def _send_already_registered(user: User) -> None:
 
 
 @transaction.atomic
-def patient_register(*, email: str, password: str, display_name: str, time_zone: str, locale: str) -> None:
+def patient_register(
+    *, email: str, password: str, display_name: str, time_zone: str, locale: str
+) -> None:
     """Create an unverified patient and email a verification link.
 
     The caller learns nothing about whether the address was already known: the
@@ -153,7 +157,9 @@ def tokens_rotate(*, raw_refresh: str) -> dict[str, str]:
     """Exchange a refresh token for a new pair; the old one can never be used again."""
     token = _refresh_token(raw_refresh)
     # Lock the token's row so two concurrent refreshes with one token cannot both win.
-    outstanding = OutstandingToken.objects.select_for_update().filter(jti=token["jti"]).first()
+    outstanding = (
+        OutstandingToken.objects.select_for_update(of=("self",)).filter(jti=token["jti"]).first()
+    )
     if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
         raise InvalidToken("This refresh token is invalid, expired or already used.")
     user = User.objects.filter(pk=token.get("sub")).first()
@@ -180,6 +186,14 @@ def tokens_logout(*, raw_refresh: str) -> None:
     token.blacklist()
 
 
+def check_new_password(password: str, user: User, field: str = "new_password") -> None:
+    """Django's password validators, as a field error on `field`."""
+    try:
+        validate_password(password, user=user)
+    except DjangoValidationError as exc:
+        raise exceptions.ValidationError({field: list(exc.messages)}) from exc
+
+
 def _revoke_all_tokens(user: User) -> None:
     User.objects.filter(pk=user.pk).update(token_generation=F("token_generation") + 1)
     user.refresh_from_db(fields=["token_generation"])
@@ -199,10 +213,16 @@ def user_update_profile(*, user: User, data: dict[str, Any]) -> User:
     end: time | None = user.quiet_hours_end
     if (start is None) != (end is None):
         raise exceptions.ValidationError(
-            {"quiet_hours_end" if start else "quiet_hours_start": ["Set both quiet-hours times, or neither."]}
+            {
+                "quiet_hours_end" if start else "quiet_hours_start": [
+                    "Set both quiet-hours times, or neither."
+                ]
+            }
         )
     if start is not None and start == end:
-        raise exceptions.ValidationError({"quiet_hours_end": ["Quiet hours must end at another time than they start."]})
+        raise exceptions.ValidationError(
+            {"quiet_hours_end": ["Quiet hours must end at another time than they start."]}
+        )
     if changed:
         user.save(update_fields=changed)
     return user
@@ -212,8 +232,10 @@ def user_update_profile(*, user: User, data: dict[str, Any]) -> User:
 def user_change_password(*, user: User, current_password: str, new_password: str) -> dict[str, str]:
     """Change the password, revoke every earlier token, and return a fresh pair for this device."""
     if not user.check_password(current_password):
-        raise exceptions.ValidationError({"current_password": ["This is not your current password."]})
-    validate_password(new_password, user=user)
+        raise exceptions.ValidationError(
+            {"current_password": ["This is not your current password."]}
+        )
+    check_new_password(new_password, user)
     user.set_password(new_password)
     user.save(update_fields=["password"])
     _revoke_all_tokens(user)
@@ -260,7 +282,7 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> None:
     user = User.objects.select_for_update().filter(pk=pk, is_active=True).first() if pk else None
     if user is None or not default_token_generator.check_token(user, token):
         raise exceptions.ValidationError({"token": ["This reset code is invalid or has expired."]})
-    validate_password(new_password, user=user)
+    check_new_password(new_password, user)
     user.set_password(new_password)
     if user.email_verified_at is None:
         # Receiving the reset email proves the address.
@@ -273,7 +295,9 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> None:
 
 
 @transaction.atomic
-def therapist_create(*, email: str, display_name: str, password: str | None, time_zone: str | None = None) -> User:
+def therapist_create(
+    *, email: str, display_name: str, password: str | None, time_zone: str | None = None
+) -> User:
     """Create a verified therapist account (clinic admins only, via admin or command)."""
     if password is not None:
         validate_password(password, user=User(email=email, display_name=display_name))
@@ -300,11 +324,15 @@ def tokens_login(*, email: str, password: str, request=None) -> dict[str, str]:
     limiter = LoginFailureLimiter()
     wait = limiter.wait(email)
     if wait is not None:
-        raise exceptions.Throttled(wait=wait, detail="Too many failed sign-in attempts for this account.")
+        raise exceptions.Throttled(
+            wait=wait, detail="Too many failed sign-in attempts for this account."
+        )
     user = authenticate(request, email=email, password=password)
     if user is None:
         limiter.record_failure(email)
-        raise AuthenticationFailed("The email or password is incorrect.", code="invalid_credentials")
+        raise AuthenticationFailed(
+            "The email or password is incorrect.", code="invalid_credentials"
+        )
     limiter.reset(email)
     if not user.email_verified:
         raise exceptions.PermissionDenied(

@@ -49,7 +49,9 @@ class VerifyEmailView(PublicAuthView):
         responses={200: serializers.AcceptedSerializer},
     )
     def get(self, request):
-        serializer = serializers.VerifyEmailSerializer(data={"token": request.query_params.get("token", "")})
+        serializer = serializers.VerifyEmailSerializer(
+            data={"token": request.query_params.get("token", "")}
+        )
         serializer.is_valid(raise_exception=True)
         services.email_verify(token=serializer.validated_data["token"])
         return Response({"detail": "Your email address is confirmed. You can sign in now."})
@@ -169,7 +171,9 @@ class PasswordChangeView(APIView):
     def post(self, request):
         serializer = serializers.PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return Response(services.user_change_password(user=request.user, **serializer.validated_data))
+        return Response(
+            services.user_change_password(user=request.user, **serializer.validated_data)
+        )
 
 
 class DeactivateView(APIView):

@@ -14,8 +14,12 @@ class CareLinkForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["patient"].queryset = User.objects.filter(role=User.Role.PATIENT, is_active=True)
-        self.fields["therapist"].queryset = User.objects.filter(role=User.Role.THERAPIST, is_active=True)
+        self.fields["patient"].queryset = User.objects.filter(
+            role=User.Role.PATIENT, is_active=True
+        )
+        self.fields["therapist"].queryset = User.objects.filter(
+            role=User.Role.THERAPIST, is_active=True
+        )
 
 
 @admin.register(CareLink)
@@ -28,7 +32,9 @@ class CareLinkAdmin(admin.ModelAdmin):
     actions = ["end_links"]
 
     def get_readonly_fields(self, request, obj=None):
-        return ("patient", "therapist", "source", "created_at", "ended_at", "ended_by") if obj else ()
+        return (
+            ("patient", "therapist", "source", "created_at", "ended_at", "ended_by") if obj else ()
+        )
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -53,7 +59,15 @@ class CareLinkAdmin(admin.ModelAdmin):
 @admin.register(CareInvite)
 class CareInviteAdmin(admin.ModelAdmin):
     list_display = ("therapist", "created_at", "expires_at", "used_at", "revoked_at")
-    readonly_fields = ("therapist", "code_hash", "created_at", "expires_at", "used_at", "used_by", "revoked_at")
+    readonly_fields = (
+        "therapist",
+        "code_hash",
+        "created_at",
+        "expires_at",
+        "used_at",
+        "used_by",
+        "revoked_at",
+    )
     list_select_related = ("therapist",)
 
     def has_add_permission(self, request):

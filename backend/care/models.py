@@ -12,7 +12,9 @@ class CareInvite(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    therapist = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="care_invites")
+    therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="care_invites"
+    )
     code_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
@@ -26,7 +28,10 @@ class CareInvite(models.Model):
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["therapist", "-created_at"])]
         constraints = [
-            models.CheckConstraint(condition=Q(expires_at__gt=models.F("created_at")), name="care_invite_expires_after_creation"),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")),
+                name="care_invite_expires_after_creation",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -41,7 +46,9 @@ class CareLink(models.Model):
         ADMIN = "admin", "Clinic admin"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="care_links_as_patient")
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="care_links_as_patient"
+    )
     therapist = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="care_links_as_therapist"
     )
@@ -55,14 +62,26 @@ class CareLink(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["therapist", "-created_at"], condition=Q(ended_at__isnull=True), name="care_link_active_therapist"),
-            models.Index(fields=["patient", "-created_at"], condition=Q(ended_at__isnull=True), name="care_link_active_patient"),
+            models.Index(
+                fields=["therapist", "-created_at"],
+                condition=Q(ended_at__isnull=True),
+                name="care_link_active_therapist",
+            ),
+            models.Index(
+                fields=["patient", "-created_at"],
+                condition=Q(ended_at__isnull=True),
+                name="care_link_active_patient",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["patient", "therapist"], condition=Q(ended_at__isnull=True), name="care_link_one_active"
+                fields=["patient", "therapist"],
+                condition=Q(ended_at__isnull=True),
+                name="care_link_one_active",
             ),
-            models.CheckConstraint(condition=~Q(patient=models.F("therapist")), name="care_link_not_self"),
+            models.CheckConstraint(
+                condition=~Q(patient=models.F("therapist")), name="care_link_not_self"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -8,7 +8,9 @@ from backend.care.models import CareInvite, CareLink
 
 
 def active_links() -> QuerySet[CareLink]:
-    return CareLink.objects.filter(ended_at__isnull=True, patient__is_active=True, therapist__is_active=True)
+    return CareLink.objects.filter(
+        ended_at__isnull=True, patient__is_active=True, therapist__is_active=True
+    )
 
 
 def care_team_for(patient: User) -> QuerySet[CareLink]:

@@ -25,7 +25,9 @@ class CareInviteSerializer(serializers.ModelSerializer):
 
 
 class CareInviteCreatedSerializer(CareInviteSerializer):
-    code = serializers.CharField(read_only=True, help_text="Shown only once; give it to the patient.")
+    code = serializers.CharField(
+        read_only=True, help_text="Shown only once; give it to the patient."
+    )
 
     class Meta(CareInviteSerializer.Meta):
         fields = [*CareInviteSerializer.Meta.fields, "code"]

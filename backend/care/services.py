@@ -54,7 +54,9 @@ def invite_revoke(*, invite: CareInvite) -> None:
 
 def _invalid_code() -> exceptions.ValidationError:
     # One message for unknown, used, withdrawn and expired codes.
-    return exceptions.ValidationError({"code": ["This code is not valid. Ask your therapist for a new one."]})
+    return exceptions.ValidationError(
+        {"code": ["This code is not valid. Ask your therapist for a new one."]}
+    )
 
 
 @transaction.atomic
@@ -62,12 +64,21 @@ def invite_redeem(*, patient: User, code: str) -> CareLink:
     """Link the patient to the therapist who issued the code, using the code up."""
     now = timezone.now()
     invite = (
-        CareInvite.objects.select_for_update()
+        CareInvite.objects.select_for_update(of=("self",))
         .select_related("therapist")
-        .filter(code_hash=hash_code(code), used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now)
+        .filter(
+            code_hash=hash_code(code),
+            used_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=now,
+        )
         .first()
     )
-    if invite is None or not invite.therapist.is_active or invite.therapist.role != User.Role.THERAPIST:
+    if (
+        invite is None
+        or not invite.therapist.is_active
+        or invite.therapist.role != User.Role.THERAPIST
+    ):
         raise _invalid_code()
     link = link_create(patient=patient, therapist=invite.therapist, source=CareLink.Source.INVITE)
     invite.used_at = now
@@ -80,9 +91,13 @@ def invite_redeem(*, patient: User, code: str) -> CareLink:
 def link_create(*, patient: User, therapist: User, source: str) -> CareLink:
     """Put a therapist on a patient's care team (by invite or by a clinic admin)."""
     if patient.role != User.Role.PATIENT:
-        raise exceptions.ValidationError({"patient": ["Only a patient can be linked to a therapist."]})
+        raise exceptions.ValidationError(
+            {"patient": ["Only a patient can be linked to a therapist."]}
+        )
     if therapist.role != User.Role.THERAPIST:
-        raise exceptions.ValidationError({"therapist": ["Only a therapist can be linked to a patient."]})
+        raise exceptions.ValidationError(
+            {"therapist": ["Only a therapist can be linked to a patient."]}
+        )
     try:
         with transaction.atomic():
             return CareLink.objects.create(patient=patient, therapist=therapist, source=source)

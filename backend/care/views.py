@@ -34,7 +34,9 @@ class InviteListCreateView(generics.ListAPIView):
     def post(self, request):
         invite, code = services.invite_create(therapist=request.user)
         invite.code = code
-        return Response(serializers.CareInviteCreatedSerializer(invite).data, status=status.HTTP_201_CREATED)
+        return Response(
+            serializers.CareInviteCreatedSerializer(invite).data, status=status.HTTP_201_CREATED
+        )
 
 
 @extend_schema(tags=["care"])
@@ -63,7 +65,9 @@ class InviteRedeemView(APIView):
         serializer = serializers.RedeemSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         link = services.invite_redeem(patient=request.user, code=serializer.validated_data["code"])
-        return Response(serializers.CareTeamMemberSerializer(link).data, status=status.HTTP_201_CREATED)
+        return Response(
+            serializers.CareTeamMemberSerializer(link).data, status=status.HTTP_201_CREATED
+        )
 
 
 @extend_schema(tags=["care"])

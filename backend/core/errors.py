@@ -25,6 +25,8 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from backend.core.renderers import JSONRenderer
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 VALIDATION_PROBLEM_TYPE = "urn:recovery-companion:problem:validation-error"
 
@@ -117,22 +119,29 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             problem_type=VALIDATION_PROBLEM_TYPE,
         )
     else:
-        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
-        code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
-        extra = getattr(exc, "problem_extra", None) or {}
+        detail, code = exc.detail, exc.get_codes()
+        if isinstance(detail, dict):
+            # simplejwt nests its message: {"detail": ..., "code": ..., "messages": [...]}
+            detail, code = detail.get("detail", "Request failed."), detail.get("code", "error")
         body = problem(
             status_code=response.status_code,
-            detail=str(detail) if not isinstance(detail, dict | list) else "Request failed.",
-            code=code if isinstance(code, str) else "error",
+            detail=str(detail),
+            code=str(code) if isinstance(code, str) else "error",
             instance=instance,
-            **extra,
+            **(getattr(exc, "problem_extra", None) or {}),
         )
     response.data = body
     response.content_type = PROBLEM_CONTENT_TYPE
+    if request is not None:
+        # Problems are JSON whatever the endpoint's other renderers (YAML schema, CSV export).
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type
     return response
 
 
-def problem_response(request: HttpRequest, status_code: int, detail: str, code: str) -> JsonResponse:
+def problem_response(
+    request: HttpRequest, status_code: int, detail: str, code: str
+) -> JsonResponse:
     return JsonResponse(
         problem(status_code=status_code, detail=detail, code=code, instance=request.path),
         status=status_code,

@@ -20,7 +20,11 @@ class CursorPagination(pagination.CursorPagination):
             size = 0
         if not 1 <= size <= self.max_page_size:
             raise ValidationError(
-                {self.page_size_query_param: [f"Must be a whole number from 1 to {self.max_page_size}."]}
+                {
+                    self.page_size_query_param: [
+                        f"Must be a whole number from 1 to {self.max_page_size}."
+                    ]
+                }
             )
         return size
 

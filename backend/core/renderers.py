@@ -7,4 +7,3 @@ class JSONRenderer(DRFJSONRenderer):
     media_type = "application/json"
     format = "json"
     compact = True
-

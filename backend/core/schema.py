@@ -7,7 +7,9 @@ from backend.core.errors import PROBLEM_CONTENT_TYPE
 
 
 class FieldErrorSerializer(serializers.Serializer):
-    field = serializers.CharField(allow_null=True, help_text="Dotted path to the field; null for the request.")
+    field = serializers.CharField(
+        allow_null=True, help_text="Dotted path to the field; null for the request."
+    )
     code = serializers.CharField()
     message = serializers.CharField()
 
@@ -71,10 +73,13 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
-        for code in sorted(self._error_codes()):
-            if code not in responses:
-                responses[code] = self._get_response_for_code(
-                    ProblemSerializer, code, media_types=[PROBLEM_CONTENT_TYPE], direction=direction
-                )
-                responses[code]["description"] = ERROR_DESCRIPTIONS[code]
+        # Error codes a view declares itself (`responses={409: None}`) get the problem body too.
+        declared = {
+            code for code, body in responses.items() if code[0] in "45" and "content" not in body
+        }
+        for code in sorted(self._error_codes() - set(responses) | declared):
+            responses[code] = self._get_response_for_code(
+                ProblemSerializer, code, media_types=[PROBLEM_CONTENT_TYPE], direction=direction
+            )
+            responses[code]["description"] = ERROR_DESCRIPTIONS[code]
         return responses

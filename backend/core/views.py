@@ -20,5 +20,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
             cursor.fetchone()
     except DatabaseError:
         logger.exception("health check: database unreachable")
-        return problem_response(request, 503, "The database is unreachable.", "database_unavailable")
+        return problem_response(
+            request, 503, "The database is unreachable.", "database_unavailable"
+        )
     return JsonResponse({"status": "ok", "database": "ok"})

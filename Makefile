@@ -1,0 +1,16 @@
+.PHONY: run test ci bench schema
+
+run:     ## install and serve the API with demo data on http://127.0.0.1:8000
+	bash scripts/run.sh
+
+test:    ## install and run the whole test suite
+	bash scripts/test.sh
+
+ci:      ## the test suite on SQLite and on PostgreSQL, as CI runs it
+	bash .ci/run
+
+bench:   ## the HTTP benchmarks (gunicorn + wrk on loopback)
+	bash bench/run.sh
+
+schema:  ## regenerate api_schema/openapi.yaml from the code
+	.venv/bin/python backend/manage.py spectacular --fail-on-warn --validate --file api_schema/openapi.yaml

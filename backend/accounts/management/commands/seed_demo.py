@@ -1,0 +1,61 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from backend.accounts.models import User
+from backend.care.models import CareLink
+
+# Synthetic people only. Demo logins share one password, printed for the tour.
+DEMO_PASSWORD = "demo-recovery-2026"  # noqa: S105 - printed for local demos; refused in production
+DEMO_USERS = [
+    ("admin@demo.recovery.test", User.Role.CLINIC_ADMIN, "Clinic Admin", "America/New_York"),
+    ("therapist@demo.recovery.test", User.Role.THERAPIST, "Dr. Rivera", "America/New_York"),
+    ("patient@demo.recovery.test", User.Role.PATIENT, "Sam", "America/New_York"),
+    ("patient2@demo.recovery.test", User.Role.PATIENT, "Alex", "America/Los_Angeles"),
+    ("family@demo.recovery.test", User.Role.FAMILY, "Jordan", "America/New_York"),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo accounts and care link (idempotent) and print the demo logins."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force", action="store_true", help="Allow in production (never do this)."
+        )
+
+    @transaction.atomic
+    def handle(self, *args, force: bool = False, **options):
+        if settings.PRODUCTION and not force:
+            raise CommandError("Refusing to create demo accounts with DJANGO_ENV=production.")
+        users = {}
+        for email, role, name, tz in DEMO_USERS:
+            user = User.objects.filter(email=email).first()
+            if user is None:
+                user = User(
+                    email=email,
+                    role=role,
+                    display_name=name,
+                    time_zone=tz,
+                    email_verified_at=timezone.now(),
+                    is_staff=role == User.Role.CLINIC_ADMIN,
+                    is_superuser=role == User.Role.CLINIC_ADMIN,
+                )
+                user.set_password(DEMO_PASSWORD)
+                user.save()
+            users[email.split("@")[0]] = user
+        if not CareLink.objects.filter(
+            patient=users["patient"], therapist=users["therapist"], ended_at__isnull=True
+        ).exists():
+            CareLink.objects.create(
+                patient=users["patient"], therapist=users["therapist"], source=CareLink.Source.ADMIN
+            )
+
+        self.stdout.write(f"\nDemo logins (synthetic accounts; password for all: {DEMO_PASSWORD})")
+        for email, role, name, _tz in DEMO_USERS:
+            self.stdout.write(f"  {role:<13} {email:<32} {name}")
+        self.stdout.write(
+            "\nSam (patient) is linked to Dr. Rivera (therapist). Admin: http://127.0.0.1:8000/admin/ "
+            "· API docs: http://127.0.0.1:8000/api/docs/\n"
+        )

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Install everything and run the whole test suite: lint, format, then pytest
+# (which includes the OpenAPI drift check and `check --deploy`).
+# Uses SQLite unless DATABASE_URL points at PostgreSQL. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/_common.sh
+
+ensure_venv "[test]"
+
+ruff check .
+ruff format --check .
+python -m pytest "$@"

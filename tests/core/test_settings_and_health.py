@@ -1,0 +1,68 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+MANAGE = [sys.executable, str(REPO / "backend" / "manage.py")]
+
+
+def _run(args, **env):
+    base = {
+        k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "JWT_SIGNING_KEY", "DEBUG"}
+    }
+    base.update(
+        {"DJANGO_SETTINGS_MODULE": "backend.config.settings", "ENV_FILE": "/nonexistent/.env"}
+    )
+    base.update(env)
+    return subprocess.run(
+        [*MANAGE, *args], capture_output=True, text=True, env=base, timeout=120, check=False
+    )
+
+
+PRODUCTION_ENV = {
+    "DJANGO_ENV": "production",
+    "SECRET_KEY": "prod-test-" + "s9Xq2" * 12,
+    "JWT_SIGNING_KEY": "prod-test-jwt-" + "k7Wp3" * 12,
+    "ALLOWED_HOSTS": "api.clinic.example",
+}
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = _run(["check", "--deploy", "--fail-level", "WARNING"], **PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "JWT_SIGNING_KEY"])
+def test_start_up_stops_with_a_clear_message_when_a_key_is_missing(missing):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
+    result = _run(["check"], **env)
+    assert result.returncode != 0
+    assert f"{missing} is not set" in result.stderr
+
+
+def test_secrets_can_come_from_files(tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("from-a-file-" + "Zq8r" * 15 + "\n")
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "SECRET_KEY"}
+    result = _run(
+        ["check", "--deploy", "--fail-level", "WARNING"], SECRET_KEY_FILE=str(secret), **env
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_debug_is_off_unless_asked():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "DJANGO_ENV"}
+    code = "from django.conf import settings; print('DEBUG=%s' % settings.DEBUG)"
+    result = _run(["shell", "--no-imports", "-c", code], **env)
+    assert result.stdout.strip().splitlines()[-1] == "DEBUG=False", result.stdout + result.stderr
+
+
+@pytest.mark.django_db
+def test_healthz_checks_the_database(api):
+    response = api.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}

@@ -1,0 +1,32 @@
+"""Assertions and clients shared by tests."""
+
+from rest_framework.test import APIClient
+
+from backend.accounts import services as account_services
+from backend.accounts.models import User
+
+
+def client_for(user: User | None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        access = account_services.tokens_issue(user=user)["access"]
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    return client
+
+
+def problem_fields(response) -> dict[str, list[str]]:
+    """Field path -> messages, from a problem document's errors list."""
+    fields: dict[str, list[str]] = {}
+    for error in response.json().get("errors", []):
+        fields.setdefault(error["field"], []).append(error["message"])
+    return fields
+
+
+def assert_problem(response, status: int) -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status
+    for key in ("type", "title", "detail", "code"):
+        assert body[key], key
+    return body

@@ -1,0 +1,261 @@
+"""Every endpoint x every persona -> the status it must answer.
+
+A new URL pattern fails `test_every_url_pattern_is_in_the_matrix` until it is
+listed here. Objects a persona may not see answer 404, never 403.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.contrib.auth.tokens import default_token_generator
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from backend.accounts import services as account_services
+from backend.accounts.services import _verification_link
+from backend.care import services as care_services
+from backend.care.models import CareLink
+from tests.conftest import PERSONAS
+from tests.helpers import assert_problem
+
+pytestmark = pytest.mark.django_db
+
+ANON_OK = ("anonymous",)
+
+
+def everyone(status: int) -> dict[str, int]:
+    return dict.fromkeys(PERSONAS, status)
+
+
+def signed_in(status: int, **overrides: int) -> dict[str, int]:
+    """`status` for every signed-in persona; 401 without valid credentials."""
+    result = {**everyone(status), "anonymous": 401, "deactivated": 401}
+    result.update(overrides)
+    return result
+
+
+def roles(status: int, allowed: tuple[str, ...], **overrides: int) -> dict[str, int]:
+    """`status` for the allowed personas, 403 for other roles, 401 without credentials."""
+    result = signed_in(403)
+    result.update(dict.fromkeys(allowed, status))
+    result.update(overrides)
+    return result
+
+
+THERAPISTS = ("linked_therapist", "unlinked_therapist")
+PATIENTS = ("patient", "other_patient")
+
+
+@dataclass
+class World:
+    """The objects the matrix requests point at."""
+
+    personas: dict
+    objects: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    route: str
+    url: Callable[[World], str]
+    expect: dict[str, int]
+    body: Callable[[World, Any], dict | None] = lambda world, persona: None
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.route}"
+
+
+def _refresh_of_patient(world: World, persona) -> dict:
+    return {
+        "refresh": account_services.tokens_issue(user=world.personas["patient"].user)["refresh"]
+    }
+
+
+def _reset_confirm(world: World, persona) -> dict:
+    user = world.personas["patient"].user
+    return {
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "token": default_token_generator.make_token(user),
+        "new_password": "a-brand-new-passphrase-7",
+    }
+
+
+CASES = [
+    Case("GET", "healthz", lambda w: "/healthz", everyone(200)),
+    Case("GET", "api/schema/", lambda w: "/api/schema/", everyone(200)),
+    Case("GET", "api/docs/", lambda w: "/api/docs/", everyone(200)),
+    Case("GET", "admin/", lambda w: "/admin/", everyone(302)),  # session login page, not JWT
+    # --- auth: usable without credentials; a stale token is ignored there
+    Case(
+        "POST",
+        "api/v1/auth/register/",
+        lambda w: "/api/v1/auth/register/",
+        everyone(202),
+        lambda w, p: {"email": f"new.{p.name}@example.test", "password": "a-long-passphrase-42"},
+    ),
+    Case(
+        "GET",
+        "api/v1/auth/verify-email/",
+        lambda w: _verification_link(w.personas["patient"].user).split("8000", 1)[-1],
+        everyone(200),
+    ),
+    Case(
+        "POST",
+        "api/v1/auth/verify-email/",
+        lambda w: "/api/v1/auth/verify-email/",
+        everyone(200),
+        lambda w, p: {"token": _verification_link(w.personas["patient"].user).split("token=")[1]},
+    ),
+    Case(
+        "POST",
+        "api/v1/auth/token/",
+        lambda w: "/api/v1/auth/token/",
+        everyone(200),
+        lambda w, p: {"email": "patient@example.test", "password": w.personas["patient"].password},
+    ),
+    Case(
+        "POST",
+        "api/v1/auth/token/refresh/",
+        lambda w: "/api/v1/auth/token/refresh/",
+        everyone(200),
+        _refresh_of_patient,
+    ),
+    Case(
+        "POST",
+        "api/v1/auth/logout/",
+        lambda w: "/api/v1/auth/logout/",
+        everyone(204),
+        _refresh_of_patient,
+    ),
+    Case(
+        "POST",
+        "api/v1/auth/password/reset/",
+        lambda w: "/api/v1/auth/password/reset/",
+        everyone(202),
+        lambda w, p: {"email": "patient@example.test"},
+    ),
+    Case(
+        "POST",
+        "api/v1/auth/password/reset/confirm/",
+        lambda w: "/api/v1/auth/password/reset/confirm/",
+        everyone(204),
+        _reset_confirm,
+    ),
+    # --- me
+    Case("GET", "api/v1/me/", lambda w: "/api/v1/me/", signed_in(200)),
+    Case(
+        "PATCH",
+        "api/v1/me/",
+        lambda w: "/api/v1/me/",
+        signed_in(200),
+        lambda w, p: {"display_name": "New"},
+    ),
+    Case(
+        "POST",
+        "api/v1/me/password/",
+        lambda w: "/api/v1/me/password/",
+        signed_in(200),
+        lambda w, p: {"current_password": p.password, "new_password": "another-long-passphrase-3"},
+    ),
+    Case(
+        "POST",
+        "api/v1/me/deactivate/",
+        lambda w: "/api/v1/me/deactivate/",
+        signed_in(204),
+        lambda w, p: {"password": p.password},
+    ),
+    # --- care team
+    Case("GET", "api/v1/care/invites/", lambda w: "/api/v1/care/invites/", roles(200, THERAPISTS)),
+    Case("POST", "api/v1/care/invites/", lambda w: "/api/v1/care/invites/", roles(201, THERAPISTS)),
+    Case(
+        "DELETE",
+        "api/v1/care/invites/<uuid:invite_id>/",
+        lambda w: f"/api/v1/care/invites/{w.objects['invite'].pk}/",
+        roles(204, ("linked_therapist",), unlinked_therapist=404),
+    ),
+    Case(
+        "POST",
+        "api/v1/care/invites/redeem/",
+        lambda w: "/api/v1/care/invites/redeem/",
+        roles(201, PATIENTS),
+        lambda w, p: {"code": w.objects["unlinked_code"]},
+    ),
+    Case("GET", "api/v1/care/team/", lambda w: "/api/v1/care/team/", roles(200, PATIENTS)),
+    Case(
+        "GET", "api/v1/care/caseload/", lambda w: "/api/v1/care/caseload/", roles(200, THERAPISTS)
+    ),
+    Case(
+        "DELETE",
+        "api/v1/care/links/<uuid:link_id>/",
+        lambda w: f"/api/v1/care/links/{w.objects['link'].pk}/",
+        roles(
+            204,
+            ("patient", "linked_therapist"),
+            other_patient=404,
+            unlinked_therapist=404,
+        ),
+    ),
+]
+
+
+@pytest.fixture
+def world(personas) -> World:
+    world = World(personas=personas)
+    world.objects["invite"], _ = care_services.invite_create(
+        therapist=personas["linked_therapist"].user
+    )
+    _, world.objects["unlinked_code"] = care_services.invite_create(
+        therapist=personas["unlinked_therapist"].user
+    )
+    world.objects["link"] = CareLink.objects.get(
+        patient=personas["patient"].user, therapist=personas["linked_therapist"].user
+    )
+    return world
+
+
+@pytest.mark.parametrize("persona_name", PERSONAS)
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_endpoint_answers_each_persona_as_the_matrix_says(
+    case: Case, persona_name: str, world: World
+):
+    persona = world.personas[persona_name]
+    body = case.body(world, persona)
+    response = persona.client.generic(
+        case.method,
+        case.url(world),
+        data=None if body is None else __import__("json").dumps(body),
+        content_type="application/json",
+    )
+    expected = case.expect[persona_name]
+    assert response.status_code == expected, (persona_name, response.content[:500])
+    if expected >= 400:
+        assert_problem(response, expected)
+
+
+def _routes(patterns, prefix: str = "") -> list[str]:
+    routes = []
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            if route.startswith("admin/"):
+                routes.append("admin/")  # the Django admin: session-based, one row for all of it
+                continue
+            routes.extend(_routes(pattern.url_patterns, route))
+        elif isinstance(pattern, URLPattern):
+            routes.append(route)
+    return routes
+
+
+def test_every_url_pattern_is_in_the_matrix():
+    listed = {case.route for case in CASES}
+    missing = sorted(set(_routes(get_resolver().url_patterns)) - listed)
+    assert not missing, f"URL patterns missing from the access matrix: {missing}"
+
+
+def test_the_matrix_lists_every_persona_for_every_case():
+    for case in CASES:
+        assert set(case.expect) == set(PERSONAS), case
