@@ -30,3 +30,16 @@ def assert_problem(response, status: int) -> dict:
     for key in ("type", "title", "detail", "code"):
         assert body[key], key
     return body
+
+
+def requires_postgres(test):
+    """Mark a test that needs PostgreSQL's concurrency; skipped, with the reason, elsewhere."""
+    import pytest
+    from django.db import connection
+
+    return pytest.mark.postgres(
+        pytest.mark.skipif(
+            connection.vendor != "postgresql",
+            reason="needs PostgreSQL (row locks across connections); set DATABASE_URL to run it",
+        )(test)
+    )
