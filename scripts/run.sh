@@ -16,5 +16,6 @@ python backend/manage.py seed_demo
 exec gunicorn backend.config.wsgi:application \
   --bind "${BIND:-127.0.0.1:8000}" \
   --workers "${WEB_CONCURRENCY:-2}" \
+  --no-control-socket \
   --access-logfile - \
   --access-logformat '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'

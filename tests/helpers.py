@@ -32,14 +32,16 @@ def assert_problem(response, status: int) -> dict:
     return body
 
 
-def requires_postgres(test):
-    """Mark a test that needs PostgreSQL's concurrency; skipped, with the reason, elsewhere."""
+def requires_postgres(why: str):
+    """Mark a test that needs PostgreSQL; skipped elsewhere, saying why."""
     import pytest
     from django.db import connection
 
-    return pytest.mark.postgres(
-        pytest.mark.skipif(
+    def mark(test):
+        skip = pytest.mark.skipif(
             connection.vendor != "postgresql",
-            reason="needs PostgreSQL (row locks across connections); set DATABASE_URL to run it",
-        )(test)
-    )
+            reason=f"needs PostgreSQL ({why}); set DATABASE_URL to run it",
+        )
+        return pytest.mark.postgres(skip(test))
+
+    return mark

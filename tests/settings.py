@@ -8,6 +8,7 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-" + "k" * 32)
 os.environ.setdefault("JWT_SIGNING_KEY", "test-jwt-signing-key-not-for-production-" + "j" * 32)
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dGVzdC1vbmx5LWZpZWxkLWtleS0tLTMyLWJ5dGVzISE=")
 os.environ.setdefault("ENV_FILE", "/nonexistent/.env")
 
 from backend.config.settings import *  # noqa: F403

@@ -4,6 +4,9 @@ A new URL pattern fails `test_every_url_pattern_is_in_the_matrix` until it is
 listed here. Objects a persona may not see answer 404, never 403.
 """
 
+import datetime
+import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +21,8 @@ from backend.accounts import services as account_services
 from backend.accounts.services import _verification_link
 from backend.care import services as care_services
 from backend.care.models import CareLink
+from backend.journal import services as journal_services
+from backend.journal.services import EntryOp, entries_apply
 from tests.conftest import PERSONAS
 from tests.helpers import assert_problem
 
@@ -64,6 +69,7 @@ class Case:
     url: Callable[[World], str]
     expect: dict[str, int]
     body: Callable[[World, Any], dict | None] = lambda world, persona: None
+    headers: Callable[[World], dict] = lambda world: {}
 
     def __str__(self) -> str:
         return f"{self.method} {self.route}"
@@ -199,7 +205,149 @@ CASES = [
             unlinked_therapist=404,
         ),
     ),
+    # --- journal: only the owner, until consent opens it (issue 4)
+    Case(
+        "GET", "api/v1/journal/entries/", lambda w: "/api/v1/journal/entries/", roles(200, PATIENTS)
+    ),
+    Case(
+        "POST",
+        "api/v1/journal/entries/",
+        lambda w: "/api/v1/journal/entries/",
+        roles(201, PATIENTS),
+        lambda w, p: {**ENTRY, "id": str(uuid.uuid4())},
+    ),
+    Case(
+        "POST",
+        "api/v1/journal/entries/batch/",
+        lambda w: "/api/v1/journal/entries/batch/",
+        roles(200, PATIENTS),
+        lambda w, p: {"items": [{"op": "upsert", "id": str(uuid.uuid4()), "data": ENTRY}]},
+    ),
+    Case(
+        "GET",
+        "api/v1/journal/entries/<uuid:entry_id>/",
+        lambda w: f"/api/v1/journal/entries/{w.objects['entry'].pk}/",
+        roles(200, ("patient",), other_patient=404),
+    ),
+    Case(
+        "PATCH",
+        "api/v1/journal/entries/<uuid:entry_id>/",
+        lambda w: f"/api/v1/journal/entries/{w.objects['entry'].pk}/",
+        roles(200, ("patient",), other_patient=404),
+        lambda w, p: {"intensity": 3},
+        lambda w: {"If-Match": '"1"'},
+    ),
+    Case(
+        "DELETE",
+        "api/v1/journal/entries/<uuid:entry_id>/",
+        lambda w: f"/api/v1/journal/entries/{w.objects['entry'].pk}/",
+        roles(204, ("patient",), other_patient=404),
+    ),
+    Case(
+        "GET",
+        "api/v1/journal/triggers/",
+        lambda w: "/api/v1/journal/triggers/",
+        roles(200, PATIENTS),
+    ),
+    Case(
+        "GET",
+        "api/v1/journal/checkins/",
+        lambda w: "/api/v1/journal/checkins/",
+        roles(200, PATIENTS),
+    ),
+    Case(
+        "POST",
+        "api/v1/journal/checkins/",
+        lambda w: "/api/v1/journal/checkins/",
+        roles(201, PATIENTS, patient=409),  # the patient already checked in that day
+        lambda w, p: {**CHECKIN, "id": str(uuid.uuid4())},
+    ),
+    Case(
+        "GET",
+        "api/v1/journal/checkins/streak/",
+        lambda w: "/api/v1/journal/checkins/streak/",
+        roles(200, PATIENTS),
+    ),
+    Case(
+        "GET",
+        "api/v1/journal/checkins/<uuid:checkin_id>/",
+        lambda w: f"/api/v1/journal/checkins/{w.objects['checkin'].pk}/",
+        roles(200, ("patient",), other_patient=404),
+    ),
+    Case(
+        "PATCH",
+        "api/v1/journal/checkins/<uuid:checkin_id>/",
+        lambda w: f"/api/v1/journal/checkins/{w.objects['checkin'].pk}/",
+        roles(200, ("patient",), other_patient=404),
+        lambda w, p: {"mood": 2},
+        lambda w: {"If-Match": '"1"'},
+    ),
+    Case(
+        "DELETE",
+        "api/v1/journal/checkins/<uuid:checkin_id>/",
+        lambda w: f"/api/v1/journal/checkins/{w.objects['checkin'].pk}/",
+        roles(204, ("patient",), other_patient=404),
+    ),
+    Case(
+        "GET",
+        "api/v1/journal/counters/",
+        lambda w: "/api/v1/journal/counters/",
+        roles(200, PATIENTS),
+    ),
+    Case(
+        "POST",
+        "api/v1/journal/counters/",
+        lambda w: "/api/v1/journal/counters/",
+        roles(201, PATIENTS, patient=409),  # the patient already counts alcohol
+        lambda w, p: {"substance": "alcohol", "start_date": "2026-01-01"},
+    ),
+    Case(
+        "GET",
+        "api/v1/journal/counters/<uuid:counter_id>/",
+        lambda w: f"/api/v1/journal/counters/{w.objects['counter'].pk}/",
+        roles(200, ("patient",), other_patient=404),
+    ),
+    Case(
+        "DELETE",
+        "api/v1/journal/counters/<uuid:counter_id>/",
+        lambda w: f"/api/v1/journal/counters/{w.objects['counter'].pk}/",
+        roles(204, ("patient",), other_patient=404),
+    ),
+    Case(
+        "GET",
+        "api/v1/journal/counters/<uuid:counter_id>/decisions/",
+        lambda w: f"/api/v1/journal/counters/{w.objects['counter'].pk}/decisions/",
+        roles(200, ("patient",), other_patient=404),
+    ),
+    Case(
+        "POST",
+        "api/v1/journal/counters/<uuid:counter_id>/decisions/",
+        lambda w: f"/api/v1/journal/counters/{w.objects['counter'].pk}/decisions/",
+        roles(201, ("patient",), other_patient=404),
+        lambda w, p: {"decision": "keep"},
+    ),
+    Case(
+        "GET", "api/v1/journal/changes/", lambda w: "/api/v1/journal/changes/", roles(200, PATIENTS)
+    ),
 ]
+
+
+ENTRY = {
+    "occurred_at": "2026-11-20T21:30:00-05:00",
+    "intensity": 6,
+    "substance": "alcohol",
+    "outcome": "resisted",
+    "triggers": [{"category": "places", "label": "Bar on 5th"}],
+}
+
+
+CHECKIN = {
+    "local_date": "2026-11-01",
+    "mood": 1,
+    "peak_craving": 4,
+    "used_today": False,
+    "medication": "yes",
+}
 
 
 @pytest.fixture
@@ -210,6 +358,17 @@ def world(personas) -> World:
     )
     _, world.objects["unlinked_code"] = care_services.invite_create(
         therapist=personas["unlinked_therapist"].user
+    )
+    [created] = entries_apply(
+        patient=personas["patient"].user,
+        ops=[EntryOp("upsert", uuid.uuid4(), None, _entry_data())],
+    )
+    world.objects["entry"] = created.entry
+    world.objects["checkin"], _ = journal_services.checkin_create(
+        patient=personas["patient"].user, checkin_id=uuid.uuid4(), data=_checkin_data()
+    )
+    world.objects["counter"] = journal_services.counter_create(
+        patient=personas["patient"].user, substance="alcohol", start_date=datetime.date(2026, 10, 1)
     )
     world.objects["link"] = CareLink.objects.get(
         patient=personas["patient"].user, therapist=personas["linked_therapist"].user
@@ -227,13 +386,30 @@ def test_endpoint_answers_each_persona_as_the_matrix_says(
     response = persona.client.generic(
         case.method,
         case.url(world),
-        data=None if body is None else __import__("json").dumps(body),
+        data=None if body is None else json.dumps(body),
         content_type="application/json",
+        headers=case.headers(world),
     )
     expected = case.expect[persona_name]
     assert response.status_code == expected, (persona_name, response.content[:500])
     if expected >= 400:
         assert_problem(response, expected)
+
+
+def _entry_data() -> dict:
+    from backend.journal.serializers import EntryUpdateSerializer
+
+    serializer = EntryUpdateSerializer(data=ENTRY)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _checkin_data() -> dict:
+    from backend.journal.serializers import CheckInUpdateSerializer
+
+    serializer = CheckInUpdateSerializer(data=CHECKIN)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
 
 
 def _routes(patterns, prefix: str = "") -> list[str]:

@@ -6,6 +6,7 @@ DJANGO_ENV=production. Secrets come only from the environment, or from
 when present; real environment variables win over it.
 """
 
+import base64
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -44,8 +45,42 @@ def _required_secret(name: str, purpose: str) -> str:
     )
 
 
+def _validate_fernet_keys(keys: list[str]) -> None:
+    from cryptography.fernet import Fernet
+
+    for index, key in enumerate(keys):
+        try:
+            Fernet(key.encode())
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"FIELD_ENCRYPTION_KEYS item {index + 1} is not a Fernet key (32 url-safe base64 bytes); "
+                "make one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+            ) from exc
+
+
 SECRET_KEY = _required_secret("SECRET_KEY", "signs sessions and email verification links")
 JWT_SIGNING_KEY = _required_secret("JWT_SIGNING_KEY", "signs API access and refresh tokens")
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", [])
+if not FIELD_ENCRYPTION_KEYS:
+    # Outside DEBUG this stops start-up; in DEBUG a fixed, public key (no protection).
+    _required_secret(
+        "FIELD_ENCRYPTION_KEYS",
+        "encrypts journal text at rest (comma-separated Fernet keys, newest first)",
+    )
+    FIELD_ENCRYPTION_KEYS = ["ZGVidWctb25seS1ub3Qtc2VjcmV0LWtleS0zMmJ5dGU="]
+_validate_fernet_keys(FIELD_ENCRYPTION_KEYS)
+if PRODUCTION:
+    # docker/example.env ships readable placeholders; copied unedited they would
+    # protect nothing.
+    for _name, _value in (("SECRET_KEY", SECRET_KEY), ("JWT_SIGNING_KEY", JWT_SIGNING_KEY)):
+        if _value.startswith("change-me"):
+            raise ImproperlyConfigured(
+                f"{_name} is still the example placeholder: set a real secret."
+            )
+    if any(base64.urlsafe_b64decode(k).startswith(b"change-me") for k in FIELD_ENCRYPTION_KEYS):
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS holds the example placeholder: generate a real key."
+        )
 if JWT_SIGNING_KEY == SECRET_KEY:
     raise ImproperlyConfigured("JWT_SIGNING_KEY must differ from SECRET_KEY.")
 
@@ -69,6 +104,7 @@ INSTALLED_APPS = [
     "backend.core",
     "backend.accounts",
     "backend.care",
+    "backend.journal",
 ]
 
 MIDDLEWARE = [
@@ -176,12 +212,19 @@ if EMAIL_HOST:
     EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
     EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+elif PRODUCTION:
+    # The console backend would print verification and reset links into the logs.
+    raise ImproperlyConfigured(
+        "Set EMAIL_HOST (SMTP) in production: account emails carry sign-in links."
+    )
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "no-reply@recovery-companion.invalid")
 EMAIL_VERIFICATION_MAX_AGE = timedelta(hours=env_int("EMAIL_VERIFICATION_HOURS", 72))
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_SECONDS", 3600)
 CARE_INVITE_LIFETIME = timedelta(hours=env_int("CARE_INVITE_HOURS", 72))
+# An entry at or above this craving intensity answers with crisis support.
+CRISIS_INTENSITY_THRESHOLD = env_int("CRISIS_INTENSITY_THRESHOLD", 8)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["backend.accounts.authentication.JWTAuthentication"],

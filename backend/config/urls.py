@@ -9,6 +9,7 @@ api_v1 = [
     path("auth/", include(auth_urlpatterns)),
     path("me/", include(me_urlpatterns)),
     path("care/", include("backend.care.urls")),
+    path("journal/", include("backend.journal.urls")),
 ]
 
 urlpatterns = [

@@ -36,14 +36,31 @@ class Conflict(exceptions.APIException):
     default_detail = "The request conflicts with the current state of the resource."
     default_code = "conflict"
 
+    def __init__(self, detail: str | None = None, current: Any = None) -> None:
+        super().__init__(detail)
+        if current is not None:
+            self.problem_extra = {"current": current}
 
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
-    default_code = "payload_too_large"
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The resource changed since you read it; the current version is in `current`."
+    default_code = "precondition_failed"
+
+    def __init__(self, current: Any, detail: str | None = None) -> None:
+        super().__init__(detail)
+        self.problem_extra = {"current": current}
 
 
-def _field_errors(detail: Any, path: str | None = None) -> Iterator[dict[str, Any]]:
+class PreconditionRequired(exceptions.APIException):
+    status_code = status.HTTP_428_PRECONDITION_REQUIRED
+    default_detail = (
+        "Send If-Match with the ETag you last read, so a stale copy cannot overwrite a newer one."
+    )
+    default_code = "precondition_required"
+
+
+def field_errors(detail: Any, path: str | None = None) -> Iterator[dict[str, Any]]:
     if isinstance(detail, dict):
         for key, value in detail.items():
             key = str(key)
@@ -51,13 +68,13 @@ def _field_errors(detail: Any, path: str | None = None) -> Iterator[dict[str, An
                 child = path
             else:
                 child = f"{path}.{key}" if path else key
-            yield from _field_errors(value, child)
+            yield from field_errors(value, child)
     elif isinstance(detail, list):
         for index, item in enumerate(detail):
             if isinstance(item, dict | list):
-                yield from _field_errors(item, f"{path}.{index}" if path else str(index))
+                yield from field_errors(item, f"{path}.{index}" if path else str(index))
             else:
-                yield from _field_errors(item, path)
+                yield from field_errors(item, path)
     else:
         yield {
             "field": path,
@@ -115,7 +132,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             detail="Correct the fields listed in errors and try again.",
             code="invalid",
             instance=instance,
-            errors=list(_field_errors(exc.detail)),
+            errors=list(field_errors(exc.detail)),
             problem_type=VALIDATION_PROBLEM_TYPE,
         )
     else:

@@ -28,6 +28,11 @@ class CursorPagination(pagination.CursorPagination):
             )
         return size
 
+    def get_ordering(self, request, queryset, view):
+        # Each list view names its own stable ordering (e.g. "-occurred_at").
+        ordering = getattr(view, "ordering", None) or self.ordering
+        return (ordering,) if isinstance(ordering, str) else tuple(ordering)
+
     def decode_cursor(self, request):
         try:
             return super().decode_cursor(request)

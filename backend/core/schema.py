@@ -37,6 +37,8 @@ ERROR_DESCRIPTIONS = {
     "409": "Conflicts with the current state.",
     "412": "The resource changed since you read it.",
     "413": "The request body is too large.",
+    "422": "The request cannot be processed as sent.",
+    "428": "Send If-Match with the ETag you last read.",
     "415": "Send application/json.",
     "429": "Too many requests; see Retry-After.",
 }
@@ -81,5 +83,7 @@ class AutoSchema(SpectacularAutoSchema):
             responses[code] = self._get_response_for_code(
                 ProblemSerializer, code, media_types=[PROBLEM_CONTENT_TYPE], direction=direction
             )
-            responses[code]["description"] = ERROR_DESCRIPTIONS[code]
+            responses[code]["description"] = ERROR_DESCRIPTIONS.get(
+                code, "An error; see the problem document."
+            )
         return responses

@@ -1,5 +1,7 @@
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
@@ -28,3 +30,46 @@ class StrictSerializer(serializers.Serializer):
 
 class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
     pass
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class AwareDateTimeField(serializers.Field):
+    """An ISO 8601 datetime that must carry its UTC offset; the offset is kept.
+
+    DRF's DateTimeField would quietly read a naive time in the server's zone and
+    drop the device's offset; for a journal both matter.
+    """
+
+    default_error_messages = {
+        "invalid": "Use an ISO 8601 date and time with a UTC offset, e.g. 2026-11-24T21:30:00-05:00.",
+        "naive": "Include the UTC offset (e.g. -05:00 or Z): a time without one is ambiguous.",
+    }
+
+    def to_internal_value(self, data):
+        from django.utils.dateparse import parse_datetime
+
+        if not isinstance(data, str) or len(data) > 64:
+            self.fail("invalid")
+        try:
+            value = parse_datetime(data.strip())
+        except ValueError:
+            value = None
+        if value is None:
+            self.fail("invalid")
+        if value.tzinfo is None or value.utcoffset() is None:
+            self.fail("naive")
+        return value
+
+    def to_representation(self, value):
+        return value.isoformat()
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer that is a JSON number: no booleans, no strings, no 5.5."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        if isinstance(data, float) and not data.is_integer():
+            self.fail("invalid")
+        return super().to_internal_value(data)

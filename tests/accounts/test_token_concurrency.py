@@ -8,7 +8,7 @@ from backend.accounts import services
 from tests.helpers import requires_postgres
 
 
-@requires_postgres
+@requires_postgres("row locks across concurrent connections")
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_refreshes_with_one_token_yield_one_new_pair(patient):
     raw = services.tokens_issue(user=patient)["refresh"]

@@ -10,9 +10,15 @@ MANAGE = [sys.executable, str(REPO / "backend" / "manage.py")]
 
 
 def _run(args, **env):
-    base = {
-        k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "JWT_SIGNING_KEY", "DEBUG"}
+    ours = {
+        "SECRET_KEY",
+        "JWT_SIGNING_KEY",
+        "FIELD_ENCRYPTION_KEYS",
+        "DEBUG",
+        "DJANGO_ENV",
+        "EMAIL_HOST",
     }
+    base = {k: v for k, v in os.environ.items() if k not in ours}
     base.update(
         {"DJANGO_SETTINGS_MODULE": "backend.config.settings", "ENV_FILE": "/nonexistent/.env"}
     )
@@ -26,7 +32,9 @@ PRODUCTION_ENV = {
     "DJANGO_ENV": "production",
     "SECRET_KEY": "prod-test-" + "s9Xq2" * 12,
     "JWT_SIGNING_KEY": "prod-test-jwt-" + "k7Wp3" * 12,
+    "FIELD_ENCRYPTION_KEYS": "cHJvZC10ZXN0LWZpZWxkLWtleS0tLS0zMi1ieXRlcyE=",
     "ALLOWED_HOSTS": "api.clinic.example",
+    "EMAIL_HOST": "smtp.clinic.example",
 }
 
 
@@ -36,12 +44,37 @@ def test_check_deploy_is_clean_with_production_settings():
     assert "no issues" in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "JWT_SIGNING_KEY"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "JWT_SIGNING_KEY", "FIELD_ENCRYPTION_KEYS"])
 def test_start_up_stops_with_a_clear_message_when_a_key_is_missing(missing):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
     result = _run(["check"], **env)
     assert result.returncode != 0
     assert f"{missing} is not set" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "SECRET_KEY",
+            "change-me-secret-key-placeholder-0123456789abcdefghijklmnop",
+            "SECRET_KEY is still",
+        ),
+        (
+            "JWT_SIGNING_KEY",
+            "change-me-jwt-placeholder-0123456789abcdefghijklmnopqrstuv",
+            "JWT_SIGNING_KEY is still",
+        ),
+        ("FIELD_ENCRYPTION_KEYS", "Y2hhbmdlLW1lLWZlcm5ldC1rZXktcGxhY2Vob2xkZXI=", "placeholder"),
+        ("FIELD_ENCRYPTION_KEYS", "not-a-fernet-key", "not a Fernet key"),
+        ("EMAIL_HOST", "", "Set EMAIL_HOST"),
+        ("ACCESS_TOKEN_MINUTES", "60", "between 1 and 15"),
+    ],
+)
+def test_production_refuses_placeholders_and_unsafe_values(name, value, message):
+    result = _run(["check"], **{**PRODUCTION_ENV, name: value})
+    assert result.returncode != 0
+    assert message in result.stderr
 
 
 def test_secrets_can_come_from_files(tmp_path):

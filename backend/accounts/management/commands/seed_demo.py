@@ -17,6 +17,60 @@ DEMO_USERS = [
 ]
 
 
+def _seed_journal(patient: User) -> None:
+    """Two synthetic weeks of Sam's journal, written through the real services."""
+    import random
+    import uuid
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from backend.journal import services as journal
+    from backend.journal.models import JournalEntry
+
+    if JournalEntry.objects.filter(patient=patient).exists():
+        return
+    rng = random.Random(42)  # the same demo every time  # noqa: S311
+    tz = ZoneInfo(patient.time_zone)
+    today = timezone.localdate(timezone=tz)
+    triggers = [
+        {"category": "emotions", "label": "Stress at work"},
+        {"category": "places", "label": "Drive past the bar"},
+        {"category": "time_of_day", "label": "Friday evening"},
+        {"category": "people", "label": "Old friends"},
+    ]
+    ops = []
+    for day in range(14, 0, -1):
+        local = datetime.combine(today - timedelta(days=day), time.min, tz)
+        occurred = local + timedelta(
+            hours=rng.choice([8, 13, 18, 19, 21, 22]), minutes=rng.randrange(60)
+        )
+        intensity = rng.randint(2, 8)
+        ops.append(
+            journal.EntryOp(
+                "upsert",
+                uuid.uuid4(),
+                data={
+                    "occurred_at": occurred,
+                    "intensity": intensity,
+                    "intensity_after": max(0, intensity - rng.randint(1, 4)),
+                    "duration_minutes": rng.choice([10, 15, 20, 30]),
+                    "substance": "alcohol",
+                    "triggers": rng.sample(triggers, k=rng.randint(1, 2)),
+                    "halt": rng.sample(["hungry", "angry", "lonely", "tired"], k=rng.randint(0, 2)),
+                    "coping_skills": rng.sample(
+                        ["urge surfing", "called my sponsor", "went for a walk"], k=1
+                    ),
+                    "outcome": "resisted",
+                    "situation": "Synthetic demo entry.",
+                },
+            )
+        )
+    journal.entries_apply(patient=patient, ops=ops)
+    journal.counter_create(
+        patient=patient, substance="alcohol", start_date=today - timedelta(days=40)
+    )
+
+
 class Command(BaseCommand):
     help = "Create the demo accounts and care link (idempotent) and print the demo logins."
 
@@ -51,6 +105,8 @@ class Command(BaseCommand):
             CareLink.objects.create(
                 patient=users["patient"], therapist=users["therapist"], source=CareLink.Source.ADMIN
             )
+
+        _seed_journal(users["patient"])
 
         self.stdout.write(f"\nDemo logins (synthetic accounts; password for all: {DEMO_PASSWORD})")
         for email, role, name, _tz in DEMO_USERS:

@@ -1,0 +1,62 @@
+"""Encryption at rest for free text (journal notes, situations, thoughts).
+
+Keys come from FIELD_ENCRYPTION_KEYS: comma-separated Fernet keys, newest first.
+New values are encrypted with the first; any listed key decrypts, so keys rotate
+by prepending a new one, running `manage.py rotate_encryption_keys`, then
+dropping the old one.
+"""
+
+from functools import cache
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.db import models
+
+
+@cache
+def _fernet(keys: tuple[str, ...]) -> MultiFernet:
+    return MultiFernet([Fernet(key.encode()) for key in keys])
+
+
+def fernet() -> MultiFernet:
+    return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS))
+
+
+def encrypt(plaintext: str) -> str:
+    return fernet().encrypt(plaintext.encode("utf-8")).decode("ascii")
+
+
+def decrypt(token: str) -> str:
+    return fernet().decrypt(token.encode("ascii")).decode("utf-8")
+
+
+def rotate(token: str) -> str:
+    """Re-encrypt under the newest key (a no-op in meaning)."""
+    return fernet().rotate(token.encode("ascii")).decode("ascii")
+
+
+class EncryptedTextField(models.TextField):
+    """Text stored as a Fernet token; the database never sees the plaintext.
+
+    Empty strings are stored empty (nothing to hide, and it keeps "no note"
+    cheap). Encrypted values cannot be searched or ordered in SQL, by design.
+    """
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        if value is None or value == "":
+            return value
+        return encrypt(value)
+
+    def from_db_value(self, value, expression, connection):
+        if value is None or value == "":
+            return value
+        try:
+            return decrypt(value)
+        except InvalidToken as exc:
+            raise ValueError(
+                "A stored value cannot be decrypted with FIELD_ENCRYPTION_KEYS: is a key missing?"
+            ) from exc
+
+
+__all__ = ["EncryptedTextField", "InvalidToken", "decrypt", "encrypt", "fernet", "rotate"]

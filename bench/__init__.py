@@ -1,0 +1,1 @@
+"""HTTP benchmarks: settings, URLs and helpers used only by bench/run.sh."""

@@ -1,0 +1,326 @@
+"""Drive wrk against a running server, one named scenario at a time.
+
+bench/run.sh starts the server and calls this; run that, not this. A scenario
+names the endpoints it times and, optionally, a target: the requests/s of one
+endpoint must be at least a given fraction of another's. To add a benchmark,
+add a Scenario to SCENARIOS (and any baseline view to bench/urls.py).
+
+The endpoints of a scenario are timed in alternating rounds (a, b, b, a, a, b, ...)
+so that a load change on the machine hits them alike; requests/s is over all
+rounds, p50 and p99 are the medians of the rounds' values.
+
+Exit status: 0 every target met, 1 a target missed, 2 bad arguments, 3 the run
+itself failed (server, wrk or the response check).
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_DIR = BENCH_DIR.parent
+WRK_SCRIPT = BENCH_DIR / "wrk_report.lua"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    label: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Target:
+    """requests/s of `numerator` >= minimum x requests/s of `denominator`."""
+
+    numerator: str
+    denominator: str
+    minimum: float
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    endpoints: tuple[Endpoint, ...]
+    same_json: bool = False  # every endpoint must answer 200 with the same JSON
+    target: Target | None = None
+
+
+SCENARIOS = {
+    scenario.name: scenario
+    for scenario in [
+        Scenario(
+            name="me",
+            description=(
+                "Authenticated GET /api/v1/me/ against a bare Django view "
+                "returning the same JSON from the same row"
+            ),
+            endpoints=(Endpoint("me", "/api/v1/me/"), Endpoint("bare", "/bench/bare-me/")),
+            same_json=True,
+            target=Target("me", "bare", 0.5),
+        ),
+    ]
+}
+
+
+class BenchError(Exception):
+    """The run could not be done (as opposed to a target being missed)."""
+
+
+def http_get(url: str, token: str, timeout: float = 5.0) -> tuple[int, bytes]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 (http on loopback)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def wait_until_healthy(base_url: str, server_pid: int | None, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server_pid is not None:
+            try:
+                os.kill(server_pid, 0)
+            except ProcessLookupError:
+                raise BenchError("the server exited before it answered /healthz") from None
+        try:
+            if http_get(f"{base_url}/healthz", "", timeout=1.0)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.25)
+    raise BenchError(f"{base_url}/healthz did not answer 200 within {timeout:.0f} s")
+
+
+def check_same_json(scenario: Scenario, base_url: str, token: str) -> dict:
+    bodies = {}
+    for endpoint in scenario.endpoints:
+        status, body = http_get(base_url + endpoint.path, token)
+        if status != 200:
+            raise BenchError(f"{endpoint.path} answered {status}, not 200: {body[:300]!r}")
+        bodies[endpoint.label] = body
+    parsed = {label: json.loads(body) for label, body in bodies.items()}
+    first_label, first = next(iter(parsed.items()))
+    for label, value in parsed.items():
+        if value != first:
+            raise BenchError(
+                f"{label} and {first_label} answer different JSON:\n  {value}\n  {first}"
+            )
+    return {"json_equal": True, "bytes_equal": len(set(bodies.values())) == 1, "body": first}
+
+
+def run_wrk(url: str, token: str, seconds: int, threads: int, connections: int) -> dict:
+    command = [
+        "wrk",
+        f"--threads={threads}",
+        f"--connections={connections}",
+        f"--duration={seconds}s",
+        "--timeout=5s",
+        "--latency",
+        f"--script={WRK_SCRIPT}",
+        url,
+    ]
+    completed = subprocess.run(
+        command,
+        env={**os.environ, "BENCH_TOKEN": token},
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise BenchError(f"wrk failed ({completed.returncode}): {completed.stderr.strip()}")
+    return parse_wrk(completed.stdout)
+
+
+def parse_wrk(output: str) -> dict:
+    """The WRK_SUMMARY line printed by wrk_report.lua, in friendlier units."""
+    for line in output.splitlines():
+        if line.startswith("WRK_SUMMARY "):
+            raw = json.loads(line.removeprefix("WRK_SUMMARY "))
+            break
+    else:
+        raise BenchError(f"no WRK_SUMMARY line in wrk's output:\n{output}")
+    latency = {key: round(value / 1000, 3) for key, value in raw["latency_us"].items()}
+    seconds = raw["duration_us"] / 1e6
+    return {
+        "requests": raw["requests"],
+        "seconds": round(seconds, 3),
+        "requests_per_second": round(raw["requests"] / seconds, 1),
+        "latency_ms": latency,
+        "errors": raw["errors"],
+        "bytes": raw["bytes"],
+    }
+
+
+def measure(scenario: Scenario, args: argparse.Namespace, token: str) -> dict[str, dict]:
+    """Alternating wrk rounds over the scenario's endpoints, combined per endpoint."""
+    seconds = max(1, round(args.duration / args.rounds))
+    rounds: dict[str, list[dict]] = {endpoint.label: [] for endpoint in scenario.endpoints}
+    for number in range(args.rounds):
+        order = scenario.endpoints if number % 2 == 0 else scenario.endpoints[::-1]
+        for endpoint in order:
+            url = args.base_url + endpoint.path
+            rounds[endpoint.label].append(
+                run_wrk(url, token, seconds, args.threads, args.connections)
+            )
+    combined = {}
+    for endpoint in scenario.endpoints:
+        runs = rounds[endpoint.label]
+        requests = sum(run["requests"] for run in runs)
+        elapsed = sum(run["seconds"] for run in runs)
+        errors = {key: sum(run["errors"][key] for run in runs) for key in runs[0]["errors"]}
+        combined[endpoint.label] = {
+            "path": endpoint.path,
+            "requests": requests,
+            "seconds": round(elapsed, 3),
+            "requests_per_second": round(requests / elapsed, 1),
+            "latency_ms": {
+                key: round(statistics.median(run["latency_ms"][key] for run in runs), 3)
+                for key in ("p50", "p90", "p99")
+            },
+            "latency_ms_max": max(run["latency_ms"]["max"] for run in runs),
+            "errors": errors,
+            "valid": sum(errors.values()) == 0,
+            "rounds": [
+                {"requests_per_second": run["requests_per_second"], **run["latency_ms"]}
+                for run in runs
+            ],
+        }
+    return combined
+
+
+def run_scenario(scenario: Scenario, args: argparse.Namespace, token: str) -> dict:
+    print(f"== {scenario.name}: {scenario.description}")
+    result: dict = {"description": scenario.description}
+    if scenario.same_json:
+        check = check_same_json(scenario, args.base_url, token)
+        result["response_check"] = check
+        print(
+            "   same JSON from every endpoint: yes"
+            + ("" if check["bytes_equal"] else " (bytes differ, parsed JSON equal)")
+        )
+
+    for endpoint in scenario.endpoints:  # warm every worker up first
+        run_wrk(args.base_url + endpoint.path, token, args.warmup, args.threads, args.connections)
+
+    result["endpoints"] = measure(scenario, args, token)
+    for label, figures in result["endpoints"].items():
+        latency = figures["latency_ms"]
+        print(
+            f"   {label:<6} {figures['path']:<20} {figures['requests_per_second']:>9.1f} req/s"
+            f"   p50 {latency['p50']:>7.2f} ms   p99 {latency['p99']:>7.2f} ms"
+            + ("" if figures["valid"] else f"   ERRORS {figures['errors']}")
+        )
+
+    passed = all(figures["valid"] for figures in result["endpoints"].values())
+    if scenario.target:
+        target = scenario.target
+        numerator = result["endpoints"][target.numerator]
+        denominator = result["endpoints"][target.denominator]
+        ratio = numerator["requests_per_second"] / denominator["requests_per_second"]
+        per_round = [
+            top["requests_per_second"] / bottom["requests_per_second"]
+            for top, bottom in zip(numerator["rounds"], denominator["rounds"], strict=True)
+        ]
+        passed = passed and ratio >= target.minimum
+        result["target"] = {
+            "ratio": f"{target.numerator}/{target.denominator}",
+            "value": round(ratio, 3),
+            "minimum": target.minimum,
+            "per_round": [round(value, 3) for value in per_round],
+        }
+        print(
+            f"   ratio {target.numerator}/{target.denominator} = {ratio:.1%}"
+            f" (target: at least {target.minimum:.0%};"
+            f" rounds {min(per_round):.0%} to {max(per_round):.0%})"
+        )
+    result["passed"] = passed
+    print(f"   {'PASS' if passed else 'FAIL'}: {scenario.name}")
+    return result
+
+
+def git_revision() -> dict:
+    def git(*arguments: str) -> str:
+        completed = subprocess.run(
+            ["git", *arguments], cwd=REPO_DIR, capture_output=True, text=True, check=False
+        )
+        return completed.stdout.strip()
+
+    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scenarios", nargs="*", help=f"default: all of {', '.join(SCENARIOS)}")
+    parser.add_argument("--base-url", required=True, help="e.g. http://127.0.0.1:8123")
+    parser.add_argument("--server-pid", type=int, help="stop waiting if this process exits")
+    parser.add_argument("--results-dir", type=Path, default=BENCH_DIR / "results")
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per endpoint")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating runs per endpoint")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per endpoint")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, help="server workers, for the record")
+    parser.add_argument("--database", help="database engine, for the record")
+    args = parser.parse_args()
+    args.base_url = args.base_url.rstrip("/")
+
+    unknown = [name for name in args.scenarios if name not in SCENARIOS]
+    if unknown:
+        parser.error(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
+    token = os.environ.get("BENCH_TOKEN", "")
+    if not token:
+        parser.error("BENCH_TOKEN (an access token) is not set")
+
+    started = datetime.now(UTC)
+    report = {
+        "started_at": started.isoformat(timespec="seconds"),
+        "git": git_revision(),
+        "server": {
+            "base_url": args.base_url,
+            "workers": args.workers,
+            "database": args.database,
+            "cpu_count": os.cpu_count(),
+            "python": platform.python_version(),
+        },
+        "load": {
+            "tool": "wrk",
+            "threads": args.threads,
+            "connections": args.connections,
+            "duration_s": args.duration,
+            "rounds": args.rounds,
+            "warmup_s": args.warmup,
+        },
+        "scenarios": {},
+    }
+    try:
+        wait_until_healthy(args.base_url, args.server_pid, timeout=30)
+        for name in args.scenarios or list(SCENARIOS):
+            report["scenarios"][name] = run_scenario(SCENARIOS[name], args, token)
+    except BenchError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 3
+    report["passed"] = all(result["passed"] for result in report["scenarios"].values())
+
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    path = args.results_dir / f"http-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"Results: {path.relative_to(REPO_DIR) if path.is_relative_to(REPO_DIR) else path}")
+    return 0 if report["passed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

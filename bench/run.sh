@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# HTTP benchmarks: the real app under gunicorn on 127.0.0.1, loaded by wrk.
+#
+#   bash bench/run.sh [SCENARIO...]    (default: every scenario in bench/http_bench.py)
+#
+# Uses a throwaway SQLite database in a temporary directory, or the PostgreSQL
+# database named by DATABASE_URL when it is set (a verified bench user is added
+# there). Secrets are generated for this run only. Results are printed and written
+# to bench/results/ (ignored by git). Exit status: 0 every target met, 1 a target
+# missed, 2 bad arguments or set-up failed, 3 the run failed (gunicorn's log is shown).
+#
+# Knobs: BENCH_DURATION (seconds of load per endpoint, 10), BENCH_ROUNDS (the
+# endpoints alternate in that many runs each, 5), BENCH_WARMUP (2), BENCH_THREADS
+# (wrk threads, 2), BENCH_CONNECTIONS (16), BENCH_WORKERS (gunicorn workers, 2).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/_common.sh
+
+ensure_wrk() {
+  command -v wrk >/dev/null 2>&1 && return 0
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "Installing wrk with apt-get" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y -qq wrk >/dev/null 2>&1 ||
+    { $sudo apt-get update -qq && $sudo apt-get install -y -qq wrk >/dev/null; }
+  command -v wrk >/dev/null 2>&1 || { echo "Could not install wrk." >&2; return 1; }
+}
+
+workdir="$(mktemp -d)"
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  rm -rf "$workdir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ensure_wrk
+ensure_venv "" >"$workdir/install.log" 2>&1 || { cat "$workdir/install.log" >&2; exit 2; }
+
+new_secret() { python -c 'import secrets; print(secrets.token_urlsafe(50))'; }
+new_fernet_key() { python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'; }
+
+# The app's settings, for this run only; nothing is read from .env.
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+export DJANGO_SETTINGS_MODULE=bench.settings
+export DJANGO_ENV=development DEBUG=false
+export ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=false
+export ENV_FILE="$workdir/no.env"
+SECRET_KEY="$(new_secret)"
+JWT_SIGNING_KEY="$(new_secret)"
+FIELD_ENCRYPTION_KEYS="$(new_fernet_key)"
+export SECRET_KEY JWT_SIGNING_KEY FIELD_ENCRYPTION_KEYS
+export ACCESS_TOKEN_MINUTES=15
+export STATIC_ROOT="$workdir/static" LOG_LEVEL=WARNING
+mkdir -p "$STATIC_ROOT"
+if [ -z "${DATABASE_URL:-}" ]; then
+  export SQLITE_PATH="$workdir/bench.sqlite3"
+  database=sqlite
+else
+  database=postgresql
+fi
+
+python backend/manage.py migrate --noinput --verbosity 0
+python backend/manage.py createcachetable
+token="$(python bench/seed.py)"
+
+port="$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+workers="${BENCH_WORKERS:-2}"
+# No access log: the benchmark measures the application, not log writing.
+gunicorn backend.config.wsgi:application \
+  --bind "127.0.0.1:$port" \
+  --workers "$workers" \
+  --no-control-socket \
+  --error-logfile "$workdir/gunicorn.log" &
+server_pid=$!
+
+status=0
+BENCH_TOKEN="$token" python bench/http_bench.py \
+  --base-url "http://127.0.0.1:$port" \
+  --server-pid "$server_pid" \
+  --duration "${BENCH_DURATION:-10}" \
+  --rounds "${BENCH_ROUNDS:-5}" \
+  --warmup "${BENCH_WARMUP:-2}" \
+  --threads "${BENCH_THREADS:-2}" \
+  --connections "${BENCH_CONNECTIONS:-16}" \
+  --workers "$workers" \
+  --database "$database" \
+  "$@" || status=$?
+if [ "$status" -eq 3 ] && [ -s "$workdir/gunicorn.log" ]; then
+  echo "--- gunicorn log" >&2
+  cat "$workdir/gunicorn.log" >&2
+fi
+exit "$status"

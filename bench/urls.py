@@ -1,0 +1,20 @@
+"""The project's URLs plus the baselines the benchmarks compare against.
+
+Used only through bench.settings; never part of the production URLconf.
+"""
+
+from django.urls import path
+
+from backend.config.urls import (  # noqa: F401 (the same error handlers as the project)
+    handler400,
+    handler403,
+    handler404,
+    handler500,
+)
+from backend.config.urls import urlpatterns as project_urlpatterns
+from bench.views import bare_me
+
+urlpatterns = [
+    *project_urlpatterns,
+    path("bench/bare-me/", bare_me, name="bench-bare-me"),
+]
