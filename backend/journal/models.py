@@ -1,0 +1,342 @@
+"""The craving and trigger journal: entries, daily check-ins, sobriety counters.
+
+Entries and check-ins are created offline on the phone, so the phone chooses
+their ids. Every write takes the next number of the patient's sync sequence
+(``SyncState``); the changes feed reads by that number. Deletes keep a
+tombstone (``deleted_at``) so other devices learn of them.
+"""
+
+import uuid
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from backend.core.crypto import EncryptedTextField
+
+
+class Substance(models.TextChoices):
+    ALCOHOL = "alcohol", "Alcohol"
+    OPIOIDS = "opioids", "Opioids"
+    STIMULANTS = "stimulants", "Stimulants"
+    CANNABIS = "cannabis", "Cannabis"
+    PRESCRIPTION = "prescription", "Prescription drugs / benzodiazepines"
+    NICOTINE = "nicotine", "Nicotine"
+    GAMBLING = "gambling", "Gambling"
+    SEX = "sex", "Sex"
+    EATING = "eating", "Eating"
+    OTHER = "other", "Other"
+
+
+class TriggerCategory(models.TextChoices):
+    PEOPLE = "people", "People"
+    PLACES = "places", "Places"
+    THINGS = "things", "Things"
+    EMOTIONS = "emotions", "Emotions"
+    PHYSICAL = "physical", "Physical"
+    SOCIAL = "social", "Social"
+    TIME_OF_DAY = "time_of_day", "Time of day"
+
+
+class Outcome(models.TextChoices):
+    RESISTED = "resisted", "Resisted"
+    LAPSED = "lapsed", "Lapsed"
+    USED = "used", "Used"
+    ONGOING = "ongoing", "Ongoing"
+
+
+class SyncState(models.Model):
+    """The patient's sync sequence.
+
+    Writers lock this row (an UPDATE) until they commit, so a patient's sequence
+    numbers become visible strictly in order: a reader that has seen number N
+    has seen every number below N, and the changes feed never skips a write
+    that commits late.
+    """
+
+    patient = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    last_seq = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Sync state at {self.last_seq}"
+
+
+class Trigger(models.Model):
+    """One patient's trigger vocabulary: grows from what they log, offered back."""
+
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    category = models.CharField(max_length=16, choices=TriggerCategory.choices)
+    label = models.CharField(max_length=60)
+    # Lower-cased label: "Work" and "work" are one trigger.
+    key = models.CharField(max_length=60, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "category", "key"], name="trigger_unique_per_patient"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category}: {self.label}"
+
+
+class Syncable(models.Model):
+    """Fields every offline-synced record carries."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, help_text="Chosen by the phone.")
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1)
+    seq = models.BigIntegerField(help_text="Position in the patient's sync sequence.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class JournalEntry(Syncable):
+    occurred_at = models.DateTimeField()
+    utc_offset_minutes = models.SmallIntegerField(
+        help_text="The device's UTC offset when it happened."
+    )
+    intensity = models.PositiveSmallIntegerField()
+    intensity_after = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_minutes = models.PositiveIntegerField(null=True, blank=True)
+    substance = models.CharField(max_length=16, choices=Substance.choices)
+    triggers = models.ManyToManyField(Trigger, through="EntryTrigger", related_name="entries")
+    halt_hungry = models.BooleanField(default=False)
+    halt_angry = models.BooleanField(default=False)
+    halt_lonely = models.BooleanField(default=False)
+    halt_tired = models.BooleanField(default=False)
+    mood = models.SmallIntegerField(null=True, blank=True)
+    emotions = models.JSONField(default=list, blank=True)
+    place_label = models.CharField(max_length=80, blank=True)
+    situation = EncryptedTextField(blank=True)
+    thoughts = EncryptedTextField(blank=True)
+    coping_skills = models.JSONField(
+        default=list, blank=True, help_text="What the patient tried, as text."
+    )
+    coping_used = models.BooleanField(default=False, editable=False)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+
+    class Meta:
+        verbose_name_plural = "journal entries"
+        indexes = [
+            models.Index(fields=["patient", "-occurred_at"], name="entry_patient_occurred"),
+            models.Index(fields=["patient", "seq"], name="entry_patient_seq"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(intensity__gte=0, intensity__lte=10), name="entry_intensity_0_10"
+            ),
+            models.CheckConstraint(
+                condition=Q(intensity_after__isnull=True)
+                | Q(intensity_after__gte=0, intensity_after__lte=10),
+                name="entry_intensity_after_0_10",
+            ),
+            models.CheckConstraint(
+                condition=Q(mood__isnull=True) | Q(mood__gte=-3, mood__lte=3),
+                name="entry_mood_minus3_3",
+            ),
+            models.CheckConstraint(
+                condition=Q(utc_offset_minutes__gte=-16 * 60, utc_offset_minutes__lte=16 * 60),
+                name="entry_utc_offset_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome__in=Outcome.values), name="entry_outcome_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(substance__in=Substance.values), name="entry_substance_known"
+            ),
+            models.UniqueConstraint(fields=["patient", "seq"], name="entry_seq_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Entry {self.pk}"  # never the text: it may reach logs and the admin
+
+    HALT_FIELDS = (
+        ("hungry", "halt_hungry"),
+        ("angry", "halt_angry"),
+        ("lonely", "halt_lonely"),
+        ("tired", "halt_tired"),
+    )
+
+    @property
+    def occurred_at_local(self) -> datetime:
+        return self.occurred_at.astimezone(dt_timezone(timedelta(minutes=self.utc_offset_minutes)))
+
+    @property
+    def halt_list(self) -> list[str]:
+        return [name for name, field in self.HALT_FIELDS if getattr(self, field)]
+
+    @property
+    def trigger_list(self) -> list[dict[str, str]]:
+        """Needs ``prefetched_triggers`` (selectors and services set it)."""
+        return [
+            {"category": et.trigger.category, "label": et.trigger.label}
+            for et in self.prefetched_triggers
+        ]
+
+
+class EntryTrigger(models.Model):
+    entry = models.ForeignKey(JournalEntry, on_delete=models.CASCADE, related_name="entry_triggers")
+    trigger = models.ForeignKey(Trigger, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "trigger"], name="entry_trigger_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"Trigger {self.trigger_id} on entry {self.entry_id}"
+
+
+class Medication(models.TextChoices):
+    YES = "yes", "Taken"
+    NO = "no", "Not taken"
+    NOT_PRESCRIBED = "not_prescribed", "Not prescribed"
+
+
+class CheckIn(Syncable):
+    """One per patient per local date."""
+
+    local_date = models.DateField()
+    mood = models.SmallIntegerField()
+    sleep_hours = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
+    peak_craving = models.PositiveSmallIntegerField()
+    used_today = models.BooleanField()
+    medication = models.CharField(max_length=16, choices=Medication.choices)
+    note = EncryptedTextField(blank=True, help_text="An intention or a gratitude.")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["patient", "-local_date"], name="checkin_patient_date"),
+            models.Index(fields=["patient", "seq"], name="checkin_patient_seq"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "local_date"],
+                condition=Q(deleted_at__isnull=True),
+                name="checkin_one_per_local_date",
+            ),
+            models.UniqueConstraint(fields=["patient", "seq"], name="checkin_seq_unique"),
+            models.CheckConstraint(
+                condition=Q(mood__gte=-3, mood__lte=3), name="checkin_mood_minus3_3"
+            ),
+            models.CheckConstraint(
+                condition=Q(peak_craving__gte=0, peak_craving__lte=10), name="checkin_peak_0_10"
+            ),
+            models.CheckConstraint(
+                condition=Q(sleep_hours__isnull=True) | Q(sleep_hours__gte=0, sleep_hours__lte=24),
+                name="checkin_sleep_0_24",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Check-in {self.local_date}"
+
+
+class SobrietyCounter(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    substance = models.CharField(max_length=16, choices=Substance.choices)
+    start_date = models.DateField(help_text="The first sober day, in the patient's time zone.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["substance"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "substance"], name="counter_one_per_substance"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_substance_display()} since {self.start_date}"
+
+
+class CounterDecision(models.Model):
+    """What the patient decided about a counter after a "used" entry (or on their own).
+
+    A "used" or "lapsed" entry never resets a counter by itself: it opens a
+    pending decision, the patient chooses reset or keep, and this records it.
+    """
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", "Waiting for the patient"
+        RESET = "reset", "Start again from a new date"
+        KEEP = "keep", "Keep the counter as it is"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    counter = models.ForeignKey(SobrietyCounter, on_delete=models.CASCADE, related_name="decisions")
+    entry = models.ForeignKey(
+        JournalEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decision = models.CharField(max_length=8, choices=Decision.choices)
+    previous_start_date = models.DateField()
+    new_start_date = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["counter", "entry"],
+                condition=Q(entry__isnull=False),
+                name="decision_once_per_entry",
+            ),
+            models.CheckConstraint(
+                condition=Q(decision="pending", decided_at__isnull=True)
+                | (~Q(decision="pending") & Q(decided_at__isnull=False)),
+                name="decision_decided_at_matches",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.decision} ({self.created_at:%Y-%m-%d})"
+
+
+class CareTeamAlert(models.Model):
+    """A moment the care team may need to know about (very high craving, lapse, use).
+
+    Who is alerted is decided by consent (the crisis-alert scope); delivery goes
+    through the nudges outbox. One alert per entry and reason.
+    """
+
+    class Reason(models.TextChoices):
+        HIGH_INTENSITY = "high_intensity", "Very high craving"
+        LAPSE = "lapse", "Lapse"
+        USE = "use", "Use"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    entry = models.ForeignKey(JournalEntry, on_delete=models.CASCADE, related_name="alerts")
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "reason"], name="alert_once_per_entry_reason")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason} alert"

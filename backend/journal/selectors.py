@@ -1,0 +1,141 @@
+"""Reads of the journal. Until consent exists, only the owner reads their journal."""
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Max, Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from backend.accounts.models import User
+from backend.journal.models import (
+    CheckIn,
+    CounterDecision,
+    EntryTrigger,
+    JournalEntry,
+    SobrietyCounter,
+    SyncState,
+    Trigger,
+)
+
+
+def with_triggers(queryset: QuerySet[JournalEntry]) -> QuerySet[JournalEntry]:
+    """Entries with their triggers in one extra query (``entry.trigger_list``)."""
+    return queryset.prefetch_related(
+        Prefetch(
+            "entry_triggers",
+            queryset=EntryTrigger.objects.select_related("trigger").order_by("position"),
+            to_attr="prefetched_triggers",
+        )
+    )
+
+
+def entries_of(patient: User) -> QuerySet[JournalEntry]:
+    """The patient's live entries (tombstones are only in the changes feed)."""
+    return with_triggers(JournalEntry.objects.filter(patient=patient, deleted_at__isnull=True))
+
+
+def entry_get_for_owner(*, patient: User, entry_id) -> JournalEntry:
+    return get_object_or_404(entries_of(patient), pk=entry_id)
+
+
+def trigger_vocabulary(patient: User) -> QuerySet[Trigger]:
+    """The patient's triggers, most used first, to offer back when logging."""
+    live = Q(entries__deleted_at__isnull=True)
+    return (
+        Trigger.objects.filter(patient=patient)
+        .annotate(
+            uses=Count("entries", filter=live),
+            last_used_at=Max("entries__occurred_at", filter=live),
+        )
+        .filter(uses__gt=0)
+    )
+
+
+def checkins_of(patient: User) -> QuerySet[CheckIn]:
+    return CheckIn.objects.filter(patient=patient, deleted_at__isnull=True)
+
+
+def checkin_get_for_owner(*, patient: User, checkin_id) -> CheckIn:
+    return get_object_or_404(checkins_of(patient), pk=checkin_id)
+
+
+def local_today(patient: User) -> date:
+    return timezone.localdate(timezone=ZoneInfo(patient.time_zone))
+
+
+def checkin_streak(patient: User) -> dict:
+    """Current and longest runs of consecutive check-in days, in the patient's time zone.
+
+    One query for the dates (a few hundred at most for an 8-12 week program, a
+    few thousand over years), then a single pass.
+    """
+    today = local_today(patient)
+    dates = list(checkins_of(patient).order_by("local_date").values_list("local_date", flat=True))
+    longest = run = 0
+    previous = None
+    for day in dates:
+        run = run + 1 if previous is not None and (day - previous).days == 1 else 1
+        longest = max(longest, run)
+        previous = day
+    last = dates[-1] if dates else None
+    # Today is still open: a run that reached yesterday is still current.
+    current = run if last is not None and (today - last).days <= 1 else 0
+    return {
+        "current": current,
+        "longest": longest,
+        "last_check_in": last,
+        "today": today,
+        "checked_in_today": last == today,
+    }
+
+
+def counters_of(patient: User) -> QuerySet[SobrietyCounter]:
+    pending = CounterDecision.objects.filter(decision=CounterDecision.Decision.PENDING).order_by(
+        "created_at"
+    )
+    return SobrietyCounter.objects.filter(patient=patient).prefetch_related(
+        Prefetch("decisions", queryset=pending, to_attr="pending")
+    )
+
+
+def counter_get_for_owner(*, patient: User, counter_id) -> SobrietyCounter:
+    return get_object_or_404(counters_of(patient), pk=counter_id)
+
+
+def counter_decisions(counter: SobrietyCounter) -> QuerySet[CounterDecision]:
+    return counter.decisions.exclude(decision=CounterDecision.Decision.PENDING)
+
+
+def changes_since(
+    *, patient: User, cursor: int, limit: int
+) -> tuple[list[tuple[str, object]], int, bool]:
+    """Entries and check-ins written after ``cursor``, in sequence order, tombstones included.
+
+    Reads the committed end of the sequence (the horizon) first and stops there:
+    writes commit in sequence order (see SyncState), so everything up to the
+    horizon is already visible and nothing at or below it can appear later.
+    Returns (page, next cursor, has more). A constant number of queries.
+    """
+    horizon = (
+        SyncState.objects.filter(patient=patient).values_list("last_seq", flat=True).first() or 0
+    )
+    if cursor > horizon:
+        raise ValidationError(
+            {"cursor": ["This cursor is ahead of the server: sync again from cursor=0."]}
+        )
+    window = {"patient": patient, "seq__gt": cursor, "seq__lte": horizon}
+    entries = list(
+        with_triggers(JournalEntry.objects.filter(**window)).order_by("seq")[: limit + 1]
+    )
+    checkins = list(CheckIn.objects.filter(**window).order_by("seq")[: limit + 1])
+    merged = sorted(
+        [("entry", e) for e in entries] + [("checkin", c) for c in checkins],
+        key=lambda kv: kv[1].seq,
+    )
+    if len(merged) > limit:
+        page = merged[:limit]
+        return page, page[-1][1].seq, True
+    # All of it up to the horizon is in this page; numbers with no record left are skipped.
+    return merged, horizon, False

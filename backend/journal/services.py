@@ -1,0 +1,522 @@
+"""Writes to the journal.
+
+Every entry write goes through ``entries_apply``: the single-entry endpoints
+send it one operation, the offline batch up to 500. It runs a fixed number of
+SQL statements whatever the number of operations (bulk reads and writes).
+"""
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from backend.accounts.models import User
+from backend.core.errors import Conflict, PreconditionFailed
+from backend.journal.models import (
+    CareTeamAlert,
+    CheckIn,
+    CounterDecision,
+    EntryTrigger,
+    JournalEntry,
+    Outcome,
+    SobrietyCounter,
+    Trigger,
+)
+from backend.journal.selectors import with_triggers
+from backend.journal.sync import seq_reserve
+
+SIMPLE_FIELDS = (
+    "intensity",
+    "intensity_after",
+    "duration_minutes",
+    "substance",
+    "mood",
+    "emotions",
+    "place_label",
+    "situation",
+    "thoughts",
+    "coping_skills",
+    "outcome",
+)
+# A full upsert replaces the entry: what it leaves out goes back to these.
+FULL_DEFAULTS: dict[str, Any] = {
+    "intensity_after": None,
+    "duration_minutes": None,
+    "triggers": [],
+    "halt": [],
+    "mood": None,
+    "emotions": [],
+    "place_label": "",
+    "situation": "",
+    "thoughts": "",
+    "coping_skills": [],
+}
+# Cleared from a deleted entry's tombstone: deleting means the words are gone.
+TOMBSTONE_CLEARED = {
+    "situation": "",
+    "thoughts": "",
+    "emotions": [],
+    "coping_skills": [],
+    "place_label": "",
+}
+
+Status = Literal["created", "updated", "unchanged", "conflict", "invalid"]
+
+
+@dataclass
+class EntryOp:
+    kind: Literal["upsert", "delete"]
+    id: UUID
+    base_version: int | None = None
+    data: dict[str, Any] | None = None
+    partial: bool = False
+
+
+@dataclass
+class EntryResult:
+    id: UUID
+    status: Status
+    entry: JournalEntry | None = None
+    errors: dict[str, list[str]] | None = None
+    alerts: list[str] = field(default_factory=list)
+
+    @property
+    def deleted(self) -> bool:
+        return self.entry is not None and self.entry.deleted_at is not None
+
+
+def _offset_minutes(value) -> int:
+    return int(value.utcoffset().total_seconds() // 60)
+
+
+def _snapshot(entry: JournalEntry) -> dict[str, Any]:
+    """The client-writable content of an entry, in comparable form."""
+    snap = {name: getattr(entry, name) for name in SIMPLE_FIELDS}
+    snap["occurred_at"] = (entry.occurred_at, entry.utc_offset_minutes)
+    snap["halt"] = entry.halt_list
+    snap["triggers"] = [(t["category"], t["label"].lower()) for t in entry.trigger_list]
+    return snap
+
+
+def _incoming(data: dict[str, Any]) -> dict[str, Any]:
+    snap = {name: data[name] for name in SIMPLE_FIELDS if name in data}
+    if "occurred_at" in data:
+        snap["occurred_at"] = (data["occurred_at"], _offset_minutes(data["occurred_at"]))
+    if "halt" in data:
+        snap["halt"] = list(data["halt"])
+    if "triggers" in data:
+        snap["triggers"] = [(t["category"], t["label"].lower()) for t in data["triggers"]]
+    return snap
+
+
+def _assign(entry: JournalEntry, data: dict[str, Any]) -> None:
+    for name in SIMPLE_FIELDS:
+        if name in data:
+            setattr(entry, name, data[name])
+    if "occurred_at" in data:
+        entry.occurred_at = data["occurred_at"]
+        entry.utc_offset_minutes = _offset_minutes(data["occurred_at"])
+    if "halt" in data:
+        for name, model_field in JournalEntry.HALT_FIELDS:
+            setattr(entry, model_field, name in data["halt"])
+    entry.coping_used = bool(entry.coping_skills)
+
+
+def alert_reasons(entry: JournalEntry) -> list[str]:
+    """Why this entry should reach the care team, if the patient allows it."""
+    if entry.deleted_at is not None:
+        return []
+    reasons = []
+    if entry.intensity >= settings.CRISIS_INTENSITY_THRESHOLD:
+        reasons.append(CareTeamAlert.Reason.HIGH_INTENSITY)
+    if entry.outcome == Outcome.LAPSED:
+        reasons.append(CareTeamAlert.Reason.LAPSE)
+    elif entry.outcome == Outcome.USED:
+        reasons.append(CareTeamAlert.Reason.USE)
+    return reasons
+
+
+@transaction.atomic
+def entries_apply(*, patient: User, ops: list[EntryOp]) -> list[EntryResult]:
+    """Apply creates, updates and deletes of the patient's entries, in order.
+
+    Per operation: created, updated, unchanged (a retry of what is stored),
+    conflict (based on an older version; the result carries the current copy)
+    or invalid (an id that is not this patient's). Deletes leave tombstones.
+    """
+    if not ops:
+        return []
+    next_seq = seq_reserve(patient=patient, count=len(ops))
+    ids = {op.id for op in ops}
+    existing = {entry.pk: entry for entry in with_triggers(JournalEntry.objects.filter(pk__in=ids))}
+    now = timezone.now()
+    created: dict[UUID, JournalEntry] = {}
+    changed: dict[UUID, JournalEntry] = {}
+    trigger_sets: dict[UUID, list[dict[str, str]]] = {}
+    results: list[EntryResult] = []
+
+    repeated = {pk for pk, n in Counter(op.id for op in ops).items() if n > 1}
+
+    for op in ops:
+        entry = existing.get(op.id)
+        if op.id in repeated:
+            # Which of two writes to one id is meant? Neither is guessed at.
+            results.append(
+                EntryResult(
+                    op.id,
+                    "invalid",
+                    errors={"id": ["This id appears more than once in the request."]},
+                )
+            )
+            continue
+        if entry is not None and entry.patient_id != patient.pk:
+            # Another patient's id: as if it did not exist, and nothing of it is shown.
+            results.append(
+                EntryResult(op.id, "invalid", errors={"id": ["No entry of yours has this id."]})
+            )
+            continue
+        seq, next_seq = next_seq, next_seq + 1
+
+        if op.kind == "delete":
+            if entry is None or entry.deleted_at is not None:
+                results.append(EntryResult(op.id, "unchanged", entry))
+            elif op.base_version is not None and op.base_version != entry.version:
+                results.append(EntryResult(op.id, "conflict", entry))
+            else:
+                for name, value in TOMBSTONE_CLEARED.items():
+                    setattr(entry, name, value)
+                entry.deleted_at, entry.version, entry.seq = now, entry.version + 1, seq
+                trigger_sets[entry.pk] = []
+                changed[entry.pk] = entry
+                results.append(EntryResult(op.id, "updated", entry))
+            continue
+
+        data = op.data if op.partial else {**FULL_DEFAULTS, **(op.data or {})}
+        if entry is None:
+            if op.base_version is not None:
+                results.append(
+                    EntryResult(
+                        op.id,
+                        "invalid",
+                        errors={
+                            "base_version": [
+                                "No entry of yours has this id: send it without a base version to create it."
+                            ]
+                        },
+                    )
+                )
+                continue
+            entry = JournalEntry(id=op.id, patient=patient, seq=seq, version=1)
+            _assign(entry, data)
+            created[entry.pk] = entry
+            trigger_sets[entry.pk] = data["triggers"]
+            results.append(EntryResult(op.id, "created", entry, alerts=alert_reasons(entry)))
+            continue
+
+        current = _snapshot(entry)
+        if entry.deleted_at is None and {**current, **_incoming(data)} == current:
+            results.append(EntryResult(op.id, "unchanged", entry))
+        elif entry.deleted_at is not None or op.base_version != entry.version:
+            results.append(EntryResult(op.id, "conflict", entry))
+        else:
+            _assign(entry, data)
+            entry.version, entry.seq = entry.version + 1, seq
+            if "triggers" in data:
+                trigger_sets[entry.pk] = data["triggers"]
+            changed[entry.pk] = entry
+            results.append(EntryResult(op.id, "updated", entry, alerts=alert_reasons(entry)))
+
+    JournalEntry.objects.bulk_create(created.values())
+    if changed:
+        for entry in changed.values():
+            entry.updated_at = now
+        JournalEntry.objects.bulk_update(
+            changed.values(),
+            [
+                *SIMPLE_FIELDS,
+                "occurred_at",
+                "utc_offset_minutes",
+                "coping_used",
+                "version",
+                "seq",
+                "deleted_at",
+                *(f for _, f in JournalEntry.HALT_FIELDS),
+                "updated_at",
+            ],
+        )
+    _store_triggers(patient, trigger_sets, {**existing, **created})
+    _record_alerts(patient, [(r.entry, reason) for r in results for reason in r.alerts])
+    _open_counter_decisions(patient, [*created.values(), *changed.values()])
+    return results
+
+
+def _store_triggers(
+    patient: User, trigger_sets: dict[UUID, list[dict[str, str]]], entries: dict[UUID, JournalEntry]
+) -> None:
+    """Replace the triggers of the given entries, growing the patient's vocabulary."""
+    if not trigger_sets:
+        return
+    EntryTrigger.objects.filter(entry_id__in=list(trigger_sets)).delete()
+    wanted = {
+        (t["category"], t["label"].lower()): t["label"] for ts in trigger_sets.values() for t in ts
+    }
+    vocabulary: dict[tuple[str, str], Trigger] = {}
+    if wanted:
+        Trigger.objects.bulk_create(
+            [
+                Trigger(patient=patient, category=c, key=k, label=label)
+                for (c, k), label in wanted.items()
+            ],
+            ignore_conflicts=True,
+        )
+        keys = {k for _, k in wanted}
+        vocabulary = {
+            (t.category, t.key): t for t in Trigger.objects.filter(patient=patient, key__in=keys)
+        }
+    links = []
+    for pk, triggers in trigger_sets.items():
+        entry = entries[pk]
+        entry.prefetched_triggers = []
+        for position, t in enumerate(triggers):
+            link = EntryTrigger(
+                entry=entry,
+                trigger=vocabulary[(t["category"], t["label"].lower())],
+                position=position,
+            )
+            links.append(link)
+            entry.prefetched_triggers.append(link)
+    EntryTrigger.objects.bulk_create(links)
+
+
+def _record_alerts(patient: User, pairs: Iterable[tuple[JournalEntry, str]]) -> None:
+    alerts = [CareTeamAlert(patient=patient, entry=entry, reason=reason) for entry, reason in pairs]
+    if alerts:
+        CareTeamAlert.objects.bulk_create(alerts, ignore_conflicts=True)
+
+
+def crisis_support(reasons: list[str]) -> dict[str, Any] | None:
+    """What to offer someone at a hard moment: crisis lines and one small next step."""
+    if not reasons:
+        return None
+    lapse = bool({CareTeamAlert.Reason.LAPSE, CareTeamAlert.Reason.USE} & set(reasons))
+    message = (
+        "Thank you for logging this. A lapse does not erase your progress: it is information "
+        "you and your care team can learn from, and you can start again right now."
+        if lapse
+        else "That sounds really hard, and you took a strong step by logging it. Cravings rise "
+        "and fall, often within 15 to 30 minutes."
+    )
+    return {
+        "reasons": reasons,
+        "message": message,
+        "next_step": (
+            "Pick one thing for the next 15 minutes: slow breathing, a walk, or calling someone "
+            "you trust. If you are in danger or might hurt yourself, call or text 988 now, or 911."
+        ),
+        "resources": [
+            {
+                "name": "988 Suicide & Crisis Lifeline",
+                "phone": "988",
+                "text": "988",
+                "url": "https://988lifeline.org",
+                "hours": "24/7",
+            },
+            {
+                "name": "SAMHSA National Helpline",
+                "phone": "1-800-662-4357",
+                "url": "https://www.samhsa.gov/find-help/national-helpline",
+                "hours": "24/7, free and confidential",
+            },
+        ],
+        # The relapse-prevention plan's support contacts join here once the plan exists.
+        "contacts": [],
+    }
+
+
+USE_OUTCOMES = (Outcome.USED, Outcome.LAPSED)
+
+
+def _open_counter_decisions(patient: User, entries: list[JournalEntry]) -> None:
+    """A use opens a pending decision on the counter for that substance; nothing resets."""
+    uses = [e for e in entries if e.deleted_at is None and e.outcome in USE_OUTCOMES]
+    if not uses:
+        return
+    counters = {
+        c.substance: c
+        for c in SobrietyCounter.objects.filter(
+            patient=patient, substance__in={e.substance for e in uses}
+        )
+    }
+    decisions = [
+        CounterDecision(
+            counter=counters[e.substance],
+            entry=e,
+            decision=CounterDecision.Decision.PENDING,
+            previous_start_date=counters[e.substance].start_date,
+            new_start_date=counters[e.substance].start_date,
+        )
+        for e in uses
+        if e.substance in counters
+    ]
+    if decisions:
+        CounterDecision.objects.bulk_create(decisions, ignore_conflicts=True)
+
+
+def _local_today(patient: User) -> date:
+    return timezone.localdate(timezone=ZoneInfo(patient.time_zone))
+
+
+def _not_in_future(value: date, patient: User, field_name: str) -> None:
+    if value > _local_today(patient):
+        raise ValidationError({field_name: ["This date is in the future in your time zone."]})
+
+
+# --- check-ins -------------------------------------------------------------------
+
+
+CHECKIN_FIELDS = (
+    "local_date",
+    "mood",
+    "sleep_hours",
+    "peak_craving",
+    "used_today",
+    "medication",
+    "note",
+)
+
+
+@transaction.atomic
+def checkin_create(
+    *, patient: User, checkin_id: UUID, data: dict[str, Any]
+) -> tuple[CheckIn, bool]:
+    """Record the day's check-in; a retry of the same one answers the stored copy.
+
+    Returns (check-in, created). One per local date: another check-in already on
+    that date is a conflict.
+    """
+    _not_in_future(data["local_date"], patient, "local_date")
+    seq = seq_reserve(patient=patient, count=1)
+    existing = CheckIn.objects.filter(pk=checkin_id).first()
+    if existing is not None:
+        if existing.patient_id != patient.pk:
+            raise ValidationError({"id": ["No check-in of yours has this id."]})
+        if existing.deleted_at is None and all(
+            getattr(existing, f) == data.get(f, getattr(existing, f)) for f in CHECKIN_FIELDS
+        ):
+            return existing, False
+        raise Conflict("A different check-in already has this id.", current=existing)
+    same_day = CheckIn.objects.filter(
+        patient=patient, local_date=data["local_date"], deleted_at__isnull=True
+    ).first()
+    if same_day is not None:
+        raise Conflict(
+            "You already checked in on this date: change that check-in instead.", current=same_day
+        )
+    checkin = CheckIn(id=checkin_id, patient=patient, seq=seq, **{"note": "", **data})
+    checkin.save(force_insert=True)
+    return checkin, True
+
+
+@transaction.atomic
+def checkin_update(
+    *, checkin: CheckIn, data: dict[str, Any], expected_version: int | None
+) -> CheckIn:
+    """Change a check-in if it is still at the version the client read."""
+    seq = seq_reserve(patient=checkin.patient, count=1)
+    checkin = CheckIn.objects.select_for_update().get(pk=checkin.pk)
+    if expected_version is not None and expected_version != checkin.version:
+        raise PreconditionFailed(current=checkin)
+    if "local_date" in data:
+        _not_in_future(data["local_date"], checkin.patient, "local_date")
+        clash = CheckIn.objects.filter(
+            patient_id=checkin.patient_id, local_date=data["local_date"], deleted_at__isnull=True
+        ).exclude(pk=checkin.pk)
+        if clash.exists():
+            raise Conflict("You already checked in on that date.")
+    changed = [f for f in CHECKIN_FIELDS if f in data and getattr(checkin, f) != data[f]]
+    if not changed:
+        return checkin
+    for name in changed:
+        setattr(checkin, name, data[name])
+    checkin.version += 1
+    checkin.seq = seq
+    checkin.save(update_fields=[*changed, "version", "seq", "updated_at"])
+    return checkin
+
+
+@transaction.atomic
+def checkin_delete(*, checkin: CheckIn, expected_version: int | None) -> None:
+    """Delete a check-in, leaving a tombstone for the changes feed."""
+    seq = seq_reserve(patient=checkin.patient, count=1)
+    checkin = CheckIn.objects.select_for_update().get(pk=checkin.pk)
+    if expected_version is not None and expected_version != checkin.version:
+        raise PreconditionFailed(current=checkin)
+    checkin.deleted_at = timezone.now()
+    checkin.note = ""
+    checkin.version += 1
+    checkin.seq = seq
+    checkin.save(update_fields=["deleted_at", "note", "version", "seq", "updated_at"])
+
+
+# --- sobriety counters ---------------------------------------------------------------
+
+
+@transaction.atomic
+def counter_create(*, patient: User, substance: str, start_date: date) -> SobrietyCounter:
+    """Start counting sober days for a substance or behaviour."""
+    _not_in_future(start_date, patient, "start_date")
+    try:
+        with transaction.atomic():
+            return SobrietyCounter.objects.create(
+                patient=patient, substance=substance, start_date=start_date
+            )
+    except IntegrityError as exc:
+        raise Conflict("You already have a counter for this substance.") from exc
+
+
+@transaction.atomic
+def counter_decide(
+    *, counter: SobrietyCounter, decision: str, new_start_date: date | None, entry_id: UUID | None
+) -> CounterDecision:
+    """Record the patient's decision to reset or keep a counter (after a use, or at any time)."""
+    counter = SobrietyCounter.objects.select_for_update().get(pk=counter.pk)
+    if decision == CounterDecision.Decision.RESET:
+        if new_start_date is None:
+            raise ValidationError({"new_start_date": ["Say from which day to count again."]})
+        _not_in_future(new_start_date, counter.patient, "new_start_date")
+    elif new_start_date is not None:
+        raise ValidationError({"new_start_date": ["Only a reset takes a new start date."]})
+    record = None
+    if entry_id is not None:
+        record = CounterDecision.objects.filter(counter=counter, entry_id=entry_id).first()
+        if record is None:
+            raise ValidationError(
+                {"entry": ["No use of this substance is waiting for a decision with this entry."]}
+            )
+        if record.decision != CounterDecision.Decision.PENDING:
+            raise Conflict("You already decided about this entry.")
+    if record is None:
+        record = CounterDecision(counter=counter)
+    record.decision = decision
+    record.previous_start_date = counter.start_date
+    record.new_start_date = new_start_date or counter.start_date
+    record.decided_at = timezone.now()
+    record.save()
+    if decision == CounterDecision.Decision.RESET:
+        counter.start_date = new_start_date
+        counter.save(update_fields=["start_date", "updated_at"])
+    return record
+
+
+@transaction.atomic
+def counter_delete(*, counter: SobrietyCounter) -> None:
+    """Remove a counter and its decisions (the patient's own choice; entries stay)."""
+    counter.delete()
