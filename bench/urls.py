@@ -12,9 +12,10 @@ from backend.config.urls import (  # noqa: F401 (the same error handlers as the 
     handler500,
 )
 from backend.config.urls import urlpatterns as project_urlpatterns
-from bench.views import bare_me
+from bench.views import bare_entry_create, bare_me
 
 urlpatterns = [
     *project_urlpatterns,
     path("bench/bare-me/", bare_me, name="bench-bare-me"),
+    path("bench/bare-entry/", bare_entry_create, name="bench-bare-entry"),
 ]

@@ -4,16 +4,22 @@ Each one does by hand what an API endpoint does, so a benchmark can show what
 the framework costs on top. Served only through bench.urls.
 """
 
+import json
 from datetime import datetime, time
 
 import jwt
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.csrf import csrf_exempt
 
 from backend.accounts.models import User
 from backend.accounts.tokens import GENERATION_CLAIM
+from backend.journal.models import JournalEntry
+from backend.journal.sync import seq_reserve
 
 # The API renders compact, non-ASCII-escaped JSON; so do the baselines.
 COMPACT_JSON = {"separators": (",", ":"), "ensure_ascii": False}
@@ -32,13 +38,11 @@ def _datetime(value: datetime) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def bare_me(request: HttpRequest) -> JsonResponse:
-    """GET /api/v1/me/ by hand: the same token checks, the same row, the same JSON."""
-    if request.method != "GET":
-        return JsonResponse({"detail": "Method not allowed."}, status=405)
+def _authenticate(request: HttpRequest) -> User | None:
+    """The API's token checks by hand: signature, audience, issuer, type, user, generation."""
     scheme, _, raw_token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     if scheme != "Bearer" or not raw_token:
-        return _unauthorized()
+        return None
 
     jwt_settings = settings.SIMPLE_JWT
     try:
@@ -51,15 +55,24 @@ def bare_me(request: HttpRequest) -> JsonResponse:
             leeway=jwt_settings["LEEWAY"],
         )
     except jwt.InvalidTokenError:
-        return _unauthorized()
+        return None
     if claims.get(jwt_settings.get("TOKEN_TYPE_CLAIM", "token_type")) != "access":
-        return _unauthorized()
-
+        return None
     try:
         user = User.objects.get(pk=claims.get(jwt_settings["USER_ID_CLAIM"]))
     except (User.DoesNotExist, ValidationError):
-        return _unauthorized()
+        return None
     if not user.is_active or claims.get(GENERATION_CLAIM) != user.token_generation:
+        return None
+    return user
+
+
+def bare_me(request: HttpRequest) -> JsonResponse:
+    """GET /api/v1/me/ by hand: the same token checks, the same row, the same JSON."""
+    if request.method != "GET":
+        return JsonResponse({"detail": "Method not allowed."}, status=405)
+    user = _authenticate(request)
+    if user is None:
         return _unauthorized()
 
     # The fields, order and formats of backend.accounts.serializers.MeSerializer.
@@ -76,3 +89,39 @@ def bare_me(request: HttpRequest) -> JsonResponse:
         "date_joined": _datetime(user.date_joined),
     }
     return JsonResponse(data, json_dumps_params=COMPACT_JSON)
+
+
+@csrf_exempt
+def bare_entry_create(request: HttpRequest) -> JsonResponse:
+    """POST /api/v1/journal/entries/ by hand: the same checks, the same row, the same insert.
+
+    Token checks, JSON parsing, the sync number and the encrypted text are all
+    there; what the API adds on top is validation, idempotent retries, triggers,
+    alerts and the response's serializer.
+    """
+    if request.method != "POST":
+        return JsonResponse({"detail": "Method not allowed."}, status=405)
+    user = _authenticate(request)
+    if user is None:
+        return _unauthorized()
+    data = json.loads(request.body)
+    occurred_at = parse_datetime(data["occurred_at"])
+    with transaction.atomic():
+        entry = JournalEntry.objects.create(
+            id=data["id"],
+            patient=user,
+            seq=seq_reserve(patient=user, count=1),
+            occurred_at=occurred_at,
+            utc_offset_minutes=int(occurred_at.utcoffset().total_seconds() // 60),
+            intensity=data["intensity"],
+            intensity_after=data.get("intensity_after"),
+            substance=data["substance"],
+            outcome=data["outcome"],
+            halt_tired="tired" in data.get("halt", []),
+            situation=data.get("situation", ""),
+        )
+    return JsonResponse(
+        {"id": str(entry.id), "version": entry.version, "occurred_at": data["occurred_at"]},
+        status=201,
+        json_dumps_params=COMPACT_JSON,
+    )
