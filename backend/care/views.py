@@ -7,6 +7,7 @@ from backend.accounts.models import User
 from backend.accounts.throttles import AuthIPThrottle
 from backend.care import selectors, serializers, services
 from backend.care.models import CareInvite, CareLink
+from backend.core.idempotency import idempotent
 from backend.core.permissions import HasRole, IsPatient, IsTherapist
 
 
@@ -26,6 +27,7 @@ class InviteListCreateView(generics.ListAPIView):
     def get_queryset(self):
         return selectors.invites_of(self.request.user)
 
+    @idempotent
     @extend_schema(
         summary="Create a single-use invite code for a patient",
         request=None,
@@ -55,6 +57,7 @@ class InviteRedeemView(APIView):
     permission_classes = [IsPatient]
     throttle_classes = [AuthIPThrottle]
 
+    @idempotent
     @extend_schema(
         summary="Join a therapist's caseload with their invite code",
         description="A link alone shares none of your records: that takes a consent grant.",

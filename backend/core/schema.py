@@ -71,6 +71,11 @@ class AutoSchema(SpectacularAutoSchema):
             codes.add("404")
         if self.view.get_throttles():
             codes.add("429")
+        handler = getattr(
+            self.view, getattr(self.view, "action", None) or self.method.lower(), None
+        )
+        if getattr(handler, "idempotent", False):  # backend.core.idempotency.idempotent
+            codes |= {"409", "422"}
         return codes
 
     def _get_response_bodies(self, direction="response"):

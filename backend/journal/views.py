@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from backend.core import conditional
 from backend.core.errors import Conflict, PreconditionFailed, PreconditionRequired, field_errors
+from backend.core.idempotency import idempotent
 from backend.core.permissions import IsPatient
 from backend.journal import selectors, services
 from backend.journal.filters import EntryFilter
@@ -85,6 +86,7 @@ class EntryListCreateView(generics.ListAPIView):
     def get_queryset(self):
         return selectors.entries_of(self.request.user)
 
+    @idempotent
     @extend_schema(
         summary="Log a craving or trigger",
         description=(
@@ -202,6 +204,7 @@ def _batch_result(index: int, result: EntryResult) -> dict:
 class EntryBatchView(APIView):
     permission_classes = [IsPatient]
 
+    @idempotent
     @extend_schema(
         summary="Sync many entries at once (offline upload)",
         description=(
@@ -293,6 +296,7 @@ class CheckInListCreateView(generics.ListAPIView):
     def get_queryset(self):
         return selectors.checkins_of(self.request.user)
 
+    @idempotent
     @extend_schema(
         summary="Check in for a day",
         description="One per local day. Sending the same check-in again answers 200 with the stored copy.",
@@ -394,6 +398,7 @@ class CounterListCreateView(generics.ListAPIView):
             "today": selectors.local_today(self.request.user),
         }
 
+    @idempotent
     @extend_schema(
         summary="Start a sobriety counter",
         request=CounterWriteSerializer,
@@ -443,6 +448,7 @@ class CounterDecisionListCreateView(generics.ListAPIView):
         )
         return selectors.counter_decisions(counter)
 
+    @idempotent
     @extend_schema(
         summary="Decide: reset the counter or keep it",
         description="A use never resets a counter by itself. Answer a pending use by naming its entry, or decide at any time.",
