@@ -1,6 +1,6 @@
 from django.urls import path
 
-from backend.journal import views
+from backend.journal import report_views, views
 
 urlpatterns = [
     path("entries/", views.EntryListCreateView.as_view(), name="journal-entries"),
@@ -26,4 +26,6 @@ urlpatterns = [
         name="journal-counter-decisions",
     ),
     path("changes/", views.ChangesView.as_view(), name="journal-changes"),
+    path("insights/", report_views.InsightsView.as_view(), name="journal-insights"),
+    path("export/", report_views.ExportView.as_view(), name="journal-export"),
 ]
