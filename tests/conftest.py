@@ -1,20 +1,27 @@
 """Personas and API clients shared by every test."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core.cache import cache
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from backend.accounts import services as account_services
 from backend.accounts.models import User
+from backend.consent import services as consent_services
+from backend.consent.scopes import Scope
 from tests.factories import (
     PASSWORD,
     CareLinkFactory,
     ClinicAdminFactory,
     FamilyFactory,
+    FamilyLinkFactory,
     PatientFactory,
     TherapistFactory,
+    grant_for,
 )
 from tests.helpers import client_for
 
@@ -22,12 +29,18 @@ PERSONAS = (
     "anonymous",
     "patient",
     "other_patient",
-    "linked_therapist",
+    "granted_therapist",  # linked, holding every scope of the patient's records
+    "linked_therapist",  # linked, no grant
+    "expired_therapist",  # linked, grant expired
+    "revoked_therapist",  # linked, grant revoked
     "unlinked_therapist",
-    "family",
+    "family_granted",  # accepted family, granted check-ins, counters, insights, crisis alerts
+    "family",  # accepted family, granted meeting attendance only
+    "family_revoked",  # accepted family, grant revoked
     "clinic_admin",
     "deactivated",
 )
+FAMILY_SCOPES = ("checkins", "counters", "insights", "crisis_alerts")
 
 
 @pytest.fixture(autouse=True)
@@ -66,8 +79,54 @@ def unlinked_therapist(db) -> User:
 
 
 @pytest.fixture
-def family(db) -> User:
-    return FamilyFactory(email="family@example.test")
+def family(db, patient) -> User:
+    member = FamilyFactory(email="family@example.test")
+    FamilyLinkFactory(patient=patient, member=member)
+    grant_for(patient, member, ["meetings"])
+    return member
+
+
+@pytest.fixture
+def granted_therapist(db, patient) -> User:
+    therapist = TherapistFactory(email="granted.therapist@example.test")
+    CareLinkFactory(patient=patient, therapist=therapist)
+    grant_for(patient, therapist, Scope.values)
+    return therapist
+
+
+@pytest.fixture
+def expired_therapist(db, patient) -> User:
+    therapist = TherapistFactory(email="expired.therapist@example.test")
+    CareLinkFactory(patient=patient, therapist=therapist)
+    with time_machine.travel(timezone.now() - timedelta(days=400)):
+        grant_for(patient, therapist, Scope.values)
+    return therapist
+
+
+@pytest.fixture
+def revoked_therapist(db, patient) -> User:
+    therapist = TherapistFactory(email="revoked.therapist@example.test")
+    CareLinkFactory(patient=patient, therapist=therapist)
+    grant = grant_for(patient, therapist, Scope.values)
+    consent_services.grant_revoke(grant=grant, by=patient)
+    return therapist
+
+
+@pytest.fixture
+def family_granted(db, patient) -> User:
+    member = FamilyFactory(email="family.granted@example.test")
+    FamilyLinkFactory(patient=patient, member=member)
+    grant_for(patient, member, FAMILY_SCOPES)
+    return member
+
+
+@pytest.fixture
+def family_revoked(db, patient) -> User:
+    member = FamilyFactory(email="family.revoked@example.test")
+    FamilyLinkFactory(patient=patient, member=member)
+    grant = grant_for(patient, member, FAMILY_SCOPES)
+    consent_services.grant_revoke(grant=grant, by=patient)
+    return member
 
 
 @pytest.fixture
@@ -85,7 +144,18 @@ class Persona:
 
 @pytest.fixture
 def personas(
-    db, patient, other_patient, linked_therapist, unlinked_therapist, family, clinic_admin
+    db,
+    patient,
+    other_patient,
+    granted_therapist,
+    linked_therapist,
+    expired_therapist,
+    revoked_therapist,
+    unlinked_therapist,
+    family_granted,
+    family,
+    family_revoked,
+    clinic_admin,
 ):
     """Every persona with an authenticated client (the deactivated one holds a stale token)."""
     deactivated = PatientFactory(email="deactivated@example.test")
@@ -95,9 +165,14 @@ def personas(
         "anonymous": None,
         "patient": patient,
         "other_patient": other_patient,
+        "granted_therapist": granted_therapist,
         "linked_therapist": linked_therapist,
+        "expired_therapist": expired_therapist,
+        "revoked_therapist": revoked_therapist,
         "unlinked_therapist": unlinked_therapist,
+        "family_granted": family_granted,
         "family": family,
+        "family_revoked": family_revoked,
         "clinic_admin": clinic_admin,
     }
     result = {

@@ -53,3 +53,28 @@ class CareLinkFactory(factory.django.DjangoModelFactory):
     patient = factory.SubFactory(PatientFactory)
     therapist = factory.SubFactory(TherapistFactory)
     source = CareLink.Source.ADMIN
+
+
+class FamilyLinkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "family.FamilyLink"
+
+    patient = factory.SubFactory(PatientFactory)
+    member = factory.SubFactory(FamilyFactory)
+
+
+def grant_for(patient, recipient, scopes, *, purpose=None, **kwargs):
+    """A signed consent grant through the real service (the recipient must be connected)."""
+    from backend.consent import services as consent_services
+
+    if purpose is None:
+        purpose = "family_support" if recipient.role == User.Role.FAMILY else "treatment"
+    return consent_services.grant_create(
+        patient=patient,
+        recipient_id=recipient.pk,
+        scopes=list(scopes),
+        purpose=purpose,
+        signature_name=patient.display_name or "Patient",
+        allow_journal_text=True,
+        **kwargs,
+    )

@@ -1,41 +1,26 @@
 """Writes to care links and invites."""
 
-import secrets
-
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 from rest_framework import exceptions
 
 from backend.accounts.models import User
 from backend.care.models import CareInvite, CareLink
+from backend.consent.services import grants_revoke_between
+from backend.core import codes
 from backend.core.errors import Conflict
-
-# No 0/O, 1/I/L, U: easy to read aloud and type from a card.
-CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
-CODE_LENGTH = 10
-
-
-def normalize_code(code: str) -> str:
-    return "".join(ch for ch in code.upper() if ch.isalnum())
 
 
 def hash_code(code: str) -> str:
-    # Keyed hash: a leaked table cannot be brute-forced without the SECRET_KEY.
-    return salted_hmac("care.invite-code", normalize_code(code), algorithm="sha256").hexdigest()
-
-
-def _new_code() -> str:
-    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    return f"{raw[:5]}-{raw[5:]}"
+    return codes.hash_code(code, purpose="care.invite-code")
 
 
 @transaction.atomic
 def invite_create(*, therapist: User) -> tuple[CareInvite, str]:
     """A single-use, expiring invite code; the plain code is returned only now."""
     now = timezone.now()
-    code = _new_code()
+    code = codes.new_code()
     invite = CareInvite.objects.create(
         therapist=therapist,
         code_hash=hash_code(code),
@@ -112,3 +97,7 @@ def link_end(*, link: CareLink, by: User) -> None:
         link.ended_at = timezone.now()
         link.ended_by = by
         link.save(update_fields=["ended_at", "ended_by"])
+        # Consent to a care team member lasts only while they are on the team.
+        grants_revoke_between(
+            patient=link.patient, recipient=link.therapist, by=by, reason="Care link ended."
+        )

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from backend.accounts.urls import auth_urlpatterns, me_urlpatterns
+from backend.consent import urls as consent_urls
 from backend.core.views import healthz
 
 api_v1 = [
@@ -10,6 +11,9 @@ api_v1 = [
     path("me/", include(me_urlpatterns)),
     path("care/", include("backend.care.urls")),
     path("journal/", include("backend.journal.urls")),
+    path("consents/", include("backend.consent.urls")),
+    path("family/", include("backend.family.urls")),
+    path("family/feed/", include(consent_urls.family_feed_urlpatterns)),
 ]
 
 urlpatterns = [

@@ -128,6 +128,9 @@ class JournalEntry(Syncable):
     )
     coping_used = models.BooleanField(default=False, editable=False)
     outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    shared = models.BooleanField(
+        default=False, help_text="Marked by the patient for recipients of journal.shared."
+    )
 
     class Meta:
         verbose_name_plural = "journal entries"

@@ -1,4 +1,5 @@
-"""Reads of the journal. Until consent exists, only the owner reads their journal."""
+"""Reads of the journal by its owner. Every read goes through backend.consent.policy,
+which for a patient's own endpoints yields their own records only."""
 
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -9,6 +10,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from backend.accounts.models import User
+from backend.consent import policy
 from backend.journal.models import (
     CheckIn,
     CounterDecision,
@@ -33,7 +35,7 @@ def with_triggers(queryset: QuerySet[JournalEntry]) -> QuerySet[JournalEntry]:
 
 def entries_of(patient: User) -> QuerySet[JournalEntry]:
     """The patient's live entries (tombstones are only in the changes feed)."""
-    return with_triggers(JournalEntry.objects.filter(patient=patient, deleted_at__isnull=True))
+    return with_triggers(policy.entries_visible_to(patient))
 
 
 def entry_get_for_owner(*, patient: User, entry_id) -> JournalEntry:
@@ -54,7 +56,7 @@ def trigger_vocabulary(patient: User) -> QuerySet[Trigger]:
 
 
 def checkins_of(patient: User) -> QuerySet[CheckIn]:
-    return CheckIn.objects.filter(patient=patient, deleted_at__isnull=True)
+    return policy.checkins_visible_to(patient)
 
 
 def checkin_get_for_owner(*, patient: User, checkin_id) -> CheckIn:
@@ -95,9 +97,14 @@ def counters_of(patient: User) -> QuerySet[SobrietyCounter]:
     pending = CounterDecision.objects.filter(decision=CounterDecision.Decision.PENDING).order_by(
         "created_at"
     )
-    return SobrietyCounter.objects.filter(patient=patient).prefetch_related(
+    return policy.counters_visible_to(patient).prefetch_related(
         Prefetch("decisions", queryset=pending, to_attr="pending")
     )
+
+
+def counter_days_sober(counter: SobrietyCounter, *, today: date) -> int:
+    """Whole days since the counter's first sober day; ``today`` is the patient's local date."""
+    return max(0, (today - counter.start_date).days)
 
 
 def counter_get_for_owner(*, patient: User, counter_id) -> SobrietyCounter:

@@ -13,6 +13,7 @@ from backend.journal.models import (
     Substance,
     TriggerCategory,
 )
+from backend.journal.selectors import counter_days_sober
 
 HALT = ("hungry", "angry", "lonely", "tired")
 MAX_TEXT = 10_000
@@ -62,6 +63,13 @@ class EntryWriteSerializer(StrictSerializer):
         child=serializers.CharField(max_length=120), required=False, max_length=20
     )
     outcome = serializers.ChoiceField(choices=Outcome.choices)
+    shared = serializers.BooleanField(
+        required=False,
+        help_text=(
+            "Share this entry with those you granted `journal.shared` (e.g. your therapist). "
+            "Off unless you turn it on."
+        ),
+    )
 
     def validate_occurred_at(self, value):
         if value > timezone.now() + FUTURE_TOLERANCE:
@@ -121,6 +129,7 @@ class EntrySerializer(serializers.Serializer):
     thoughts = serializers.CharField()
     coping_skills = serializers.ListField(child=serializers.CharField())
     outcome = serializers.CharField()
+    shared = serializers.BooleanField()
     version = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -286,7 +295,7 @@ class CounterSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_days_sober(self, counter) -> int:
-        return max(0, (self.context["today"] - counter.start_date).days)
+        return counter_days_sober(counter, today=self.context["today"])
 
 
 class DecisionWriteSerializer(StrictSerializer):

@@ -15,10 +15,12 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from backend.accounts.models import User
+from backend.consent.models import FeedItem
 from backend.core.errors import Conflict, PreconditionFailed
 from backend.journal.models import (
     CareTeamAlert,
@@ -45,6 +47,7 @@ SIMPLE_FIELDS = (
     "thoughts",
     "coping_skills",
     "outcome",
+    "shared",
 )
 # A full upsert replaces the entry: what it leaves out goes back to these.
 FULL_DEFAULTS: dict[str, Any] = {
@@ -58,6 +61,7 @@ FULL_DEFAULTS: dict[str, Any] = {
     "situation": "",
     "thoughts": "",
     "coping_skills": [],
+    "shared": False,
 }
 # Cleared from a deleted entry's tombstone: deleting means the words are gone.
 TOMBSTONE_CLEARED = {
@@ -66,6 +70,7 @@ TOMBSTONE_CLEARED = {
     "emotions": [],
     "coping_skills": [],
     "place_label": "",
+    "shared": False,
 }
 
 Status = Literal["created", "updated", "unchanged", "conflict", "invalid"]
@@ -253,7 +258,23 @@ def entries_apply(*, patient: User, ops: list[EntryOp]) -> list[EntryResult]:
             ],
         )
     _store_triggers(patient, trigger_sets, {**existing, **created})
-    _record_alerts(patient, [(r.entry, reason) for r in results for reason in r.alerts])
+    moved = [e.pk for e in changed.values() if e.deleted_at is None]
+    if moved:
+        # The feed is ordered by when things happened: follow a corrected occurred_at.
+        FeedItem.objects.filter(entry_id__in=moved).update(
+            at=Subquery(JournalEntry.objects.filter(pk=OuterRef("entry_id")).values("occurred_at"))
+        )
+    FeedItem.objects.bulk_create(
+        [
+            FeedItem(patient=patient, kind=FeedItem.Kind.ENTRY, entry=e, at=e.occurred_at)
+            for e in created.values()
+        ]
+    )
+    _record_alerts(
+        patient,
+        [(r.entry, reason) for r in results for reason in r.alerts],
+        updated=[pk for pk in changed],
+    )
     _open_counter_decisions(patient, [*created.values(), *changed.values()])
     return results
 
@@ -296,10 +317,29 @@ def _store_triggers(
     EntryTrigger.objects.bulk_create(links)
 
 
-def _record_alerts(patient: User, pairs: Iterable[tuple[JournalEntry, str]]) -> None:
-    alerts = [CareTeamAlert(patient=patient, entry=entry, reason=reason) for entry, reason in pairs]
-    if alerts:
-        CareTeamAlert.objects.bulk_create(alerts, ignore_conflicts=True)
+def _record_alerts(
+    patient: User, pairs: Iterable[tuple[JournalEntry, str]], *, updated: list[UUID]
+) -> None:
+    """One alert per entry and reason, each also an urgent item in recipients' feeds."""
+    pairs = list(pairs)
+    if not pairs:
+        return
+    known: set[tuple[UUID, str]] = set()
+    if updated:
+        # An updated entry may have raised this alert before: it is not raised twice.
+        known = set(
+            CareTeamAlert.objects.filter(entry_id__in=updated).values_list("entry_id", "reason")
+        )
+    now = timezone.now()
+    alerts = [
+        CareTeamAlert(patient=patient, entry=entry, reason=reason)
+        for entry, reason in pairs
+        if (entry.pk, reason) not in known
+    ]
+    CareTeamAlert.objects.bulk_create(alerts)
+    FeedItem.objects.bulk_create(
+        [FeedItem(patient=patient, kind=FeedItem.Kind.ALERT, alert=a, at=now) for a in alerts]
+    )
 
 
 def crisis_support(reasons: list[str]) -> dict[str, Any] | None:
@@ -422,6 +462,9 @@ def checkin_create(
         )
     checkin = CheckIn(id=checkin_id, patient=patient, seq=seq, **{"note": "", **data})
     checkin.save(force_insert=True)
+    FeedItem.objects.create(
+        patient=patient, kind=FeedItem.Kind.CHECKIN, checkin=checkin, at=checkin.created_at
+    )
     return checkin, True
 
 

@@ -62,12 +62,38 @@ def _seed_journal(patient: User) -> None:
                     ),
                     "outcome": "resisted",
                     "situation": "Synthetic demo entry.",
+                    "shared": day % 3 == 0,
                 },
             )
         )
     journal.entries_apply(patient=patient, ops=ops)
     journal.counter_create(
         patient=patient, substance="alcohol", start_date=today - timedelta(days=40)
+    )
+
+
+def _seed_sharing(patient: User, therapist: User, family: User) -> None:
+    """Sam shares some of the journal with Dr. Rivera and a little with Jordan."""
+    from backend.consent import services as consent
+    from backend.consent.models import ConsentGrant
+    from backend.family.models import FamilyLink
+
+    if ConsentGrant.objects.filter(patient=patient).exists():
+        return
+    FamilyLink.objects.get_or_create(patient=patient, member=family, ended_at=None)
+    consent.grant_create(
+        patient=patient,
+        recipient_id=therapist.pk,
+        scopes=["journal.shared", "checkins", "insights", "counters", "crisis_alerts"],
+        purpose="treatment",
+        signature_name=patient.display_name,
+    )
+    consent.grant_create(
+        patient=patient,
+        recipient_id=family.pk,
+        scopes=["checkins", "counters", "meetings"],
+        purpose="family_support",
+        signature_name=patient.display_name,
     )
 
 
@@ -107,11 +133,14 @@ class Command(BaseCommand):
             )
 
         _seed_journal(users["patient"])
+        _seed_sharing(users["patient"], users["therapist"], users["family"])
 
         self.stdout.write(f"\nDemo logins (synthetic accounts; password for all: {DEMO_PASSWORD})")
         for email, role, name, _tz in DEMO_USERS:
             self.stdout.write(f"  {role:<13} {email:<32} {name}")
         self.stdout.write(
-            "\nSam (patient) is linked to Dr. Rivera (therapist). Admin: http://127.0.0.1:8000/admin/ "
+            "\nSam (patient) is linked to Dr. Rivera (therapist) and shares some entries, check-ins, "
+            "insights, counters and crisis alerts with them; Jordan (family) sees Sam's check-ins, "
+            "counters and meetings. Admin: http://127.0.0.1:8000/admin/ "
             "· API docs: http://127.0.0.1:8000/api/docs/\n"
         )

@@ -1,0 +1,43 @@
+"""What a consent grant can open, and to whom. Values are stable API strings."""
+
+from django.db import models
+
+
+class Scope(models.TextChoices):
+    JOURNAL_SHARED = "journal.shared", "Journal entries you mark as shared"
+    JOURNAL_ALL = "journal.all", "All of your journal entries"
+    CHECKINS = "checkins", "Daily check-ins and your check-in streak"
+    INSIGHTS = "insights", "Journal insights (aggregates only, no entry text)"
+    COUNTERS = "counters", "Sobriety counters"
+    COPING = "coping", "Coping-skill practice and checklists"
+    HOMEWORK = "homework", "Homework"
+    MEETINGS = "meetings", "Support-group meeting attendance"
+    CRISIS_ALERTS = "crisis_alerts", "Alerts when a craving is very high or after a lapse"
+
+
+class Purpose(models.TextChoices):
+    TREATMENT = "treatment", "Treatment"
+    CARE_COORDINATION = "care_coordination", "Care coordination"
+    FAMILY_SUPPORT = "family_support", "Family support"
+
+
+# Scopes whose records carry the patient's own words (situation, thoughts, notes).
+REVEALS_JOURNAL_TEXT = frozenset({Scope.JOURNAL_SHARED, Scope.JOURNAL_ALL})
+
+# What a family invite offers when the patient names no scopes.
+FAMILY_DEFAULT_SCOPES = (Scope.CHECKINS, Scope.COUNTERS, Scope.MEETINGS)
+
+PURPOSES_BY_ROLE = {
+    "therapist": frozenset({Purpose.TREATMENT, Purpose.CARE_COORDINATION}),
+    "family": frozenset({Purpose.FAMILY_SUPPORT}),
+}
+
+REVOCATION_INSTRUCTIONS = (
+    "You can revoke this consent at any time, without giving a reason: in the app, or with "
+    "POST /api/v1/consents/{id}/revoke/. Revocation takes effect on the recipient's next "
+    "request; what they already saw cannot be unseen."
+)
+
+# 42 CFR 2.32(a)(2): the short statement that must accompany a disclosure made with consent.
+REDISCLOSURE_NOTICE = "42 CFR part 2 prohibits unauthorized use or disclosure of these records."
+REDISCLOSURE_HEADER = "Redisclosure-Notice"

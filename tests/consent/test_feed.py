@@ -1,0 +1,247 @@
+"""The share feed: only what a grant covers, with review state, notice and disclosure log."""
+
+import uuid
+
+import pytest
+from django.db import connection
+
+from backend.consent.models import DisclosureLog, FeedItem, FeedReview
+from backend.consent.scopes import REDISCLOSURE_HEADER, REDISCLOSURE_NOTICE
+from backend.journal import services as journal_services
+from tests.factories import CareLinkFactory, PatientFactory, grant_for
+from tests.helpers import assert_problem, client_for
+from tests.journal.helpers import ENTRIES, entry_payload, make_entry
+
+pytestmark = pytest.mark.django_db
+
+FEED = "/api/v1/care/feed/"
+FAMILY_FEED = "/api/v1/family/feed/"
+
+
+def _ids(response, kind="entry") -> list[str]:
+    assert response.status_code == 200, response.content
+    return [item[kind]["id"] for item in response.json()["results"] if item["kind"] == kind]
+
+
+def _checkin(patient, day="2026-11-01"):
+    from backend.journal.serializers import CheckInUpdateSerializer
+
+    serializer = CheckInUpdateSerializer(
+        data={
+            "local_date": day,
+            "mood": 1,
+            "peak_craving": 3,
+            "used_today": False,
+            "medication": "yes",
+        }
+    )
+    serializer.is_valid(raise_exception=True)
+    checkin, _ = journal_services.checkin_create(
+        patient=patient, checkin_id=uuid.uuid4(), data=dict(serializer.validated_data)
+    )
+    return checkin
+
+
+def test_journal_shared_shows_only_entries_the_patient_marked_shared(patient, linked_therapist):
+    grant_for(patient, linked_therapist, ["journal.shared"])
+    shared = make_entry(patient, shared=True)
+    make_entry(patient, shared=False)
+    assert _ids(client_for(linked_therapist).get(FEED)) == [str(shared.pk)]
+
+
+def test_journal_all_shows_every_live_entry(patient, linked_therapist):
+    grant_for(patient, linked_therapist, ["journal.all"])
+    a, b = make_entry(patient), make_entry(patient, shared=True)
+    assert set(_ids(client_for(linked_therapist).get(FEED))) == {str(a.pk), str(b.pk)}
+
+
+def test_sharing_an_entry_later_puts_it_in_the_feed_and_unsharing_takes_it_out(
+    patient, linked_therapist
+):
+    grant_for(patient, linked_therapist, ["journal.shared"])
+    body = entry_payload()
+    owner, therapist = client_for(patient), client_for(linked_therapist)
+    created = owner.post(ENTRIES, body, format="json")
+    url = f"{ENTRIES}{body['id']}/"
+    assert _ids(therapist.get(FEED)) == []
+    shared = owner.patch(url, {"shared": True}, format="json", HTTP_IF_MATCH=created["ETag"])
+    assert shared.json()["shared"] is True
+    assert _ids(therapist.get(FEED)) == [body["id"]]
+    owner.patch(url, {"shared": False}, format="json", HTTP_IF_MATCH=shared["ETag"])
+    assert _ids(therapist.get(FEED)) == []
+
+
+def test_a_deleted_entry_leaves_the_feed(patient, linked_therapist):
+    grant_for(patient, linked_therapist, ["journal.all"])
+    entry = make_entry(patient)
+    client_for(patient).delete(f"{ENTRIES}{entry.pk}/")
+    assert _ids(client_for(linked_therapist).get(FEED)) == []
+
+
+def test_without_a_grant_nothing_shows_not_even_a_count(patient, linked_therapist):
+    make_entry(patient, shared=True)
+    _checkin(patient)
+    make_entry(patient, intensity=9)
+    body = client_for(linked_therapist).get(FEED).json()
+    assert body["results"] == []
+    assert body["next"] is None
+    assert not DisclosureLog.objects.exists()
+
+
+def test_each_scope_opens_only_its_kind(patient, linked_therapist):
+    grant_for(patient, linked_therapist, ["checkins"])
+    make_entry(patient, shared=True)
+    checkin = _checkin(patient)
+    items = client_for(linked_therapist).get(FEED).json()["results"]
+    assert [(i["kind"], i["checkin"]["id"]) for i in items] == [("checkin", str(checkin.pk))]
+
+
+def test_a_crisis_alert_is_an_urgent_item_without_the_entrys_words(patient, linked_therapist):
+    grant_for(patient, linked_therapist, ["crisis_alerts"])
+    make_entry(patient, intensity=9, situation="Private words")
+    [item] = client_for(linked_therapist).get(FEED).json()["results"]
+    assert item["kind"] == "alert"
+    assert item["urgent"] is True
+    assert item["alert"]["reason"] == "high_intensity"
+    assert item["entry"] is None
+    assert "Private words" not in str(item)
+
+
+def test_crisis_alerts_reach_family_with_that_scope(patient, family_granted, family):
+    make_entry(patient, outcome="lapsed")
+    [item] = client_for(family_granted).get(FAMILY_FEED).json()["results"]
+    assert (item["kind"], item["urgent"], item["alert"]["reason"]) == ("alert", True, "lapse")
+    assert client_for(family).get(FAMILY_FEED).json()["results"] == []
+
+
+def test_one_therapist_sees_each_patient_only_through_that_patients_grant(
+    patient, linked_therapist
+):
+    other = PatientFactory()
+    CareLinkFactory(patient=other, therapist=linked_therapist)
+    grant_for(patient, linked_therapist, ["journal.all"])
+    mine = make_entry(patient)
+    make_entry(other, shared=True)
+    assert _ids(client_for(linked_therapist).get(FEED)) == [str(mine.pk)]
+
+
+def test_the_feed_filters_by_patient_kind_and_state(patient, linked_therapist):
+    other = PatientFactory()
+    CareLinkFactory(patient=other, therapist=linked_therapist)
+    grant_for(patient, linked_therapist, ["journal.all", "checkins"])
+    grant_for(other, linked_therapist, ["journal.all"])
+    first = make_entry(patient)
+    make_entry(other)
+    _checkin(patient)
+    client = client_for(linked_therapist)
+    by_patient = client.get(FEED, {"patient": str(patient.pk)}).json()["results"]
+    assert {i["patient"]["id"] for i in by_patient} == {str(patient.pk)}
+    assert len(by_patient) == 2
+    assert len(client.get(FEED, {"kind": "checkin"}).json()["results"]) == 1
+    item = FeedItem.objects.get(entry=first)
+    client.post(f"{FEED}{item.pk}/review/", {}, format="json")
+    reviewed = client.get(FEED, {"state": "reviewed"}).json()["results"]
+    assert [i["id"] for i in reviewed] == [str(item.pk)]
+    assert str(item.pk) not in {
+        i["id"] for i in client.get(FEED, {"state": "unread"}).json()["results"]
+    }
+    assert_problem(client.get(FEED, {"kind": "gossip"}), 400)
+    assert_problem(client.get(FEED, {"patient": "nope"}), 400)
+
+
+def test_a_review_comment_reaches_the_patient(patient, linked_therapist):
+    grant_for(patient, linked_therapist, ["journal.shared"])
+    entry = make_entry(patient, shared=True)
+    item = FeedItem.objects.get(entry=entry)
+    therapist = client_for(linked_therapist)
+    reviewed = therapist.post(
+        f"{FEED}{item.pk}/review/", {"comment": "Proud of you for resisting."}, format="json"
+    )
+    assert reviewed.status_code == 200
+    assert reviewed.json()["state"] == "reviewed"
+    assert reviewed[REDISCLOSURE_HEADER] == REDISCLOSURE_NOTICE
+    [feedback] = client_for(patient).get("/api/v1/me/feedback/").json()["results"]
+    assert feedback["comment"] == "Proud of you for resisting."
+    assert feedback["record_id"] == str(entry.pk)
+    assert feedback["reviewer"]["id"] == str(linked_therapist.pk)
+    # The comment is encrypted at rest like the patient's own words.
+    with connection.cursor() as cursor:
+        table = FeedReview._meta.db_table
+        cursor.execute(f"SELECT comment FROM {table}")  # noqa: S608 - our table name
+        [(raw,)] = cursor.fetchall()
+    assert "Proud" not in raw
+
+
+def test_reviewing_an_item_you_cannot_see_is_404(patient, linked_therapist):
+    entry = make_entry(patient, shared=False)
+    grant_for(patient, linked_therapist, ["journal.shared"])
+    item = FeedItem.objects.get(entry=entry)
+    response = client_for(linked_therapist).post(f"{FEED}{item.pk}/review/", {}, format="json")
+    assert_problem(response, 404)
+    assert not FeedReview.objects.exists()
+
+
+def test_a_long_or_unknown_review_field_is_refused(patient, linked_therapist):
+    grant_for(patient, linked_therapist, ["journal.all"])
+    item = FeedItem.objects.get(entry=make_entry(patient))
+    client = client_for(linked_therapist)
+    assert_problem(
+        client.post(f"{FEED}{item.pk}/review/", {"comment": "x" * 1001}, format="json"), 400
+    )
+    assert_problem(client.post(f"{FEED}{item.pk}/review/", {"score": 5}, format="json"), 400)
+
+
+def test_the_feed_carries_the_redisclosure_notice_and_is_not_cached(patient, linked_therapist):
+    grant_for(patient, linked_therapist, ["journal.all"])
+    make_entry(patient)
+    response = client_for(linked_therapist).get(FEED)
+    assert response[REDISCLOSURE_HEADER] == REDISCLOSURE_NOTICE
+    assert "no-store" in response["Cache-Control"]
+    assert response.json()["redisclosure_notice"] == REDISCLOSURE_NOTICE
+
+
+def test_every_feed_read_is_in_the_disclosure_log(patient, linked_therapist):
+    grant = grant_for(patient, linked_therapist, ["journal.all", "checkins"])
+    entries = {str(make_entry(patient).pk), str(make_entry(patient).pk)}
+    checkin = _checkin(patient)
+    client_for(linked_therapist).get(FEED, REMOTE_ADDR="203.0.113.9")
+    rows = {row.kind: row for row in DisclosureLog.objects.all()}
+    assert set(rows) == {"entry", "checkin"}
+    assert set(rows["entry"].record_ids) == entries
+    assert rows["entry"].record_count == 2
+    assert rows["checkin"].record_ids == [str(checkin.pk)]
+    for row in rows.values():
+        assert row.viewer == linked_therapist
+        assert row.viewer_role == "therapist"
+        assert row.patient == patient
+        assert row.grant == grant
+        assert row.purpose == "treatment"
+        assert row.endpoint == "GET /api/v1/care/feed/"
+        assert row.ip == "203.0.113.9"
+    accounting = client_for(patient).get("/api/v1/me/disclosures/").json()["results"]
+    assert {(a["kind"], a["record_count"]) for a in accounting} == {("entry", 2), ("checkin", 1)}
+    assert all(a["viewer"]["id"] == str(linked_therapist.pk) for a in accounting)
+    assert "ip" not in accounting[0]
+
+
+def test_a_patient_sees_only_their_own_disclosures(patient, other_patient, linked_therapist):
+    grant_for(patient, linked_therapist, ["journal.all"])
+    make_entry(patient)
+    client_for(linked_therapist).get(FEED)
+    assert len(client_for(patient).get("/api/v1/me/disclosures/").json()["results"]) == 1
+    assert client_for(other_patient).get("/api/v1/me/disclosures/").json()["results"] == []
+
+
+def test_the_disclosure_accounting_runs_a_fixed_number_of_queries(
+    patient, linked_therapist, django_assert_max_num_queries
+):
+    grant_for(patient, linked_therapist, ["journal.all"])
+    make_entry(patient)
+    therapist = client_for(linked_therapist)
+    for _ in range(10):
+        therapist.get(FEED)
+    client = client_for(patient)
+    with django_assert_max_num_queries(4) as one:
+        client.get("/api/v1/me/disclosures/", {"page_size": 1})
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        assert len(client.get("/api/v1/me/disclosures/", {"page_size": 10}).json()["results"]) == 10
