@@ -20,3 +20,8 @@ class IsPatient(HasRole):
 class IsTherapist(HasRole):
     roles = ("therapist",)
     message = "Only therapists may do this."
+
+
+class IsFamily(HasRole):
+    roles = ("family",)
+    message = "Only family members may do this."

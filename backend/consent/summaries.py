@@ -1,0 +1,349 @@
+"""Summaries of patients for the people they share with: check-in streak, sobriety
+counters and flags that tell a therapist at a glance who may be struggling.
+
+``summaries_for`` answers for many patients at once and shows only what the
+viewer's open grants allow; a section or flag no grant covers is absent (not
+false, not zero). Records are read through backend.consent.policy, and the
+queries are a fixed number whatever the number of patients: each kind of record
+is aggregated in SQL grouped by patient (and by the patient's local date), and
+only those small rows reach Python, which finishes each patient on their clock.
+
+Flag rules, on each patient's clock (their IANA time zone; "today" is their
+local date at ``now``):
+
+- ``no_checkin_3_days`` (scope checkins): the last check-in is three or more
+  local dates before today, or there is none. Checked in on Monday: flagged from
+  Thursday 00:00 on the patient's clock.
+- ``rising_craving_trend`` (insights or journal.all): the mean craving intensity
+  of the entries of the last 7 local dates (today and the 6 before) is at least
+  1 point (on the 0-10 scale) above the mean of the 7 dates before those, and
+  each of the two weeks holds at least 3 entries. Means over entries, not over
+  days, so a day of many cravings weighs more than a quiet one; too few entries
+  in either week is not called a trend.
+- ``lapse_last_7_days`` (insights or journal.all): an entry in the last 7 local
+  dates (today and the 6 before) ended lapsed or used.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from django.db import connections
+from django.db.models import (
+    Case,
+    Count,
+    DateField,
+    F,
+    Func,
+    IntegerField,
+    Max,
+    Q,
+    Sum,
+    When,
+    Window,
+)
+from django.db.models.functions import RowNumber
+from rest_framework.exceptions import NotFound
+
+from backend.accounts.models import User
+from backend.consent import policy
+from backend.consent.models import GrantScope
+from backend.consent.scopes import Scope
+from backend.consent.services import Disclosure
+from backend.journal import reports, selectors
+from backend.journal.models import CheckIn, Outcome
+
+SILENCE_DAYS = 3
+TREND_DAYS = 7
+TREND_MIN_ENTRIES = 3
+TREND_RISE = 1  # points of mean intensity, 0-10 scale
+LAPSE_DAYS = 7
+LAPSE_OUTCOMES = (Outcome.LAPSED, Outcome.USED)
+INSIGHTS_DAYS = 30
+
+FLAGS = ("no_checkin_3_days", "rising_craving_trend", "lapse_last_7_days")
+ENTRY_FLAGS = ("rising_craving_trend", "lapse_last_7_days")
+
+Held = dict[UUID, dict[str, GrantScope]]
+
+
+class DayNumber(Func):
+    """A date as whole days since 1970-01-01, so consecutive dates differ by one."""
+
+    output_field = IntegerField()
+
+    def as_sql(self, compiler, connection, **extra):
+        return self.as_sql_template(
+            compiler, connection, "(%(expressions)s - DATE '1970-01-01')", **extra
+        )
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql_template(
+            compiler, connection, "CAST(julianday(%(expressions)s) - 2440587.5 AS INTEGER)", **extra
+        )
+
+    def as_sql_template(self, compiler, connection, template, **extra):
+        return super().as_sql(compiler, connection, template=template, **extra)
+
+
+def _aggregate_scope(scopes: dict[str, GrantScope]) -> str | None:
+    """The scope under which entry figures are shown, if any (insights before journal.all)."""
+    return next((scope for scope in policy.AGGREGATE_SCOPES if scope in scopes), None)
+
+
+def _current_runs(viewer: User, patient_ids: list[UUID], *, now: datetime) -> dict[UUID, dict]:
+    """patient id -> {"days", "last"}: the run of consecutive check-in dates ending at the last one.
+
+    Gaps and islands in one query: numbered newest first, the check-ins of the
+    run that ends at the latest date L are exactly those with date = L - (n - 1).
+    Only one row per patient leaves the database.
+    """
+    if not patient_ids:
+        return {}
+    day = DayNumber("local_date")
+    by_patient = {"partition_by": [F("patient_id")]}
+    ranked = (
+        policy.checkins_visible_to(viewer, now=now)
+        .filter(patient_id__in=patient_ids)
+        .annotate(
+            behind=Window(Max(day), **by_patient)
+            - day
+            - Window(RowNumber(), order_by=F("local_date").desc(), **by_patient)
+            + 1
+        )
+        .filter(behind=0)
+    )
+    rows = (
+        CheckIn.objects.filter(pk__in=ranked.values("pk"))
+        .values("patient_id")
+        .annotate(days=Count("pk"), last=Max("local_date"))
+        .order_by()
+    )
+    return {row["patient_id"]: row for row in rows}
+
+
+def _entry_days(
+    viewer: User, patients: Sequence[User], todays: dict[UUID, date], *, now: datetime
+) -> dict[UUID, dict[date, dict]]:
+    """patient id -> local date -> {"entries", "intensity", "lapses"} over the trend window.
+
+    One query over the widest window any patient needs; each patient's rows are
+    grouped by the local date in their own zone (a CASE on the patient), and
+    dates outside a patient's own window are dropped in Python.
+    """
+    if not patients:
+        return {}
+    window_days = 2 * TREND_DAYS
+    zones: dict[str, list[UUID]] = defaultdict(list)
+    bounds = []
+    for patient in patients:
+        zones[patient.time_zone].append(patient.pk)
+        today = todays[patient.pk]
+        bounds.append(
+            reports.local_day_bounds(
+                today - timedelta(days=window_days - 1), today, ZoneInfo(patient.time_zone)
+            )
+        )
+    lower = min(b[0] for b in bounds)
+    upper = max(b[1] for b in bounds)
+    entries = policy.entries_for_aggregates_visible_to(viewer, now=now).filter(
+        patient_id__in=[p.pk for p in patients], occurred_at__gte=lower, occurred_at__lt=upper
+    )
+    vendor = connections[entries.db].vendor
+    local_date = Case(
+        *[
+            When(
+                patient_id__in=ids,
+                then=reports.local_clock(vendor, ZoneInfo(zone), lower, upper).date,
+            )
+            for zone, ids in zones.items()
+        ],
+        output_field=DateField(),
+    )
+    rows = (
+        entries.annotate(day=local_date)
+        .values("patient_id", "day")
+        .annotate(
+            entries=Count("pk"),
+            intensity=Sum("intensity"),
+            lapses=Count("pk", filter=Q(outcome__in=LAPSE_OUTCOMES)),
+        )
+        .order_by()
+    )
+    days: dict[UUID, dict[date, dict]] = defaultdict(dict)
+    for row in rows:
+        today = todays[row["patient_id"]]
+        if today - timedelta(days=window_days - 1) <= row["day"] <= today:
+            days[row["patient_id"]][row["day"]] = row
+    return days
+
+
+def _week(days: dict[date, dict], first: date, last: date) -> tuple[dict[str, Any], int]:
+    """The week's figures for the response, and its intensity total for exact comparisons."""
+    rows = [row for day, row in days.items() if first <= day <= last]
+    count = sum(row["entries"] for row in rows)
+    total = sum(row["intensity"] for row in rows)
+    figures = {
+        "from": first,
+        "to": last,
+        "entries": count,
+        "mean_intensity": round(total / count, 2) if count else None,
+    }
+    return figures, total
+
+
+def _craving_trend(days: dict[date, dict], today: date) -> tuple[dict, bool]:
+    recent, recent_total = _week(days, today - timedelta(days=TREND_DAYS - 1), today)
+    previous, previous_total = _week(
+        days, today - timedelta(days=2 * TREND_DAYS - 1), today - timedelta(days=TREND_DAYS)
+    )
+    n_recent, n_previous = recent["entries"], previous["entries"]
+    enough = n_recent >= TREND_MIN_ENTRIES and n_previous >= TREND_MIN_ENTRIES
+    # recent mean - previous mean >= TREND_RISE, in whole numbers: no rounding at the edge.
+    rising = enough and (
+        recent_total * n_previous - previous_total * n_recent >= TREND_RISE * n_recent * n_previous
+    )
+    return {"recent": recent, "previous": previous}, rising
+
+
+def summaries_for(
+    viewer: User, patients: Iterable[User], *, now: datetime, held: Held | None = None
+) -> dict[UUID, dict[str, Any]]:
+    """patient id -> what the viewer's grants in force at ``now`` allow them to see.
+
+    Patients who granted the viewer nothing are left out. At most four queries
+    (three when ``held``, policy.scopes_held for these patients at ``now``, is given),
+    whatever the number of patients.
+    """
+    patients = list(patients)
+    if held is None:
+        held = policy.scopes_held(viewer, [p.pk for p in patients], now=now)
+    patients = [p for p in patients if held.get(p.pk)]
+    todays = {p.pk: now.astimezone(ZoneInfo(p.time_zone)).date() for p in patients}
+
+    def holding(*scopes: str) -> list[User]:
+        return [p for p in patients if any(scope in held[p.pk] for scope in scopes)]
+
+    with_checkins = holding(Scope.CHECKINS)
+    with_counters = holding(Scope.COUNTERS)
+    with_entries = holding(*policy.AGGREGATE_SCOPES)
+
+    runs = _current_runs(viewer, [p.pk for p in with_checkins], now=now)
+    counters: dict[UUID, list] = defaultdict(list)
+    if with_counters:
+        for counter in (
+            policy.counters_visible_to(viewer, now=now)
+            .filter(patient_id__in=[p.pk for p in with_counters])
+            .order_by("substance")
+        ):
+            counters[counter.patient_id].append(counter)
+    entry_days = _entry_days(viewer, with_entries, todays, now=now)
+
+    summaries = {}
+    for patient in patients:
+        scopes = held[patient.pk]
+        today = todays[patient.pk]
+        summary: dict[str, Any] = {
+            "patient": patient,
+            "today": today,
+            "scopes": sorted(scopes),
+            "flags": {},
+        }
+        if Scope.CHECKINS in scopes:
+            run = runs.get(patient.pk)
+            last = run["last"] if run else None
+            # Today is still open: a run that reached yesterday is still current.
+            current = run["days"] if last is not None and (today - last).days <= 1 else 0
+            summary["checkins"] = {
+                "current_streak": current,
+                "last_check_in": last,
+                "checked_in_today": last == today,
+            }
+            summary["flags"]["no_checkin_3_days"] = (
+                last is None or (today - last).days >= SILENCE_DAYS
+            )
+        if Scope.COUNTERS in scopes:
+            summary["counters"] = [
+                {
+                    "id": counter.pk,
+                    "substance": counter.substance,
+                    "start_date": counter.start_date,
+                    "days_sober": selectors.counter_days_sober(counter, today=today),
+                }
+                for counter in counters.get(patient.pk, [])
+            ]
+        if _aggregate_scope(scopes):
+            days = entry_days.get(patient.pk, {})
+            summary["craving_trend"], summary["flags"]["rising_craving_trend"] = _craving_trend(
+                days, today
+            )
+            first_lapse_day = today - timedelta(days=LAPSE_DAYS - 1)
+            summary["flags"]["lapse_last_7_days"] = any(
+                row["lapses"] for day, row in days.items() if day >= first_lapse_day
+            )
+        summaries[patient.pk] = summary
+    return summaries
+
+
+def patient_summary_get(*, viewer: User, patient_id: UUID, now: datetime) -> tuple[dict, Held]:
+    """One patient's summary for the viewer, with 30 days of insights under the insights scope.
+
+    Returns the summary and the grants it was read under. A patient who granted
+    the viewer nothing in force is NotFound (404), never 403.
+    """
+    held = policy.scopes_held(viewer, [patient_id], now=now)
+    patient = policy.patients_granting(viewer, now=now).filter(pk=patient_id).first()
+    if patient is None or patient.pk not in held:
+        raise NotFound()
+    summary = summaries_for(viewer, [patient], now=now, held=held)[patient.pk]
+    if Scope.INSIGHTS in held[patient.pk]:
+        end = summary["today"]
+        insights = reports.insights_for(
+            patient,
+            end - timedelta(days=INSIGHTS_DAYS - 1),
+            end,
+            trigger_labels=Scope.JOURNAL_ALL in held[patient.pk],
+        )
+        # Days sober belong to the counters scope: shown (in "counters") only under it.
+        insights.pop("counters", None)
+        summary["insights"] = insights
+    return summary, held
+
+
+def patients_flagged(viewer: User, flag: str, *, now: datetime) -> list[UUID]:
+    """Ids of the patients granting the viewer something whose ``flag`` is raised now.
+
+    A patient whose grants do not cover the flag is not flagged. A fixed number of
+    queries; the rows read grow with the caseload, not the queries.
+    """
+    patients = list(policy.patients_granting(viewer, now=now))
+    return [
+        patient_id
+        for patient_id, summary in summaries_for(viewer, patients, now=now).items()
+        if summary["flags"].get(flag)
+    ]
+
+
+def summary_disclosures(summaries: Iterable[dict[str, Any]]) -> list[Disclosure]:
+    """What the summaries show, as disclosure-log items: one per patient and kind.
+
+    Counters are records, logged by id. The other kinds are figures computed over
+    records (a streak, flags, insights); each is logged as one summary.
+    """
+    items = []
+    for summary in summaries:
+        patient_id = summary["patient"].pk
+        if "checkins" in summary:
+            items.append(Disclosure(patient_id, Scope.CHECKINS, "checkin_streak", None, 1))
+        if "counters" in summary:
+            ids = [str(counter["id"]) for counter in summary["counters"]]
+            items.append(Disclosure(patient_id, Scope.COUNTERS, "counter", ids, len(ids)))
+        if "craving_trend" in summary:
+            scope = _aggregate_scope(dict.fromkeys(summary["scopes"]))
+            items.append(Disclosure(patient_id, scope, "craving_flags", None, 1))
+        if "insights" in summary:
+            items.append(Disclosure(patient_id, Scope.INSIGHTS, "insights", None, 1))
+    return items

@@ -1,0 +1,113 @@
+"""Response shapes of patient summaries (summary_views.py).
+
+Sections and flags a viewer's grants do not cover are absent from a response,
+so every one of them is optional here.
+"""
+
+from rest_framework import serializers
+
+from backend.consent.disclosure import NoticeField
+from backend.consent.scopes import Scope
+from backend.consent.summaries import FLAGS
+from backend.journal.report_serializers import InsightsSerializer
+
+
+class SummaryPatientSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    display_name = serializers.CharField()
+
+
+class SummaryCheckinsSerializer(serializers.Serializer):
+    current_streak = serializers.IntegerField(
+        help_text="Consecutive local dates with a check-in up to today or yesterday; 0 if broken."
+    )
+    last_check_in = serializers.DateField(allow_null=True, help_text="A local date; null if none.")
+    checked_in_today = serializers.BooleanField()
+
+
+class SummaryCounterSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    substance = serializers.CharField()
+    start_date = serializers.DateField()
+    days_sober = serializers.IntegerField(help_text="As of today in the patient's time zone.")
+
+
+class CravingWeekSerializer(serializers.Serializer):
+    to = serializers.DateField()
+    entries = serializers.IntegerField()
+    mean_intensity = serializers.FloatField(allow_null=True, help_text="Null without entries.")
+
+    def get_fields(self):
+        # "from" is a Python keyword, so it cannot be declared as a class attribute.
+        return {"from": serializers.DateField(), **super().get_fields()}
+
+
+class CravingTrendSerializer(serializers.Serializer):
+    recent = CravingWeekSerializer(help_text="The last 7 local dates, today included.")
+    previous = CravingWeekSerializer(help_text="The 7 local dates before those.")
+
+
+class SummaryFlagsSerializer(serializers.Serializer):
+    no_checkin_3_days = serializers.BooleanField(
+        required=False,
+        help_text=(
+            "Scope checkins. The last check-in is 3 or more local dates before today, or there "
+            "is none."
+        ),
+    )
+    rising_craving_trend = serializers.BooleanField(
+        required=False,
+        help_text=(
+            "Scope insights or journal.all. The mean craving intensity of the last 7 local dates "
+            "is at least 1 point above that of the 7 before, each week holding 3 or more entries."
+        ),
+    )
+    lapse_last_7_days = serializers.BooleanField(
+        required=False,
+        help_text=(
+            "Scope insights or journal.all. An entry of the last 7 local dates (today included) "
+            "ended lapsed or used."
+        ),
+    )
+
+
+class SharedInsightsSerializer(InsightsSerializer):
+    # Days sober are the counters scope's; a summary shows them in its own "counters".
+    counters = None
+
+
+class SharedSummarySerializer(serializers.Serializer):
+    patient = SummaryPatientSerializer()
+    today = serializers.DateField(help_text="Today on the patient's clock (their time zone).")
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=Scope.choices),
+        help_text="The scopes the patient's consents give you now; the sections follow them.",
+    )
+    checkins = SummaryCheckinsSerializer(required=False, help_text="Scope checkins.")
+    counters = SummaryCounterSerializer(many=True, required=False, help_text="Scope counters.")
+    craving_trend = CravingTrendSerializer(
+        required=False,
+        help_text="Scope insights or journal.all: the two weeks the rising-trend flag compares.",
+    )
+    flags = SummaryFlagsSerializer(
+        help_text="Only the flags your scopes cover; a flag not covered is absent, not false."
+    )
+
+
+class SharedPatientSummarySerializer(SharedSummarySerializer):
+    insights = SharedInsightsSerializer(
+        required=False,
+        help_text=(
+            "Scope insights: the last 30 local dates, today included (without days sober, "
+            "which are in counters under the counters scope)."
+        ),
+    )
+    redisclosure_notice = NoticeField()
+
+
+class CaseloadSummaryQuerySerializer(serializers.Serializer):
+    flag = serializers.ChoiceField(
+        choices=FLAGS,
+        required=False,
+        help_text="Only patients with this flag raised (a flag your scopes do not cover never is).",
+    )
