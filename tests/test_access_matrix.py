@@ -21,9 +21,13 @@ from backend.accounts import services as account_services
 from backend.accounts.services import _verification_link
 from backend.care import services as care_services
 from backend.care.models import CareLink
+from backend.consent.models import ConsentGrant, FeedItem
+from backend.family import services as family_services
+from backend.family.models import FamilyLink
 from backend.journal import services as journal_services
 from backend.journal.services import EntryOp, entries_apply
 from tests.conftest import PERSONAS
+from tests.factories import PatientFactory
 from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db
@@ -50,8 +54,23 @@ def roles(status: int, allowed: tuple[str, ...], **overrides: int) -> dict[str, 
     return result
 
 
-THERAPISTS = ("linked_therapist", "unlinked_therapist")
+THERAPISTS = (
+    "granted_therapist",
+    "linked_therapist",
+    "expired_therapist",
+    "revoked_therapist",
+    "unlinked_therapist",
+)
+FAMILIES = ("family_granted", "family", "family_revoked")
 PATIENTS = ("patient", "other_patient")
+CONSENT_PARTIES = (*PATIENTS, *THERAPISTS, *FAMILIES)
+
+
+def only(status: int, allowed: tuple[str, ...], role_members: tuple[str, ...]) -> dict[str, int]:
+    """`status` for `allowed`, 404 for the rest of the role (not theirs to see), 403 for other roles."""
+    result = roles(404, role_members)
+    result.update(dict.fromkeys(allowed, status))
+    return result
 
 
 @dataclass
@@ -88,6 +107,25 @@ def _reset_confirm(world: World, persona) -> dict:
         "token": default_token_generator.make_token(user),
         "new_password": "a-brand-new-passphrase-7",
     }
+
+
+def _family_code_for_persona(world: World, persona) -> dict:
+    email = persona.user.email if persona.user else "nobody@example.test"
+    _, code = family_services.invite_create(
+        patient=PatientFactory(), email=email, scopes=["checkins"], signature_name="Alex Patient"
+    )
+    return {"code": code}
+
+
+def _family_registration(world: World, persona) -> dict:
+    email = f"new.family.{persona.name}@example.test"
+    _, code = family_services.invite_create(
+        patient=world.personas["patient"].user,
+        email=email,
+        scopes=["checkins"],
+        signature_name="Sam Patient",
+    )
+    return {"code": code, "email": email, "password": "a-long-passphrase-42"}
 
 
 CASES = [
@@ -181,7 +219,7 @@ CASES = [
         "DELETE",
         "api/v1/care/invites/<uuid:invite_id>/",
         lambda w: f"/api/v1/care/invites/{w.objects['invite'].pk}/",
-        roles(204, ("linked_therapist",), unlinked_therapist=404),
+        only(204, ("linked_therapist",), THERAPISTS),
     ),
     Case(
         "POST",
@@ -201,8 +239,7 @@ CASES = [
         roles(
             204,
             ("patient", "linked_therapist"),
-            other_patient=404,
-            unlinked_therapist=404,
+            **dict.fromkeys(("other_patient", *THERAPISTS[:1], *THERAPISTS[2:]), 404),
         ),
     ),
     # --- journal: only the owner, until consent opens it (issue 4)
@@ -329,6 +366,132 @@ CASES = [
     Case(
         "GET", "api/v1/journal/changes/", lambda w: "/api/v1/journal/changes/", roles(200, PATIENTS)
     ),
+    # --- consent: grants, the share feed, the patient's accounting of disclosures
+    Case("GET", "api/v1/consents/", lambda w: "/api/v1/consents/", roles(200, CONSENT_PARTIES)),
+    Case(
+        "POST",
+        "api/v1/consents/",
+        lambda w: "/api/v1/consents/",
+        roles(201, ("patient",), other_patient=400, **dict.fromkeys((*THERAPISTS, *FAMILIES), 403)),
+        lambda w, p: {
+            "recipient": str(w.personas["linked_therapist"].user.pk),
+            "scopes": ["checkins"],
+            "purpose": "treatment",
+            "signature_name": "Sam Patient",
+        },
+    ),
+    Case(
+        "GET",
+        "api/v1/consents/scopes/",
+        lambda w: "/api/v1/consents/scopes/",
+        roles(200, CONSENT_PARTIES),
+    ),
+    Case(
+        "GET",
+        "api/v1/consents/<uuid:grant_id>/",
+        lambda w: f"/api/v1/consents/{w.objects['grant'].pk}/",
+        only(200, ("patient", "granted_therapist"), CONSENT_PARTIES),
+    ),
+    Case(
+        "POST",
+        "api/v1/consents/<uuid:grant_id>/revoke/",
+        lambda w: f"/api/v1/consents/{w.objects['grant'].pk}/revoke/",
+        only(200, ("patient",), PATIENTS),
+        lambda w, p: {"reason": "Changed my mind"},
+    ),
+    Case("GET", "api/v1/care/feed/", lambda w: "/api/v1/care/feed/", roles(200, THERAPISTS)),
+    Case(
+        "POST",
+        "api/v1/care/feed/<uuid:item_id>/review/",
+        lambda w: f"/api/v1/care/feed/{w.objects['entry_item'].pk}/review/",
+        only(200, ("granted_therapist",), THERAPISTS),
+        lambda w, p: {"comment": "Thank you for sharing this."},
+    ),
+    Case("GET", "api/v1/family/feed/", lambda w: "/api/v1/family/feed/", roles(200, FAMILIES)),
+    Case(
+        "POST",
+        "api/v1/family/feed/<uuid:item_id>/review/",
+        lambda w: f"/api/v1/family/feed/{w.objects['checkin_item'].pk}/review/",
+        only(200, ("family_granted",), FAMILIES),
+        lambda w, p: {},
+    ),
+    Case(
+        "GET", "api/v1/me/disclosures/", lambda w: "/api/v1/me/disclosures/", roles(200, PATIENTS)
+    ),
+    Case("GET", "api/v1/me/feedback/", lambda w: "/api/v1/me/feedback/", roles(200, PATIENTS)),
+    Case(
+        "GET",
+        "api/v1/journal/insights/",
+        lambda w: "/api/v1/journal/insights/",
+        roles(200, PATIENTS),
+    ),
+    Case(
+        "GET", "api/v1/journal/export/", lambda w: "/api/v1/journal/export/", roles(200, PATIENTS)
+    ),
+    # --- summaries: what the patient's grants in force allow; nothing granted -> 404
+    Case(
+        "GET",
+        "api/v1/care/patients/<uuid:patient_id>/summary/",
+        lambda w: f"/api/v1/care/patients/{w.personas['patient'].user.pk}/summary/",
+        only(200, ("granted_therapist",), THERAPISTS),
+    ),
+    Case(
+        "GET",
+        "api/v1/care/caseload/summaries/",
+        lambda w: "/api/v1/care/caseload/summaries/",
+        roles(200, THERAPISTS),
+    ),
+    Case(
+        "GET",
+        "api/v1/family/patients/<uuid:patient_id>/summary/",
+        lambda w: f"/api/v1/family/patients/{w.personas['patient'].user.pk}/summary/",
+        # "family" holds meeting attendance only: a summary of just its scopes.
+        only(200, ("family_granted", "family"), FAMILIES),
+    ),
+    # --- family: invites by patients, accepted by the invited address, links either side ends
+    Case(
+        "GET", "api/v1/family/invites/", lambda w: "/api/v1/family/invites/", roles(200, PATIENTS)
+    ),
+    Case(
+        "POST",
+        "api/v1/family/invites/",
+        lambda w: "/api/v1/family/invites/",
+        roles(201, PATIENTS),
+        lambda w, p: {"email": "aunt.may@example.test", "signature_name": "Sam Patient"},
+    ),
+    Case(
+        "DELETE",
+        "api/v1/family/invites/<uuid:invite_id>/",
+        lambda w: f"/api/v1/family/invites/{w.objects['family_invite'].pk}/",
+        only(204, ("patient",), PATIENTS),
+    ),
+    Case(
+        "POST",
+        "api/v1/family/invites/accept/",
+        lambda w: "/api/v1/family/invites/accept/",
+        # The code was made by a new patient for this persona's own address.
+        roles(201, FAMILIES),
+        _family_code_for_persona,
+    ),
+    Case(
+        "POST",
+        "api/v1/family/register/",
+        lambda w: "/api/v1/family/register/",
+        everyone(202),
+        _family_registration,
+    ),
+    Case(
+        "GET", "api/v1/family/patients/", lambda w: "/api/v1/family/patients/", roles(200, FAMILIES)
+    ),
+    Case(
+        "GET", "api/v1/family/members/", lambda w: "/api/v1/family/members/", roles(200, PATIENTS)
+    ),
+    Case(
+        "DELETE",
+        "api/v1/family/links/<uuid:link_id>/",
+        lambda w: f"/api/v1/family/links/{w.objects['family_link'].pk}/",
+        only(204, ("patient", "family"), (*PATIENTS, *FAMILIES)),
+    ),
 ]
 
 
@@ -370,8 +533,20 @@ def world(personas) -> World:
     world.objects["counter"] = journal_services.counter_create(
         patient=personas["patient"].user, substance="alcohol", start_date=datetime.date(2026, 10, 1)
     )
+    world.objects["grant"] = ConsentGrant.objects.get(recipient=personas["granted_therapist"].user)
+    world.objects["entry_item"] = FeedItem.objects.get(entry=world.objects["entry"])
+    world.objects["checkin_item"] = FeedItem.objects.get(checkin=world.objects["checkin"])
     world.objects["link"] = CareLink.objects.get(
         patient=personas["patient"].user, therapist=personas["linked_therapist"].user
+    )
+    world.objects["family_invite"], _ = family_services.invite_create(
+        patient=personas["patient"].user,
+        email="cousin@example.test",
+        scopes=["counters"],
+        signature_name="Sam Patient",
+    )
+    world.objects["family_link"] = FamilyLink.objects.get(
+        patient=personas["patient"].user, member=personas["family"].user
     )
     return world
 

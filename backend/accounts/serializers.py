@@ -24,7 +24,7 @@ class RegisterSerializer(StrictSerializer):
         max_length=80, required=False, default="", allow_blank=True
     )
     time_zone = TimeZoneField(required=False, default=default_time_zone)
-    locale = serializers.ChoiceField(choices=[code for code, _ in settings.LANGUAGES], default="en")
+    locale = serializers.ChoiceField(choices=settings.LANGUAGES, default="en")
 
     def validate(self, attrs):
         provisional = User(

@@ -80,7 +80,22 @@ def _send_already_registered(user: User) -> None:
 def patient_register(
     *, email: str, password: str, display_name: str, time_zone: str, locale: str
 ) -> None:
-    """Create an unverified patient and email a verification link.
+    """Create an unverified patient and email a verification link."""
+    account_register(
+        role=User.Role.PATIENT,
+        email=email,
+        password=password,
+        display_name=display_name,
+        time_zone=time_zone,
+        locale=locale,
+    )
+
+
+@transaction.atomic
+def account_register(
+    *, role: str, email: str, password: str, display_name: str, time_zone: str, locale: str
+) -> None:
+    """Create an unverified account of ``role`` and email a verification link.
 
     The caller learns nothing about whether the address was already known: the
     same answer, the same work (a password hash), and an email only its owner reads.
@@ -90,7 +105,7 @@ def patient_register(
     if existing is None:
         user = User(
             email=email,
-            role=User.Role.PATIENT,
+            role=role,
             display_name=display_name,
             time_zone=time_zone,
             locale=locale,
@@ -251,6 +266,10 @@ def user_deactivate(*, user: User, password: str) -> None:
     user.deactivated_at = timezone.now()
     user.save(update_fields=["is_active", "deactivated_at"])
     _revoke_all_tokens(user)
+    # A closed account shares nothing any more, and receives nothing.
+    from backend.consent.services import grants_revoke_all
+
+    grants_revoke_all(user=user, reason="Account deactivated.")
 
 
 def password_reset_request(*, email: str) -> None:

@@ -105,6 +105,8 @@ INSTALLED_APPS = [
     "backend.accounts",
     "backend.care",
     "backend.journal",
+    "backend.consent",
+    "backend.family",
 ]
 
 MIDDLEWARE = [
@@ -223,6 +225,7 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "no-reply@recovery-companion.inva
 EMAIL_VERIFICATION_MAX_AGE = timedelta(hours=env_int("EMAIL_VERIFICATION_HOURS", 72))
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_SECONDS", 3600)
 CARE_INVITE_LIFETIME = timedelta(hours=env_int("CARE_INVITE_HOURS", 72))
+FAMILY_INVITE_LIFETIME = timedelta(hours=env_int("FAMILY_INVITE_HOURS", 7 * 24))
 # An entry at or above this craving intensity answers with crisis support.
 CRISIS_INTENSITY_THRESHOLD = env_int("CRISIS_INTENSITY_THRESHOLD", 8)
 

@@ -21,6 +21,8 @@ json_values = st.recursive(
 FIELD_NAMES = [
     "email", "password", "display_name", "time_zone", "locale", "token", "refresh", "uid",
     "new_password", "current_password", "code", "quiet_hours_start", "quiet_hours_end", "role",
+    "scopes", "purpose", "recipient", "signature_name", "expires_at", "starts_at", "grant_days",
+    "allow_journal_text", "comment", "reason",
 ]  # fmt: skip
 bodies = st.one_of(
     st.dictionaries(st.sampled_from(FIELD_NAMES), json_values, max_size=5),
@@ -37,7 +39,7 @@ WRITE_ROUTES = sorted({(c.method, c.route) for c in CASES if c.method in {"POST"
 def test_random_json_never_causes_a_500(personas, method, route, body):
     case = next(c for c in CASES if (c.method, c.route) == (method, route))
     # Path ids are not needed: every write route under test takes no id.
-    for persona in ("anonymous", "patient", "linked_therapist"):
+    for persona in ("anonymous", "patient", "linked_therapist", "family"):
         client = client_for(personas[persona].user)
         response = client.generic(
             method, "/" + route, json.dumps(body), content_type="application/json"

@@ -1,0 +1,123 @@
+from django.utils import timezone
+from rest_framework import serializers
+
+from backend.accounts.serializers import RegisterSerializer
+from backend.consent.scopes import FAMILY_DEFAULT_SCOPES, Scope
+from backend.core.serializers import StrictSerializer
+from backend.family.models import FamilyInvite, FamilyLink
+from backend.family.services import MAX_GRANT_DAYS
+
+
+class FamilyInviteCreateSerializer(StrictSerializer):
+    email = serializers.EmailField(
+        max_length=254, help_text="Only an account with this address can accept."
+    )
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=Scope.choices),
+        min_length=1,
+        max_length=len(Scope),
+        default=lambda: [str(s) for s in FAMILY_DEFAULT_SCOPES],
+        help_text=(
+            "What they will see once they accept. Default: "
+            f"{', '.join(str(s) for s in FAMILY_DEFAULT_SCOPES)}. Journal scopes need "
+            "allow_journal_text."
+        ),
+    )
+    allow_journal_text = serializers.BooleanField(
+        default=False,
+        help_text="Needed for journal.shared or journal.all: they would read your own words.",
+    )
+    grant_days = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_GRANT_DAYS,
+        default=365,
+        help_text="How long the consent lasts from acceptance, in days (default one year).",
+    )
+    signature_name = serializers.CharField(
+        max_length=150, help_text="Type your full name to sign the consent this invite carries."
+    )
+
+    def validate_scopes(self, value):
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("Name each scope once.")
+        return value
+
+
+class FamilyInviteSerializer(serializers.ModelSerializer):
+    status = serializers.SerializerMethodField(help_text="active, used, revoked or expired.")
+    scopes = serializers.ListField(child=serializers.CharField(), source="scope_list")
+
+    class Meta:
+        model = FamilyInvite
+        fields = [
+            "id", "email", "scopes", "grant_days", "signature_name", "signed_at", "created_at",
+            "expires_at", "used_at", "revoked_at", "status",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_status(self, invite: FamilyInvite) -> str:
+        if invite.revoked_at:
+            return "revoked"
+        if invite.used_at:
+            return "used"
+        if invite.expires_at <= timezone.now():
+            return "expired"
+        return "active"
+
+
+class FamilyInviteCreatedSerializer(FamilyInviteSerializer):
+    code = serializers.CharField(
+        read_only=True,
+        help_text="Shown only once, and never emailed: pass it on yourself.",
+    )
+
+    class Meta(FamilyInviteSerializer.Meta):
+        fields = [*FamilyInviteSerializer.Meta.fields, "code"]
+        read_only_fields = fields
+
+
+class InviteCodeSerializer(StrictSerializer):
+    code = serializers.CharField(max_length=32)
+
+
+class FamilyRegisterSerializer(RegisterSerializer):
+    code = serializers.CharField(
+        max_length=32, help_text="The invite code; it must have been made for this email."
+    )
+
+
+class _PersonSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    display_name = serializers.CharField(read_only=True)
+
+
+class _MemberSerializer(_PersonSerializer):
+    email = serializers.EmailField(read_only=True)
+
+
+class _LinkSerializer(serializers.ModelSerializer):
+    since = serializers.DateTimeField(source="created_at", read_only=True)
+    scopes = serializers.ListField(
+        child=serializers.CharField(),
+        source="open_scopes",
+        read_only=True,
+        help_text="What the patient shares with this person now; empty when nothing is in force.",
+    )
+
+
+class FamilyPatientSerializer(_LinkSerializer):
+    patient = _PersonSerializer(read_only=True)
+
+    class Meta:
+        model = FamilyLink
+        fields = ["id", "patient", "since", "scopes"]
+        read_only_fields = fields
+
+
+class FamilyMemberSerializer(_LinkSerializer):
+    member = _MemberSerializer(read_only=True)
+
+    class Meta:
+        model = FamilyLink
+        fields = ["id", "member", "since", "scopes"]
+        read_only_fields = fields
