@@ -2,12 +2,13 @@
 
 bench/run.sh starts the server and calls this; run that, not this. A scenario
 names the endpoints it times and, optionally, a target: the requests/s of one
-endpoint must be at least a given fraction of another's. To add a benchmark,
-add a Scenario to SCENARIOS (and any baseline view to bench/urls.py).
+endpoint must be at least a given fraction of another's, or a latency percentile
+of one endpoint must stay under a ceiling. To add a benchmark, add a Scenario to
+SCENARIOS (and any baseline view to bench/urls.py).
 
 The endpoints of a scenario are timed in alternating rounds (a, b, b, a, a, b, ...)
 so that a load change on the machine hits them alike; requests/s is over all
-rounds, p50 and p99 are the medians of the rounds' values.
+rounds, p50, p95 and p99 are the medians of the rounds' values.
 
 Exit status: 0 every target met, 1 a target missed, 2 bad arguments, 3 the run
 itself failed (server, wrk or the response check).
@@ -23,8 +24,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -38,6 +40,7 @@ class Endpoint:
     path: str
     body: str = ""  # BENCH_BODY for wrk_report.lua: "" (GET), "entry" or "batch:N"
     items: int = 1  # records each request carries, for items/s
+    token_env: str = "BENCH_TOKEN"  # the environment variable holding whose token to send
 
     @property
     def method(self) -> str:
@@ -55,15 +58,69 @@ class Target:
 
 
 @dataclass(frozen=True)
+class LatencyCeiling:
+    """The `percentile` latency of `endpoint` (median over the rounds) <= maximum_ms."""
+
+    endpoint: str
+    percentile: str
+    maximum_ms: float
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     description: str
     endpoints: tuple[Endpoint, ...]
     same_json: bool = False  # every endpoint must answer 200 with the same JSON
     target: Target | None = None
+    ceiling: LatencyCeiling | None = None
+    # Checks the first endpoint's JSON before timing; returns what is wrong, or None.
+    check: Callable[[dict], str | None] | None = None
     # Concurrent connections, when the default would queue work past a round's end
     # (slow requests) and so bleed one endpoint's load into the other's timing.
     connections: int | None = None
+    # An environment variable holding a JSON object of queries per request, measured
+    # by the seed script; recorded with the figures.
+    queries_env: str | None = None
+
+
+def _insights_path() -> str:
+    """The widest range the API allows, ending today: every seeded entry is in it.
+
+    The seed places its entries between 360 days and one day ago (bench/seed.py).
+    """
+    today = datetime.now(UTC).date()
+    return f"/api/v1/journal/insights/?from={today - timedelta(days=365)}&to={today}"
+
+
+def _check_insights(body: dict) -> str | None:
+    entries = body.get("totals", {}).get("entries")
+    if entries != 10_000 or body.get("range", {}).get("days") != 366:
+        return f"expected 10000 entries over 366 days, got {entries} over {body.get('range')}"
+    return None
+
+
+def _check_caseload(body: dict) -> str | None:
+    results = body.get("results", [])
+    flagged = {flag for item in results for flag, raised in item.get("flags", {}).items() if raised}
+    if len(results) != 100 or len(flagged) != 3 or "redisclosure_notice" not in body:
+        return f"expected 100 summaries raising all 3 flags, got {len(results)} raising {flagged}"
+    return None
+
+
+def _caseload_summary_path() -> str:
+    # Set by bench/run.sh from bench/seed_caseload.py's output.
+    return f"/api/v1/care/patients/{os.environ.get('BENCH_CASELOAD_PATIENT', '')}/summary/"
+
+
+def _check_feed(body: dict) -> str | None:
+    results = body.get("results", [])
+    kinds = {item.get("kind") for item in results}
+    if len(results) != 100 or kinds != {"entry", "checkin", "alert"} or not body.get("next"):
+        return f"expected 100 entries, check-ins and alerts, got {len(results)}: {kinds}"
+    if "redisclosure_notice" not in body:
+        return "the redisclosure notice is missing"
+    return None
 
 
 SCENARIOS = {
@@ -103,6 +160,63 @@ SCENARIOS = {
             # 500-entry batches left running into the next round.
             connections=2,
         ),
+        Scenario(
+            name="insights",
+            description=(
+                "GET /api/v1/journal/insights/ over 366 days for a patient with 10,000 entries "
+                "(per-day, heatmap, triggers, HALT, outcomes, coping, counters)"
+            ),
+            endpoints=(Endpoint("insights", _insights_path(), token_env="BENCH_INSIGHTS_TOKEN"),),
+            ceiling=LatencyCeiling("insights", "p95", 200.0),
+            check=_check_insights,
+            # One request in flight per worker: the figures are each request's own
+            # time, not time spent queued behind others.
+            connections=2,
+        ),
+        Scenario(
+            name="caseload",
+            description=(
+                "A therapist with 100 patients x 1,000 entries each (every scope granted): "
+                "GET /api/v1/care/caseload/summaries/?page_size=100 (all 100 summaries with "
+                "flags), the default page of 25, and one patient's GET .../patients/{id}/summary/ "
+                "(with 30 days of insights)"
+            ),
+            endpoints=(
+                Endpoint(
+                    "caseload",
+                    "/api/v1/care/caseload/summaries/?page_size=100",
+                    token_env="BENCH_CASELOAD_TOKEN",
+                ),
+                Endpoint(
+                    "page25",
+                    "/api/v1/care/caseload/summaries/",
+                    token_env="BENCH_CASELOAD_TOKEN",
+                ),
+                Endpoint("summary", _caseload_summary_path(), token_env="BENCH_CASELOAD_TOKEN"),
+            ),
+            check=_check_caseload,
+            connections=2,
+            queries_env="BENCH_CASELOAD_QUERIES",
+        ),
+        Scenario(
+            name="feed",
+            description=(
+                "A therapist's share feed over 100 patients x 1,000 entries (journal.all or "
+                "journal.shared with 30% shared, check-ins, crisis alerts): the first page of "
+                "GET /api/v1/care/feed/ at page_size 100 and at the default 25"
+            ),
+            endpoints=(
+                Endpoint(
+                    "page100", "/api/v1/care/feed/?page_size=100", token_env="BENCH_FEED_TOKEN"
+                ),
+                Endpoint("page25", "/api/v1/care/feed/", token_env="BENCH_FEED_TOKEN"),
+            ),
+            # Issue 4: the feed page (the default 25 items) answers in under 50 ms, median.
+            ceiling=LatencyCeiling("page25", "p50", 50.0),
+            check=_check_feed,
+            connections=2,
+            queries_env="BENCH_FEED_QUERIES",
+        ),
     ]
 }
 
@@ -138,10 +252,27 @@ def wait_until_healthy(base_url: str, server_pid: int | None, timeout: float) ->
     raise BenchError(f"{base_url}/healthz did not answer 200 within {timeout:.0f} s")
 
 
-def check_same_json(scenario: Scenario, base_url: str, token: str) -> dict:
+def token_for(endpoint: Endpoint) -> str:
+    token = os.environ.get(endpoint.token_env, "")
+    if not token:
+        raise BenchError(f"{endpoint.token_env} (an access token) is not set")
+    return token
+
+
+def check_response(scenario: Scenario, base_url: str) -> None:
+    endpoint = scenario.endpoints[0]
+    status, body = http_get(base_url + endpoint.path, token_for(endpoint), timeout=30)
+    if status != 200:
+        raise BenchError(f"{endpoint.path} answered {status}, not 200: {body[:300]!r}")
+    problem = scenario.check(json.loads(body))
+    if problem:
+        raise BenchError(f"{endpoint.path}: {problem}")
+
+
+def check_same_json(scenario: Scenario, base_url: str) -> dict:
     bodies = {}
     for endpoint in scenario.endpoints:
-        status, body = http_get(base_url + endpoint.path, token)
+        status, body = http_get(base_url + endpoint.path, token_for(endpoint))
         if status != 200:
             raise BenchError(f"{endpoint.path} answered {status}, not 200: {body[:300]!r}")
         bodies[endpoint.label] = body
@@ -201,7 +332,7 @@ def parse_wrk(output: str) -> dict:
     }
 
 
-def measure(scenario: Scenario, args: argparse.Namespace, token: str) -> dict[str, dict]:
+def measure(scenario: Scenario, args: argparse.Namespace) -> dict[str, dict]:
     """Alternating wrk rounds over the scenario's endpoints, combined per endpoint."""
     seconds = max(1, round(args.duration / args.rounds))
     connections = scenario.connections or args.connections
@@ -212,7 +343,7 @@ def measure(scenario: Scenario, args: argparse.Namespace, token: str) -> dict[st
         for endpoint in order:
             url = args.base_url + endpoint.path
             rounds[endpoint.label].append(
-                run_wrk(url, token, seconds, threads, connections, endpoint.body)
+                run_wrk(url, token_for(endpoint), seconds, threads, connections, endpoint.body)
             )
     combined = {}
     for endpoint in scenario.endpoints:
@@ -228,7 +359,7 @@ def measure(scenario: Scenario, args: argparse.Namespace, token: str) -> dict[st
             "items_per_second": round(requests * endpoint.items / elapsed, 1),
             "latency_ms": {
                 key: round(statistics.median(run["latency_ms"][key] for run in runs), 3)
-                for key in ("p50", "p90", "p99")
+                for key in ("p50", "p90", "p95", "p99")
             },
             "latency_ms_max": max(run["latency_ms"]["max"] for run in runs),
             "errors": errors,
@@ -245,11 +376,14 @@ def measure(scenario: Scenario, args: argparse.Namespace, token: str) -> dict[st
     return combined
 
 
-def run_scenario(scenario: Scenario, args: argparse.Namespace, token: str) -> dict:
+def run_scenario(scenario: Scenario, args: argparse.Namespace) -> dict:
     print(f"== {scenario.name}: {scenario.description}")
     result: dict = {"description": scenario.description}
+    if scenario.check:
+        check_response(scenario, args.base_url)
+        print("   response check: ok")
     if scenario.same_json:
-        check = check_same_json(scenario, args.base_url, token)
+        check = check_same_json(scenario, args.base_url)
         result["response_check"] = check
         print(
             "   same JSON from every endpoint: yes"
@@ -260,14 +394,19 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace, token: str) -> di
         connections = scenario.connections or args.connections
         run_wrk(
             args.base_url + endpoint.path,
-            token,
+            token_for(endpoint),
             args.warmup,
             min(args.threads, connections),
             connections,
             endpoint.body,
         )
 
-    result["endpoints"] = measure(scenario, args, token)
+    result["endpoints"] = measure(scenario, args)
+    if scenario.queries_env:
+        queries = json.loads(os.environ.get(scenario.queries_env) or "{}")
+        for label, count in queries.items():
+            result["endpoints"][label]["queries"] = count
+        print(f"   queries per request: {queries}")
     for label, figures in result["endpoints"].items():
         latency = figures["latency_ms"]
         items = (
@@ -277,7 +416,8 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace, token: str) -> di
         )
         print(
             f"   {label:<6} {figures['path']:<32} {figures['requests_per_second']:>9.1f} req/s{items}"
-            f"   p50 {latency['p50']:>7.2f} ms   p99 {latency['p99']:>7.2f} ms"
+            f"   p50 {latency['p50']:>7.2f} ms   p95 {latency['p95']:>7.2f} ms"
+            f"   p99 {latency['p99']:>7.2f} ms"
             + ("" if figures["valid"] else f"   ERRORS {figures['errors']}")
         )
 
@@ -302,6 +442,23 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace, token: str) -> di
             f"   ratio {target.numerator}/{target.denominator} = {ratio:.1%}"
             f" (target: at least {target.minimum:.0%};"
             f" rounds {min(per_round):.0%} to {max(per_round):.0%})"
+        )
+    if scenario.ceiling:
+        ceiling = scenario.ceiling
+        figures = result["endpoints"][ceiling.endpoint]
+        value = figures["latency_ms"][ceiling.percentile]
+        per_round = [run[ceiling.percentile] for run in figures["rounds"]]
+        passed = passed and value <= ceiling.maximum_ms
+        result["ceiling"] = {
+            "latency": f"{ceiling.endpoint} {ceiling.percentile}",
+            "value_ms": value,
+            "maximum_ms": ceiling.maximum_ms,
+            "per_round_ms": per_round,
+        }
+        print(
+            f"   {ceiling.percentile} {ceiling.endpoint} = {value:.1f} ms"
+            f" (target: at most {ceiling.maximum_ms:.0f} ms;"
+            f" rounds {min(per_round):.1f} to {max(per_round):.1f} ms)"
         )
     result["passed"] = passed
     print(f"   {'PASS' if passed else 'FAIL'}: {scenario.name}")
@@ -337,8 +494,7 @@ def main() -> int:
     unknown = [name for name in args.scenarios if name not in SCENARIOS]
     if unknown:
         parser.error(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
-    token = os.environ.get("BENCH_TOKEN", "")
-    if not token:
+    if not os.environ.get("BENCH_TOKEN", ""):
         parser.error("BENCH_TOKEN (an access token) is not set")
 
     started = datetime.now(UTC)
@@ -365,7 +521,7 @@ def main() -> int:
     try:
         wait_until_healthy(args.base_url, args.server_pid, timeout=30)
         for name in args.scenarios or list(SCENARIOS):
-            report["scenarios"][name] = run_scenario(SCENARIOS[name], args, token)
+            report["scenarios"][name] = run_scenario(SCENARIOS[name], args)
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 3

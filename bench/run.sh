@@ -68,6 +68,29 @@ fi
 python backend/manage.py migrate --noinput --verbosity 0
 python backend/manage.py createcachetable
 token="$(python bench/seed.py)"
+# The insights scenario reads a second patient's 10,000 entries; seeded only when it runs.
+insights_token=""
+seed_insights=$([ "$#" -eq 0 ] && echo yes || echo no)
+for name in "$@"; do [ "$name" != insights ] || seed_insights=yes; done
+if [ "$seed_insights" = yes ]; then
+  insights_token="$(python bench/seed.py insights)"
+fi
+# The caseload scenario: a therapist with 100 patients x 1,000 entries; seeded only when it runs.
+caseload_token="" caseload_patient="" caseload_queries=""
+seed_caseload=$([ "$#" -eq 0 ] && echo yes || echo no)
+for name in "$@"; do [ "$name" != caseload ] || seed_caseload=yes; done
+if [ "$seed_caseload" = yes ]; then
+  caseload_seed="$(python bench/seed_caseload.py)"
+  { read -r caseload_token; read -r caseload_patient; read -r caseload_queries; } <<<"$caseload_seed"
+fi
+# The feed scenario: a therapist's share feed over 100 patients x 1,000 entries; seeded only when it runs.
+feed_token="" feed_queries=""
+seed_feed=$([ "$#" -eq 0 ] && echo yes || echo no)
+for name in "$@"; do [ "$name" != feed ] || seed_feed=yes; done
+if [ "$seed_feed" = yes ]; then
+  feed_seed="$(python bench/seed_feed.py)"
+  { read -r feed_token; read -r feed_queries; } <<<"$feed_seed"
+fi
 
 port="$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 workers="${BENCH_WORKERS:-2}"
@@ -80,7 +103,10 @@ gunicorn backend.config.wsgi:application \
 server_pid=$!
 
 status=0
-BENCH_TOKEN="$token" python bench/http_bench.py \
+BENCH_TOKEN="$token" BENCH_INSIGHTS_TOKEN="$insights_token" \
+  BENCH_CASELOAD_TOKEN="$caseload_token" BENCH_CASELOAD_PATIENT="$caseload_patient" \
+  BENCH_CASELOAD_QUERIES="$caseload_queries" \
+  BENCH_FEED_TOKEN="$feed_token" BENCH_FEED_QUERIES="$feed_queries" python bench/http_bench.py \
   --base-url "http://127.0.0.1:$port" \
   --server-pid "$server_pid" \
   --duration "${BENCH_DURATION:-10}" \
