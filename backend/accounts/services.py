@@ -16,6 +16,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework import exceptions
@@ -40,9 +41,17 @@ def _send(*, to: str, subject: str, body: str) -> None:
     )
 
 
+def _password_stamp(user: User) -> str:
+    # Binds a verification link to the password it was sent for: a later sign-up for
+    # the same unconfirmed address (with another password) makes earlier links useless.
+    return salted_hmac(VERIFY_EMAIL_SALT, user.password, algorithm="sha256").hexdigest()[:16]
+
+
 def _verification_link(user: User) -> str:
     token = signing.dumps(
-        {"u": str(user.pk), "e": user.email}, salt=VERIFY_EMAIL_SALT, compress=True
+        {"u": str(user.pk), "e": user.email, "p": _password_stamp(user)},
+        salt=VERIFY_EMAIL_SALT,
+        compress=True,
     )
     return f"{settings.PUBLIC_BASE_URL}/api/v1/auth/verify-email/?token={token}"
 
@@ -119,11 +128,19 @@ def account_register(
         else:
             _send_verification(user)
             return
-    make_password(password)
     if existing.email_verified or not existing.is_active:
+        make_password(password)
         _send_already_registered(existing)
-    else:
-        _send_verification(existing)
+        return
+    # Never confirmed, so never signed in: the latest sign-up wins. Whoever started
+    # it earlier (perhaps someone else, with a password of their own) loses it, and
+    # only a link sent for the new password can confirm the address.
+    existing = User.objects.select_for_update().get(pk=existing.pk)
+    existing.role, existing.display_name = role, display_name
+    existing.time_zone, existing.locale = time_zone, locale
+    existing.set_password(password)
+    existing.save(update_fields=["role", "display_name", "time_zone", "locale", "password"])
+    _send_verification(existing)
 
 
 def _invalid_link() -> exceptions.ValidationError:
@@ -144,7 +161,7 @@ def email_verify(*, token: str) -> User:
     if not isinstance(payload, dict):
         raise _invalid_link()
     user = User.objects.select_for_update().filter(pk=payload.get("u"), is_active=True).first()
-    if user is None or user.email != payload.get("e"):
+    if user is None or user.email != payload.get("e") or payload.get("p") != _password_stamp(user):
         raise _invalid_link()
     if user.email_verified_at is None:
         user.email_verified_at = timezone.now()

@@ -70,6 +70,29 @@ def test_registering_again_before_verifying_resends_the_link(
     assert [m.subject for m in mail.outbox] == ["Confirm your email address"] * 2
 
 
+def test_an_unconfirmed_sign_up_cannot_be_claimed_ahead_of_the_addresss_owner(
+    api, django_capture_on_commit_callbacks
+):
+    """Someone signs up first with another person's address and their own password.
+
+    When the owner signs up, their password and choices replace the stranger's, and
+    only the link sent for the owner's password confirms the address.
+    """
+    with django_capture_on_commit_callbacks(execute=True):
+        api.post(REGISTER, {**GOOD, "password": "strangers-own-passphrase-1"}, format="json")
+        api.post(REGISTER, {**GOOD, "time_zone": "Asia/Tokyo"}, format="json")
+    strangers_link, owners_link = (_link_path(m) for m in mail.outbox)
+    assert_problem(api.get(strangers_link), 400)
+    assert api.get(owners_link).status_code == 200
+    user = User.objects.get()
+    assert user.email_verified
+    assert user.check_password(GOOD["password"])
+    assert not user.check_password("strangers-own-passphrase-1")
+    assert user.time_zone == "Asia/Tokyo"
+    login = {"email": user.email, "password": "strangers-own-passphrase-1"}
+    assert_problem(api.post("/api/v1/auth/token/", login, format="json"), 401)
+
+
 @pytest.mark.parametrize(
     ("payload", "field"),
     [
