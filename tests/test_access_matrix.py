@@ -112,7 +112,11 @@ def _reset_confirm(world: World, persona) -> dict:
 def _family_code_for_persona(world: World, persona) -> dict:
     email = persona.user.email if persona.user else "nobody@example.test"
     _, code = family_services.invite_create(
-        patient=PatientFactory(), email=email, scopes=["checkins"], signature_name="Alex Patient"
+        patient=PatientFactory(),
+        email=email,
+        recipient_name="A friend",
+        scopes=["checkins"],
+        signature_name="Alex Patient",
     )
     return {"code": code}
 
@@ -122,6 +126,7 @@ def _family_registration(world: World, persona) -> dict:
     _, code = family_services.invite_create(
         patient=world.personas["patient"].user,
         email=email,
+        recipient_name="A friend",
         scopes=["checkins"],
         signature_name="Sam Patient",
     )
@@ -457,7 +462,11 @@ CASES = [
         "api/v1/family/invites/",
         lambda w: "/api/v1/family/invites/",
         roles(201, PATIENTS),
-        lambda w, p: {"email": "aunt.may@example.test", "signature_name": "Sam Patient"},
+        lambda w, p: {
+            "email": "aunt.may@example.test",
+            "recipient_name": "Aunt May",
+            "signature_name": "Sam Patient",
+        },
     ),
     Case(
         "DELETE",
@@ -542,6 +551,7 @@ def world(personas) -> World:
     world.objects["family_invite"], _ = family_services.invite_create(
         patient=personas["patient"].user,
         email="cousin@example.test",
+        recipient_name="Cousin Lee",
         scopes=["counters"],
         signature_name="Sam Patient",
     )

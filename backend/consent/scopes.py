@@ -6,7 +6,10 @@ from django.db import models
 class Scope(models.TextChoices):
     JOURNAL_SHARED = "journal.shared", "Journal entries you mark as shared"
     JOURNAL_ALL = "journal.all", "All of your journal entries"
-    CHECKINS = "checkins", "Daily check-ins and your check-in streak"
+    CHECKINS = (
+        "checkins",
+        "Daily check-ins and your check-in streak (notes only with a journal scope)",
+    )
     INSIGHTS = "insights", "Journal insights (aggregates only, no entry text)"
     COUNTERS = "counters", "Sobriety counters"
     COPING = "coping", "Coping-skill practice and checklists"

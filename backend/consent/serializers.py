@@ -128,13 +128,28 @@ class ReviewSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class SharedCheckInSerializer(CheckInSerializer):
+    """A check-in as someone else sees it: its note is the patient's own words."""
+
+    note = serializers.SerializerMethodField(
+        help_text=(
+            "The patient's own words: null unless you also hold journal.all or journal.shared "
+            "(for family, granted only with allow_journal_text)."
+        )
+    )
+
+    def get_note(self, checkin) -> str | None:
+        held = self.context.get("held", {}).get(checkin.patient_id, {})
+        return checkin.note if REVEALS_JOURNAL_TEXT & set(held) else None
+
+
 class FeedItemSerializer(serializers.ModelSerializer):
     patient = PersonSerializer()
     urgent = serializers.SerializerMethodField(help_text="A crisis alert: look at it first.")
     state = serializers.SerializerMethodField(help_text="unread or reviewed, for you.")
     review = serializers.SerializerMethodField()
     entry = EntrySerializer(allow_null=True)
-    checkin = CheckInSerializer(allow_null=True)
+    checkin = SharedCheckInSerializer(allow_null=True)
     alert = AlertSerializer(allow_null=True)
 
     class Meta:

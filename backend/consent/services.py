@@ -66,6 +66,8 @@ def grant_create(
     is signed when created and put in force when accepted).
     """
     now = timezone.now()
+    if signed_at is not None and signed_at > now:
+        raise ValueError("A consent cannot be signed in the future.")
     starts_at = starts_at or now
     expires_at = expires_at or starts_at + DEFAULT_GRANT_LIFETIME
     recipient = User.objects.filter(pk=recipient_id, is_active=True).first()

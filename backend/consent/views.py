@@ -195,6 +195,9 @@ class FeedView(DisclosesRecords, generics.ListAPIView):
     def get_queryset(self):
         return selectors.feed_for(self.request.user, now=self.now, held=self.held)
 
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "held": getattr(self, "held", {})}
+
     def list(self, request, *args, **kwargs):
         self.now = timezone.now()
         # One read of the grants in force: it selects the page and names the grants logged.
@@ -242,7 +245,7 @@ class FeedReviewView(DisclosesRecords, APIView):
         services.disclosures_record(
             request=request, viewer=request.user, held=held, items=disclosures
         )
-        return Response(FeedItemSerializer(item).data)
+        return Response(FeedItemSerializer(item, context={"held": held}).data)
 
 
 @extend_schema(tags=["care"])

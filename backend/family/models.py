@@ -20,7 +20,13 @@ class FamilyInvite(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="family_invites"
     )
     email = models.EmailField(max_length=254, help_text="Only this address can accept.")
+    recipient_name = models.CharField(
+        max_length=150, help_text="Who the patient means to share with, in their words."
+    )
     scopes = models.JSONField(help_text="Scopes the grant will hold.")
+    allow_journal_text = models.BooleanField(
+        default=False, help_text="The patient agreed that journal scopes show their own words."
+    )
     grant_days = models.PositiveSmallIntegerField(default=365)
     signature_name = models.CharField(max_length=150)
     signed_at = models.DateTimeField()

@@ -32,7 +32,7 @@ def patients_of(member: User) -> QuerySet[FamilyLink]:
 
 def members_of(patient: User) -> QuerySet[FamilyLink]:
     """A patient's family members and friends."""
-    return active_links().filter(patient=patient).select_related("member")
+    return active_links().filter(patient=patient).select_related("member", "invite")
 
 
 def link_get_for_party(*, viewer: User, link_id) -> FamilyLink:

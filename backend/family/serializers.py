@@ -12,6 +12,9 @@ class FamilyInviteCreateSerializer(StrictSerializer):
     email = serializers.EmailField(
         max_length=254, help_text="Only an account with this address can accept."
     )
+    recipient_name = serializers.CharField(
+        max_length=150, help_text="Who you are inviting, as you know them (e.g. 'Aunt May')."
+    )
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=Scope.choices),
         min_length=1,
@@ -50,8 +53,9 @@ class FamilyInviteSerializer(serializers.ModelSerializer):
     class Meta:
         model = FamilyInvite
         fields = [
-            "id", "email", "scopes", "grant_days", "signature_name", "signed_at", "created_at",
-            "expires_at", "used_at", "revoked_at", "status",
+            "id", "email", "recipient_name", "scopes", "allow_journal_text", "grant_days",
+            "signature_name", "signed_at", "created_at", "expires_at", "used_at", "revoked_at",
+            "status",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -116,8 +120,14 @@ class FamilyPatientSerializer(_LinkSerializer):
 
 class FamilyMemberSerializer(_LinkSerializer):
     member = _MemberSerializer(read_only=True)
+    invited_as = serializers.CharField(
+        source="invite.recipient_name",
+        default=None,
+        read_only=True,
+        help_text="The name you gave when inviting them (null if linked otherwise).",
+    )
 
     class Meta:
         model = FamilyLink
-        fields = ["id", "member", "since", "scopes"]
+        fields = ["id", "member", "invited_as", "since", "scopes"]
         read_only_fields = fields

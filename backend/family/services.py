@@ -33,6 +33,7 @@ def invite_create(
     *,
     patient: User,
     email: str,
+    recipient_name: str,
     scopes: list[str],
     signature_name: str,
     grant_days: int = 365,
@@ -54,6 +55,8 @@ def invite_create(
         ]
     if not signature_name.strip():
         errors["signature_name"] = ["Type your name to sign."]
+    if not recipient_name.strip():
+        errors["recipient_name"] = ["Name the person you are inviting."]
     if errors:
         raise exceptions.ValidationError(errors)
     now = timezone.now()
@@ -61,7 +64,9 @@ def invite_create(
     invite = FamilyInvite.objects.create(
         patient=patient,
         email=email,
+        recipient_name=recipient_name.strip(),
         scopes=list(scopes),
+        allow_journal_text=allow_journal_text,
         grant_days=grant_days,
         signature_name=signature_name.strip(),
         signed_at=now,
@@ -73,8 +78,17 @@ def invite_create(
 
 @transaction.atomic
 def invite_revoke(*, invite: FamilyInvite) -> None:
-    """Withdraw an unused invite; a used or already withdrawn one stays as it is."""
-    if invite.used_at is None and invite.revoked_at is None:
+    """Withdraw an unused invite (withdrawing twice changes nothing).
+
+    Locked against a concurrent acceptance: an invite already accepted is a
+    conflict, since withdrawing it would not undo the link it made.
+    """
+    invite = FamilyInvite.objects.select_for_update().get(pk=invite.pk)
+    if invite.used_at is not None:
+        raise Conflict(
+            "This invite was already accepted. End the family connection to stop sharing."
+        )
+    if invite.revoked_at is None:
         invite.revoked_at = timezone.now()
         invite.save(update_fields=["revoked_at"])
 
@@ -133,25 +147,34 @@ def member_register(
 def invite_accept(*, member: User, code: str) -> FamilyLink:
     """Link the signed-in family member to the patient and put the signed consent in force."""
     invite = _usable_invite(code=code, email=member.email, lock=True)
-    patient = invite.patient
+    # Locked so that closing the account cannot slip between this check and the grant.
+    patient = User.objects.select_for_update().get(pk=invite.patient_id)
+    scopes = invite.scope_list()
+    if not patient.is_active or not scopes or len(scopes) != len(invite.scopes):
+        raise _invalid_code()
     try:
         with transaction.atomic():
             link = FamilyLink.objects.create(patient=patient, member=member, invite=invite)
     except IntegrityError as exc:
         raise Conflict("You are already connected to this person.") from exc
     now = timezone.now()
-    grant_create(
-        patient=patient,
-        recipient_id=member.pk,
-        scopes=invite.scope_list(),
-        purpose=Purpose.FAMILY_SUPPORT,
-        signature_name=invite.signature_name,
-        starts_at=now,
-        expires_at=now + timedelta(days=invite.grant_days),
-        # The patient agreed to journal text, if asked, when creating the invite.
-        allow_journal_text=True,
-        signed_at=invite.signed_at,
-    )
+    try:
+        grant_create(
+            patient=patient,
+            recipient_id=member.pk,
+            scopes=scopes,
+            purpose=Purpose.FAMILY_SUPPORT,
+            signature_name=invite.signature_name,
+            starts_at=now,
+            expires_at=now + timedelta(days=invite.grant_days),
+            allow_journal_text=invite.allow_journal_text,
+            signed_at=invite.signed_at,
+        )
+    except exceptions.ValidationError as exc:
+        # The consent the patient signed no longer holds (e.g. the rules changed since).
+        raise exceptions.ValidationError(
+            {"code": ["This invitation can no longer be accepted. Ask for a new one."]}
+        ) from exc
     invite.used_at = now
     invite.used_by = member
     invite.save(update_fields=["used_at", "used_by"])

@@ -56,7 +56,11 @@ class InviteListCreateView(generics.ListAPIView):
 class InviteDetailView(APIView):
     permission_classes = [IsPatient]
 
-    @extend_schema(summary="Withdraw an unused family invite", responses={204: None})
+    @extend_schema(
+        summary="Withdraw an unused family invite",
+        description="An invite already accepted is a 409: end the family connection instead.",
+        responses={204: None, 409: None},
+    )
     def delete(self, request, invite_id):
         invite = selectors.invite_get_for_patient(patient=request.user, invite_id=invite_id)
         services.invite_revoke(invite=invite)

@@ -8,7 +8,7 @@ from django.db import connection
 from backend.consent.models import DisclosureLog, FeedItem, FeedReview
 from backend.consent.scopes import REDISCLOSURE_HEADER, REDISCLOSURE_NOTICE
 from backend.journal import services as journal_services
-from tests.factories import CareLinkFactory, PatientFactory, grant_for
+from tests.factories import CareLinkFactory, FamilyLinkFactory, PatientFactory, grant_for
 from tests.helpers import assert_problem, client_for
 from tests.journal.helpers import ENTRIES, entry_payload, make_entry
 
@@ -23,7 +23,7 @@ def _ids(response, kind="entry") -> list[str]:
     return [item[kind]["id"] for item in response.json()["results"] if item["kind"] == kind]
 
 
-def _checkin(patient, day="2026-11-01"):
+def _checkin(patient, day="2026-11-01", **extra):
     from backend.journal.serializers import CheckInUpdateSerializer
 
     serializer = CheckInUpdateSerializer(
@@ -33,6 +33,7 @@ def _checkin(patient, day="2026-11-01"):
             "peak_craving": 3,
             "used_today": False,
             "medication": "yes",
+            **extra,
         }
     )
     serializer.is_valid(raise_exception=True)
@@ -245,3 +246,28 @@ def test_the_disclosure_accounting_runs_a_fixed_number_of_queries(
         client.get("/api/v1/me/disclosures/", {"page_size": 1})
     with django_assert_max_num_queries(len(one.captured_queries)):
         assert len(client.get("/api/v1/me/disclosures/", {"page_size": 10}).json()["results"]) == 10
+
+
+@pytest.mark.parametrize(
+    ("scopes", "note_shown"),
+    [
+        (["checkins"], False),
+        (["checkins", "journal.shared"], True),
+        (["checkins", "journal.all"], True),
+    ],
+)
+def test_a_check_in_note_is_the_patients_own_words_and_needs_a_journal_scope(
+    patient, linked_therapist, scopes, note_shown
+):
+    family_member = FamilyLinkFactory(patient=patient).member
+    grant_for(patient, linked_therapist, scopes)
+    grant_for(patient, family_member, scopes)
+    checkin = _checkin(patient, note="Synthetic: call my sister tonight")
+    for viewer, path in ((linked_therapist, FEED), (family_member, FAMILY_FEED)):
+        [item] = client_for(viewer).get(path).json()["results"]
+        assert item["checkin"]["id"] == str(checkin.pk)
+        assert item["checkin"]["used_today"] is False
+        expected = "Synthetic: call my sister tonight" if note_shown else None
+        assert item["checkin"]["note"] == expected, (viewer.role, scopes)
+        review = client_for(viewer).post(f"{path}{item['id']}/review/", {}, format="json")
+        assert review.json()["checkin"]["note"] == expected

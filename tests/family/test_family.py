@@ -1,6 +1,7 @@
 """A patient invites a family member, who registers or signs in and accepts; either ends it."""
 
 import re
+import threading
 from datetime import timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from django.utils import timezone
 from backend.accounts.models import User
 from backend.consent.models import ConsentGrant, GrantScope
 from backend.consent.scopes import REDISCLOSURE_HEADER, REDISCLOSURE_NOTICE
+from backend.family import services as family_services
 from backend.family.models import FamilyInvite, FamilyLink
 from tests.factories import (
     PASSWORD,
@@ -23,7 +25,7 @@ from tests.factories import (
     TherapistFactory,
     grant_for,
 )
-from tests.helpers import assert_problem, client_for, problem_fields
+from tests.helpers import assert_problem, client_for, problem_fields, requires_postgres
 from tests.journal.helpers import make_entry
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +36,11 @@ REGISTER = "/api/v1/family/register/"
 PATIENTS = "/api/v1/family/patients/"
 MEMBERS = "/api/v1/family/members/"
 FAMILY_FEED = "/api/v1/family/feed/"
-INVITE = {"email": "Aunt.May@Example.test", "signature_name": "Sam Rivers"}
+INVITE = {
+    "email": "Aunt.May@Example.test",
+    "recipient_name": "Aunt May",
+    "signature_name": "Sam Rivers",
+}
 NEW_PASSWORD = "a-long-passphrase-42"
 
 
@@ -91,6 +97,7 @@ def test_an_invite_is_not_emailed(patient, django_capture_on_commit_callbacks):
         ({"grant_days": 0}, "grant_days"),
         ({"grant_days": 5 * 365 + 1}, "grant_days"),
         ({"signature_name": "   "}, "signature_name"),
+        ({"recipient_name": ""}, "recipient_name"),
         ({"email": "not-an-email"}, "email"),
         ({"email": "SAM@example.test"}, "email"),
         ({"surprise": True}, "surprise"),
@@ -409,3 +416,77 @@ def test_the_lists_run_the_same_queries_for_one_row_as_for_many():
 def test_a_therapist_on_the_care_team_is_not_a_family_member(patient):
     therapist = CareLinkFactory(patient=patient).therapist
     assert_problem(client_for(therapist).get(PATIENTS), 403)
+
+
+def test_an_accepted_invite_cannot_be_withdrawn(patient):
+    body = _invite(patient)
+    assert _accept(FamilyFactory(email="aunt.may@example.test"), body["code"]).status_code == 201
+    response = client_for(patient).delete(f"{INVITES}{body['id']}/")
+    assert_problem(response, 409)
+    invite = FamilyInvite.objects.get(pk=body["id"])
+    assert invite.revoked_at is None, "the list must not say revoked while the consent holds"
+
+
+def test_the_patient_sees_whom_they_invited_under_the_name_they_gave(patient):
+    _connected(patient)
+    [row] = client_for(patient).get(MEMBERS).json()["results"]
+    assert row["invited_as"] == "Aunt May"
+
+
+def test_a_sign_up_started_by_someone_else_for_the_invited_address_is_replaced(
+    api, patient, django_capture_on_commit_callbacks
+):
+    body = _invite(patient)
+    with django_capture_on_commit_callbacks(execute=True):
+        api.post(
+            "/api/v1/auth/register/",
+            {"email": "aunt.may@example.test", "password": "strangers-passphrase-77"},
+            format="json",
+        )
+        api.post(
+            REGISTER,
+            {"code": body["code"], "email": "aunt.may@example.test", "password": NEW_PASSWORD},
+            format="json",
+        )
+    strangers, owners = mail.outbox
+    assert_problem(api.get(_verify_link(strangers)), 400)
+    assert api.get(_verify_link(owners)).status_code == 200
+    member = User.objects.get(email="aunt.may@example.test")
+    assert member.role == User.Role.FAMILY
+    assert member.check_password(NEW_PASSWORD)
+    assert _accept(member, body["code"]).status_code == 201
+
+
+@requires_postgres("concurrent connections")
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_acceptances_of_one_code_link_once():
+    patient = PatientFactory()
+    member = FamilyFactory(email="aunt.may@example.test")
+    _, code = family_services.invite_create(
+        patient=patient,
+        email=member.email,
+        recipient_name="Aunt May",
+        scopes=["checkins"],
+        signature_name="Sam Rivers",
+    )
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def accept():
+        try:
+            barrier.wait()
+            family_services.invite_accept(member=member, code=code)
+            outcomes.append("linked")
+        except Exception as exc:
+            outcomes.append(type(exc).__name__)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=accept) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["ValidationError", "linked"]
+    assert FamilyLink.objects.count() == 1
+    assert ConsentGrant.objects.filter(recipient=member).count() == 1
