@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "backend.journal",
     "backend.consent",
     "backend.family",
+    "backend.meetings",
 ]
 
 MIDDLEWARE = [
@@ -226,6 +227,10 @@ EMAIL_VERIFICATION_MAX_AGE = timedelta(hours=env_int("EMAIL_VERIFICATION_HOURS",
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_SECONDS", 3600)
 CARE_INVITE_LIFETIME = timedelta(hours=env_int("CARE_INVITE_HOURS", 72))
 FAMILY_INVITE_LIFETIME = timedelta(hours=env_int("FAMILY_INVITE_HOURS", 7 * 24))
+# Reading meeting feeds: a cap on size and on waiting.
+MEETING_FEED_MAX_BYTES = env_int("MEETING_FEED_MAX_BYTES", 20 * 1024 * 1024)
+MEETING_FEED_CONNECT_TIMEOUT = env_int("MEETING_FEED_CONNECT_TIMEOUT", 10)
+MEETING_FEED_READ_TIMEOUT = env_int("MEETING_FEED_READ_TIMEOUT", 30)
 # An entry at or above this craving intensity answers with crisis support.
 CRISIS_INTENSITY_THRESHOLD = env_int("CRISIS_INTENSITY_THRESHOLD", 8)
 

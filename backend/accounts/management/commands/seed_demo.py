@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -97,6 +99,37 @@ def _seed_sharing(patient: User, therapist: User, family: User) -> None:
     )
 
 
+DEMO_FEED = Path(__file__).resolve().parents[3] / "meetings" / "fixtures" / "demo_feed.json"
+
+
+def _seed_meetings(patient: User) -> None:
+    """The synthetic demo directory; Sam saves two meetings and went to one last week."""
+    from datetime import timedelta
+
+    from backend.meetings import services as meeting_services
+    from backend.meetings.importer import import_feed
+    from backend.meetings.models import Attendance, Meeting, MeetingFeed
+
+    feed, _ = MeetingFeed.objects.get_or_create(
+        name="demo",
+        defaults={"fellowship": "AA", "time_zone": "America/New_York"},
+    )
+    import_feed(feed, source=str(DEMO_FEED))
+    if Attendance.objects.filter(patient=patient).exists():
+        return
+    first, second = Meeting.objects.filter(feed=feed, day__isnull=False).order_by("slug")[:2]
+    for meeting in (first, second):
+        meeting_services.meeting_save(patient=patient, meeting=meeting)
+    meeting_services.attendance_log(
+        patient=patient,
+        attendance_id=None,
+        meeting=first,
+        name="",
+        attended_at=timezone.now().replace(second=0, microsecond=0) - timedelta(days=6),
+        duration_minutes=None,
+    )
+
+
 class Command(BaseCommand):
     help = "Create the demo accounts and care link (idempotent) and print the demo logins."
 
@@ -134,6 +167,7 @@ class Command(BaseCommand):
 
         _seed_journal(users["patient"])
         _seed_sharing(users["patient"], users["therapist"], users["family"])
+        _seed_meetings(users["patient"])
 
         self.stdout.write(f"\nDemo logins (synthetic accounts; password for all: {DEMO_PASSWORD})")
         for email, role, name, _tz in DEMO_USERS:
@@ -141,6 +175,7 @@ class Command(BaseCommand):
         self.stdout.write(
             "\nSam (patient) is linked to Dr. Rivera (therapist) and shares some entries, check-ins, "
             "insights, counters and crisis alerts with them; Jordan (family) sees Sam's check-ins, "
-            "counters and meetings. Admin: http://127.0.0.1:8000/admin/ "
+            "counters and meeting attendance. A synthetic meeting directory is loaded "
+            "(GET /api/v1/meetings/). Admin: http://127.0.0.1:8000/admin/ "
             "· API docs: http://127.0.0.1:8000/api/docs/\n"
         )

@@ -1,0 +1,626 @@
+"""Read a meeting feed (Meeting Guide or BMLT JSON), normalise its records, upsert them.
+
+Real feeds are messy: coordinates as strings, 12-hour times, times with seconds,
+day names and day arrays, duplicate slugs, ``ONL`` without a link, O and C
+together, empty strings, meetings without a day or time. Each record is
+normalised or rejected with a reason; the feed as a whole is applied in one
+transaction, so a feed that fails to parse changes nothing.
+"""
+
+import hashlib
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import requests
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from backend.meetings import types as meeting_types
+from backend.meetings.models import Meeting, MeetingFeed
+
+DEFAULT_DURATION = 60
+# An end time this far after the start is a data error (an AM/PM mix-up), not a meeting.
+MAX_PLAUSIBLE_MINUTES = 4 * 60
+DAY_NAMES = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("sunday", "sun", "su"),
+            ("monday", "mon", "mo"),
+            ("tuesday", "tue", "tues", "tu"),
+            ("wednesday", "wed", "we"),
+            ("thursday", "thu", "thur", "thurs", "th"),
+            ("friday", "fri", "fr"),
+            ("saturday", "sat", "sa"),
+        ]
+    )
+    for name in names
+}
+TIME_RE = re.compile(r"^\s*(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?\s*([ap])?\.?\s*(m\.?)?\s*$", re.I)
+PHONE_RE = re.compile(r"\d.*\d.*\d.*\d.*\d.*\d.*\d")  # at least seven digits
+
+
+class ImportFailed(Exception):
+    """The feed as a whole cannot be read; nothing was changed."""
+
+
+@dataclass
+class Report:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    retired: int = 0
+    rejected: list[dict[str, str]] = field(default_factory=list)
+    warnings: Counter = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "retired": self.retired,
+            "rejected": self.rejected,
+            "warnings": dict(sorted(self.warnings.items())),
+        }
+
+
+class Rejected(Exception):
+    pass
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def read_source(source: str, *, allow_http: bool = False) -> bytes:
+    """The bytes of a local file or an https URL, within the size cap."""
+    cap = settings.MEETING_FEED_MAX_BYTES
+    if "://" not in source:
+        path = Path(source)
+        if not path.is_file():
+            raise ImportFailed(f"No such file: {source}")
+        if path.stat().st_size > cap:
+            raise ImportFailed(f"The feed is larger than {cap} bytes.")
+        return path.read_bytes()
+    scheme = urlsplit(source).scheme
+    if scheme != "https" and not (allow_http and scheme == "http"):
+        raise ImportFailed("Feeds are read over https only.")
+    try:
+        with requests.get(
+            source,
+            stream=True,
+            timeout=(settings.MEETING_FEED_CONNECT_TIMEOUT, settings.MEETING_FEED_READ_TIMEOUT),
+            headers={"Accept": "application/json"},
+            allow_redirects=True,
+        ) as response:
+            if response.status_code != 200:
+                raise ImportFailed(f"The feed answered HTTP {response.status_code}.")
+            kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if kind not in {"application/json", "text/json", "text/plain"} and not kind.endswith(
+                "+json"
+            ):
+                raise ImportFailed(f"The feed is {kind or 'of no content type'}, not JSON.")
+            declared = response.headers.get("Content-Length")
+            if declared and declared.isdigit() and int(declared) > cap:
+                raise ImportFailed(f"The feed is larger than {cap} bytes.")
+            body = bytearray()
+            for chunk in response.iter_content(chunk_size=65536):
+                body += chunk
+                if len(body) > cap:
+                    raise ImportFailed(f"The feed is larger than {cap} bytes.")
+            return bytes(body)
+    except requests.Timeout as exc:
+        raise ImportFailed("The feed did not answer in time.") from exc
+    except requests.RequestException as exc:
+        raise ImportFailed(f"The feed could not be fetched ({type(exc).__name__}).") from exc
+
+
+def parse_records(raw: bytes, fmt: str) -> list[dict]:
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ImportFailed(f"The feed is not valid JSON: {exc}") from exc
+    if fmt == MeetingFeed.Format.BMLT and isinstance(data, dict):
+        data = data.get("meetings", data)
+    if not isinstance(data, list):
+        raise ImportFailed("The feed is not a JSON array of meetings.")
+    return data
+
+
+# --- values ------------------------------------------------------------------------------
+
+
+def _text(value: Any, limit: int | None = None) -> str:
+    if value is None or isinstance(value, dict | list):
+        return ""
+    text = str(value).strip()
+    return text[:limit] if limit else text
+
+
+def parse_time(value: Any) -> time | None:
+    """'19:30', '7:30 PM', '19:30:00', '12:00 am' -> a time; '' or None -> None."""
+    text = _text(value)
+    if not text:
+        return None
+    lowered = text.lower()
+    if lowered == "noon":
+        return time(12, 0)
+    if lowered == "midnight":
+        return time(0, 0)
+    match = TIME_RE.match(text)
+    if not match:
+        raise Rejected(f"time {text!r} is not a time of day")
+    hour, minute = int(match[1]), int(match[2] or 0)
+    meridiem = (match[4] or "").lower()
+    if meridiem:
+        if not 1 <= hour <= 12:
+            raise Rejected(f"time {text!r} is not a time of day")
+        hour = hour % 12 + (12 if meridiem == "p" else 0)
+    elif match[2] is None:
+        raise Rejected(f"time {text!r} is not a time of day")
+    if hour == 24 and minute == 0:
+        hour = 0
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        raise Rejected(f"time {text!r} is not a time of day")
+    return time(hour, minute)
+
+
+def parse_days(value: Any) -> list[int | None]:
+    """0-6 (0 = Sunday), a day name, or an array of them; nothing -> [None] (by appointment)."""
+    if value is None or value == "" or value == []:
+        return [None]
+    values = value if isinstance(value, list) else [value]
+    days: list[int | None] = []
+    for item in values:
+        if isinstance(item, bool):
+            raise Rejected(f"day {item!r} is not a day")
+        if isinstance(item, int) and 0 <= item <= 6:
+            day = item
+        elif isinstance(item, str) and item.strip().isdigit() and int(item) <= 6:
+            day = int(item)
+        elif isinstance(item, str) and item.strip().lower().rstrip(".") in DAY_NAMES:
+            day = DAY_NAMES[item.strip().lower().rstrip(".")]
+        else:
+            raise Rejected(f"day {item!r} is not a day")
+        if day not in days:
+            days.append(day)
+    return days
+
+
+def _coordinate(value: Any, low: float, high: float, what: str) -> float | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise Rejected(f"{what} {value!r} is not a number") from exc
+    if not low <= number <= high or number != number:
+        raise Rejected(f"{what} {value!r} is out of range")
+    return number
+
+
+def _zone(value: Any, default: str, report: Report) -> str:
+    name = _text(value)
+    if not name:
+        return default
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        report.warnings["unknown time zone, feed default used"] += 1
+        return default
+    return name
+
+
+def _url(value: Any, report: Report, what: str) -> str:
+    text = _text(value)
+    if not text:
+        return ""
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or len(text) > 1000:
+        report.warnings[f"{what} is not a web address, dropped"] += 1
+        return ""
+    return text
+
+
+def _updated(value: Any) -> datetime | None:
+    text = _text(value)
+    for fmt in ("%Y-%m-%d %H:%M:%S", "%m/%d/%Y %I:%M:%S %p", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    return None
+
+
+def _looks_like_street_address(address: str) -> bool:
+    # A centroid ("Philadelphia, PA, USA") carries no street number or postal code.
+    return bool(re.search(r"\d", address))
+
+
+def attendance_option(
+    *, types: list[str], online: bool, usable_address: bool, venue: str | None = None
+) -> str:
+    """In person, online, hybrid or inactive, as the 12 Step Meeting List plugin derives it."""
+    closed_for_now = meeting_types.TEMPORARILY_CLOSED in types
+    if venue is not None:  # BMLT states it
+        if closed_for_now and venue == Meeting.Attendance.IN_PERSON:
+            return Meeting.Attendance.INACTIVE
+        return Meeting.Attendance.ONLINE if closed_for_now and online else venue
+    if closed_for_now:
+        return Meeting.Attendance.ONLINE if online else Meeting.Attendance.INACTIVE
+    if online and usable_address:
+        return Meeting.Attendance.HYBRID
+    if online:
+        return Meeting.Attendance.ONLINE
+    return Meeting.Attendance.IN_PERSON
+
+
+def _types(raw: Any, *, fellowship: str, online: bool, report: Report) -> list[str]:
+    known = meeting_types.types_for(fellowship)
+    codes: list[str] = []
+    for item in raw if isinstance(raw, list) else [raw] if raw else []:
+        code = _text(item)
+        if not code:
+            continue
+        match = next((k for k in known if k.lower() == code.lower()), None)
+        if match is None:
+            report.warnings[f"unknown type code {code[:20]!r} dropped"] += 1
+        elif match not in codes:
+            codes.append(match)
+    if meeting_types.ONLINE in codes and not online:
+        codes.remove(meeting_types.ONLINE)
+        report.warnings["ONL without a conference link or phone, dropped"] += 1
+    if meeting_types.OPEN in codes and meeting_types.CLOSED in codes:
+        codes.remove(meeting_types.OPEN)
+        report.warnings["O and C together, kept C"] += 1
+    return codes
+
+
+def _duration(start: time | None, end: time | None, report: Report) -> int:
+    if start is None or end is None:
+        return DEFAULT_DURATION
+    minutes = (end.hour * 60 + end.minute - start.hour * 60 - start.minute) % (24 * 60)
+    if minutes == 0 or minutes > MAX_PLAUSIBLE_MINUTES:
+        report.warnings["implausible end time, 60 minutes used"] += 1
+        return DEFAULT_DURATION
+    return minutes
+
+
+def _finish(fields: dict[str, Any], *, fellowship: str) -> dict[str, Any]:
+    """Derived columns: start minute, filter keys, search text, content hash."""
+    day, start = fields["day"], fields["start_time"]
+    fields["start_minute"] = None if day is None else day * 1440 + start.hour * 60 + start.minute
+    fields["fellowship"] = fellowship
+    fields["types_key"] = "," + "".join(f"{code}," for code in fields["types"])
+    fields["regions_key"] = "|" + "".join(f"{r.lower()}|" for r in fields["regions"])
+    fields["search_text"] = " ".join(
+        part.lower()
+        for part in (
+            fields["name"],
+            fields["location_name"],
+            fields["location_notes"],
+            fields["notes"],
+            fields["group_name"],
+            fields["formatted_address"],
+            *fields["regions"],
+        )
+        if part
+    )
+    canonical = json.dumps(
+        {k: v for k, v in fields.items() if k != "content_hash"}, sort_keys=True, default=str
+    )
+    fields["content_hash"] = hashlib.sha256(canonical.encode()).hexdigest()
+    return fields
+
+
+def _expand(slug: str, days: list[int | None], base: dict[str, Any], fellowship: str) -> list:
+    # A record meeting on several days becomes one meeting per day, each with its own slug.
+    out = []
+    for day in days:
+        fields = {**base, "day": day}
+        if day is None:
+            fields["start_time"] = fields["end_time"] = None
+            fields["duration_minutes"] = DEFAULT_DURATION
+        fields["slug"] = slug if len(days) == 1 else f"{slug}-{day}"
+        out.append(_finish(fields, fellowship=fellowship))
+    return out
+
+
+# --- the two formats -----------------------------------------------------------------------
+
+
+def _meeting_guide_record(
+    record: dict, *, fellowship: str, default_tz: str, report: Report
+) -> list[dict[str, Any]]:
+    name = _text(record.get("name"), 255)
+    slug = _text(record.get("slug"), 200)
+    if not name:
+        raise Rejected("no name")
+    if not slug:
+        raise Rejected("no slug")
+    days = parse_days(record.get("day"))
+    start = parse_time(record.get("time"))
+    end = parse_time(record.get("end_time"))
+    if start is None:
+        days = [None]  # by appointment
+    latitude = _coordinate(record.get("latitude"), -90, 90, "latitude")
+    longitude = _coordinate(record.get("longitude"), -180, 180, "longitude")
+    if (latitude is None) != (longitude is None):
+        latitude = longitude = None
+        report.warnings["only one coordinate, both dropped"] += 1
+    address = (
+        _text(record.get("formatted_address"), 500)
+        or ", ".join(
+            part
+            for part in (
+                _text(record.get(key))
+                for key in ("address", "city", "state", "postal_code", "country")
+            )
+            if part
+        )[:500]
+    )
+    approximate_field = _text(record.get("approximate")).lower()
+    approximate = (
+        approximate_field == "yes"
+        if approximate_field in {"yes", "no"}
+        else bool(address) and not _looks_like_street_address(address)
+    )
+    if latitude is None:
+        approximate = True if address else approximate
+    conference_url = _url(record.get("conference_url"), report, "conference_url")
+    phone = _text(record.get("conference_phone"), 100)
+    if phone and not PHONE_RE.search(phone):
+        report.warnings["conference_phone is not a phone number, dropped"] += 1
+        phone = ""
+    online = bool(conference_url or phone)
+    codes = _types(record.get("types"), fellowship=fellowship, online=online, report=report)
+    regions = record.get("regions")
+    if isinstance(regions, list):
+        regions = [_text(r, 100) for r in regions if _text(r)]
+    else:
+        regions = [
+            _text(record.get(key), 100)
+            for key in ("region", "sub_region")
+            if _text(record.get(key))
+        ]
+    base = {
+        "name": name,
+        "start_time": start,
+        "end_time": end,
+        "duration_minutes": _duration(start, end, report),
+        "time_zone": _zone(record.get("timezone"), default_tz, report),
+        "types": codes,
+        "notes": _text(record.get("notes")),
+        "location_name": _text(record.get("location"), 255),
+        "location_notes": _text(record.get("location_notes")),
+        "formatted_address": address,
+        "latitude": latitude,
+        "longitude": longitude,
+        "approximate": approximate,
+        "regions": regions,
+        "conference_url": conference_url,
+        "conference_url_notes": _text(record.get("conference_url_notes")),
+        "conference_phone": phone,
+        "conference_phone_notes": _text(record.get("conference_phone_notes")),
+        "group_name": _text(record.get("group"), 255),
+        "group_notes": _text(record.get("group_notes")),
+        "website": _url(record.get("website") or record.get("url"), report, "website")[:500],
+        "source_updated_at": _updated(record.get("updated")),
+        "attendance_option": attendance_option(
+            types=codes, online=online, usable_address=bool(address) and not approximate
+        ),
+    }
+    return _expand(slug, days, base, fellowship)
+
+
+def _duration_from_bmlt(value: Any) -> int:
+    text = _text(value)
+    if not text:
+        return DEFAULT_DURATION
+    parts = text.split(":")
+    try:
+        hours, minutes = int(parts[0]), int(parts[1]) if len(parts) > 1 else 0
+    except ValueError as exc:
+        raise Rejected(f"duration {text!r} is not hours and minutes") from exc
+    total = hours * 60 + minutes
+    return total if 0 < total <= 24 * 60 else DEFAULT_DURATION
+
+
+BMLT_VENUES = {
+    "1": Meeting.Attendance.IN_PERSON,
+    "2": Meeting.Attendance.ONLINE,
+    "3": Meeting.Attendance.HYBRID,
+}
+
+
+def _bmlt_record(
+    record: dict, *, fellowship: str, default_tz: str, report: Report
+) -> list[dict[str, Any]]:
+    name = _text(record.get("meeting_name"), 255)
+    slug = _text(record.get("id_bigint"), 200)
+    if not name:
+        raise Rejected("no meeting_name")
+    if not slug:
+        raise Rejected("no id_bigint")
+    weekday = _text(record.get("weekday_tinyint"))
+    if weekday:
+        if not weekday.isdigit() or not 1 <= int(weekday) <= 7:
+            raise Rejected(f"weekday_tinyint {weekday!r} is not 1-7")
+        days: list[int | None] = [int(weekday) - 1]
+    else:
+        days = [None]
+    start = parse_time(record.get("start_time"))
+    if start is None:
+        days = [None]
+    duration = _duration_from_bmlt(record.get("duration_time"))
+    end = None
+    if start is not None:
+        minutes = (start.hour * 60 + start.minute + duration) % (24 * 60)
+        end = time(minutes // 60, minutes % 60)
+    latitude = _coordinate(record.get("latitude"), -90, 90, "latitude")
+    longitude = _coordinate(record.get("longitude"), -180, 180, "longitude")
+    if latitude == 0 and longitude == 0:
+        latitude = longitude = None  # BMLT's "no coordinates"
+    street = _text(record.get("location_street"))
+    address = ", ".join(
+        part
+        for part in (
+            street,
+            _text(record.get("location_municipality")),
+            _text(record.get("location_province")),
+            _text(record.get("location_postal_code_1")),
+            _text(record.get("location_nation")),
+        )
+        if part
+    )[:500]
+    approximate = not street or latitude is None
+    conference_url = _url(record.get("virtual_meeting_link"), report, "virtual_meeting_link")
+    phone = _text(record.get("phone_meeting_number"), 100)
+    if phone and not PHONE_RE.search(phone):
+        phone = ""
+    online = bool(conference_url or phone)
+    raw_formats = [f.strip() for f in _text(record.get("formats")).split(",") if f.strip()]
+    codes: list[str] = []
+    for key in raw_formats:
+        code = meeting_types.BMLT_FORMATS.get(key.upper())
+        if code and code not in codes:
+            codes.append(code)
+    codes = _types(codes, fellowship=fellowship, online=online, report=report)
+    venue = BMLT_VENUES.get(_text(record.get("venue_type")))
+    if venue in {Meeting.Attendance.ONLINE, Meeting.Attendance.HYBRID} and not online:
+        report.warnings["virtual venue without a link or phone, in person used"] += 1
+        venue = Meeting.Attendance.IN_PERSON
+    if venue in {Meeting.Attendance.ONLINE, Meeting.Attendance.HYBRID} and (
+        meeting_types.ONLINE not in codes
+    ):
+        codes.append(meeting_types.ONLINE)
+    regions = [
+        _text(record.get(key), 100)
+        for key in ("location_province", "location_sub_province", "location_municipality")
+        if _text(record.get(key))
+    ]
+    base = {
+        "name": name,
+        "start_time": start,
+        "end_time": end,
+        "duration_minutes": duration,
+        "time_zone": _zone(record.get("time_zone"), default_tz, report),
+        "types": codes,
+        "notes": _text(record.get("comments")),
+        "location_name": _text(record.get("location_text"), 255),
+        "location_notes": _text(record.get("location_info")),
+        "formatted_address": address,
+        "latitude": latitude,
+        "longitude": longitude,
+        "approximate": approximate,
+        "regions": regions,
+        "conference_url": conference_url,
+        "conference_url_notes": _text(record.get("virtual_meeting_additional_info")),
+        "conference_phone": phone,
+        "conference_phone_notes": "",
+        "group_name": "",
+        "group_notes": "",
+        "website": "",
+        "source_updated_at": None,
+        "attendance_option": attendance_option(
+            types=codes,
+            online=online,
+            usable_address=not approximate,
+            venue=venue or Meeting.Attendance.IN_PERSON,
+        ),
+    }
+    return _expand(slug, days, base, fellowship)
+
+
+# --- the whole feed ------------------------------------------------------------------------
+
+
+def normalize(
+    records: list, *, fmt: str, fellowship: str, default_tz: str, report: Report
+) -> list[dict[str, Any]]:
+    """Model fields for every valid meeting, slugs made unique; rejections in the report."""
+    parse = _bmlt_record if fmt == MeetingFeed.Format.BMLT else _meeting_guide_record
+    meetings: list[dict[str, Any]] = []
+    seen: Counter = Counter()
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            report.rejected.append({"record": str(index), "reason": "not an object"})
+            continue
+        try:
+            expanded = parse(record, fellowship=fellowship, default_tz=default_tz, report=report)
+        except Rejected as exc:
+            label = _text(record.get("slug") or record.get("id_bigint") or record.get("name"))
+            report.rejected.append({"record": label[:80] or str(index), "reason": str(exc)})
+            continue
+        for fields in expanded:
+            seen[fields["slug"]] += 1
+            if seen[fields["slug"]] > 1:
+                report.warnings["duplicate slug, numbered"] += 1
+                fields["slug"] = f"{fields['slug']}~{seen[fields['slug']]}"
+            meetings.append(fields)
+    return meetings
+
+
+@transaction.atomic
+def apply(feed: MeetingFeed, meetings: list[dict[str, Any]], report: Report) -> None:
+    """Upsert by (feed, slug), retire meetings that left the feed, bring back returning ones."""
+    now = timezone.now()
+    existing = {m.slug: m for m in Meeting.objects.select_for_update().filter(feed=feed)}
+    to_create, to_update = [], []
+    fields_to_update: set[str] = {"retired_at"}
+    for fields in meetings:
+        current = existing.pop(fields["slug"], None)
+        if current is None:
+            to_create.append(Meeting(feed=feed, **fields))
+            continue
+        if current.content_hash == fields["content_hash"] and current.retired_at is None:
+            report.unchanged += 1
+            continue
+        for name, value in fields.items():
+            setattr(current, name, value)
+        current.retired_at = None
+        fields_to_update.update(fields)
+        to_update.append(current)
+    Meeting.objects.bulk_create(to_create, batch_size=500)
+    if to_update:
+        fields_to_update.add("updated_at")
+        for meeting in to_update:
+            meeting.updated_at = now
+        Meeting.objects.bulk_update(to_update, sorted(fields_to_update), batch_size=500)
+    gone = [m.pk for m in existing.values() if m.retired_at is None]
+    Meeting.objects.filter(pk__in=gone).update(retired_at=now, updated_at=now)
+    report.created, report.updated, report.retired = len(to_create), len(to_update), len(gone)
+
+
+def import_feed(
+    feed: MeetingFeed, *, source: str | None = None, allow_http: bool = False
+) -> Report:
+    """Read, normalise and apply one feed; record the outcome on the feed row."""
+    report = Report()
+    try:
+        raw = read_source(source or feed.url, allow_http=allow_http)
+        records = parse_records(raw, feed.format)
+        meetings = normalize(
+            records,
+            fmt=feed.format,
+            fellowship=feed.fellowship,
+            default_tz=feed.time_zone,
+            report=report,
+        )
+        apply(feed, meetings, report)
+    except ImportFailed as exc:
+        MeetingFeed.objects.filter(pk=feed.pk).update(
+            last_status="failed", last_report={"error": str(exc)}
+        )
+        raise
+    MeetingFeed.objects.filter(pk=feed.pk).update(
+        last_imported_at=timezone.now(), last_status="ok", last_report=report.as_dict()
+    )
+    return report

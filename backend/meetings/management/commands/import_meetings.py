@@ -1,0 +1,105 @@
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils.text import slugify
+
+from backend.meetings.importer import ImportFailed, import_feed
+from backend.meetings.models import MeetingFeed
+
+
+class Command(BaseCommand):
+    help = (
+        "Import a Meeting Guide or BMLT JSON feed from a file or an https URL: upsert by "
+        "(feed, slug), retire meetings that left it, and print a report. A feed that cannot "
+        "be read changes nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("source", nargs="?", help="A file path or an https URL.")
+        parser.add_argument("--feed", help="The feed's short name; registered if new.")
+        parser.add_argument("--fellowship", help="AA, NA, Al-Anon, SMART... (new feeds).")
+        parser.add_argument("--timezone", help="IANA zone for records that name none.")
+        parser.add_argument(
+            "--format",
+            choices=[f.value for f in MeetingFeed.Format],
+            help="meeting_guide (default) or bmlt.",
+        )
+        parser.add_argument(
+            "--registered",
+            action="store_true",
+            help="Re-import every active registered feed from its URL instead.",
+        )
+        parser.add_argument(
+            "--allow-http", action="store_true", help="Also read plain-http URLs (testing)."
+        )
+
+    def handle(self, *args, **options):
+        if options["registered"]:
+            feeds = list(MeetingFeed.objects.filter(active=True).exclude(url=""))
+            failures = 0
+            for feed in feeds:
+                error = self._run(feed, None, options["allow_http"])
+                if error:
+                    failures += 1
+                    self.stderr.write(error)
+            if failures:
+                raise CommandError(f"{failures} of {len(feeds)} feeds failed.")
+            return
+        if not options["source"] or not options["feed"]:
+            raise CommandError("Give a SOURCE and --feed NAME (or --registered).")
+        feed = self._feed(options)
+        error = self._run(feed, options["source"], options["allow_http"])
+        if error:
+            raise CommandError(error)
+
+    def _feed(self, options) -> MeetingFeed:
+        name = slugify(options["feed"])
+        if not name:
+            raise CommandError("--feed needs letters or digits.")
+        zone = options["timezone"]
+        if zone:
+            try:
+                ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise CommandError(f"Unknown time zone: {zone}") from exc
+        with transaction.atomic():
+            feed = MeetingFeed.objects.select_for_update().filter(name=name).first()
+            if feed is None:
+                if not options["fellowship"] or not zone:
+                    raise CommandError("A new feed needs --fellowship and --timezone.")
+                return MeetingFeed.objects.create(
+                    name=name,
+                    fellowship=options["fellowship"].strip(),
+                    time_zone=zone,
+                    format=options["format"] or MeetingFeed.Format.MEETING_GUIDE,
+                )
+            changed = []
+            for option, attr in (
+                ("fellowship", "fellowship"),
+                ("timezone", "time_zone"),
+                ("format", "format"),
+            ):
+                if options[option] and getattr(feed, attr) != options[option]:
+                    setattr(feed, attr, options[option].strip())
+                    changed.append(attr)
+            if changed:
+                feed.save(update_fields=changed)
+            return feed
+
+    def _run(self, feed: MeetingFeed, source: str | None, allow_http: bool) -> str | None:
+        """Import one feed and print its report; the error, if it failed."""
+        try:
+            report = import_feed(feed, source=source, allow_http=allow_http)
+        except ImportFailed as exc:
+            return f"{feed.name}: import failed: {exc} Nothing was changed."
+        self.stdout.write(
+            f"{feed.name}: created {report.created}, updated {report.updated}, "
+            f"unchanged {report.unchanged}, retired {report.retired}, "
+            f"rejected {len(report.rejected)}"
+        )
+        for rejected in report.rejected:
+            self.stdout.write(f"  rejected {rejected['record']}: {rejected['reason']}")
+        for warning, count in sorted(report.warnings.items()):
+            self.stdout.write(f"  note: {warning} ({count})")
+        return None
