@@ -20,6 +20,9 @@ from backend.accounts.models import User
 from backend.accounts.tokens import GENERATION_CLAIM
 from backend.journal.models import JournalEntry
 from backend.journal.sync import seq_reserve
+from backend.meetings import search
+from backend.meetings import selectors as meeting_selectors
+from backend.meetings.views import MeetingSearchView
 
 # The API renders compact, non-ASCII-escaped JSON; so do the baselines.
 COMPACT_JSON = {"separators": (",", ":"), "ensure_ascii": False}
@@ -125,3 +128,19 @@ def bare_entry_create(request: HttpRequest) -> JsonResponse:
         status=201,
         json_dumps_params=COMPACT_JSON,
     )
+
+
+class FullScanMeetingSearch(MeetingSearchView):
+    """GET /api/v1/meetings/ without the bounding box: the great-circle distance of every row."""
+
+    def get_queryset(self):
+        return search.search(
+            self.criteria,
+            at=self.at,
+            zones=meeting_selectors.zones(),
+            viewer=self.request.user,
+            use_box=False,
+        )
+
+
+full_scan_meeting_search = FullScanMeetingSearch.as_view()

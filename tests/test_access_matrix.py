@@ -26,9 +26,11 @@ from backend.family import services as family_services
 from backend.family.models import FamilyLink
 from backend.journal import services as journal_services
 from backend.journal.services import EntryOp, entries_apply
+from backend.meetings import services as meeting_services
 from tests.conftest import PERSONAS
 from tests.factories import PatientFactory
 from tests.helpers import assert_problem
+from tests.meetings.helpers import make_meetings, record
 
 pytestmark = pytest.mark.django_db
 
@@ -501,6 +503,81 @@ CASES = [
         lambda w: f"/api/v1/family/links/{w.objects['family_link'].pk}/",
         only(204, ("patient", "family"), (*PATIENTS, *FAMILIES)),
     ),
+    # --- meetings: a public directory for anyone signed in; patients' own records
+    Case("GET", "api/v1/meetings/", lambda w: "/api/v1/meetings/", signed_in(200)),
+    Case(
+        "GET",
+        "api/v1/meetings/<uuid:meeting_id>/",
+        lambda w: f"/api/v1/meetings/{w.objects['meeting'].pk}/",
+        signed_in(200),
+    ),
+    Case(
+        "GET", "api/v1/meetings/saved/", lambda w: "/api/v1/meetings/saved/", roles(200, PATIENTS)
+    ),
+    Case(
+        "POST",
+        "api/v1/meetings/saved/",
+        lambda w: "/api/v1/meetings/saved/",
+        roles(201, PATIENTS),
+        lambda w, p: {"meeting": str(w.objects["other_meeting"].pk)},
+    ),
+    Case(
+        "DELETE",
+        "api/v1/meetings/saved/<uuid:meeting_id>/",
+        lambda w: f"/api/v1/meetings/saved/{w.objects['meeting'].pk}/",
+        only(204, ("patient",), PATIENTS),
+    ),
+    Case(
+        "GET",
+        "api/v1/meetings/attendance/",
+        lambda w: "/api/v1/meetings/attendance/",
+        roles(200, PATIENTS),
+    ),
+    Case(
+        "POST",
+        "api/v1/meetings/attendance/",
+        lambda w: "/api/v1/meetings/attendance/",
+        roles(201, PATIENTS),
+        lambda w, p: {"name": "Tuesday group", "attended_at": "2026-10-06T19:00:00-04:00"},
+    ),
+    Case(
+        "GET",
+        "api/v1/meetings/attendance/weekly/",
+        lambda w: "/api/v1/meetings/attendance/weekly/",
+        roles(200, PATIENTS),
+    ),
+    Case(
+        "DELETE",
+        "api/v1/meetings/attendance/<uuid:attendance_id>/",
+        lambda w: f"/api/v1/meetings/attendance/{w.objects['attendance'].pk}/",
+        only(204, ("patient",), PATIENTS),
+    ),
+    Case(
+        "GET",
+        "api/v1/meetings/calendar/",
+        lambda w: "/api/v1/meetings/calendar/",
+        roles(200, PATIENTS),
+    ),
+    Case(
+        "POST",
+        "api/v1/meetings/calendar/",
+        lambda w: "/api/v1/meetings/calendar/",
+        roles(201, PATIENTS),
+        lambda w, p: {},
+    ),
+    Case(
+        "DELETE",
+        "api/v1/meetings/calendar/",
+        lambda w: "/api/v1/meetings/calendar/",
+        roles(204, PATIENTS),
+    ),
+    # The secret key is the credential (calendar apps send no tokens); tokens are ignored.
+    Case(
+        "GET",
+        "api/v1/meetings/calendar.ics",
+        lambda w: f"/api/v1/meetings/calendar.ics?key={w.objects['calendar_key']}",
+        everyone(200),
+    ),
 ]
 
 
@@ -557,6 +634,20 @@ def world(personas) -> World:
     )
     world.objects["family_link"] = FamilyLink.objects.get(
         patient=personas["patient"].user, member=personas["family"].user
+    )
+    world.objects["meeting"], world.objects["other_meeting"] = make_meetings(record(), record())
+    patient = personas["patient"].user
+    meeting_services.meeting_save(patient=patient, meeting=world.objects["meeting"])
+    world.objects["attendance"] = meeting_services.attendance_log(
+        patient=patient,
+        attendance_id=None,
+        meeting=world.objects["meeting"],
+        name="",
+        attended_at=datetime.datetime(2026, 10, 1, 23, 0, tzinfo=datetime.UTC),
+        duration_minutes=None,
+    )
+    _, world.objects["calendar_key"] = meeting_services.calendar_issue(
+        patient=patient, neutral_titles=True
     )
     return world
 

@@ -14,6 +14,7 @@ api_v1 = [
     path("consents/", include("backend.consent.urls")),
     path("family/", include("backend.family.urls")),
     path("family/feed/", include(consent_urls.family_feed_urlpatterns)),
+    path("meetings/", include("backend.meetings.urls")),
 ]
 
 urlpatterns = [

@@ -87,6 +87,15 @@ def alerts_visible_to(viewer: User, *, now=None) -> QuerySet[CareTeamAlert]:
     return CareTeamAlert.objects.filter(granted(viewer, Scope.CRISIS_ALERTS, now=now))
 
 
+def attendance_visible_to(viewer: User, *, now=None) -> QuerySet:
+    """Support-group meetings the patient logged going to (scope meetings)."""
+    from backend.meetings.models import Attendance
+
+    if viewer.role == User.Role.PATIENT:
+        return Attendance.objects.filter(patient=viewer)
+    return Attendance.objects.filter(granted(viewer, Scope.MEETINGS, now=now))
+
+
 @dataclass(frozen=True, slots=True)
 class HeldScope:
     """A scope the viewer holds for a patient: the grant that gives it, and its purpose."""

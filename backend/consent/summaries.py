@@ -26,7 +26,7 @@ local date at ``now``):
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -61,6 +61,7 @@ TREND_DAYS = 7
 TREND_MIN_ENTRIES = 3
 TREND_RISE = 1  # points of mean intensity, 0-10 scale
 LAPSE_DAYS = 7
+ATTENDANCE_WEEKS = 4  # this local week and the three before
 LAPSE_OUTCOMES = (Outcome.LAPSED, Outcome.USED)
 INSIGHTS_DAYS = 30
 
@@ -214,8 +215,8 @@ def summaries_for(
 ) -> dict[UUID, dict[str, Any]]:
     """patient id -> what the viewer's grants in force at ``now`` allow them to see.
 
-    Patients who granted the viewer nothing are left out. At most four queries
-    (three when ``held``, policy.scopes_held for these patients at ``now``, is given),
+    Patients who granted the viewer nothing are left out. At most six queries
+    (five when ``held``, policy.scopes_held for these patients at ``now``, is given),
     whatever the number of patients.
     """
     patients = list(patients)
@@ -241,6 +242,7 @@ def summaries_for(
         ):
             counters[counter.patient_id].append(counter)
     entry_days = _entry_days(viewer, with_entries, todays, now=now)
+    attendance = _attendance_weeks(viewer, holding(Scope.MEETINGS), todays, now=now)
 
     summaries = {}
     for patient in patients:
@@ -284,8 +286,55 @@ def summaries_for(
             summary["flags"]["lapse_last_7_days"] = any(
                 row["lapses"] for day, row in days.items() if day >= first_lapse_day
             )
+        if Scope.MEETINGS in scopes:
+            summary["meetings"] = attendance[patient.pk]
         summaries[patient.pk] = summary
     return summaries
+
+
+def _attendance_weeks(
+    viewer: User, patients: list[User], todays: dict[UUID, date], *, now: datetime
+) -> dict[UUID, dict[str, Any]]:
+    """Meetings attended per local week (Monday to Sunday), this week and the three before.
+
+    Two queries whatever the number of patients: the attendance of those weeks, and
+    each patient's last attendance.
+    """
+    if not patients:
+        return {}
+    ids = [p.pk for p in patients]
+    zones = {p.pk: ZoneInfo(p.time_zone) for p in patients}
+    mondays = {pk: today - timedelta(days=today.weekday()) for pk, today in todays.items()}
+    earliest = min(mondays[pk] for pk in ids) - timedelta(weeks=ATTENDANCE_WEEKS - 1, days=1)
+    visible = policy.attendance_visible_to(viewer, now=now).filter(patient_id__in=ids)
+    counts: dict[UUID, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    for patient_id, attended_at in visible.filter(
+        attended_at__gte=datetime.combine(earliest, datetime.min.time(), tzinfo=UTC)
+    ).values_list("patient_id", "attended_at"):
+        local = attended_at.astimezone(zones[patient_id]).date()
+        counts[patient_id][local - timedelta(days=local.weekday())] += 1
+    last = dict(
+        visible.values("patient_id")
+        .annotate(last=Max("attended_at"))
+        .values_list("patient_id", "last")
+        .order_by()
+    )
+    result = {}
+    for pk in ids:
+        weeks = [
+            {
+                "from": monday,
+                "to": monday + timedelta(days=6),
+                "count": counts[pk].get(monday, 0),
+            }
+            for monday in (mondays[pk] - timedelta(weeks=back) for back in range(ATTENDANCE_WEEKS))
+        ]
+        result[pk] = {
+            "this_week": weeks[0]["count"],
+            "weeks": weeks,
+            "last_attended_at": last.get(pk),
+        }
+    return result
 
 
 def patient_summary_get(*, viewer: User, patient_id: UUID, now: datetime) -> tuple[dict, Held]:
@@ -346,4 +395,6 @@ def summary_disclosures(summaries: Iterable[dict[str, Any]]) -> list[Disclosure]
             items.append(Disclosure(patient_id, scope, "craving_flags", None, 1))
         if "insights" in summary:
             items.append(Disclosure(patient_id, Scope.INSIGHTS, "insights", None, 1))
+        if "meetings" in summary:
+            items.append(Disclosure(patient_id, Scope.MEETINGS, "meeting_attendance", None, 1))
     return items

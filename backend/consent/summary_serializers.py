@@ -76,6 +76,22 @@ class SharedInsightsSerializer(InsightsSerializer):
     counters = None
 
 
+class SummaryAttendanceWeekSerializer(serializers.Serializer):
+    to = serializers.DateField()
+    count = serializers.IntegerField(help_text="Meetings attended that week.")
+
+    def get_fields(self):
+        return {"from": serializers.DateField(help_text="A Monday."), **super().get_fields()}
+
+
+class SummaryMeetingsSerializer(serializers.Serializer):
+    this_week = serializers.IntegerField(help_text="Meetings attended this local week.")
+    weeks = SummaryAttendanceWeekSerializer(
+        many=True, help_text="This week first, then three before."
+    )
+    last_attended_at = serializers.DateTimeField(allow_null=True)
+
+
 class SharedSummarySerializer(serializers.Serializer):
     patient = SummaryPatientSerializer()
     today = serializers.DateField(help_text="Today on the patient's clock (their time zone).")
@@ -85,6 +101,9 @@ class SharedSummarySerializer(serializers.Serializer):
     )
     checkins = SummaryCheckinsSerializer(required=False, help_text="Scope checkins.")
     counters = SummaryCounterSerializer(many=True, required=False, help_text="Scope counters.")
+    meetings = SummaryMeetingsSerializer(
+        required=False, help_text="Scope meetings: support-group meeting attendance."
+    )
     craving_trend = CravingTrendSerializer(
         required=False,
         help_text="Scope insights or journal.all: the two weeks the rising-trend flag compares.",

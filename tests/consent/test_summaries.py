@@ -385,7 +385,16 @@ def test_family_sees_only_their_scopes():
     meetings_only = get_summary(family, patient, family_summary)
     assert meetings_only["scopes"] == ["meetings"]
     assert meetings_only["flags"] == {}
-    assert set(meetings_only) == {"patient", "today", "scopes", "flags", "redisclosure_notice"}
+    assert set(meetings_only) == {
+        "patient",
+        "today",
+        "scopes",
+        "flags",
+        "meetings",
+        "redisclosure_notice",
+    }
+    assert meetings_only["meetings"]["this_week"] == 0
+    assert meetings_only["meetings"]["last_attended_at"] is None
 
 
 @time_machine.travel(NOW)
@@ -555,6 +564,33 @@ def test_summaries_for_runs_the_same_queries_for_1_and_30_patients(therapist):
     assert len(found) == 30
     assert all(s["flags"]["lapse_last_7_days"] for s in found.values())
     assert len(for_one.captured_queries) == len(for_many.captured_queries) == 4
+
+
+@time_machine.travel(NOW)
+def test_meeting_attendance_adds_two_queries_whatever_the_number_of_patients(therapist):
+    from backend.meetings.models import Attendance
+
+    def caseload(owner, size):
+        patients = []
+        for number in range(size):
+            patient = patient_of(owner, scopes=["meetings", "checkins"])
+            for days in (1, 9):
+                Attendance.objects.create(
+                    patient=patient,
+                    name="Group",
+                    attended_at=NOW - timedelta(days=days, minutes=number),
+                )
+            patients.append(patient)
+        return patients
+
+    one_therapist, many_therapist = therapist, TherapistFactory()
+    one, many = caseload(one_therapist, 1), caseload(many_therapist, 30)
+    with CaptureQueriesContext(connection) as for_one:
+        summaries_for(one_therapist, one, now=timezone.now())
+    with CaptureQueriesContext(connection) as for_many:
+        found = summaries_for(many_therapist, many, now=timezone.now())
+    assert len(for_one.captured_queries) == len(for_many.captured_queries) == 4
+    assert all(sum(w["count"] for w in s["meetings"]["weeks"]) == 2 for s in found.values())
 
 
 @time_machine.travel(NOW)

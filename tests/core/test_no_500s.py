@@ -22,7 +22,8 @@ FIELD_NAMES = [
     "email", "password", "display_name", "time_zone", "locale", "token", "refresh", "uid",
     "new_password", "current_password", "code", "quiet_hours_start", "quiet_hours_end", "role",
     "scopes", "purpose", "recipient", "signature_name", "expires_at", "starts_at", "grant_days",
-    "allow_journal_text", "comment", "reason",
+    "allow_journal_text", "comment", "reason", "recipient_name", "meeting", "attended_at",
+    "duration_minutes", "neutral_titles", "name", "id",
 ]  # fmt: skip
 bodies = st.one_of(
     st.dictionaries(st.sampled_from(FIELD_NAMES), json_values, max_size=5),

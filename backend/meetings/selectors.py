@@ -1,0 +1,71 @@
+"""Reads of the meeting directory and of a patient's own meeting records."""
+
+from datetime import UTC, date, datetime, timedelta
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from django.db.models import Exists, OuterRef, QuerySet
+from rest_framework.exceptions import NotFound
+
+from backend.accounts.models import User
+from backend.consent import policy
+from backend.meetings.models import CalendarFeed, Meeting, SavedMeeting
+
+
+def not_found() -> NotFound:
+    return NotFound()
+
+
+def zones() -> list[str]:
+    """The time zones of the active directory (a handful, whatever its size)."""
+    return list(
+        Meeting.objects.filter(retired_at__isnull=True)
+        .order_by()
+        .values_list("time_zone", flat=True)
+        .distinct()
+    )
+
+
+def meeting_get(*, meeting_id: UUID, viewer: User | None = None, active: bool = False) -> Meeting:
+    meetings = Meeting.objects.select_related("feed")
+    if active:
+        meetings = meetings.filter(retired_at__isnull=True)
+    if viewer is not None:
+        meetings = meetings.annotate(
+            is_saved=Exists(SavedMeeting.objects.filter(patient=viewer, meeting=OuterRef("pk")))
+        )
+    meeting = meetings.filter(pk=meeting_id).first()
+    if meeting is None:
+        raise not_found()
+    return meeting
+
+
+def saved_of(patient: User) -> QuerySet[SavedMeeting]:
+    return (
+        SavedMeeting.objects.filter(patient=patient)
+        .select_related("meeting", "meeting__feed")
+        .order_by("-created_at", "-id")
+    )
+
+
+def calendar_of(patient: User) -> CalendarFeed | None:
+    return CalendarFeed.objects.filter(patient=patient).first()
+
+
+def attendance_weeks(patient: User, *, weeks: int, today: date) -> list[dict]:
+    """Meetings attended per local week (Monday first), the oldest first; one query."""
+    zone = ZoneInfo(patient.time_zone)
+    this_monday = today - timedelta(days=today.weekday())
+    first_monday = this_monday - timedelta(weeks=weeks - 1)
+    counts = dict.fromkeys((first_monday + timedelta(weeks=n) for n in range(weeks)), 0)
+    since = datetime.combine(first_monday - timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    for attended_at in (
+        policy.attendance_visible_to(patient)
+        .filter(attended_at__gte=since)
+        .values_list("attended_at", flat=True)
+    ):
+        local = attended_at.astimezone(zone).date()
+        monday = local - timedelta(days=local.weekday())
+        if monday in counts:
+            counts[monday] += 1
+    return [{"week_start": monday, "count": count} for monday, count in counts.items()]

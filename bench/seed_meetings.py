@@ -1,0 +1,224 @@
+"""Seed (or reuse) 100,000 synthetic meetings for the `meetings` benchmark, and time an import.
+
+Run by bench/run.sh as `python bench/seed_meetings.py` with DJANGO_SETTINGS_MODULE=bench.settings.
+Meetings are spread like real cities: around the centres of 40 large cities, more
+where more people live, scattered over a few tens of kilometres; some are
+centroids (approximate) and some online only, as in real feeds. They go through
+the importer's own normalisation and upsert.
+
+It also imports a 2,000-meeting feed into an empty feed and times it (issue 6:
+under 5 s): ../shared/meeting-guide/aasepia.json where present, else 2,000
+synthetic records.
+
+Prints three lines on stdout: a patient's access token, a JSON object with the
+queries each timed request runs, and the query string of the radius search.
+The import's time goes to stderr.
+"""
+
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+django.setup()
+
+from django.db import connection  # noqa: E402 (after django.setup)
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from backend.accounts.models import User  # noqa: E402
+from backend.accounts.services import tokens_issue  # noqa: E402
+from backend.meetings.importer import Report, apply, import_feed, normalize  # noqa: E402
+from backend.meetings.models import Meeting, MeetingFeed  # noqa: E402
+
+MEETINGS = 100_000
+IMPORT_TARGET_SECONDS = 5.0
+REAL_FEED = Path(__file__).resolve().parents[2] / "shared" / "meeting-guide" / "aasepia.json"
+# (latitude, longitude, relative size, IANA zone) of city centres.
+CITIES = [
+    (40.7128, -74.0060, 10, "America/New_York"),
+    (34.0522, -118.2437, 8, "America/Los_Angeles"),
+    (41.8781, -87.6298, 6, "America/Chicago"),
+    (29.7604, -95.3698, 5, "America/Chicago"),
+    (33.4484, -112.0740, 4, "America/Phoenix"),
+    (39.9526, -75.1652, 5, "America/New_York"),
+    (29.4241, -98.4936, 3, "America/Chicago"),
+    (32.7157, -117.1611, 3, "America/Los_Angeles"),
+    (32.7767, -96.7970, 4, "America/Chicago"),
+    (37.7749, -122.4194, 4, "America/Los_Angeles"),
+    (47.6062, -122.3321, 3, "America/Los_Angeles"),
+    (39.7392, -104.9903, 3, "America/Denver"),
+    (42.3601, -71.0589, 4, "America/New_York"),
+    (25.7617, -80.1918, 4, "America/New_York"),
+    (33.7490, -84.3880, 4, "America/New_York"),
+    (44.9778, -93.2650, 3, "America/Chicago"),
+    (45.5152, -122.6784, 2, "America/Los_Angeles"),
+    (36.1699, -115.1398, 2, "America/Los_Angeles"),
+    (38.9072, -77.0369, 4, "America/New_York"),
+    (43.6532, -79.3832, 5, "America/Toronto"),
+    (49.2827, -123.1207, 2, "America/Vancouver"),
+    (53.5461, -113.4938, 1, "America/Edmonton"),
+    (19.4326, -99.1332, 6, "America/Mexico_City"),
+    (51.5074, -0.1278, 7, "Europe/London"),
+    (53.4808, -2.2426, 2, "Europe/London"),
+    (53.3498, -6.2603, 2, "Europe/Dublin"),
+    (48.8566, 2.3522, 4, "Europe/Paris"),
+    (52.5200, 13.4050, 3, "Europe/Berlin"),
+    (40.4168, -3.7038, 3, "Europe/Madrid"),
+    (41.9028, 12.4964, 2, "Europe/Rome"),
+    (52.3676, 4.9041, 2, "Europe/Amsterdam"),
+    (59.3293, 18.0686, 1, "Europe/Stockholm"),
+    (-33.8688, 151.2093, 4, "Australia/Sydney"),
+    (-37.8136, 144.9631, 3, "Australia/Melbourne"),
+    (-36.8485, 174.7633, 2, "Pacific/Auckland"),
+    (35.6762, 139.6503, 3, "Asia/Tokyo"),
+    (-23.5505, -46.6333, 4, "America/Sao_Paulo"),
+    (-34.6037, -58.3816, 3, "America/Argentina/Buenos_Aires"),
+    (-26.2041, 28.0473, 2, "Africa/Johannesburg"),
+    (21.3069, -157.8583, 1, "Pacific/Honolulu"),
+]
+TYPE_CHOICES = ["O", "C", "D", "SP", "B", "ST", "W", "M", "X", "BE", "Y", "LGBTQ", "MED"]
+# The radius search: downtown Philadelphia, 10 km.
+SEARCH = "lat=39.9526&lng=-75.1652&radius=10"
+
+
+def _records(count: int, rng: random.Random) -> dict[str, list[dict]]:
+    """Synthetic Meeting Guide records, grouped by the zone of their city."""
+    weights = [city[2] for city in CITIES]
+    by_zone: dict[str, list[dict]] = {}
+    for number in range(count):
+        lat0, lng0, _, zone = rng.choices(CITIES, weights)[0]
+        hour = rng.choice([6, 7, 7, 8, 10, 12, 12, 17, 18, 18, 19, 19, 19, 20, 20, 21, 22])
+        minute = rng.choice([0, 0, 0, 15, 30, 30, 45])
+        kind = rng.random()
+        record = {
+            "name": f"Bench Group {number}",
+            "slug": f"bench-{number}",
+            "day": rng.randrange(7),
+            "time": f"{hour:02d}:{minute:02d}",
+            "end_time": f"{(hour + 1) % 24:02d}:{minute:02d}",
+            "types": rng.sample(TYPE_CHOICES, rng.randint(1, 3)),
+            "location": f"Hall {number % 997}",
+            "regions": [zone.split("/")[-1].replace("_", " "), f"District {number % 23}"],
+            "notes": "Synthetic benchmark meeting.",
+        }
+        if kind < 0.10:  # online only, placed at the city's centre
+            record.update(
+                latitude=lat0,
+                longitude=lng0,
+                formatted_address="Downtown, Somewhere",
+                conference_url=f"https://meet.example.test/{number}",
+            )
+        elif kind < 0.18:  # a centroid
+            record.update(latitude=lat0, longitude=lng0, formatted_address="Downtown, Somewhere")
+        else:
+            spread = rng.choice([0.03, 0.08, 0.2])
+            record.update(
+                latitude=round(max(-90.0, min(90.0, rng.gauss(lat0, spread))), 6),
+                longitude=round(((rng.gauss(lng0, spread) + 180) % 360) - 180, 6),
+                formatted_address=f"{number % 9000 + 1} Example Street, Bench City",
+            )
+        by_zone.setdefault(zone, []).append(record)
+    return by_zone
+
+
+def _seed_directory() -> None:
+    have = Meeting.objects.filter(feed__name__startswith="bench-city-", retired_at=None).count()
+    if have >= MEETINGS:
+        return
+    rng = random.Random(6)
+    for zone, records in _records(MEETINGS, rng).items():
+        name = "bench-city-" + zone.lower().replace("/", "-").replace("_", "-")
+        feed, _ = MeetingFeed.objects.get_or_create(
+            name=name[:80], defaults={"fellowship": "AA", "time_zone": zone}
+        )
+        report = Report()
+        fields = normalize(
+            records, fmt=feed.format, fellowship="AA", default_tz=zone, report=report
+        )
+        apply(feed, fields, report)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE meetings_meeting")
+
+
+def _time_import() -> tuple[int, float]:
+    """Import a 2,000-meeting feed into an empty feed; (meetings, seconds)."""
+    feed, _ = MeetingFeed.objects.get_or_create(
+        name="bench-import", defaults={"fellowship": "AA", "time_zone": "America/New_York"}
+    )
+    Meeting.objects.filter(feed=feed).delete()
+    if REAL_FEED.is_file():
+        source = str(REAL_FEED)
+    else:
+        records = [r for rs in _records(2_000, random.Random(7)).values() for r in rs]
+        handle = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)  # noqa: SIM115
+        json.dump(records, handle)
+        handle.close()
+        source = handle.name
+    started = time.perf_counter()
+    report = import_feed(feed, source=source)
+    return report.created, time.perf_counter() - started
+
+
+def _patient() -> User:
+    email = "bench-meetings@bench.invalid"
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = User.objects.create_user(
+            email,
+            password=None,
+            role=User.Role.PATIENT,
+            display_name="Bench Patient",
+            time_zone="America/New_York",
+            email_verified_at=timezone.now(),
+        )
+    return user
+
+
+def _queries(token: str) -> dict[str, int]:
+    """Queries per timed request; and the full scan must find exactly what the box finds."""
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_HOST="127.0.0.1")
+    at = "&at=2026-11-25T12:00:00Z&page_size=100"
+    boxed = client.get(f"/api/v1/meetings/?{SEARCH}{at}").json()
+    scanned = client.get(f"/bench/meetings-full-scan/?{SEARCH}{at}").json()
+    if boxed["count"] != scanned["count"] or boxed["results"] != scanned["results"]:
+        raise SystemExit("the bounding-box search and the full scan disagree")
+    counts = {}
+    for label, path in (
+        ("radius", f"/api/v1/meetings/?{SEARCH}"),
+        ("radius100", f"/api/v1/meetings/?{SEARCH}&page_size=100"),
+        ("fullscan", f"/bench/meetings-full-scan/?{SEARCH}"),
+    ):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(path)
+        if response.status_code != 200:
+            raise SystemExit(f"{path} answered {response.status_code}")
+        counts[label] = len(captured.captured_queries)
+    return counts
+
+
+def main() -> None:
+    _seed_directory()
+    created, seconds = _time_import()
+    verdict = "PASS" if seconds < IMPORT_TARGET_SECONDS else "FAIL"
+    print(
+        f"== meetings import: {created} meetings into an empty feed in {seconds:.2f} s "
+        f"(target: under {IMPORT_TARGET_SECONDS:.0f} s): {verdict}",
+        file=sys.stderr,
+    )
+    token = tokens_issue(user=_patient())["access"]
+    print(token)
+    print(json.dumps(_queries(token)))
+    print(SEARCH)
+
+
+if __name__ == "__main__":
+    main()
