@@ -8,6 +8,19 @@ from django.core.cache import cache
 from rest_framework.throttling import SimpleRateThrottle
 
 
+class CalendarThrottle(SimpleRateThrottle):
+    """Calendar subscriptions, per key: calendar services fetch from shared addresses."""
+
+    scope = "calendar"
+
+    def get_cache_key(self, request, view):
+        import hashlib
+
+        key = request.query_params.get("key", "")[:100]
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": digest}
+
+
 class AuthIPThrottle(SimpleRateThrottle):
     """Every request to an auth endpoint, counted per client IP."""
 

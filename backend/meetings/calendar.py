@@ -8,12 +8,22 @@ from backend.meetings.models import Meeting
 from backend.meetings.search import next_start
 
 NEUTRAL_TITLE = "Meeting"
-PRODID = "-//Recovery companion//Saved meetings//EN"
+# Nothing here names the service: a calendar is seen by more people than its owner.
+PRODID = "-//Saved events//Calendar//EN"
+UID_DOMAIN = "events.invalid"
 
 
 def _first_start(meeting: Meeting, since: datetime) -> datetime:
-    # A week before now, so this week's occurrence shows even when it already began.
-    return next_start(meeting, since - timedelta(days=7))
+    """An occurrence on the meeting's own wall-clock time, about a week back.
+
+    A week back, so this week's occurrence shows even when it already began; and
+    never one moved by a daylight-saving gap, or the whole series would follow it.
+    """
+    for weeks_back in range(1, 5):
+        start = next_start(meeting, since - timedelta(days=7 * weeks_back))
+        if start.timetz().replace(tzinfo=None) == meeting.start_time:
+            return start
+    return start
 
 
 def saved_meetings_calendar(
@@ -31,7 +41,7 @@ def saved_meetings_calendar(
             continue
         start = _first_start(meeting, now)
         event = Event()
-        event.add("uid", f"{meeting.pk}@recovery-companion")
+        event.add("uid", f"{meeting.pk}@{UID_DOMAIN}")
         event.add("dtstamp", now)
         event.add("dtstart", start)
         event.add("dtend", start + timedelta(minutes=meeting.duration_minutes))

@@ -10,6 +10,7 @@ transaction, so a feed that fails to parse changes nothing.
 import hashlib
 import json
 import re
+import time as time_module
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
@@ -20,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from backend.meetings import types as meeting_types
@@ -102,6 +103,9 @@ def read_source(source: str, *, allow_http: bool = False) -> bytes:
         ) as response:
             if response.status_code != 200:
                 raise ImportFailed(f"The feed answered HTTP {response.status_code}.")
+            final = urlsplit(response.url).scheme
+            if final != scheme and not (allow_http and final == "http"):
+                raise ImportFailed("The feed redirected away from https.")
             kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
             if kind not in {"application/json", "text/json", "text/plain"} and not kind.endswith(
                 "+json"
@@ -111,10 +115,13 @@ def read_source(source: str, *, allow_http: bool = False) -> bytes:
             if declared and declared.isdigit() and int(declared) > cap:
                 raise ImportFailed(f"The feed is larger than {cap} bytes.")
             body = bytearray()
+            deadline = time_module.monotonic() + settings.MEETING_FEED_READ_TIMEOUT
             for chunk in response.iter_content(chunk_size=65536):
                 body += chunk
                 if len(body) > cap:
                     raise ImportFailed(f"The feed is larger than {cap} bytes.")
+                if time_module.monotonic() > deadline:
+                    raise ImportFailed("The feed did not answer in time.")
             return bytes(body)
     except requests.Timeout as exc:
         raise ImportFailed("The feed did not answer in time.") from exc
@@ -127,6 +134,8 @@ def parse_records(raw: bytes, fmt: str) -> list[dict]:
         data = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ImportFailed(f"The feed is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ImportFailed("The feed is nested too deeply to be a meeting list.") from exc
     if fmt == MeetingFeed.Format.BMLT and isinstance(data, dict):
         data = data.get("meetings", data)
     if not isinstance(data, list):
@@ -157,7 +166,9 @@ def parse_time(value: Any) -> time | None:
     match = TIME_RE.match(text)
     if not match:
         raise Rejected(f"time {text!r} is not a time of day")
-    hour, minute = int(match[1]), int(match[2] or 0)
+    hour, minute, second = int(match[1]), int(match[2] or 0), int(match[3] or 0)
+    if second > 59:
+        raise Rejected(f"time {text!r} is not a time of day")
     meridiem = (match[4] or "").lower()
     if meridiem:
         if not 1 <= hour <= 12:
@@ -172,6 +183,12 @@ def parse_time(value: Any) -> time | None:
     return time(hour, minute)
 
 
+def _small_number(text: str) -> int | None:
+    # str.isdigit() is true for "²" and other digits int() refuses: ASCII only.
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 4 else None
+
+
 def parse_days(value: Any) -> list[int | None]:
     """0-6 (0 = Sunday), a day name, or an array of them; nothing -> [None] (by appointment)."""
     if value is None or value == "" or value == []:
@@ -183,7 +200,7 @@ def parse_days(value: Any) -> list[int | None]:
             raise Rejected(f"day {item!r} is not a day")
         if isinstance(item, int) and 0 <= item <= 6:
             day = item
-        elif isinstance(item, str) and item.strip().isdigit() and int(item) <= 6:
+        elif isinstance(item, str) and _small_number(item) is not None and int(item) <= 6:
             day = int(item)
         elif isinstance(item, str) and item.strip().lower().rstrip(".") in DAY_NAMES:
             day = DAY_NAMES[item.strip().lower().rstrip(".")]
@@ -451,9 +468,10 @@ def _bmlt_record(
         raise Rejected("no id_bigint")
     weekday = _text(record.get("weekday_tinyint"))
     if weekday:
-        if not weekday.isdigit() or not 1 <= int(weekday) <= 7:
+        number = _small_number(weekday)
+        if number is None or not 1 <= number <= 7:
             raise Rejected(f"weekday_tinyint {weekday!r} is not 1-7")
-        days: list[int | None] = [int(weekday) - 1]
+        days: list[int | None] = [number - 1]
     else:
         days = [None]
     start = parse_time(record.get("start_time"))
@@ -568,11 +586,31 @@ def normalize(
     return meetings
 
 
+# Retiring more than this share of a feed's active meetings in one import needs force=True.
+MAX_RETIRED_SHARE = 0.5
+
+
 @transaction.atomic
-def apply(feed: MeetingFeed, meetings: list[dict[str, Any]], report: Report) -> None:
-    """Upsert by (feed, slug), retire meetings that left the feed, bring back returning ones."""
+def apply(
+    feed: MeetingFeed, meetings: list[dict[str, Any]], report: Report, *, force: bool = False
+) -> None:
+    """Upsert by (feed, slug), retire meetings that left the feed, bring back returning ones.
+
+    A feed with no valid meeting, or one that would retire most of the directory,
+    is refused (an upstream outage must not empty patients' saved meetings).
+    """
     now = timezone.now()
+    MeetingFeed.objects.select_for_update().filter(pk=feed.pk).first()  # one import at a time
     existing = {m.slug: m for m in Meeting.objects.select_for_update().filter(feed=feed)}
+    active = {slug for slug, m in existing.items() if m.retired_at is None}
+    leaving = len(active - {f["slug"] for f in meetings})
+    if not meetings and active and not force:
+        raise ImportFailed("The feed holds no valid meeting; nothing was retired.")
+    if len(active) >= 20 and leaving > MAX_RETIRED_SHARE * len(active) and not force:
+        raise ImportFailed(
+            f"The feed would retire {leaving} of {len(active)} meetings; import it with "
+            "--force if that is right."
+        )
     to_create, to_update = [], []
     fields_to_update: set[str] = {"retired_at"}
     for fields in meetings:
@@ -597,14 +635,25 @@ def apply(feed: MeetingFeed, meetings: list[dict[str, Any]], report: Report) -> 
     gone = [m.pk for m in existing.values() if m.retired_at is None]
     Meeting.objects.filter(pk__in=gone).update(retired_at=now, updated_at=now)
     report.created, report.updated, report.retired = len(to_create), len(to_update), len(gone)
+    from backend.meetings.selectors import forget_zones
+
+    forget_zones()
 
 
 def import_feed(
-    feed: MeetingFeed, *, source: str | None = None, allow_http: bool = False
+    feed: MeetingFeed,
+    *,
+    source: str | None = None,
+    allow_http: bool = False,
+    force: bool = False,
 ) -> Report:
     """Read, normalise and apply one feed; record the outcome on the feed row."""
     report = Report()
     try:
+        try:
+            ZoneInfo(feed.time_zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ImportFailed(f"The feed's time zone {feed.time_zone!r} is not known.") from exc
         raw = read_source(source or feed.url, allow_http=allow_http)
         records = parse_records(raw, feed.format)
         meetings = normalize(
@@ -614,7 +663,10 @@ def import_feed(
             default_tz=feed.time_zone,
             report=report,
         )
-        apply(feed, meetings, report)
+        try:
+            apply(feed, meetings, report, force=force)
+        except DatabaseError as exc:
+            raise ImportFailed(f"The feed could not be stored ({type(exc).__name__}).") from exc
     except ImportFailed as exc:
         MeetingFeed.objects.filter(pk=feed.pk).update(
             last_status="failed", last_report={"error": str(exc)}

@@ -1,9 +1,18 @@
 import uuid
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+
+
+def validate_time_zone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(f"{value!r} is not an IANA time zone.") from exc
 
 
 class MeetingFeed(models.Model):
@@ -19,7 +28,9 @@ class MeetingFeed(models.Model):
     url = models.URLField(
         max_length=500, blank=True, help_text="https address the scheduler re-imports from."
     )
-    time_zone = models.CharField(max_length=64, help_text="For records that name none.")
+    time_zone = models.CharField(
+        max_length=64, validators=[validate_time_zone], help_text="For records that name none."
+    )
     refresh_hours = models.PositiveSmallIntegerField(
         default=24, validators=[MinValueValidator(1), MaxValueValidator(24 * 30)]
     )
@@ -56,7 +67,7 @@ class Meeting(models.Model):
     start_minute = models.PositiveSmallIntegerField(null=True)
     time_zone = models.CharField(max_length=64)
     types = models.JSONField(default=list)
-    types_key = models.CharField(max_length=400, default=",", help_text="',O,W,' for filtering.")
+    types_key = models.TextField(default=",", help_text="',O,W,' for filtering.")
     notes = models.TextField(blank=True)
     location_name = models.CharField(max_length=255, blank=True)
     location_notes = models.TextField(blank=True)
@@ -65,7 +76,7 @@ class Meeting(models.Model):
     longitude = models.FloatField(null=True)
     approximate = models.BooleanField(default=False)
     regions = models.JSONField(default=list)
-    regions_key = models.CharField(max_length=500, default="|", help_text="'|a|b|', lower case.")
+    regions_key = models.TextField(default="|", help_text="'|a|b|', lower case.")
     conference_url = models.URLField(max_length=1000, blank=True)
     conference_url_notes = models.TextField(blank=True)
     conference_phone = models.CharField(max_length=100, blank=True)

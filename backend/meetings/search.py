@@ -10,8 +10,10 @@ an hour near the change); the exact next start shown is computed per meeting.
 """
 
 import math
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from django.db.models import (
@@ -101,12 +103,22 @@ def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(h, 1.0)))
 
 
+@lru_cache(maxsize=1024)
+def zone_named(name: str) -> ZoneInfo:
+    # ZoneInfo keeps only weak references: without this, a busy search reloads tz files.
+    return ZoneInfo(name)
+
+
 def now_minute_by_zone(zones: list[str], at: datetime):
-    """SQL: the minute of the week of ``at`` on each row's own clock."""
-    whens = [
-        When(time_zone=zone, then=Value(minute_of_week(at.astimezone(ZoneInfo(zone)))))
-        for zone in zones
-    ]
+    """SQL: the minute of the week of ``at`` on each row's own clock.
+
+    Zones that read the same minute now share one branch, so the expression stays
+    as small as the number of distinct UTC offsets in the directory.
+    """
+    by_minute: dict[int, list[str]] = defaultdict(list)
+    for zone in zones:
+        by_minute[minute_of_week(at.astimezone(zone_named(zone)))].append(zone)
+    whens = [When(time_zone__in=names, then=Value(minute)) for minute, names in by_minute.items()]
     return Case(*whens, default=Value(minute_of_week(at)), output_field=IntegerField())
 
 
@@ -171,13 +183,13 @@ def search(
     meetings = meetings.annotate(
         minutes_until=Mod(
             F("start_minute") - now_minute + Value(MINUTES_PER_WEEK), Value(MINUTES_PER_WEEK)
-        ),
-        minutes_since=Mod(
-            now_minute - F("start_minute") + Value(MINUTES_PER_WEEK), Value(MINUTES_PER_WEEK)
-        ),
+        )
     )
     if criteria.in_progress:
-        meetings = meetings.filter(minutes_since__lt=F("duration_minutes"))
+        # Started (minutes_until wrapped round to near a week) and not yet over.
+        meetings = meetings.filter(
+            minutes_until__gt=Value(MINUTES_PER_WEEK) - F("duration_minutes")
+        ) | meetings.filter(minutes_until=0)
     if criteria.starting_within is not None:
         meetings = meetings.filter(minutes_until__lte=criteria.starting_within)
 
@@ -210,7 +222,7 @@ def next_start(meeting: Meeting, at: datetime) -> datetime | None:
     """The next time the meeting starts at or after ``at``, aware, in the meeting's zone."""
     if meeting.day is None:
         return None
-    zone = ZoneInfo(meeting.time_zone)
+    zone = zone_named(meeting.time_zone)
     local_now = at.astimezone(zone)
     days_ahead = (meeting.day - (local_now.weekday() + 1) % 7) % 7
     for extra in (0, 7):
@@ -226,6 +238,6 @@ def next_start(meeting: Meeting, at: datetime) -> datetime | None:
 def in_progress(meeting: Meeting, at: datetime) -> bool:
     if meeting.day is None:
         return False
-    local_now = at.astimezone(ZoneInfo(meeting.time_zone))
+    local_now = at.astimezone(zone_named(meeting.time_zone))
     since = (minute_of_week(local_now) - meeting.start_minute) % MINUTES_PER_WEEK
     return since < meeting.duration_minutes

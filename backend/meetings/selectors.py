@@ -4,6 +4,8 @@ from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from rest_framework.exceptions import NotFound
 
@@ -16,14 +18,32 @@ def not_found() -> NotFound:
     return NotFound()
 
 
+ZONES_CACHE_KEY = "meetings:zones"
+ZONES_CACHE_SECONDS = 600
+
+
 def zones() -> list[str]:
-    """The time zones of the active directory (a handful, whatever its size)."""
-    return list(
-        Meeting.objects.filter(retired_at__isnull=True)
-        .order_by()
-        .values_list("time_zone", flat=True)
-        .distinct()
-    )
+    """The time zones of the active directory (a handful, whatever its size).
+
+    Reading them is a scan of the whole table, so they are cached; every import
+    forgets them (see forget_zones), and they expire after ten minutes anyway.
+    """
+    cached = cache.get(ZONES_CACHE_KEY)
+    if cached is None:
+        cached = sorted(
+            Meeting.objects.filter(retired_at__isnull=True)
+            .order_by()
+            .values_list("time_zone", flat=True)
+            .distinct()
+        )
+        cache.set(ZONES_CACHE_KEY, cached, ZONES_CACHE_SECONDS)
+    return cached
+
+
+def forget_zones() -> None:
+    """After an import: now, and again once it commits (a reader may have cached the old set)."""
+    cache.delete(ZONES_CACHE_KEY)
+    transaction.on_commit(lambda: cache.delete(ZONES_CACHE_KEY))
 
 
 def meeting_get(*, meeting_id: UUID, viewer: User | None = None, active: bool = False) -> Meeting:

@@ -1,5 +1,6 @@
-from datetime import time
+from datetime import time, timedelta
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from backend.core.serializers import AwareDateTimeField, StrictSerializer
@@ -9,6 +10,7 @@ from backend.meetings.models import Attendance, Meeting
 from backend.meetings.types import ALL_CODES, type_name
 
 MAX_RADIUS_KM = 500.0
+MAX_AT_DISTANCE = timedelta(days=366)
 DEFAULT_RADIUS_KM = 10.0
 LIST_PARAMS = ("day", "types", "fellowship")
 
@@ -28,7 +30,7 @@ class DayField(serializers.Field):
 
     def to_internal_value(self, data) -> int:
         text = str(data).strip().lower()
-        if text.isdigit() and int(text) <= 6:
+        if text.isascii() and text.isdigit() and len(text) == 1 and int(text) <= 6:
             return int(text)
         if text.rstrip(".") in DAY_NAMES:
             return DAY_NAMES[text.rstrip(".")]
@@ -99,13 +101,17 @@ class MeetingSearchSerializer(StrictSerializer):
         radius_km = DEFAULT_RADIUS_KM if radius is None else radius * per_unit
         if not radius_km > 0:
             errors["radius"] = ["The radius must be more than 0."]
-        elif radius_km > MAX_RADIUS_KM + 1e-9:
+        elif radius_km > MAX_RADIUS_KM * 1.0001:  # 310.7 mi rounds to a hair over 500 km
             errors["radius"] = ["The radius is at most 500 km (310.7 mi)."]
         if attrs["order"] == "distance" and not (has_lat and has_lng):
             errors["order"] = ["Ordering by distance needs lat and lng."]
         if ("start_after" in attrs) != ("start_before" in attrs):
             missing = "start_before" if "start_after" in attrs else "start_after"
             errors[missing] = ["Give start_after and start_before together."]
+        elif "start_after" in attrs and attrs["start_after"] == attrs["start_before"]:
+            errors["start_before"] = ["An empty window: make it differ from start_after."]
+        if "at" in attrs and abs(attrs["at"] - timezone.now()) > MAX_AT_DISTANCE:
+            errors["at"] = ["Search within a year of now."]
         if errors:
             raise serializers.ValidationError(errors)
         attrs["radius_km"] = radius_km

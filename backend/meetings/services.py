@@ -14,6 +14,7 @@ from backend.core.errors import Conflict
 from backend.meetings.models import Attendance, CalendarFeed, Meeting, SavedMeeting
 
 DEFAULT_ATTENDANCE_MINUTES = 60
+MAX_ATTENDANCE_AGE = timedelta(days=2 * 365)
 
 
 @transaction.atomic
@@ -48,6 +49,8 @@ def attendance_log(
     now = timezone.now()
     if attended_at > now:
         errors["attended_at"] = ["A meeting you went to cannot be in the future."]
+    elif attended_at < now - MAX_ATTENDANCE_AGE:
+        errors["attended_at"] = ["Log meetings of the last two years."]
     if meeting is None and not name.strip():
         errors["name"] = ["Name the meeting, or choose one from the directory."]
     if errors:

@@ -10,7 +10,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.accounts.throttles import AuthIPThrottle
+from backend.accounts.throttles import CalendarThrottle
 from backend.consent import policy
 from backend.core.idempotency import idempotent
 from backend.core.pagination import PinnedPagePagination
@@ -248,7 +248,7 @@ class CalendarView(APIView):
             ).data
         )
 
-    @idempotent
+    # Not @idempotent: a stored answer would keep the secret address in the database.
     @extend_schema(
         summary="Create or rotate your calendar address",
         description=(
@@ -284,7 +284,7 @@ class CalendarFileView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [AuthIPThrottle]
+    throttle_classes = [CalendarThrottle]
 
     @extend_schema(
         summary="Saved meetings as an iCalendar subscription",

@@ -448,3 +448,41 @@ def test_registered_feeds_are_re_imported_from_their_urls(feed_server):
     call_command("import_meetings", "--registered", "--allow-http", stdout=out)
     assert "registered: created 2" in out.getvalue()
     assert MeetingFeed.objects.get(name="registered").last_status == "ok"
+
+
+def test_a_feed_with_an_unknown_time_zone_is_refused_before_reading(tmp_path):
+    path = tmp_path / "feed.json"
+    path.write_text(json.dumps([record()]))
+    feed = make_feed("typo")
+    MeetingFeed.objects.filter(pk=feed.pk).update(time_zone="America/NewYork")
+    with pytest.raises(CommandError, match="time zone 'America/NewYork' is not known"):
+        call_command("import_meetings", str(path), "--feed", "typo", stdout=StringIO())
+    assert not Meeting.objects.exists()
+
+
+def test_an_empty_feed_or_a_mass_retirement_needs_force(tmp_path):
+    path = tmp_path / "feed.json"
+    path.write_text(json.dumps([record(slug=f"m{n}") for n in range(30)]))
+    _import(path)
+    path.write_text("[]")
+    with pytest.raises(CommandError, match="no valid meeting"):
+        _import(path)
+    path.write_text(json.dumps([record(slug=f"m{n}") for n in range(10)]))
+    with pytest.raises(CommandError, match="would retire 20 of 30"):
+        _import(path)
+    assert Meeting.objects.filter(retired_at=None).count() == 30
+    assert "retired 20" in _import(path, "test", "AA", "America/New_York", "--force")
+
+
+@pytest.mark.parametrize("day", ["²", "٣", "12345"])
+def test_digits_that_are_not_ascii_are_rejected_not_crashed(day):
+    fields, report = _normalize(record(slug="ok"), record(slug="odd", day=day))
+    assert [f["slug"] for f in fields] == ["ok"]
+    assert "is not a day" in report.rejected[0]["reason"]
+
+
+def test_a_json_bomb_is_a_clear_failure(tmp_path):
+    path = tmp_path / "feed.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(CommandError, match=r"nested too deeply|not valid JSON"):
+        _import(path)

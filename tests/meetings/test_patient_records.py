@@ -108,6 +108,8 @@ def test_attendance_is_logged_not_in_the_future_and_not_twice_at_once(patient):
     assert "name" in problem_fields(nameless)
     naive = _log(client, name="X", attended_at="2026-11-01T19:00:00")
     assert "attended_at" in problem_fields(naive)
+    ancient = _log(client, name="X", attended_at="0001-01-01T00:00:00Z")
+    assert "attended_at" in problem_fields(ancient)
     assert Attendance.objects.filter(patient=patient).count() == 2
 
 
@@ -236,3 +238,20 @@ def test_weekly_counts_default_to_twelve_weeks(patient):
     body = client_for(patient).get(WEEKLY).json()
     assert len(body["weeks"]) == 12
     assert all(week["count"] == 0 for week in body["weeks"])
+
+
+def test_the_calendar_names_nothing_and_keeps_wall_clock_times_across_a_gap(api, patient):
+    [gap] = make_meetings(record(name="Early birds", day=0, time="02:30", end_time="03:30"))
+    client = client_for(patient)
+    client.post(SAVED, {"meeting": str(gap.pk)}, format="json")
+    with time_machine.travel(datetime(2026, 3, 10, 12, tzinfo=UTC)):  # two days after the gap
+        client = client_for(patient)
+        url = client.post(CALENDAR, {}, format="json", HTTP_IDEMPOTENCY_KEY="cal-1").json()["url"]
+        again = client.post(CALENDAR, {}, format="json", HTTP_IDEMPOTENCY_KEY="cal-1")
+        assert again.json()["url"] != url, "never replayed: the secret is not stored"
+        url = again.json()["url"]
+        body = _ics(api, url).content
+    [event] = Calendar.from_ical(body).walk("VEVENT")
+    assert event.decoded("DTSTART").strftime("%a %H:%M") == "Sun 02:30"
+    for word in (b"recovery", b"Recovery", b"Early birds", b"sober"):
+        assert word not in body

@@ -112,6 +112,8 @@ def test_near_me_leaves_out_centroids_online_only_and_far_meetings(patient):
     )
     response = client_for(patient).get(URL, {"lat": 40.0, "lng": -75.0, "radius": 5})
     assert sorted(_names(response)) == ["Door", "Hybrid"]
+    edge = client_for(patient).get(URL, {"lat": 40, "lng": -75, "radius": 310.7, "units": "mi"})
+    assert edge.status_code == 200, "the largest radius in miles, as the error message says"
     miles = client_for(patient).get(
         URL, {"lat": 40.0, "lng": -75.0, "radius": 100, "units": "mi", "order": "distance"}
     )
@@ -291,6 +293,10 @@ def test_retired_meetings_are_not_found(patient):
         ({"at": "yesterday"}, "at"),
         ({"page_size": 0}, "page_size"),
         ({"page": 99}, "page"),
+        ({"at": "9999-12-31T23:59:00Z"}, "at"),
+        ({"at": "0001-01-01T00:00:00Z"}, "at"),
+        ({"day": "²"}, "day.0"),
+        ({"start_after": "19:00", "start_before": "19:00"}, "start_before"),
         ({"colour": "blue"}, "colour"),
     ],
 )

@@ -33,6 +33,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--allow-http", action="store_true", help="Also read plain-http URLs (testing)."
         )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Apply even a feed that would retire most (or all) of its meetings.",
+        )
 
     def handle(self, *args, **options):
         if options["registered"]:
@@ -49,7 +54,7 @@ class Command(BaseCommand):
         if not options["source"] or not options["feed"]:
             raise CommandError("Give a SOURCE and --feed NAME (or --registered).")
         feed = self._feed(options)
-        error = self._run(feed, options["source"], options["allow_http"])
+        error = self._run(feed, options["source"], options["allow_http"], options["force"])
         if error:
             raise CommandError(error)
 
@@ -87,10 +92,12 @@ class Command(BaseCommand):
                 feed.save(update_fields=changed)
             return feed
 
-    def _run(self, feed: MeetingFeed, source: str | None, allow_http: bool) -> str | None:
+    def _run(
+        self, feed: MeetingFeed, source: str | None, allow_http: bool, force: bool = False
+    ) -> str | None:
         """Import one feed and print its report; the error, if it failed."""
         try:
-            report = import_feed(feed, source=source, allow_http=allow_http)
+            report = import_feed(feed, source=source, allow_http=allow_http, force=force)
         except ImportFailed as exc:
             return f"{feed.name}: import failed: {exc} Nothing was changed."
         self.stdout.write(
