@@ -27,10 +27,13 @@ from backend.family.models import FamilyLink
 from backend.journal import services as journal_services
 from backend.journal.services import EntryOp, entries_apply
 from backend.meetings import services as meeting_services
+from backend.nudges import services as nudge_services
+from backend.nudges.models import Nudge, PushSubscription
 from tests.conftest import PERSONAS
 from tests.factories import PatientFactory
 from tests.helpers import assert_problem
 from tests.meetings.helpers import make_meetings, record
+from tests.nudges.helpers import push_subscription_body
 
 pytestmark = pytest.mark.django_db
 
@@ -578,6 +581,109 @@ CASES = [
         lambda w: f"/api/v1/meetings/calendar.ics?key={w.objects['calendar_key']}",
         everyone(200),
     ),
+    # --- nudges: a patient's reminders; inboxes and push subscriptions for anyone signed in
+    Case("GET", "api/v1/nudges/rules/", lambda w: "/api/v1/nudges/rules/", roles(200, PATIENTS)),
+    Case(
+        "POST",
+        "api/v1/nudges/rules/",
+        lambda w: "/api/v1/nudges/rules/",
+        roles(201, PATIENTS),
+        lambda w, p: {"kind": "checkin", "times": ["20:00"]},
+    ),
+    Case(
+        "GET",
+        "api/v1/nudges/rules/<uuid:rule_id>/",
+        lambda w: f"/api/v1/nudges/rules/{w.objects['rule'].pk}/",
+        only(200, ("patient",), PATIENTS),
+    ),
+    Case(
+        "PATCH",
+        "api/v1/nudges/rules/<uuid:rule_id>/",
+        lambda w: f"/api/v1/nudges/rules/{w.objects['rule'].pk}/",
+        only(200, ("patient",), PATIENTS),
+        lambda w, p: {"times": ["21:15"]},
+    ),
+    Case(
+        "DELETE",
+        "api/v1/nudges/rules/<uuid:rule_id>/",
+        lambda w: f"/api/v1/nudges/rules/{w.objects['rule'].pk}/",
+        only(204, ("patient",), PATIENTS),
+    ),
+    Case(
+        "POST",
+        "api/v1/nudges/rules/<uuid:rule_id>/accept/",
+        lambda w: f"/api/v1/nudges/rules/{w.objects['suggested_rule'].pk}/accept/",
+        only(200, ("patient",), PATIENTS),
+    ),
+    Case(
+        "POST",
+        "api/v1/nudges/rules/<uuid:rule_id>/decline/",
+        lambda w: f"/api/v1/nudges/rules/{w.objects['suggested_rule'].pk}/decline/",
+        only(200, ("patient",), PATIENTS),
+    ),
+    Case(
+        "GET",
+        "api/v1/nudges/high-risk-windows/",
+        lambda w: "/api/v1/nudges/high-risk-windows/",
+        roles(200, PATIENTS),
+    ),
+    Case(
+        "GET",
+        "api/v1/nudges/preferences/",
+        lambda w: "/api/v1/nudges/preferences/",
+        roles(200, PATIENTS),
+    ),
+    Case(
+        "PATCH",
+        "api/v1/nudges/preferences/",
+        lambda w: "/api/v1/nudges/preferences/",
+        roles(200, PATIENTS),
+        lambda w, p: {"daily_cap": 4},
+    ),
+    Case("GET", "api/v1/nudges/inbox/", lambda w: "/api/v1/nudges/inbox/", signed_in(200)),
+    Case(
+        "POST",
+        "api/v1/nudges/inbox/<uuid:nudge_id>/opened/",
+        lambda w: f"/api/v1/nudges/inbox/{w.objects['nudge'].pk}/opened/",
+        signed_in(404, patient=200),
+    ),
+    Case(
+        "POST",
+        "api/v1/nudges/inbox/<uuid:nudge_id>/dismissed/",
+        lambda w: f"/api/v1/nudges/inbox/{w.objects['nudge'].pk}/dismissed/",
+        signed_in(404, patient=200),
+    ),
+    Case(
+        "GET",
+        "api/v1/nudges/push-subscriptions/",
+        lambda w: "/api/v1/nudges/push-subscriptions/",
+        signed_in(200),
+    ),
+    Case(
+        "POST",
+        "api/v1/nudges/push-subscriptions/",
+        lambda w: "/api/v1/nudges/push-subscriptions/",
+        signed_in(201),
+        lambda w, p: push_subscription_body(f"https://push.example.test/{p.name}"),
+    ),
+    Case(
+        "DELETE",
+        "api/v1/nudges/push-subscriptions/<uuid:subscription_id>/",
+        lambda w: f"/api/v1/nudges/push-subscriptions/{w.objects['push'].pk}/",
+        signed_in(404, patient=204),
+    ),
+    Case(
+        "POST",
+        "api/v1/care/patients/<uuid:patient_id>/nudge-suggestions/",
+        lambda w: f"/api/v1/care/patients/{w.personas['patient'].user.pk}/nudge-suggestions/",
+        # A care link is enough: a suggestion discloses nothing of the patient's records.
+        only(
+            201,
+            ("granted_therapist", "linked_therapist", "expired_therapist", "revoked_therapist"),
+            THERAPISTS,
+        ),
+        lambda w, p: {"kind": "custom", "times": ["08:00"], "weekdays": [0, 2, 4]},
+    ),
 ]
 
 
@@ -648,6 +754,27 @@ def world(personas) -> World:
     )
     _, world.objects["calendar_key"] = meeting_services.calendar_issue(
         patient=patient, neutral_titles=True
+    )
+    world.objects["rule"] = nudge_services.rule_create(
+        patient=patient, data={"kind": "checkin", "times": ["20:00"]}
+    )
+    world.objects["suggested_rule"] = nudge_services.rule_create(
+        patient=patient,
+        data={"kind": "custom", "times": ["07:30"]},
+        suggested_by=personas["linked_therapist"].user,
+    )
+    world.objects["nudge"] = Nudge.objects.create(
+        recipient=patient,
+        rule=world.objects["rule"],
+        slot=datetime.datetime(2026, 11, 1, 1, tzinfo=datetime.UTC),
+        due_at=datetime.datetime(2026, 11, 1, 1, tzinfo=datetime.UTC),
+        next_attempt_at=datetime.datetime(2026, 11, 1, 1, tzinfo=datetime.UTC),
+        title="Time for your daily note",
+        tolerance=datetime.timedelta(hours=1),
+        state=Nudge.State.SENT,
+    )
+    world.objects["push"] = PushSubscription.objects.create(
+        user=patient, endpoint="https://push.example.test/patient-old", p256dh="x", auth="y"
     )
     return world
 

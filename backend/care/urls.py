@@ -3,6 +3,7 @@ from django.urls import path
 from backend.care import views
 from backend.consent import summary_views
 from backend.consent import views as consent_views
+from backend.nudges import views as nudge_views
 
 urlpatterns = [
     path("invites/", views.InviteListCreateView.as_view(), name="care-invites"),
@@ -26,5 +27,10 @@ urlpatterns = [
         "patients/<uuid:patient_id>/summary/",
         summary_views.CarePatientSummaryView.as_view(),
         name="care-patient-summary",
+    ),
+    path(
+        "patients/<uuid:patient_id>/nudge-suggestions/",
+        nudge_views.SuggestionView.as_view(),
+        name="care-nudge-suggestions",
     ),
 ]

@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "backend.consent",
     "backend.family",
     "backend.meetings",
+    "backend.nudges",
 ]
 
 MIDDLEWARE = [
@@ -227,6 +228,17 @@ EMAIL_VERIFICATION_MAX_AGE = timedelta(hours=env_int("EMAIL_VERIFICATION_HOURS",
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_SECONDS", 3600)
 CARE_INVITE_LIFETIME = timedelta(hours=env_int("CARE_INVITE_HOURS", 72))
 FAMILY_INVITE_LIFETIME = timedelta(hours=env_int("FAMILY_INVITE_HOURS", 7 * 24))
+# The scheduler's leader lock on SQLite (on PostgreSQL it is an advisory lock).
+SCHEDULER_LOCK_FILE = env("SCHEDULER_LOCK_FILE", str(REPO_DIR / "var" / "scheduler.lock"))
+# A delivery round's hold on the nudges it claimed; after it, another sender may take them.
+NUDGE_CLAIM_LEASE_SECONDS = env_int("NUDGE_CLAIM_LEASE_SECONDS", 120)
+# Web Push (VAPID). Without a private key, nudges go to the in-app inbox only.
+VAPID_PRIVATE_KEY = env("VAPID_PRIVATE_KEY", "")
+VAPID_PUBLIC_KEY = env("VAPID_PUBLIC_KEY", "")
+VAPID_SUBJECT = env("VAPID_SUBJECT", "mailto:it@clinic.invalid")
+WEB_PUSH_TIMEOUT = env_int("WEB_PUSH_TIMEOUT", 10)
+# Only for tests and local development: accept push endpoints on loopback over http.
+WEB_PUSH_ALLOW_LOOPBACK = env_bool("WEB_PUSH_ALLOW_LOOPBACK", False)
 # Reading meeting feeds: a cap on size and on waiting.
 MEETING_FEED_MAX_BYTES = env_int("MEETING_FEED_MAX_BYTES", 20 * 1024 * 1024)
 MEETING_FEED_CONNECT_TIMEOUT = env_int("MEETING_FEED_CONNECT_TIMEOUT", 10)
@@ -245,6 +257,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "backend.core.errors.problem_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "auth_ip": env("THROTTLE_AUTH_IP", "30/minute"),
+        "calendar": env("THROTTLE_CALENDAR", "60/hour"),
         "login_account": env("THROTTLE_LOGIN_ACCOUNT", "10/hour"),
     },
     "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0),
@@ -291,7 +304,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
     ],
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {"NudgeKindEnum": "backend.nudges.models.NudgeRule.Kind"},
 }
 
 # Transport hardening. In production all of it is on; each piece can be turned

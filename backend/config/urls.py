@@ -15,6 +15,7 @@ api_v1 = [
     path("family/", include("backend.family.urls")),
     path("family/feed/", include(consent_urls.family_feed_urlpatterns)),
     path("meetings/", include("backend.meetings.urls")),
+    path("nudges/", include("backend.nudges.urls")),
 ]
 
 urlpatterns = [

@@ -340,6 +340,10 @@ def _record_alerts(
     FeedItem.objects.bulk_create(
         [FeedItem(patient=patient, kind=FeedItem.Kind.ALERT, alert=a, at=now) for a in alerts]
     )
+    # And an urgent nudge for each recipient whose consent covers crisis alerts.
+    from backend.nudges.services import crisis_alerts_enqueue
+
+    crisis_alerts_enqueue(alerts)
 
 
 def crisis_support(reasons: list[str]) -> dict[str, Any] | None:

@@ -23,7 +23,9 @@ FIELD_NAMES = [
     "new_password", "current_password", "code", "quiet_hours_start", "quiet_hours_end", "role",
     "scopes", "purpose", "recipient", "signature_name", "expires_at", "starts_at", "grant_days",
     "allow_journal_text", "comment", "reason", "recipient_name", "meeting", "attended_at",
-    "duration_minutes", "neutral_titles", "name", "id",
+    "duration_minutes", "neutral_titles", "name", "id", "kind", "times", "weekdays",
+    "lead_minutes", "message", "quiet_hours", "daily_cap", "endpoint", "keys", "status",
+    "suggestion_reason",
 ]  # fmt: skip
 bodies = st.one_of(
     st.dictionaries(st.sampled_from(FIELD_NAMES), json_values, max_size=5),

@@ -1,0 +1,158 @@
+"""Planning: turn active rules into outbox rows, on each patient's clock.
+
+Runs as one periodic job over all rules (never a job per user). Each rule's
+slots within the horizon become Nudge rows keyed by (rule, slot): planning twice,
+or in two processes at once, inserts nothing twice (the unique constraint and
+``ignore_conflicts``). Quiet hours move a slot to their end or drop it, per rule;
+a daily cap per patient keeps the earliest nudges of each local day.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Q
+from django.utils import timezone
+
+from backend.accounts.models import User
+from backend.meetings.search import next_start
+from backend.nudges.models import Nudge, NudgePreferences, NudgeRule
+
+HORIZON = timedelta(hours=36)
+TOLERANCE = {
+    NudgeRule.Kind.CHECKIN: timedelta(hours=2),
+    NudgeRule.Kind.CUSTOM: timedelta(hours=1),
+    NudgeRule.Kind.HIGH_RISK: timedelta(minutes=30),
+    NudgeRule.Kind.MEETING: timedelta(minutes=10),
+}
+DEFAULT_DAILY_CAP = 6
+
+
+def local_moment(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """``day`` at ``at`` on a wall clock, as an aware instant.
+
+    A time skipped by a daylight-saving change moves forward by the gap; a time
+    that happens twice is the first one (fold 0), so it is planned once.
+    """
+    naive = datetime.combine(day, at)
+    return naive.replace(tzinfo=zone).astimezone(UTC).astimezone(zone)
+
+
+def in_quiet_hours(moment: datetime, start: time | None, end: time | None) -> bool:
+    if start is None or end is None or start == end:
+        return False
+    clock = moment.timetz().replace(tzinfo=None)
+    if start < end:
+        return start <= clock < end
+    return clock >= start or clock < end  # wraps midnight
+
+
+def quiet_hours_end(moment: datetime, start: time, end: time, zone: ZoneInfo) -> datetime:
+    """The end of the quiet hours ``moment`` falls in."""
+    day = moment.date()
+    if start > end and moment.timetz().replace(tzinfo=None) >= start:
+        day += timedelta(days=1)
+    return local_moment(day, end, zone)
+
+
+def _times(rule: NudgeRule) -> list[time]:
+    return [time.fromisoformat(value) for value in rule.times]
+
+
+def rule_slots(rule: NudgeRule, zone: ZoneInfo, start: datetime, end: datetime) -> list[datetime]:
+    """The moments in [start, end) the rule asks for, before quiet hours and caps."""
+    if rule.kind == NudgeRule.Kind.MEETING:
+        if rule.meeting is None or rule.meeting.day is None or rule.meeting.retired_at:
+            return []
+        lead = timedelta(minutes=rule.lead_minutes)
+        slots, cursor = [], start
+        while True:
+            meeting_start = next_start(rule.meeting, cursor + lead)
+            slot = meeting_start - lead
+            if slot >= end:
+                return slots
+            slots.append(slot.astimezone(zone))
+            cursor = slot + timedelta(minutes=1)
+    weekdays = set(rule.weekdays) if rule.weekdays else set(range(7))
+    slots = []
+    first = start.astimezone(zone).date() - timedelta(days=1)
+    last = end.astimezone(zone).date() + timedelta(days=1)
+    day = first
+    while day <= last:
+        if day.weekday() in weekdays:
+            for at in _times(rule):
+                moment = local_moment(day, at, zone)
+                if start <= moment < end:
+                    slots.append(moment)
+        day += timedelta(days=1)
+    return sorted(slots)
+
+
+def plan(now: datetime | None = None, *, rules: Iterable[NudgeRule] | None = None) -> int:
+    """Insert the outbox rows due within the horizon; returns how many were new."""
+    now = now or timezone.now()
+    end = now + HORIZON
+    if rules is None:
+        rules = (
+            NudgeRule.objects.filter(status=NudgeRule.Status.ACTIVE, patient__is_active=True)
+            .select_related("patient", "meeting")
+            .order_by("patient_id", "created_at")
+        )
+    by_patient: dict[int, list[NudgeRule]] = defaultdict(list)
+    for rule in rules:
+        by_patient[rule.patient_id].append(rule)
+    caps = dict(
+        NudgePreferences.objects.filter(patient_id__in=list(by_patient)).values_list(
+            "patient_id", "daily_cap"
+        )
+    )
+    # What is already planned, per patient and local date (the cap counts it).
+    planned: dict[tuple, set[datetime]] = defaultdict(set)
+    taken: set[tuple] = set()
+    for recipient_id, rule_id, slot, due in Nudge.objects.filter(
+        Q(recipient_id__in=list(by_patient)),
+        rule__isnull=False,
+        due_at__gte=now - timedelta(days=2),
+    ).values_list("recipient_id", "rule_id", "slot", "due_at"):
+        taken.add((rule_id, slot))
+        planned[recipient_id, None].add(due)
+    new_rows = []
+    for patient_id, patient_rules in by_patient.items():
+        patient: User = patient_rules[0].patient
+        zone = ZoneInfo(patient.time_zone)
+        cap = caps.get(patient_id, DEFAULT_DAILY_CAP)
+        per_day: dict[date, int] = defaultdict(int)
+        for due in planned[patient_id, None]:
+            per_day[due.astimezone(zone).date()] += 1
+        candidates = []
+        for rule in patient_rules:
+            for slot in rule_slots(rule, zone, now, end):
+                if (rule.pk, slot) in taken:
+                    continue
+                due = slot
+                if in_quiet_hours(slot, patient.quiet_hours_start, patient.quiet_hours_end):
+                    if rule.quiet_hours == NudgeRule.Quiet.DROP:
+                        continue
+                    due = quiet_hours_end(
+                        slot, patient.quiet_hours_start, patient.quiet_hours_end, zone
+                    )
+                candidates.append((due, slot, rule))
+        for due, slot, rule in sorted(candidates, key=lambda c: (c[0], str(c[2].pk))):
+            local_day = due.astimezone(zone).date()
+            if per_day[local_day] >= cap:
+                continue
+            per_day[local_day] += 1
+            new_rows.append(
+                Nudge(
+                    recipient_id=patient_id,
+                    rule=rule,
+                    slot=slot,
+                    due_at=due,
+                    next_attempt_at=due,
+                    title=rule.message,
+                    tolerance=TOLERANCE[rule.kind],
+                )
+            )
+    created = Nudge.objects.bulk_create(new_rows, batch_size=500, ignore_conflicts=True)
+    return len(created)

@@ -1,0 +1,217 @@
+"""Writes of nudge rules, preferences, push subscriptions, inbox state and urgent alerts."""
+
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from backend.accounts.models import User
+from backend.core.errors import Conflict
+from backend.nudges.models import Nudge, NudgePreferences, NudgeRule, PushSubscription
+from backend.nudges.wording import DEFAULT_TITLES, URGENT_TITLE, revealing_words
+
+URGENT_TOLERANCE = timedelta(hours=12)
+
+
+def check_message(message: str) -> str:
+    words = revealing_words(message)
+    if words:
+        raise ValidationError(
+            {
+                "message": [
+                    "Lock screens are seen by others: leave out words that say what this is "
+                    f"about ({', '.join(words)})."
+                ]
+            }
+        )
+    return message
+
+
+def _check_rule(data: dict[str, Any], *, kind: str) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    times = data.get("times", [])
+    if kind == NudgeRule.Kind.MEETING:
+        if data.get("meeting") is None:
+            errors["meeting"] = ["Choose one of your saved meetings."]
+        if times:
+            errors["times"] = ["A meeting reminder follows the meeting's own time."]
+    elif not times:
+        errors["times"] = ["Give at least one local time, HH:MM."]
+    if kind == NudgeRule.Kind.CHECKIN and len(times) > 1:
+        errors["times"] = ["A daily check-in reminder has one time."]
+    if errors:
+        raise ValidationError(errors)
+    data["message"] = check_message(data.get("message") or DEFAULT_TITLES[kind])
+    return data
+
+
+@transaction.atomic
+def rule_create(
+    *, patient: User, data: dict[str, Any], suggested_by: User | None = None
+) -> NudgeRule:
+    """A patient's rule (active), or a therapist's suggestion (waiting for the patient)."""
+    data = _check_rule(dict(data), kind=data["kind"])
+    if data.get("meeting") is not None:
+        from backend.meetings.models import SavedMeeting
+
+        if not SavedMeeting.objects.filter(patient=patient, meeting=data["meeting"]).exists():
+            raise ValidationError({"meeting": ["Choose one of your saved meetings."]})
+    return NudgeRule.objects.create(
+        patient=patient,
+        status=NudgeRule.Status.SUGGESTED if suggested_by else NudgeRule.Status.ACTIVE,
+        suggested_by=suggested_by,
+        **data,
+    )
+
+
+def _unplan(rule: NudgeRule) -> None:
+    # What was planned from the old settings and not sent yet goes; planning starts afresh.
+    rule.nudges.filter(state=Nudge.State.PENDING).delete()
+
+
+@transaction.atomic
+def rule_update(*, rule: NudgeRule, data: dict[str, Any]) -> NudgeRule:
+    rule = NudgeRule.objects.select_for_update().get(pk=rule.pk)
+    if rule.status in (NudgeRule.Status.SUGGESTED, NudgeRule.Status.DECLINED):
+        raise Conflict("Accept this suggestion first, then change it.")
+    merged = {
+        "times": rule.times,
+        "weekdays": rule.weekdays,
+        "meeting": rule.meeting,
+        "message": rule.message,
+        **data,
+    }
+    _check_rule(merged, kind=rule.kind)
+    for name, value in data.items():
+        setattr(rule, name, value)
+    rule.message = merged["message"]
+    rule.save()
+    _unplan(rule)
+    return rule
+
+
+@transaction.atomic
+def rule_delete(*, rule: NudgeRule) -> None:
+    _unplan(rule)
+    rule.delete()
+
+
+@transaction.atomic
+def suggestion_answer(*, rule: NudgeRule, accept: bool) -> NudgeRule:
+    rule = NudgeRule.objects.select_for_update().get(pk=rule.pk)
+    if rule.status != NudgeRule.Status.SUGGESTED:
+        raise Conflict("Only a suggestion waiting for your answer can be accepted or declined.")
+    rule.status = NudgeRule.Status.ACTIVE if accept else NudgeRule.Status.DECLINED
+    rule.save(update_fields=["status", "updated_at"])
+    return rule
+
+
+@transaction.atomic
+def preferences_update(*, patient: User, daily_cap: int) -> NudgePreferences:
+    preferences, _ = NudgePreferences.objects.update_or_create(
+        patient=patient, defaults={"daily_cap": daily_cap}
+    )
+    return preferences
+
+
+def _check_endpoint(endpoint: str) -> None:
+    parts = urlsplit(endpoint)
+    loopback = parts.hostname in {"127.0.0.1", "localhost", "::1"}
+    secure = parts.scheme == "https" or (
+        settings.WEB_PUSH_ALLOW_LOOPBACK and parts.scheme == "http" and loopback
+    )
+    if not secure or not parts.hostname:
+        raise ValidationError({"endpoint": ["A push endpoint is an https address."]})
+    if loopback and not settings.WEB_PUSH_ALLOW_LOOPBACK:
+        raise ValidationError({"endpoint": ["A push endpoint is a push service's address."]})
+
+
+def _check_keys(p256dh: bytes, auth: bytes) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    errors = {}
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), p256dh)
+    except ValueError:
+        errors["p256dh"] = ["Not a P-256 public key (65 bytes, base64url)."]
+    if len(auth) != 16:
+        errors["auth"] = ["The auth secret is 16 bytes, base64url."]
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def push_subscribe(*, user: User, endpoint: str, p256dh: bytes, auth: bytes, raw: dict) -> Any:
+    _check_endpoint(endpoint)
+    _check_keys(p256dh, auth)
+    existing = PushSubscription.objects.select_for_update().filter(endpoint=endpoint).first()
+    if existing is not None and existing.user_id != user.pk:
+        raise Conflict("This push subscription belongs to another account.")
+    if existing is not None:  # the browser renewed its keys
+        existing.p256dh, existing.auth = raw["p256dh"], raw["auth"]
+        existing.save(update_fields=["p256dh", "auth"])
+        return existing
+    try:
+        with transaction.atomic():
+            return PushSubscription.objects.create(
+                user=user, endpoint=endpoint, p256dh=raw["p256dh"], auth=raw["auth"]
+            )
+    except IntegrityError as exc:
+        raise Conflict("This push subscription is already registered.") from exc
+
+
+@transaction.atomic
+def inbox_mark(*, nudge: Nudge, opened: bool) -> Nudge:
+    now = timezone.now()
+    if opened and nudge.opened_at is None:
+        nudge.opened_at = now
+        nudge.save(update_fields=["opened_at"])
+    if not opened and nudge.dismissed_at is None:
+        nudge.dismissed_at = now
+        nudge.save(update_fields=["dismissed_at"])
+    return nudge
+
+
+def crisis_alerts_enqueue(alerts: Iterable) -> int:
+    """Urgent outbox rows for everyone whose consent covers crisis alerts (same transaction).
+
+    The title says nothing of why: it may show on a locked phone.
+    """
+    from backend.consent import policy
+    from backend.consent.scopes import Scope
+
+    alerts = list(alerts)
+    if not alerts:
+        return 0
+    now = timezone.now()
+    rows = []
+    patient_ids = {alert.patient_id for alert in alerts}
+    recipients = (
+        policy.open_scopes(now=now)
+        .filter(patient_id__in=patient_ids, scope=Scope.CRISIS_ALERTS, recipient__is_active=True)
+        .values_list("patient_id", "recipient_id")
+    )
+    by_patient: dict = {}
+    for patient_id, recipient_id in recipients:
+        by_patient.setdefault(patient_id, set()).add(recipient_id)
+    for alert in alerts:
+        for recipient_id in sorted(by_patient.get(alert.patient_id, ()), key=str):
+            rows.append(
+                Nudge(
+                    recipient_id=recipient_id,
+                    alert=alert,
+                    slot=now,
+                    due_at=now,
+                    next_attempt_at=now,
+                    title=URGENT_TITLE,
+                    urgent=True,
+                    tolerance=URGENT_TOLERANCE,
+                )
+            )
+    Nudge.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
