@@ -107,6 +107,8 @@ INSTALLED_APPS = [
     "backend.journal",
     "backend.consent",
     "backend.family",
+    "backend.coping",
+    "backend.homework",
 ]
 
 MIDDLEWARE = [
