@@ -288,7 +288,15 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
     ],
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        # The journal's trigger categories keep their name beside the skill categories.
+        "CategoryEnum": "backend.journal.models.TriggerCategory",
+        "SkillCategoryEnum": "backend.coping.models.SkillCategory",
+        "SkillKindEnum": [("library", "library"), ("custom", "custom")],
+        "PlanSuggestionDecisionEnum": [("accept", "Accept"), ("reject", "Reject")],
+        "HomeworkKindEnum": "backend.homework.models.HomeworkKind",
+        "HomeworkReviewDecisionEnum": "backend.homework.models.HomeworkReview.Decision",
+    },
 }
 
 # Transport hardening. In production all of it is on; each piece can be turned

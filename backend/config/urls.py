@@ -14,6 +14,8 @@ api_v1 = [
     path("consents/", include("backend.consent.urls")),
     path("family/", include("backend.family.urls")),
     path("family/feed/", include(consent_urls.family_feed_urlpatterns)),
+    path("coping/", include("backend.coping.urls")),
+    path("homework/", include("backend.homework.urls")),
 ]
 
 urlpatterns = [
