@@ -68,8 +68,14 @@ def checklists_for(viewer: User, *, now: datetime | None = None) -> QuerySet[Che
     )
 
 
-def checklist_get(*, viewer: User, checklist_id, now: datetime | None = None) -> Checklist:
-    return get_object_or_404(checklists_for(viewer, now=now), pk=checklist_id)
+def checklist_get(
+    *, viewer: User, checklist_id, now: datetime | None = None, items: bool = True
+) -> Checklist:
+    """A checklist the viewer may see (404 otherwise); with its live items unless ``items=False``."""
+    checklists = (
+        checklists_for(viewer, now=now) if items else policy.checklists_visible_to(viewer, now=now)
+    )
+    return get_object_or_404(checklists, pk=checklist_id)
 
 
 def checklist_days(viewer: User, checklist: Checklist, *, now=None) -> QuerySet[ChecklistDay]:

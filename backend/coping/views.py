@@ -393,7 +393,9 @@ class ChecklistDetailView(DisclosesRecordsToOthers, APIView):
         responses={200: ChecklistSerializer},
     )
     def patch(self, request, checklist_id):
-        checklist = selectors.checklist_get(viewer=request.user, checklist_id=checklist_id)
+        checklist = selectors.checklist_get(
+            viewer=request.user, checklist_id=checklist_id, items=False
+        )
         if not _may_change(request.user, checklist.patient_id):
             raise PermissionDenied("Only the patient and their therapist change a checklist.")
         serializer = ChecklistUpdateSerializer(data=request.data, partial=True)
@@ -408,7 +410,9 @@ class ChecklistDetailView(DisclosesRecordsToOthers, APIView):
         responses={204: None},
     )
     def delete(self, request, checklist_id):
-        checklist = selectors.checklist_get(viewer=request.user, checklist_id=checklist_id)
+        checklist = selectors.checklist_get(
+            viewer=request.user, checklist_id=checklist_id, items=False
+        )
         viewer = request.user
         if viewer.pk != checklist.patient_id and not (
             checklist.author_id == viewer.pk and _may_change(viewer, checklist.patient_id)
@@ -432,7 +436,7 @@ class ChecklistDayListView(DisclosesRecordsToOthers, generics.ListAPIView):
     def list(self, request, *args, **kwargs):
         now = timezone.now()
         checklist = selectors.checklist_get(
-            viewer=request.user, checklist_id=self.kwargs["checklist_id"], now=now
+            viewer=request.user, checklist_id=self.kwargs["checklist_id"], now=now, items=False
         )
         page = self.paginate_queryset(selectors.checklist_days(request.user, checklist, now=now))
         shown = consent_services.records_disclose(
@@ -465,7 +469,9 @@ class ChecklistDayView(APIView):
         responses={200: DaySerializer},
     )
     def put(self, request, checklist_id, date):
-        checklist = selectors.checklist_get(viewer=request.user, checklist_id=checklist_id)
+        checklist = selectors.checklist_get(
+            viewer=request.user, checklist_id=checklist_id, items=False
+        )
         serializer = DayWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         day = services.checklist_day_set(
