@@ -63,6 +63,12 @@ from backend.core.permissions import HasRole
 READERS = (User.Role.PATIENT, User.Role.THERAPIST, User.Role.FAMILY)
 WRITERS = (User.Role.PATIENT, User.Role.THERAPIST)
 
+WRITER_MESSAGES = {
+    WRITERS: "Only patients and their therapists change coping records.",
+    (User.Role.PATIENT,): "Only the patient does this.",
+    (User.Role.THERAPIST,): "Only a therapist does this: patients change their plan directly.",
+}
+
 IF_MATCH_OPTIONAL = OpenApiParameter(
     "If-Match",
     str,
@@ -83,8 +89,9 @@ class CopingAccess(BasePermission):
             return False
         if request.method in SAFE_METHODS:
             return user.role in READERS
-        self.message = "Only patients and their therapists change coping records."
-        return user.role in getattr(view, "writers", WRITERS)
+        writers = tuple(getattr(view, "writers", WRITERS))
+        self.message = WRITER_MESSAGES.get(writers, WRITER_MESSAGES[WRITERS])
+        return user.role in writers
 
 
 class IsPatientOrTherapist(HasRole):
