@@ -191,7 +191,8 @@ def _library_index(skills: Iterable[Skill]) -> dict[str, Skill]:
     index: dict[str, Skill] = {}
     # Custom skills first: a patient's own "walk" means their skill, not the library's.
     for skill in sorted(skills, key=lambda s: s.patient_id is None):
-        for label in (skill.name, *skill.aliases):
+        # The phone may log a skill by its id as well as by its name.
+        for label in (str(skill.pk), skill.name, *skill.aliases):
             index.setdefault(normalize_label(label), skill)
     return index
 
@@ -209,7 +210,7 @@ def skill_effectiveness(
 
     Entries come from the policy's aggregate rule (the patient's own, or a grant
     of insights or journal.all). A logged skill matches a library skill by name
-    or alias, or one of the patient's custom skills the viewer may see; other
+    or alias (or id), or one of the patient's custom skills the viewer may see; other
     labels are the patient's own words and shown only when ``own_words``, else
     counted together in one row without a label. A skill listed twice in one
     entry counts once. Two queries whatever the number of entries.

@@ -501,7 +501,7 @@ class EffectivenessView(DisclosesRecordsToOthers, APIView):
             "For each coping skill logged in journal entries: how often it was used, the share of "
             "those cravings that ended resisted (of those that ended: resisted, lapsed or used), "
             "and the mean drop in intensity (intensity minus intensity after). Logged skills "
-            'match library skills by name or a common phrasing ("called my sponsor"), or the '
+            'match library skills by id, name or a common phrasing ("called my sponsor"), or the '
             "patient's custom skills. Patients see their own; a therapist names `patient`, who "
             "must have granted them `insights` or `journal.all`. Under `insights` alone, skills "
             "in the patient's own words are counted together without their label. "

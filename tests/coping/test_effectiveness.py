@@ -98,6 +98,15 @@ def test_a_patients_custom_skill_is_recognised_by_name(patient):
 
 
 @time_machine.travel(NOW)
+def test_a_skill_logged_by_its_id_counts_with_the_same_skill_logged_by_name(patient):
+    tipp = Skill.objects.get(slug="tipp")
+    log(patient, coping_skills=[str(tipp.pk)], intensity=9, intensity_after=4)
+    log(patient, coping_skills=["TIPP"], intensity=7, intensity_after=5)
+    [row] = get(patient)["skills"]
+    assert (row["label"], row["times_used"], row["mean_intensity_drop"]) == ("TIPP", 2, 3.5)
+
+
+@time_machine.travel(NOW)
 def test_the_range_is_local_dates_on_the_patients_clock(patient):
     # 23:30 on the 20th in New York is already the 21st in UTC.
     log(patient, "2026-11-20T23:30:00-05:00", coping_skills=["Box breathing"], intensity=5)
