@@ -22,8 +22,12 @@ from backend.accounts.services import _verification_link
 from backend.care import services as care_services
 from backend.care.models import CareLink
 from backend.consent.models import ConsentGrant, FeedItem
+from backend.coping import services as coping_services
+from backend.coping.models import Skill
 from backend.family import services as family_services
 from backend.family.models import FamilyLink
+from backend.homework import services as homework_services
+from backend.homework.models import HomeworkTemplate
 from backend.journal import services as journal_services
 from backend.journal.services import EntryOp, entries_apply
 from backend.meetings import services as meeting_services
@@ -684,7 +688,232 @@ CASES = [
         ),
         lambda w, p: {"kind": "custom", "times": ["08:00"], "weekdays": [0, 2, 4]},
     ),
+    # --- coping: one set of URLs; the policy decides (coping scope for anyone but the patient)
+    Case(
+        "GET",
+        "api/v1/coping/skills/",
+        lambda w: "/api/v1/coping/skills/",
+        roles(200, CONSENT_PARTIES),
+    ),
+    Case(
+        "POST",
+        "api/v1/coping/skills/",
+        lambda w: "/api/v1/coping/skills/",
+        # For another patient, or without the coping scope: as if the patient did not exist.
+        only(201, ("patient", "granted_therapist"), (*PATIENTS, *THERAPISTS)),
+        lambda w, p: {
+            "patient": str(w.personas["patient"].user.pk),
+            "name": "Call Aunt May",
+            "category": "social_support",
+        },
+    ),
+    Case(
+        "GET",
+        "api/v1/coping/skills/<uuid:skill_id>/",
+        lambda w: f"/api/v1/coping/skills/{w.objects['skill'].pk}/",
+        only(200, ("patient", "granted_therapist"), CONSENT_PARTIES),
+    ),
+    Case(
+        "PATCH",
+        "api/v1/coping/skills/<uuid:skill_id>/",
+        lambda w: f"/api/v1/coping/skills/{w.objects['skill'].pk}/",
+        # The patient wrote it: their therapist sees it but only its author and the patient change it.
+        {
+            **only(200, ("patient",), (*PATIENTS, *THERAPISTS)),
+            "granted_therapist": 403,
+        },
+        lambda w, p: {"name": "Call my aunt"},
+    ),
+    Case(
+        "DELETE",
+        "api/v1/coping/skills/<uuid:skill_id>/",
+        lambda w: f"/api/v1/coping/skills/{w.objects['skill'].pk}/",
+        {**only(204, ("patient",), (*PATIENTS, *THERAPISTS)), "granted_therapist": 403},
+    ),
+    Case(
+        "GET",
+        "api/v1/coping/checklists/",
+        lambda w: "/api/v1/coping/checklists/",
+        roles(200, CONSENT_PARTIES),
+    ),
+    Case(
+        "POST",
+        "api/v1/coping/checklists/",
+        lambda w: "/api/v1/coping/checklists/",
+        only(201, ("patient", "granted_therapist"), (*PATIENTS, *THERAPISTS)),
+        lambda w, p: {
+            "patient": str(w.personas["patient"].user.pk),
+            "title": "When a craving hits",
+            "items": [{"skill": str(w.objects["library_skill"].pk)}, {"text": "Drink water"}],
+        },
+    ),
+    Case(
+        "GET",
+        "api/v1/coping/checklists/<uuid:checklist_id>/",
+        lambda w: f"/api/v1/coping/checklists/{w.objects['checklist'].pk}/",
+        only(200, ("patient", "granted_therapist"), CONSENT_PARTIES),
+    ),
+    Case(
+        "PATCH",
+        "api/v1/coping/checklists/<uuid:checklist_id>/",
+        lambda w: f"/api/v1/coping/checklists/{w.objects['checklist'].pk}/",
+        only(200, ("patient", "granted_therapist"), (*PATIENTS, *THERAPISTS)),
+        lambda w, p: {"title": "Evening routine"},
+    ),
+    Case(
+        "DELETE",
+        "api/v1/coping/checklists/<uuid:checklist_id>/",
+        lambda w: f"/api/v1/coping/checklists/{w.objects['checklist'].pk}/",
+        # The patient made it; a therapist deletes only the checklists they made.
+        {**only(204, ("patient",), (*PATIENTS, *THERAPISTS)), "granted_therapist": 403},
+    ),
+    Case(
+        "GET",
+        "api/v1/coping/checklists/<uuid:checklist_id>/days/",
+        lambda w: f"/api/v1/coping/checklists/{w.objects['checklist'].pk}/days/",
+        only(200, ("patient", "granted_therapist"), CONSENT_PARTIES),
+    ),
+    Case(
+        "PUT",
+        "api/v1/coping/checklists/<uuid:checklist_id>/days/<localdate:date>/",
+        lambda w: (
+            f"/api/v1/coping/checklists/{w.objects['checklist'].pk}/days/{w.objects['today']}/"
+        ),
+        only(200, ("patient",), PATIENTS),  # only the patient ticks
+        lambda w, p: {"done": [str(w.objects["checklist_item"].pk)]},
+    ),
+    Case(
+        "GET",
+        "api/v1/coping/effectiveness/",
+        lambda w: f"/api/v1/coping/effectiveness/?patient={w.personas['patient'].user.pk}",
+        # Under insights (granted_therapist holds every scope); family: never.
+        only(200, ("patient", "granted_therapist"), (*PATIENTS, *THERAPISTS)),
+    ),
+    Case(
+        "GET",
+        "api/v1/coping/plans/",
+        lambda w: "/api/v1/coping/plans/",
+        roles(200, CONSENT_PARTIES),
+    ),
+    Case(
+        "POST",
+        "api/v1/coping/plans/",
+        lambda w: "/api/v1/coping/plans/",
+        roles(201, PATIENTS, patient=409),  # the patient already has one
+        lambda w, p: {"reasons": ["My kids"]},
+    ),
+    Case(
+        "GET",
+        "api/v1/coping/plans/<uuid:plan_id>/",
+        lambda w: f"/api/v1/coping/plans/{w.objects['plan'].pk}/",
+        only(200, ("patient", "granted_therapist"), CONSENT_PARTIES),
+    ),
+    Case(
+        "PATCH",
+        "api/v1/coping/plans/<uuid:plan_id>/",
+        lambda w: f"/api/v1/coping/plans/{w.objects['plan'].pk}/",
+        only(200, ("patient",), PATIENTS),  # therapists suggest instead
+        lambda w, p: {"triggers": ["Payday"]},
+    ),
+    Case(
+        "GET",
+        "api/v1/coping/plans/<uuid:plan_id>/versions/",
+        lambda w: f"/api/v1/coping/plans/{w.objects['plan'].pk}/versions/",
+        only(200, ("patient", "granted_therapist"), CONSENT_PARTIES),
+    ),
+    Case(
+        "GET",
+        "api/v1/coping/plans/<uuid:plan_id>/versions/<int:number>/",
+        lambda w: f"/api/v1/coping/plans/{w.objects['plan'].pk}/versions/1/",
+        only(200, ("patient", "granted_therapist"), CONSENT_PARTIES),
+    ),
+    Case(
+        "GET",
+        "api/v1/coping/plans/<uuid:plan_id>/suggestions/",
+        lambda w: f"/api/v1/coping/plans/{w.objects['plan'].pk}/suggestions/",
+        only(200, ("patient", "granted_therapist"), CONSENT_PARTIES),
+    ),
+    Case(
+        "POST",
+        "api/v1/coping/plans/<uuid:plan_id>/suggestions/",
+        lambda w: f"/api/v1/coping/plans/{w.objects['plan'].pk}/suggestions/",
+        only(201, ("granted_therapist",), THERAPISTS),
+        lambda w, p: {"section": "warning_signs", "proposed": ["Skipping meals"]},
+    ),
+    Case(
+        "POST",
+        "api/v1/coping/plans/<uuid:plan_id>/suggestions/<uuid:suggestion_id>/decision/",
+        lambda w: (
+            f"/api/v1/coping/plans/{w.objects['plan'].pk}/suggestions/"
+            f"{w.objects['suggestion'].pk}/decision/"
+        ),
+        only(200, ("patient",), PATIENTS),
+        lambda w, p: {"decision": "accept"},
+    ),
+    # --- homework: the assigning therapist (linked_therapist here), else the homework scope
+    Case("GET", "api/v1/homework/", lambda w: "/api/v1/homework/", roles(200, CONSENT_PARTIES)),
+    Case(
+        "POST",
+        "api/v1/homework/",
+        lambda w: "/api/v1/homework/",
+        # Any therapist on the caseload assigns; consent governs reading, not assigning.
+        roles(201, THERAPISTS, unlinked_therapist=404),
+        lambda w, p: {
+            "patient": str(w.personas["patient"].user.pk),
+            "template": "halt-log",
+            "due_date": str(w.objects["today"] + datetime.timedelta(days=7)),
+        },
+    ),
+    Case(
+        "GET",
+        "api/v1/homework/templates/",
+        lambda w: "/api/v1/homework/templates/",
+        roles(200, THERAPISTS),
+    ),
+    Case(
+        "GET",
+        "api/v1/homework/review-queue/",
+        lambda w: "/api/v1/homework/review-queue/",
+        roles(200, THERAPISTS),
+    ),
+    Case(
+        "GET",
+        "api/v1/homework/<uuid:homework_id>/",
+        lambda w: f"/api/v1/homework/{w.objects['homework'].pk}/",
+        only(200, ("patient", "linked_therapist", "granted_therapist"), CONSENT_PARTIES),
+    ),
+    Case(
+        "PATCH",
+        "api/v1/homework/<uuid:homework_id>/",
+        lambda w: f"/api/v1/homework/{w.objects['homework'].pk}/",
+        # The granted therapist sees it (homework scope) but only its assigner changes it.
+        {**only(200, ("linked_therapist",), THERAPISTS), "granted_therapist": 403},
+        lambda w, p: {"title": "HALT log, week 2"},
+    ),
+    Case(
+        "PUT",
+        "api/v1/homework/<uuid:homework_id>/answers/",
+        lambda w: f"/api/v1/homework/{w.objects['homework'].pk}/answers/",
+        only(200, ("patient",), PATIENTS),
+        lambda w, p: {"answers": {"strongest": 6}},
+    ),
+    Case(
+        "POST",
+        "api/v1/homework/<uuid:homework_id>/submit/",
+        lambda w: f"/api/v1/homework/{w.objects['homework'].pk}/submit/",
+        only(200, ("patient",), PATIENTS),
+        lambda w, p: {"answers": HALT_ANSWERS},
+    ),
+    Case(
+        "POST",
+        "api/v1/homework/<uuid:homework_id>/review/",
+        lambda w: f"/api/v1/homework/{w.objects['submitted_homework'].pk}/review/",
+        {**only(200, ("linked_therapist",), THERAPISTS), "granted_therapist": 403},
+        lambda w, p: {"decision": "reviewed", "feedback": "Well done."},
+    ),
 ]
+
+HALT_ANSWERS = {"halt": ["Tired"], "strongest": 6, "what_i_did": "Slept early", "craving": False}
 
 
 ENTRY = {
@@ -776,7 +1005,55 @@ def world(personas) -> World:
     world.objects["push"] = PushSubscription.objects.create(
         user=patient, endpoint="https://push.example.test/patient-old", p256dh="x", auth="y"
     )
+    _coping_world(world)
+    _homework_world(world)
     return world
+
+
+def _coping_world(world: World) -> None:
+    patient = world.personas["patient"].user
+    world.objects["today"] = coping_services.local_today(patient)
+    world.objects["library_skill"] = Skill.objects.get(slug="urge-surfing")
+    world.objects["skill"] = coping_services.skill_create(
+        author=patient,
+        patient=patient,
+        data={"name": "Call Aunt May", "category": "social_support", "duration_minutes": 10},
+    )
+    checklist = coping_services.checklist_create(
+        author=patient,
+        patient=patient,
+        title="Morning routine",
+        items=[{"skill": world.objects["library_skill"].pk}, {"text": "Make the bed"}],
+    )
+    world.objects["checklist"] = checklist
+    world.objects["checklist_item"] = checklist.items.order_by("position").first()
+    plan = coping_services.plan_create(
+        patient=patient,
+        content={"support_contacts": [{"name": "May", "relation": "aunt", "phone": "555 0101"}]},
+    )
+    world.objects["plan"] = plan
+    world.objects["suggestion"] = coping_services.suggestion_create(
+        plan=plan,
+        author=world.personas["granted_therapist"].user,
+        section="reasons",
+        proposed=["My health"],
+    )
+
+
+def _homework_world(world: World) -> None:
+    patient = world.personas["patient"].user
+    therapist = world.personas["linked_therapist"].user
+    template = HomeworkTemplate.objects.get(slug="halt-log")
+    due = {"due_date": world.objects["today"] + datetime.timedelta(days=3)}
+    [world.objects["homework"]] = homework_services.homework_assign(
+        therapist=therapist, patient=patient, data=due, template=template
+    )
+    [submitted] = homework_services.homework_assign(
+        therapist=therapist, patient=patient, data=due, template=template
+    )
+    world.objects["submitted_homework"] = homework_services.homework_submit(
+        homework=submitted, answers=HALT_ANSWERS
+    )
 
 
 @pytest.mark.parametrize("persona_name", PERSONAS)

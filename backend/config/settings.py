@@ -109,6 +109,8 @@ INSTALLED_APPS = [
     "backend.family",
     "backend.meetings",
     "backend.nudges",
+    "backend.coping",
+    "backend.homework",
 ]
 
 MIDDLEWARE = [
@@ -304,7 +306,16 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
     ],
-    "ENUM_NAME_OVERRIDES": {"NudgeKindEnum": "backend.nudges.models.NudgeRule.Kind"},
+    "ENUM_NAME_OVERRIDES": {
+        "NudgeKindEnum": "backend.nudges.models.NudgeRule.Kind",
+        # The journal's trigger categories keep their name beside the skill categories.
+        "CategoryEnum": "backend.journal.models.TriggerCategory",
+        "SkillCategoryEnum": "backend.coping.models.SkillCategory",
+        "SkillKindEnum": [("library", "library"), ("custom", "custom")],
+        "PlanSuggestionDecisionEnum": [("accept", "Accept"), ("reject", "Reject")],
+        "HomeworkKindEnum": "backend.homework.models.HomeworkKind",
+        "HomeworkReviewDecisionEnum": "backend.homework.models.HomeworkReview.Decision",
+    },
 }
 
 # Transport hardening. In production all of it is on; each piece can be turned

@@ -16,6 +16,8 @@ api_v1 = [
     path("family/feed/", include(consent_urls.family_feed_urlpatterns)),
     path("meetings/", include("backend.meetings.urls")),
     path("nudges/", include("backend.nudges.urls")),
+    path("coping/", include("backend.coping.urls")),
+    path("homework/", include("backend.homework.urls")),
 ]
 
 urlpatterns = [

@@ -54,3 +54,73 @@ class DisclosingPagination(CursorPagination):
         schema["properties"][NOTICE_FIELD] = {"type": "string", "example": REDISCLOSURE_NOTICE}
         schema["required"] = [*schema.get("required", []), NOTICE_FIELD]
         return schema
+
+
+# Endpoints that answer patients about their own records and others about a
+# patient's records through the policy: the notice goes only to the others.
+
+
+def discloses(request) -> bool:
+    """True when the answer shows a patient's records to someone else.
+
+    Through the policy a patient only ever sees their own records, so anyone
+    who is not a patient is being shown someone else's.
+    """
+    user = getattr(request, "user", None)
+    return bool(user and user.is_authenticated and user.role != "patient")
+
+
+class DisclosesRecordsToOthers:
+    """View mixin: like DisclosesRecords, for answers that show a patient's records to others."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code < 400 and discloses(request):
+            response[REDISCLOSURE_HEADER] = REDISCLOSURE_NOTICE
+            response["Cache-Control"] = "no-store, private"
+        return response
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class NoticeToOthersField(serializers.Field):
+    """The notice in a body, present only when the serializer context says ``disclosed``."""
+
+    def __init__(self, **kwargs):
+        kwargs.update(source="*", read_only=True, required=False)
+        kwargs.setdefault(
+            "help_text",
+            "Present when these are someone else's records (42 CFR 2.32): they may not be used "
+            "or disclosed further.",
+        )
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance):
+        if not self.context.get("disclosed"):
+            raise serializers.SkipField()
+        return instance
+
+    def to_representation(self, value) -> str:
+        return REDISCLOSURE_NOTICE
+
+
+class NoticeToOthersPagination(CursorPagination):
+    """Cursor pages whose envelope carries the notice when they show someone else's records."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self._disclosed = discloses(request)
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        if getattr(self, "_disclosed", False):
+            response.data[NOTICE_FIELD] = REDISCLOSURE_NOTICE
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        schema = super().get_paginated_response_schema(schema)
+        schema["properties"][NOTICE_FIELD] = {
+            "type": "string",
+            "example": REDISCLOSURE_NOTICE,
+            "description": "Present when the page shows someone else's records (42 CFR 2.32).",
+        }
+        return schema

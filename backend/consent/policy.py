@@ -6,7 +6,14 @@ through here; views and other selectors never filter by user themselves.
 - A patient sees all of their own records.
 - Anyone else sees a patient's records only through an open consent grant
   whose window contains now and whose scope covers the record: entries need
-  ``journal.all``, or ``journal.shared`` and the entry marked shared.
+  ``journal.all``, or ``journal.shared`` and the entry marked shared; custom
+  coping skills, checklists and the relapse-prevention plan need ``coping``;
+  homework needs ``homework``.
+- One exception, named by the product: homework is also visible to the
+  therapist who assigned it, while that therapist is on the patient's care
+  team (the assignment is the program's own treatment record).
+- Writing into a patient's records (a checklist, a custom skill, a suggestion
+  to the plan) takes a therapist on the care team holding the scope.
 - Nothing is cached: a revocation or an expiry holds from the next request.
 
 A clinic admin holds no grants and so sees no patient record through the API.
@@ -21,8 +28,18 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from backend.accounts.models import User
+from backend.care.models import CareLink
 from backend.consent.models import FeedItem, GrantScope
 from backend.consent.scopes import Scope
+from backend.coping.models import (
+    Checklist,
+    ChecklistDay,
+    PlanSuggestion,
+    PlanVersion,
+    RelapsePlan,
+    Skill,
+)
+from backend.homework.models import Homework
 from backend.journal.models import CareTeamAlert, CheckIn, JournalEntry, SobrietyCounter
 
 
@@ -94,6 +111,83 @@ def attendance_visible_to(viewer: User, *, now=None) -> QuerySet:
     if viewer.role == User.Role.PATIENT:
         return Attendance.objects.filter(patient=viewer)
     return Attendance.objects.filter(granted(viewer, Scope.MEETINGS, now=now))
+
+
+def skills_visible_to(viewer: User, *, now=None) -> QuerySet[Skill]:
+    """The library's skills for everyone, and custom skills of the patients it covers."""
+    live = Skill.objects.filter(archived_at__isnull=True)
+    if viewer.role == User.Role.PATIENT:
+        return live.filter(Q(patient__isnull=True) | Q(patient=viewer))
+    return live.filter(Q(patient__isnull=True) | Q(granted(viewer, Scope.COPING, now=now)))
+
+
+def checklists_visible_to(viewer: User, *, now=None) -> QuerySet[Checklist]:
+    live = Checklist.objects.filter(archived_at__isnull=True)
+    if viewer.role == User.Role.PATIENT:
+        return live.filter(patient=viewer)
+    return live.filter(granted(viewer, Scope.COPING, now=now))
+
+
+def checklist_days_visible_to(viewer: User, *, now=None) -> QuerySet[ChecklistDay]:
+    live = ChecklistDay.objects.filter(checklist__archived_at__isnull=True)
+    if viewer.role == User.Role.PATIENT:
+        return live.filter(checklist__patient=viewer)
+    return live.filter(granted(viewer, Scope.COPING, patient_ref="checklist__patient", now=now))
+
+
+def plans_visible_to(viewer: User, *, now=None) -> QuerySet[RelapsePlan]:
+    if viewer.role == User.Role.PATIENT:
+        return RelapsePlan.objects.filter(patient=viewer)
+    return RelapsePlan.objects.filter(granted(viewer, Scope.COPING, now=now))
+
+
+def plan_versions_visible_to(viewer: User, *, now=None) -> QuerySet[PlanVersion]:
+    if viewer.role == User.Role.PATIENT:
+        return PlanVersion.objects.filter(plan__patient=viewer)
+    return PlanVersion.objects.filter(
+        granted(viewer, Scope.COPING, patient_ref="plan__patient", now=now)
+    )
+
+
+def plan_suggestions_visible_to(viewer: User, *, now=None) -> QuerySet[PlanSuggestion]:
+    if viewer.role == User.Role.PATIENT:
+        return PlanSuggestion.objects.filter(plan__patient=viewer)
+    return PlanSuggestion.objects.filter(
+        granted(viewer, Scope.COPING, patient_ref="plan__patient", now=now)
+    )
+
+
+def _on_care_team(therapist: User, *, patient_ref: str = "patient") -> Exists:
+    return Exists(
+        CareLink.objects.filter(
+            therapist=therapist,
+            patient=OuterRef(patient_ref),
+            ended_at__isnull=True,
+            patient__is_active=True,
+        )
+    )
+
+
+def homework_visible_to(viewer: User, *, now=None) -> QuerySet[Homework]:
+    """Own homework for a patient; else what the viewer assigned (while linked) or a grant covers."""
+    if viewer.role == User.Role.PATIENT:
+        return Homework.objects.filter(patient=viewer)
+    rule = Q(granted(viewer, Scope.HOMEWORK, now=now))
+    if viewer.role == User.Role.THERAPIST:
+        rule |= Q(_on_care_team(viewer), assigned_by=viewer)
+    return Homework.objects.filter(rule)
+
+
+def may_write_for(viewer: User, patient_id: UUID, scope: str, *, now=None) -> bool:
+    """A therapist on the patient's care team, holding ``scope`` now, may add to their records."""
+    if viewer.role != User.Role.THERAPIST:
+        return False
+    return (
+        open_scopes(now=now)
+        .filter(recipient=viewer, patient_id=patient_id, scope=scope)
+        .filter(_on_care_team(viewer))
+        .exists()
+    )
 
 
 @dataclass(frozen=True, slots=True)

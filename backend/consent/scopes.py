@@ -12,7 +12,7 @@ class Scope(models.TextChoices):
     )
     INSIGHTS = "insights", "Journal insights (aggregates only, no entry text)"
     COUNTERS = "counters", "Sobriety counters"
-    COPING = "coping", "Coping-skill practice and checklists"
+    COPING = "coping", "Coping skills, checklists and your relapse-prevention plan"
     HOMEWORK = "homework", "Homework"
     MEETINGS = "meetings", "Support-group meeting attendance"
     CRISIS_ALERTS = "crisis_alerts", "Alerts when a craving is very high or after a lapse"

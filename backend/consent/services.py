@@ -1,8 +1,10 @@
 """Writes of consent grants, the disclosure log and feed reviews."""
 
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
@@ -12,10 +14,13 @@ from rest_framework.exceptions import ValidationError
 
 from backend.accounts.models import User
 from backend.care.models import CareLink
+from backend.consent import policy
 from backend.consent.models import ConsentGrant, DisclosureLog, FeedItem, FeedReview, GrantScope
 from backend.consent.policy import Held
 from backend.consent.scopes import PURPOSES_BY_ROLE, REVEALS_JOURNAL_TEXT, Scope
 from backend.core.errors import Conflict
+
+T = TypeVar("T")
 
 DEFAULT_GRANT_LIFETIME = timedelta(days=365)
 MAX_GRANT_LIFETIME = timedelta(days=5 * 365)
@@ -220,6 +225,51 @@ def disclosures_record(*, request, viewer: User, held: Held, items: Iterable[Dis
             )
         )
     DisclosureLog.objects.bulk_create(rows)
+
+
+def records_disclose(
+    *,
+    request,
+    viewer: User,
+    records: Sequence[T],
+    scope: str,
+    kind: str,
+    now: datetime,
+    patient_of: Callable[[T], UUID] = lambda record: record.patient_id,
+    seen_without_grant: Callable[[T], bool] | None = None,
+) -> list[T]:
+    """The records the viewer may be shown, each disclosure logged (42 CFR 2.25).
+
+    A patient's own records pass unlogged. For anyone else, a record is shown
+    when a grant in force gives ``scope`` for its patient (logged under that
+    grant, one row per patient), or when ``seen_without_grant`` says the viewer
+    sees it as part of the program's own treatment (the assigning therapist of
+    homework): not a disclosure under consent, so not logged. A record that fits
+    neither (a grant revoked while this request ran) is left out.
+    """
+    if viewer.role == User.Role.PATIENT:
+        return [record for record in records if patient_of(record) == viewer.pk]
+    if not records:
+        return []
+    held = policy.scopes_held(
+        viewer, {patient_of(record) for record in records}, now=now, scopes=[scope]
+    )
+    shown: list[T] = []
+    ids: dict[UUID, list[str]] = defaultdict(list)
+    for record in records:
+        patient_id = patient_of(record)
+        if scope in held.get(patient_id, {}):
+            shown.append(record)
+            ids[patient_id].append(str(record.pk))
+        elif seen_without_grant is not None and seen_without_grant(record):
+            shown.append(record)
+    disclosures_record(
+        request=request,
+        viewer=viewer,
+        held=held,
+        items=[Disclosure(pid, scope, kind, pks, len(pks)) for pid, pks in ids.items()],
+    )
+    return shown
 
 
 @transaction.atomic

@@ -6,10 +6,12 @@ by prepending a new one, running `manage.py rotate_encryption_keys`, then
 dropping the old one.
 """
 
+import json
 from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 
@@ -59,4 +61,33 @@ class EncryptedTextField(models.TextField):
             ) from exc
 
 
-__all__ = ["EncryptedTextField", "InvalidToken", "decrypt", "encrypt", "fernet", "rotate"]
+class EncryptedJSONField(EncryptedTextField):
+    """A JSON value (answers, a plan's contacts) stored as one Fernet token.
+
+    Like EncryptedTextField, and rotated with it: the database sees neither the
+    keys nor the values, so nothing inside can be filtered or ordered in SQL.
+    """
+
+    def get_prep_value(self, value):
+        if value is None:
+            return None
+        return encrypt(json.dumps(value, cls=DjangoJSONEncoder, separators=(",", ":")))
+
+    def from_db_value(self, value, expression, connection):
+        if value is None or value == "":
+            return value
+        return json.loads(super().from_db_value(value, expression, connection))
+
+    def to_python(self, value):
+        return value
+
+
+__all__ = [
+    "EncryptedJSONField",
+    "EncryptedTextField",
+    "InvalidToken",
+    "decrypt",
+    "encrypt",
+    "fernet",
+    "rotate",
+]

@@ -346,8 +346,12 @@ def _record_alerts(
     crisis_alerts_enqueue(alerts)
 
 
-def crisis_support(reasons: list[str]) -> dict[str, Any] | None:
-    """What to offer someone at a hard moment: crisis lines and one small next step."""
+def crisis_support(
+    reasons: list[str], contacts: list[dict[str, str]] | None = None
+) -> dict[str, Any] | None:
+    """What to offer someone at a hard moment: crisis lines, one small next step, and the
+    support contacts of their relapse-prevention plan (``contacts``, see
+    backend.coping.selectors.support_contacts)."""
     if not reasons:
         return None
     lapse = bool({CareTeamAlert.Reason.LAPSE, CareTeamAlert.Reason.USE} & set(reasons))
@@ -380,8 +384,7 @@ def crisis_support(reasons: list[str]) -> dict[str, Any] | None:
                 "hours": "24/7, free and confidential",
             },
         ],
-        # The relapse-prevention plan's support contacts join here once the plan exists.
-        "contacts": [],
+        "contacts": contacts or [],
     }
 
 

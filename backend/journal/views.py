@@ -6,6 +6,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.coping import selectors as coping_selectors
 from backend.core import conditional
 from backend.core.errors import Conflict, PreconditionFailed, PreconditionRequired, field_errors
 from backend.core.idempotency import idempotent
@@ -57,14 +58,21 @@ IF_NONE_MATCH = OpenApiParameter(
 )
 
 
-def _entry_body(entry: JournalEntry) -> dict:
+def _support(patient, reasons: list[str]) -> dict | None:
+    """Crisis support with the patient's own support contacts (read only when it is shown)."""
+    if not reasons:
+        return None
+    return services.crisis_support(reasons, coping_selectors.support_contacts(patient))
+
+
+def _entry_body(entry: JournalEntry, patient) -> dict:
     body = EntrySerializer(entry).data
-    body["support"] = services.crisis_support(services.alert_reasons(entry))
+    body["support"] = _support(patient, services.alert_reasons(entry))
     return body
 
 
-def _entry_response(entry: JournalEntry, status_code: int = 200) -> Response:
-    response = Response(_entry_body(entry), status=status_code)
+def _entry_response(entry: JournalEntry, patient, status_code: int = 200) -> Response:
+    response = Response(_entry_body(entry, patient), status=status_code)
     response["ETag"] = conditional.etag(entry.version)
     return response
 
@@ -115,7 +123,9 @@ class EntryListCreateView(generics.ListAPIView):
             raise Conflict(
                 "Another entry already has this id.", current=EntrySerializer(result.entry).data
             )
-        response = _entry_response(result.entry, 201 if result.status == "created" else 200)
+        response = _entry_response(
+            result.entry, request.user, 201 if result.status == "created" else 200
+        )
         if result.status == "created":
             response["Location"] = f"{request.path}{result.entry.pk}/"
         return response
@@ -139,7 +149,7 @@ class EntryDetailView(APIView):
             response = Response(status=status.HTTP_304_NOT_MODIFIED)
             response["ETag"] = conditional.etag(entry.version)
             return response
-        return _entry_response(entry)
+        return _entry_response(entry, request.user)
 
     @extend_schema(
         summary="Change an entry (needs If-Match)",
@@ -161,7 +171,7 @@ class EntryDetailView(APIView):
         )
         if result.status == "conflict":
             raise PreconditionFailed(current=EntrySerializer(result.entry).data)
-        return _entry_response(result.entry)
+        return _entry_response(result.entry, request.user)
 
     @extend_schema(
         summary="Delete an entry",
@@ -181,7 +191,7 @@ class EntryDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _batch_result(index: int, result: EntryResult) -> dict:
+def _batch_result(index: int, result: EntryResult, contacts: list[dict[str, str]]) -> dict:
     body: dict = {"index": index, "id": str(result.id), "status": result.status}
     if result.status == "invalid":
         body["errors"] = list(field_errors(result.errors))
@@ -194,7 +204,7 @@ def _batch_result(index: int, result: EntryResult) -> dict:
     elif result.entry is not None:
         body["version"] = result.entry.version
         body["deleted"] = result.deleted
-        support = services.crisis_support(result.alerts)
+        support = services.crisis_support(result.alerts, contacts)
         if support:
             body["support"] = support
     return body
@@ -244,8 +254,14 @@ class EntryBatchView(APIView):
                 continue
             ops.append((index, EntryOp(attrs["op"], attrs["id"], attrs.get("base_version"), data)))
         applied = services.entries_apply(patient=request.user, ops=[op for _, op in ops])
+        # Read once for the whole batch, and only when some entry calls for crisis support.
+        contacts = (
+            coping_selectors.support_contacts(request.user)
+            if any(r.alerts for r in applied if r.status not in ("invalid", "conflict"))
+            else []
+        )
         for (index, _), result in zip(ops, applied, strict=True):
-            results[index] = _batch_result(index, result)
+            results[index] = _batch_result(index, result, contacts)
         ordered = [results[i] for i in sorted(results)]
         counts = dict.fromkeys(["created", "updated", "unchanged", "conflict", "invalid"], 0)
         for row in ordered:

@@ -12,6 +12,7 @@ class NudgeRule(models.Model):
     class Kind(models.TextChoices):
         CHECKIN = "checkin", "Daily check-in at a local time"
         MEETING = "meeting", "Before a saved meeting"
+        HOMEWORK = "homework", "Before homework is due"
         HIGH_RISK = "high_risk", "Before a personal high-risk window"
         CUSTOM = "custom", "A message on chosen weekdays and times"
 

@@ -25,6 +25,7 @@ TOLERANCE = {
     NudgeRule.Kind.CUSTOM: timedelta(hours=1),
     NudgeRule.Kind.HIGH_RISK: timedelta(minutes=30),
     NudgeRule.Kind.MEETING: timedelta(minutes=10),
+    NudgeRule.Kind.HOMEWORK: timedelta(hours=1),
 }
 DEFAULT_DAILY_CAP = 6
 
@@ -60,8 +61,23 @@ def _times(rule: NudgeRule) -> list[time]:
     return [time.fromisoformat(value) for value in rule.times]
 
 
-def rule_slots(rule: NudgeRule, zone: ZoneInfo, start: datetime, end: datetime) -> list[datetime]:
-    """The moments in [start, end) the rule asks for, before quiet hours and caps."""
+def rule_slots(
+    rule: NudgeRule,
+    zone: ZoneInfo,
+    start: datetime,
+    end: datetime,
+    *,
+    due_dates: Iterable[date] = (),
+) -> list[datetime]:
+    """The moments in [start, end) the rule asks for, before quiet hours and caps.
+
+    ``due_dates``: the local due dates of the patient's open homework (homework rules).
+    """
+    if rule.kind == NudgeRule.Kind.HOMEWORK:
+        # Homework is due by the end of its due date on the patient's clock.
+        lead = timedelta(minutes=rule.lead_minutes)
+        moments = (local_moment(d + timedelta(days=1), time(0), zone) - lead for d in due_dates)
+        return sorted({m for m in moments if start <= m < end})
     if rule.kind == NudgeRule.Kind.MEETING:
         if rule.meeting is None or rule.meeting.day is None or rule.meeting.retired_at:
             return []
@@ -89,6 +105,24 @@ def rule_slots(rule: NudgeRule, zone: ZoneInfo, start: datetime, end: datetime) 
     return sorted(slots)
 
 
+def _open_homework_due_dates(patient_ids: list, now: datetime) -> dict:
+    """Patient id -> local due dates of their open homework, in one query."""
+    if not patient_ids:
+        return {}
+    from backend.homework.models import Homework
+
+    dates: dict = defaultdict(set)
+    rows = Homework.objects.filter(
+        patient_id__in=patient_ids,
+        state__in=Homework.OPEN_STATES,
+        due_date__gte=(now - timedelta(days=1)).date(),
+        due_date__lte=(now + HORIZON + timedelta(days=1)).date(),
+    ).values_list("patient_id", "due_date")
+    for patient_id, due_date in rows:
+        dates[patient_id].add(due_date)
+    return dates
+
+
 def plan(now: datetime | None = None, *, rules: Iterable[NudgeRule] | None = None) -> int:
     """Insert the outbox rows due within the horizon; returns how many were new."""
     now = now or timezone.now()
@@ -102,6 +136,14 @@ def plan(now: datetime | None = None, *, rules: Iterable[NudgeRule] | None = Non
     by_patient: dict[int, list[NudgeRule]] = defaultdict(list)
     for rule in rules:
         by_patient[rule.patient_id].append(rule)
+    due_dates = _open_homework_due_dates(
+        [
+            pid
+            for pid, rs in by_patient.items()
+            if any(r.kind == NudgeRule.Kind.HOMEWORK for r in rs)
+        ],
+        now,
+    )
     caps = dict(
         NudgePreferences.objects.filter(patient_id__in=list(by_patient)).values_list(
             "patient_id", "daily_cap"
@@ -127,7 +169,7 @@ def plan(now: datetime | None = None, *, rules: Iterable[NudgeRule] | None = Non
             per_day[due.astimezone(zone).date()] += 1
         candidates = []
         for rule in patient_rules:
-            for slot in rule_slots(rule, zone, now, end):
+            for slot in rule_slots(rule, zone, now, end, due_dates=due_dates.get(patient_id, ())):
                 if (rule.pk, slot) in taken:
                     continue
                 due = slot

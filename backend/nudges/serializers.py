@@ -43,7 +43,10 @@ class RuleWriteSerializer(StrictSerializer):
         max_value=24 * 60,
         required=False,
         default=0,
-        help_text="Meeting reminders: minutes before the meeting starts.",
+        help_text=(
+            "Meeting reminders: minutes before the meeting starts. Homework reminders: "
+            "minutes before the end of the due date (e.g. 240 for 8 p.m.)."
+        ),
     )
     meeting = serializers.PrimaryKeyRelatedField(
         queryset=Meeting.objects.filter(retired_at__isnull=True), required=False, allow_null=True

@@ -40,6 +40,11 @@ def _check_rule(data: dict[str, Any], *, kind: str) -> dict[str, Any]:
             errors["meeting"] = ["Choose one of your saved meetings."]
         if times:
             errors["times"] = ["A meeting reminder follows the meeting's own time."]
+    elif kind == NudgeRule.Kind.HOMEWORK:
+        if times:
+            errors["times"] = ["A homework reminder follows the due dates."]
+        if data.get("lead_minutes", 0) < 30:
+            errors["lead_minutes"] = ["How long before the end of the due date: at least 30."]
     elif not times:
         errors["times"] = ["Give at least one local time, HH:MM."]
     if kind == NudgeRule.Kind.CHECKIN and len(times) > 1:

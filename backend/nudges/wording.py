@@ -26,6 +26,7 @@ _REVEALING_RE = re.compile(r"(?<![\w-])(" + "|".join(REVEALING) + r")(?![\w-])",
 DEFAULT_TITLES = {
     "checkin": "Time for your daily note",
     "meeting": "Your plans start soon",
+    "homework": "Something you planned is due soon",
     "high_risk": "A good moment for a short break",
     "custom": "A reminder you set",
 }

@@ -1,7 +1,7 @@
 """Planning on each patient's clock: daylight saving, quiet hours, zones, caps, exactly once."""
 
 import threading
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 
 import pytest
 from django.db import connection
@@ -141,3 +141,26 @@ def test_two_planners_at_once_insert_each_nudge_once():
     for thread in threads:
         thread.join()
     assert Nudge.objects.count() == 5 * 4  # 3 on the 24th, 1 before noon on the 25th
+
+
+def test_homework_is_reminded_before_the_end_of_its_due_date_on_the_patients_clock():
+    from backend.homework import services as homework_services
+    from tests.factories import CareLinkFactory
+
+    patient = PatientFactory(time_zone="Asia/Kolkata")  # UTC+05:30
+    therapist = CareLinkFactory(patient=patient).therapist
+    now = datetime(2026, 11, 24, 0, tzinfo=UTC)
+    import time_machine
+
+    with time_machine.travel(now):
+        homework_services.homework_assign(
+            therapist=therapist,
+            patient=patient,
+            data={"title": "Thought record", "kind": "worksheet", "due_date": date(2026, 11, 24)},
+            template=None,
+        )
+        nudge_services.rule_create(patient=patient, data={"kind": "homework", "lead_minutes": 240})
+        planning.plan(now)
+    # Due by the end of 24 November in Kolkata (18:30 UTC); four hours before: 14:30 UTC.
+    assert _due(patient) == ["2026-11-24T14:30:00+00:00"]
+    assert Nudge.objects.get().title == "Something you planned is due soon"

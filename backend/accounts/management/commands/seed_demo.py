@@ -86,7 +86,15 @@ def _seed_sharing(patient: User, therapist: User, family: User) -> None:
     consent.grant_create(
         patient=patient,
         recipient_id=therapist.pk,
-        scopes=["journal.shared", "checkins", "insights", "counters", "crisis_alerts"],
+        scopes=[
+            "journal.shared",
+            "checkins",
+            "insights",
+            "counters",
+            "crisis_alerts",
+            "coping",
+            "homework",
+        ],
         purpose="treatment",
         signature_name=patient.display_name,
     )
@@ -130,6 +138,94 @@ def _seed_meetings(patient: User) -> None:
     )
 
 
+def _seed_coping(patient: User) -> None:
+    """Sam's morning checklist, ticked most of the last week, and a relapse-prevention plan."""
+    from datetime import timedelta
+
+    from backend.coping import services as coping
+    from backend.coping.models import Checklist, RelapsePlan, Skill
+
+    if not Checklist.objects.filter(patient=patient).exists():
+        skills = {s.slug: s for s in Skill.objects.filter(slug__in=["halt-check", "box-breathing"])}
+        checklist = coping.checklist_create(
+            author=patient,
+            patient=patient,
+            title="Morning routine",
+            items=[
+                {"skill": skills["halt-check"].pk},
+                {"skill": skills["box-breathing"].pk},
+                {"text": "Read my reasons for recovery"},
+            ],
+        )
+        items = list(checklist.items.order_by("position").values_list("pk", flat=True))
+        today = coping.local_today(patient)
+        for days_ago, done in [
+            (6, items),
+            (5, items),
+            (4, items[:2]),
+            (3, items),
+            (2, items),
+            (1, items),
+        ]:
+            coping.checklist_day_set(
+                checklist=checklist, local_date=today - timedelta(days=days_ago), item_ids=done
+            )
+    if not RelapsePlan.objects.filter(patient=patient).exists():
+        coping.plan_create(
+            patient=patient,
+            content={
+                "reasons": ["Being there for my kids", "Feeling clear-headed at work"],
+                "triggers": ["Friday evenings", "Driving past the bar on 5th"],
+                "warning_signs": ["Skipping meetings", "Sleeping badly"],
+                "coping_strategies": [
+                    {"skill": Skill.objects.get(slug="urge-surfing").pk, "text": ""},
+                    {"skill": None, "text": "Take the long way home on Fridays"},
+                ],
+                # Fictional numbers (555-01xx is reserved for fiction).
+                "support_contacts": [
+                    {"name": "Jordan", "relation": "brother", "phone": "555-0142"},
+                    {"name": "Casey", "relation": "sponsor", "phone": "555-0177"},
+                ],
+                "after_lapse": ["Tell Casey the same day", "Log it and look at what led to it"],
+            },
+        )
+
+
+def _seed_homework(patient: User, therapist: User) -> None:
+    """Dr. Rivera assigns Sam a HALT log, and has a decisional balance waiting for review."""
+    from datetime import timedelta
+
+    from backend.homework import services as homework
+    from backend.homework.models import Homework, HomeworkTemplate
+
+    if Homework.objects.filter(patient=patient).exists():
+        return
+    today = homework.local_today(patient)
+    homework.homework_assign(
+        therapist=therapist,
+        patient=patient,
+        data={"due_date": today + timedelta(days=5), "recurrence": "weekly", "occurrences": 4},
+        template=HomeworkTemplate.objects.get(slug="halt-log"),
+    )
+    [balance] = homework.homework_assign(
+        therapist=therapist,
+        patient=patient,
+        data={"due_date": today + timedelta(days=2)},
+        template=HomeworkTemplate.objects.get(slug="decisional-balance"),
+    )
+    homework.homework_submit(
+        homework=balance,
+        answers={
+            "using_benefits": "It takes the edge off after work.",
+            "using_costs": "Hangovers, arguments at home.",
+            "not_using_benefits": "Mornings with the kids.",
+            "not_using_costs": "Evenings feel long.",
+            "importance": 9,
+            "confidence": 6,
+        },
+    )
+
+
 class Command(BaseCommand):
     help = "Create the demo accounts and care link (idempotent) and print the demo logins."
 
@@ -168,14 +264,18 @@ class Command(BaseCommand):
         _seed_journal(users["patient"])
         _seed_sharing(users["patient"], users["therapist"], users["family"])
         _seed_meetings(users["patient"])
+        _seed_coping(users["patient"])
+        _seed_homework(users["patient"], users["therapist"])
 
         self.stdout.write(f"\nDemo logins (synthetic accounts; password for all: {DEMO_PASSWORD})")
         for email, role, name, _tz in DEMO_USERS:
             self.stdout.write(f"  {role:<13} {email:<32} {name}")
         self.stdout.write(
             "\nSam (patient) is linked to Dr. Rivera (therapist) and shares some entries, check-ins, "
-            "insights, counters and crisis alerts with them; Jordan (family) sees Sam's check-ins, "
-            "counters and meeting attendance. A synthetic meeting directory is loaded "
-            "(GET /api/v1/meetings/). Admin: http://127.0.0.1:8000/admin/ "
+            "insights, counters, crisis alerts, coping (a morning checklist and a relapse-prevention "
+            "plan) and homework with them; Dr. Rivera assigned Sam a weekly HALT log and has a "
+            "decisional balance to review. Jordan (family) sees Sam's check-ins, counters and "
+            "meeting attendance. A synthetic meeting directory is loaded (GET /api/v1/meetings/). "
+            "Admin: http://127.0.0.1:8000/admin/ "
             "· API docs: http://127.0.0.1:8000/api/docs/\n"
         )
