@@ -257,6 +257,11 @@ def user_update_profile(*, user: User, data: dict[str, Any]) -> User:
         )
     if changed:
         user.save(update_fields=changed)
+    if {"time_zone", "quiet_hours_start", "quiet_hours_end"} & set(changed):
+        # Reminders were planned on the old clock: plan them again on the new one.
+        from backend.nudges.planning import replan
+
+        replan(user)
     return user
 
 
@@ -287,6 +292,9 @@ def user_deactivate(*, user: User, password: str) -> None:
     from backend.consent.services import grants_revoke_all
 
     grants_revoke_all(user=user, reason="Account deactivated.")
+    from backend.nudges.services import nudges_stop_for
+
+    nudges_stop_for(user)
 
 
 def password_reset_request(*, email: str) -> None:

@@ -114,7 +114,14 @@ class DisclosureLog(models.Model):
     kind = models.CharField(max_length=24, help_text="What kind of record was seen.")
     record_ids = models.JSONField(default=list, blank=True)
     record_count = models.PositiveIntegerField()
-    grant = models.ForeignKey(ConsentGrant, on_delete=models.PROTECT, related_name="+")
+    grant = models.ForeignKey(
+        ConsentGrant,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Null when seen without a consent, as the therapist who assigned it.",
+    )
     purpose = models.CharField(max_length=24, choices=Purpose.choices)
     at = models.DateTimeField()
     endpoint = models.CharField(max_length=200, help_text="Method and path, without query string.")

@@ -194,7 +194,7 @@ def may_write_for(viewer: User, patient_id: UUID, scope: str, *, now=None) -> bo
 class HeldScope:
     """A scope the viewer holds for a patient: the grant that gives it, and its purpose."""
 
-    grant_id: UUID
+    grant_id: UUID | None
     purpose: str
 
 

@@ -16,8 +16,8 @@ from backend.accounts.models import User
 from backend.care.models import CareLink
 from backend.consent import policy
 from backend.consent.models import ConsentGrant, DisclosureLog, FeedItem, FeedReview, GrantScope
-from backend.consent.policy import Held
-from backend.consent.scopes import PURPOSES_BY_ROLE, REVEALS_JOURNAL_TEXT, Scope
+from backend.consent.policy import Held, HeldScope
+from backend.consent.scopes import PURPOSES_BY_ROLE, REVEALS_JOURNAL_TEXT, Purpose, Scope
 from backend.core.errors import Conflict
 
 T = TypeVar("T")
@@ -190,6 +190,8 @@ class Disclosure:
     kind: str
     record_ids: list[str] | None
     count: int
+    # Seen without a consent (the therapist who assigned homework): logged all the same.
+    without_grant: bool = False
 
 
 def _client_ip(request) -> str | None:
@@ -208,7 +210,10 @@ def disclosures_record(*, request, viewer: User, held: Held, items: Iterable[Dis
     for item in items:
         if item.count == 0:
             continue
-        row = held[item.patient_id][item.scope]
+        if item.without_grant:
+            row = HeldScope(grant_id=None, purpose=Purpose.TREATMENT)
+        else:
+            row = held[item.patient_id][item.scope]
         rows.append(
             DisclosureLog(
                 viewer=viewer,
@@ -244,8 +249,9 @@ def records_disclose(
     when a grant in force gives ``scope`` for its patient (logged under that
     grant, one row per patient), or when ``seen_without_grant`` says the viewer
     sees it as part of the program's own treatment (the assigning therapist of
-    homework): not a disclosure under consent, so not logged. A record that fits
-    neither (a grant revoked while this request ran) is left out.
+    homework): not a disclosure under consent, but logged too (without a grant,
+    purpose treatment), so the patient's accounting shows every read. A record
+    that fits neither (a grant revoked while this request ran) is left out.
     """
     if viewer.role == User.Role.PATIENT:
         return [record for record in records if patient_of(record) == viewer.pk]
@@ -256,6 +262,7 @@ def records_disclose(
     )
     shown: list[T] = []
     ids: dict[UUID, list[str]] = defaultdict(list)
+    own_ids: dict[UUID, list[str]] = defaultdict(list)
     for record in records:
         patient_id = patient_of(record)
         if scope in held.get(patient_id, {}):
@@ -263,11 +270,18 @@ def records_disclose(
             ids[patient_id].append(str(record.pk))
         elif seen_without_grant is not None and seen_without_grant(record):
             shown.append(record)
+            own_ids[patient_id].append(str(record.pk))
     disclosures_record(
         request=request,
         viewer=viewer,
         held=held,
-        items=[Disclosure(pid, scope, kind, pks, len(pks)) for pid, pks in ids.items()],
+        items=[
+            *(Disclosure(pid, scope, kind, pks, len(pks)) for pid, pks in ids.items()),
+            *(
+                Disclosure(pid, scope, kind, pks, len(pks), without_grant=True)
+                for pid, pks in own_ids.items()
+            ),
+        ],
     )
     return shown
 

@@ -1,5 +1,6 @@
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 
@@ -46,29 +47,60 @@ class CursorPagination(BoundedPageSize, pagination.CursorPagination):
             raise ValidationError({self.cursor_query_param: ["This cursor is not valid."]}) from exc
 
 
-class PinnedPagePagination(BoundedPageSize, pagination.PageNumberPagination):
+class PinnedPagePagination(BoundedPageSize, pagination.BasePagination):
     """Numbered pages of a search whose order depends on the moment it runs.
 
     The view sets ``pinned`` (query parameter -> value, e.g. ``at``); the next and
-    previous links carry it, so every page is cut from the same ordering.
+    previous links carry it, so every page is cut from the same ordering. No total
+    is counted: one query per page (a row past the page tells whether there is a
+    next one), which halves the work of a costly search.
     """
 
+    page_query_param = "page"
+    max_page = 10_000
     pinned: dict[str, str] = {}
 
     def paginate_queryset(self, queryset, request, view=None):
-        try:
-            return super().paginate_queryset(queryset, request, view)
-        except NotFound as exc:
-            raise ValidationError({self.page_query_param: ["There is no such page."]}) from exc
+        size = self.get_page_size(request)
+        raw = request.query_params.get(self.page_query_param, "1")
+        number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 0
+        if not 1 <= number <= self.max_page:
+            raise ValidationError({self.page_query_param: ["Use a page number from 1."]})
+        offset = (number - 1) * size
+        rows = list(queryset[offset : offset + size + 1])
+        if number > 1 and not rows:
+            raise ValidationError({self.page_query_param: ["There is no such page."]})
+        self.request, self.number, self.has_next = request, number, len(rows) > size
+        return rows[:size]
 
-    def _pin(self, url):
+    def _link(self, number: int) -> str:
+        url = self.request.build_absolute_uri()
+        url = replace_query_param(url, self.page_query_param, number)
         for name, value in self.pinned.items():
-            if url is not None:
-                url = replace_query_param(url, name, value)
+            url = replace_query_param(url, name, value)
         return url
 
-    def get_next_link(self):
-        return self._pin(super().get_next_link())
+    def get_paginated_response(self, data):
+        return Response(
+            {
+                "next": self._link(self.number + 1) if self.has_next else None,
+                "previous": self._link(self.number - 1) if self.number > 1 else None,
+                "results": data,
+            }
+        )
 
-    def get_previous_link(self):
-        return self._pin(super().get_previous_link())
+    def get_paginated_response_schema(self, schema):
+        link = {"type": "string", "nullable": True, "format": "uri"}
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {"next": link, "previous": link, "results": schema},
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {"name": self.page_query_param, "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1}},
+            {"name": self.page_size_query_param, "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size}},
+        ]  # fmt: skip

@@ -45,8 +45,6 @@ SEARCH_PARAMETERS = [
     OpenApiParameter(
         "at", OpenApiTypes.DATETIME, description="Search as of this moment (default now)."
     ),
-    OpenApiParameter("page", int),
-    OpenApiParameter("page_size", int),
 ]
 
 

@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 BACKOFF_BASE = timedelta(seconds=30)
-BATCH = 100
+BATCH = 500
 
 
 def _deliverable(now: datetime) -> Q:
@@ -55,27 +55,23 @@ def claim(now: datetime | None = None, *, limit: int = BATCH) -> list[Nudge]:
                 attempts=F("attempts") + 1,
             )
     else:
+        # SQLite has one writer at a time: one conditional UPDATE claims atomically.
         candidates = list(
             Nudge.objects.filter(_deliverable(now))
             .order_by("next_attempt_at")
-            .values_list("pk", "state", "claimed_until")[:limit]
+            .values_list("pk", flat=True)[:limit]
         )
-        ids = []
-        for pk, state, claimed_until in candidates:
-            taken = (
-                Nudge.objects.filter(pk=pk, state=state, claimed_until=claimed_until)
-                .filter(_deliverable(now))
-                .update(
-                    state=Nudge.State.SENDING,
-                    claimed_until=lease,
-                    claim=token,
-                    attempts=F("attempts") + 1,
-                )
-            )
-            if taken:
-                ids.append(pk)
+        Nudge.objects.filter(pk__in=candidates).filter(_deliverable(now)).update(
+            state=Nudge.State.SENDING,
+            claimed_until=lease,
+            claim=token,
+            attempts=F("attempts") + 1,
+        )
+        ids = list(Nudge.objects.filter(claim=token).values_list("pk", flat=True))
     return list(
-        Nudge.objects.filter(pk__in=ids).select_related("recipient").order_by("next_attempt_at")
+        Nudge.objects.filter(pk__in=ids)
+        .select_related("recipient", "alert")
+        .order_by("next_attempt_at")
     )
 
 
@@ -94,7 +90,12 @@ def send_web_push(nudge: Nudge) -> Outcome:
 
     failures = []
     payload = json.dumps({"id": str(nudge.pk), "title": nudge.title, "urgent": nudge.urgent})
+    from backend.nudges.services import endpoint_is_public
+
     for subscription in subscriptions:
+        if not settings.WEB_PUSH_ALLOW_LOOPBACK and not endpoint_is_public(subscription.endpoint):
+            failures.append("the endpoint no longer points at a public address")
+            continue
         try:
             webpush(
                 subscription_info={
@@ -147,18 +148,99 @@ def _finish(nudge: Nudge, outcome: Outcome, now: datetime) -> None:
     )
 
 
+def _skip(nudges: list[Nudge], reason: str = "") -> None:
+    if nudges:
+        Nudge.objects.filter(pk__in=[n.pk for n in nudges], claim=nudges[0].claim).update(
+            state=Nudge.State.SKIPPED, claimed_until=None, last_error=reason
+        )
+
+
+@transaction.atomic
+def _inbox_only(nudges: list[Nudge], now: datetime) -> int:
+    """Nudges with no browser to push to: in the inbox now, in three statements."""
+    if not nudges:
+        return 0
+    ids = [n.pk for n in nudges]
+    mine = Nudge.objects.filter(pk__in=ids, claim=nudges[0].claim, state=Nudge.State.SENDING)
+    mine.update(state=Nudge.State.SENT, sent_at=now, claimed_until=None, last_error="")
+    sent = list(
+        Nudge.objects.filter(pk__in=ids, claim=nudges[0].claim, state=Nudge.State.SENT).values_list(
+            "pk", flat=True
+        )
+    )
+    Delivery.objects.bulk_create(Delivery(nudge_id=pk, channel="inbox", ok=True) for pk in sent)
+    return len(sent)
+
+
+def _consented_alerts(nudges: list[Nudge], now: datetime) -> set[tuple]:
+    """(recipient, patient) pairs whose crisis-alert consent holds now, in one query."""
+    alerts = [n for n in nudges if n.alert_id]
+    if not alerts:
+        return set()
+    from backend.consent import policy
+    from backend.consent.scopes import Scope
+
+    return set(
+        policy.open_scopes(now=now)
+        .filter(
+            scope=Scope.CRISIS_ALERTS,
+            recipient_id__in={n.recipient_id for n in alerts},
+            patient_id__in={n.alert.patient_id for n in alerts},
+        )
+        .values_list("recipient_id", "patient_id")
+    )
+
+
 def deliver(now: datetime | None = None, *, sender=send_web_push) -> dict[str, int]:
-    """One round: claim, skip the stale, send the rest. Returns counts by outcome."""
-    counts = {"sent": 0, "failed": 0, "skipped": 0}
+    """One round: claim a batch, skip what is stale or no longer wanted, send the rest.
+
+    Nudges for people with no push subscription go to the inbox in a few statements
+    for the whole batch; the others are pushed one by one. Returns counts by outcome.
+    """
+    counts = {"sent": 0, "failed": 0, "skipped": 0, "claimed": 0}
     now = now or timezone.now()
-    for nudge in claim(now):
-        if not nudge.urgent and now - nudge.due_at > nudge.tolerance:
-            Nudge.objects.filter(pk=nudge.pk, claim=nudge.claim).update(
-                state=Nudge.State.SKIPPED, claimed_until=None
+    batch = claim(now)
+    counts["claimed"] = len(batch)
+    consented = _consented_alerts(batch, now)
+    unwanted, stale, live = [], [], []
+    for nudge in batch:
+        if not nudge.recipient.is_active or (
+            nudge.alert_id and (nudge.recipient_id, nudge.alert.patient_id) not in consented
+        ):
+            unwanted.append(nudge)
+        elif not nudge.urgent and now - nudge.due_at > nudge.tolerance:
+            stale.append(nudge)
+        else:
+            live.append(nudge)
+    _skip(unwanted, "no longer wanted")
+    _skip(stale)
+    counts["skipped"] = len(unwanted) + len(stale)
+    pushing: set = set()
+    if sender is not send_web_push:
+        pushing = {n.recipient_id for n in live}  # a test's sender decides for every nudge
+    elif settings.VAPID_PRIVATE_KEY and live:
+        pushing = set(
+            PushSubscription.objects.filter(user_id__in={n.recipient_id for n in live}).values_list(
+                "user_id", flat=True
             )
-            counts["skipped"] += 1
-            continue
+        )
+    counts["sent"] += _inbox_only([n for n in live if n.recipient_id not in pushing], now)
+    for nudge in (n for n in live if n.recipient_id in pushing):
         outcome = sender(nudge)
         _finish(nudge, outcome, timezone.now())
         counts["sent" if outcome.ok else "failed"] += 1
     return counts
+
+
+def deliver_all(*, budget_seconds: float = 8.0, sender=send_web_push) -> dict[str, int]:
+    """Rounds until nothing due is left or the time budget is spent (the scheduler's job)."""
+    import time as clock
+
+    totals = {"sent": 0, "failed": 0, "skipped": 0, "claimed": 0}
+    started = clock.monotonic()
+    while True:
+        counts = deliver(sender=sender)
+        for key, value in counts.items():
+            totals[key] += value
+        if counts["claimed"] < BATCH or clock.monotonic() - started > budget_seconds:
+            return totals

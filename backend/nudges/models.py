@@ -47,11 +47,20 @@ class NudgeRule(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     suggestion_reason = models.CharField(max_length=200, blank=True)
+    # The first moment not yet planned (null: plan at the next sweep). A sweep reads only
+    # rules whose next moment enters its horizon, so its cost follows the nudges due,
+    # not the number of rules.
+    next_due_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        indexes = [models.Index(fields=["status", "kind"], name="nudge_rule_status")]
+        indexes = [
+            models.Index(fields=["status", "kind"], name="nudge_rule_status"),
+            models.Index(
+                fields=["next_due_at"], name="nudge_rule_next_due", condition=Q(status="active")
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} rule of {self.patient_id}"
@@ -79,6 +88,9 @@ class Nudge(models.Model):
         FAILED = "failed", "Failed; will be retried"
         DEAD = "dead", "Gave up after retries"
         SKIPPED = "skipped", "Missed its moment; not sent late"
+
+    # Came due and went to the in-app inbox (Web Push may still be retrying, or gave up).
+    INBOX_STATES = (State.SENDING, State.SENT, State.FAILED, State.DEAD)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     recipient = models.ForeignKey(

@@ -123,16 +123,41 @@ def _open_homework_due_dates(patient_ids: list, now: datetime) -> dict:
     return dates
 
 
+# Rules whose slots depend on records that change (homework due dates) are looked at
+# again at least this often.
+RECHECK = timedelta(hours=1)
+# How far past the horizon the next moment of a rule is looked for.
+LOOKOUT = timedelta(days=8)
+
+
+def _next_moment(rule: NudgeRule, zone: ZoneInfo, after: datetime, due_dates) -> datetime:
+    """When the sweep must look at the rule again: its first slot from ``after`` on."""
+    if rule.kind == NudgeRule.Kind.HOMEWORK:
+        return after - HORIZON + RECHECK
+    slots = rule_slots(rule, zone, after, after + LOOKOUT, due_dates=due_dates)
+    return slots[0] if slots else after + LOOKOUT - HORIZON
+
+
+def rules_due(now: datetime, end: datetime):
+    """Active rules with a moment before ``end`` not yet planned (an indexed range)."""
+    return (
+        NudgeRule.objects.filter(status=NudgeRule.Status.ACTIVE, patient__is_active=True)
+        .filter(Q(next_due_at__isnull=True) | Q(next_due_at__lt=end))
+        .select_related("patient", "meeting")
+        .order_by("patient_id", "created_at")
+    )
+
+
 def plan(now: datetime | None = None, *, rules: Iterable[NudgeRule] | None = None) -> int:
-    """Insert the outbox rows due within the horizon; returns how many were new."""
+    """Insert the outbox rows due within the horizon; returns how many rows were offered.
+
+    Reads only the rules whose next moment has entered the horizon since the last
+    sweep (and their patients' planned nudges), then moves each rule's next moment
+    past the horizon: a sweep costs what falls due, not what exists.
+    """
     now = now or timezone.now()
     end = now + HORIZON
-    if rules is None:
-        rules = (
-            NudgeRule.objects.filter(status=NudgeRule.Status.ACTIVE, patient__is_active=True)
-            .select_related("patient", "meeting")
-            .order_by("patient_id", "created_at")
-        )
+    rules = list(rules_due(now, end) if rules is None else rules)
     by_patient: dict[int, list[NudgeRule]] = defaultdict(list)
     for rule in rules:
         by_patient[rule.patient_id].append(rule)
@@ -149,27 +174,29 @@ def plan(now: datetime | None = None, *, rules: Iterable[NudgeRule] | None = Non
             "patient_id", "daily_cap"
         )
     )
-    # What is already planned, per patient and local date (the cap counts it).
-    planned: dict[tuple, set[datetime]] = defaultdict(set)
+    # What is already planned, per patient (the cap counts it, per local date).
+    planned: dict[object, list[datetime]] = defaultdict(list)
     taken: set[tuple] = set()
-    for recipient_id, rule_id, slot, due in Nudge.objects.filter(
-        Q(recipient_id__in=list(by_patient)),
-        rule__isnull=False,
-        due_at__gte=now - timedelta(days=2),
-    ).values_list("recipient_id", "rule_id", "slot", "due_at"):
-        taken.add((rule_id, slot))
-        planned[recipient_id, None].add(due)
+    if by_patient:
+        for recipient_id, rule_id, slot, due in Nudge.objects.filter(
+            recipient_id__in=list(by_patient),
+            rule__isnull=False,
+            due_at__gte=now - timedelta(days=2),
+        ).values_list("recipient_id", "rule_id", "slot", "due_at"):
+            taken.add((rule_id, slot))
+            planned[recipient_id].append(due)
     new_rows = []
     for patient_id, patient_rules in by_patient.items():
         patient: User = patient_rules[0].patient
         zone = ZoneInfo(patient.time_zone)
         cap = caps.get(patient_id, DEFAULT_DAILY_CAP)
         per_day: dict[date, int] = defaultdict(int)
-        for due in planned[patient_id, None]:
+        for due in planned[patient_id]:
             per_day[due.astimezone(zone).date()] += 1
-        candidates = []
+        candidates, seen = [], set()
         for rule in patient_rules:
-            for slot in rule_slots(rule, zone, now, end, due_dates=due_dates.get(patient_id, ())):
+            dates = due_dates.get(patient_id, ())
+            for slot in rule_slots(rule, zone, now, end, due_dates=dates):
                 if (rule.pk, slot) in taken:
                     continue
                 due = slot
@@ -179,7 +206,11 @@ def plan(now: datetime | None = None, *, rules: Iterable[NudgeRule] | None = Non
                     due = quiet_hours_end(
                         slot, patient.quiet_hours_start, patient.quiet_hours_end, zone
                     )
+                if (rule.pk, due) in seen:
+                    continue  # several slots moved to the end of quiet hours: one nudge
+                seen.add((rule.pk, due))
                 candidates.append((due, slot, rule))
+            rule.next_due_at = _next_moment(rule, zone, end, dates)
         for due, slot, rule in sorted(candidates, key=lambda c: (c[0], str(c[2].pk))):
             local_day = due.astimezone(zone).date()
             if per_day[local_day] >= cap:
@@ -196,5 +227,14 @@ def plan(now: datetime | None = None, *, rules: Iterable[NudgeRule] | None = Non
                     tolerance=TOLERANCE[rule.kind],
                 )
             )
-    created = Nudge.objects.bulk_create(new_rows, batch_size=500, ignore_conflicts=True)
-    return len(created)
+    Nudge.objects.bulk_create(new_rows, batch_size=1000, ignore_conflicts=True)
+    NudgeRule.objects.bulk_update(rules, ["next_due_at"], batch_size=1000)
+    return len(new_rows)
+
+
+def replan(patient: User) -> None:
+    """The patient's clock or quiet hours changed: what was planned and not sent goes."""
+    Nudge.objects.filter(
+        recipient=patient, rule__isnull=False, state__in=[Nudge.State.PENDING, Nudge.State.FAILED]
+    ).delete()
+    NudgeRule.objects.filter(patient=patient).update(next_due_at=None)

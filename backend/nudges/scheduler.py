@@ -44,7 +44,16 @@ class Leadership:
                 params = connection.get_connection_params()
                 params.pop("cursor_factory", None)
                 params.pop("context", None)
-                self._conn = psycopg.connect(autocommit=True, **params)
+                # Keepalives: if the leader's machine or network dies (not only its process),
+                # the server notices within a minute and frees the lock for the standby.
+                self._conn = psycopg.connect(
+                    autocommit=True,
+                    keepalives=1,
+                    keepalives_idle=15,
+                    keepalives_interval=5,
+                    keepalives_count=3,
+                    **params,
+                )
             row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
             return bool(row and row[0])
         path = Path(settings.SCHEDULER_LOCK_FILE)
@@ -60,10 +69,14 @@ class Leadership:
         if self._conn is None:
             return self._file is not None
         try:
-            self._conn.execute("SELECT 1")
+            row = self._conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
+                "AND objid = %s AND pid = pg_backend_pid() AND granted)",
+                (LOCK_KEY,),
+            ).fetchone()
         except Exception:
             return False
-        return True
+        return bool(row and row[0])
 
     def release(self) -> None:
         if self._conn is not None and not self._conn.closed:
@@ -108,7 +121,7 @@ class Job:
 def jobs(*, deliver_seconds: float = 10, plan_seconds: float = 60) -> list[Job]:
     return [
         Job("plan", planning.plan, IntervalTrigger(seconds=plan_seconds)),
-        Job("deliver", delivery.deliver, IntervalTrigger(seconds=deliver_seconds)),
+        Job("deliver", delivery.deliver_all, IntervalTrigger(seconds=deliver_seconds)),
         Job("meeting feeds", reimport_due_feeds, IntervalTrigger(minutes=15)),
         Job(
             "high-risk windows",
@@ -187,6 +200,8 @@ class SchedulerProcess:
                     id=job.name,
                     max_instances=1,
                     coalesce=True,
+                    # A weekly job missed while no scheduler ran still runs when one does.
+                    misfire_grace_time=6 * 3600 if isinstance(job.trigger, CronTrigger) else 60,
                     **first,
                 )
             self.scheduler.add_job(

@@ -76,7 +76,8 @@ def rule_create(
 
 def _unplan(rule: NudgeRule) -> None:
     # What was planned from the old settings and not sent yet goes; planning starts afresh.
-    rule.nudges.filter(state=Nudge.State.PENDING).delete()
+    rule.nudges.filter(state__in=[Nudge.State.PENDING, Nudge.State.FAILED]).delete()
+    NudgeRule.objects.filter(pk=rule.pk).update(next_due_at=None)
 
 
 @transaction.atomic
@@ -89,6 +90,7 @@ def rule_update(*, rule: NudgeRule, data: dict[str, Any]) -> NudgeRule:
         "weekdays": rule.weekdays,
         "meeting": rule.meeting,
         "message": rule.message,
+        "lead_minutes": rule.lead_minutes,
         **data,
     }
     _check_rule(merged, kind=rule.kind)
@@ -112,7 +114,8 @@ def suggestion_answer(*, rule: NudgeRule, accept: bool) -> NudgeRule:
     if rule.status != NudgeRule.Status.SUGGESTED:
         raise Conflict("Only a suggestion waiting for your answer can be accepted or declined.")
     rule.status = NudgeRule.Status.ACTIVE if accept else NudgeRule.Status.DECLINED
-    rule.save(update_fields=["status", "updated_at"])
+    rule.next_due_at = None
+    rule.save(update_fields=["status", "next_due_at", "updated_at"])
     return rule
 
 
@@ -124,15 +127,31 @@ def preferences_update(*, patient: User, daily_cap: int) -> NudgePreferences:
     return preferences
 
 
+def endpoint_is_public(endpoint: str) -> bool:
+    """The host is on the public internet: never a private, loopback or link-local address
+    (the scheduler would otherwise POST wherever a user points it)."""
+    import ipaddress
+    import socket
+
+    host = urlsplit(endpoint).hostname or ""
+    try:
+        addresses = {ipaddress.ip_address(host)}
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)
+        except (OSError, UnicodeError):
+            return True  # unknown name: nothing to reach; sending will simply fail
+        addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
+    return all(address.is_global for address in addresses)
+
+
 def _check_endpoint(endpoint: str) -> None:
     parts = urlsplit(endpoint)
-    loopback = parts.hostname in {"127.0.0.1", "localhost", "::1"}
-    secure = parts.scheme == "https" or (
-        settings.WEB_PUSH_ALLOW_LOOPBACK and parts.scheme == "http" and loopback
-    )
-    if not secure or not parts.hostname:
+    if settings.WEB_PUSH_ALLOW_LOOPBACK and parts.scheme in ("http", "https"):
+        return  # tests and local development only
+    if parts.scheme != "https" or not parts.hostname:
         raise ValidationError({"endpoint": ["A push endpoint is an https address."]})
-    if loopback and not settings.WEB_PUSH_ALLOW_LOOPBACK:
+    if not endpoint_is_public(endpoint):
         raise ValidationError({"endpoint": ["A push endpoint is a push service's address."]})
 
 
@@ -180,6 +199,14 @@ def inbox_mark(*, nudge: Nudge, opened: bool) -> Nudge:
         nudge.dismissed_at = now
         nudge.save(update_fields=["dismissed_at"])
     return nudge
+
+
+def nudges_stop_for(user: User) -> None:
+    """A closed account: nothing more is sent, to no browser."""
+    Nudge.objects.filter(
+        recipient=user, state__in=[Nudge.State.PENDING, Nudge.State.FAILED]
+    ).update(state=Nudge.State.SKIPPED, last_error="account closed")
+    PushSubscription.objects.filter(user=user).delete()
 
 
 def crisis_alerts_enqueue(alerts: Iterable) -> int:

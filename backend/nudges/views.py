@@ -13,6 +13,24 @@ from backend.nudges.models import Nudge, NudgePreferences, NudgeRule, PushSubscr
 from backend.nudges.planning import DEFAULT_DAILY_CAP
 
 
+def inbox_of(user):
+    """What reached the user's in-app inbox: every nudge that came due and was not skipped
+    (a failing Web Push never hides it), crisis alerts only while the consent holds."""
+    from django.db.models import Q
+
+    from backend.consent import policy
+    from backend.consent.scopes import Scope
+
+    return (
+        Nudge.objects.filter(recipient=user, state__in=Nudge.INBOX_STATES)
+        .filter(
+            Q(alert__isnull=True)
+            | Q(policy.granted(user, Scope.CRISIS_ALERTS, patient_ref="alert__patient"))
+        )
+        .select_related("rule")
+    )
+
+
 def _rules_of(patient):
     return NudgeRule.objects.filter(patient=patient).select_related("suggested_by")
 
@@ -195,9 +213,7 @@ class InboxView(generics.ListAPIView):
     ordering = ("-due_at", "-id")
 
     def get_queryset(self):
-        return Nudge.objects.filter(
-            recipient=self.request.user, state=Nudge.State.SENT
-        ).select_related("rule")
+        return inbox_of(self.request.user)
 
 
 class _InboxMarkView(APIView):
@@ -205,12 +221,7 @@ class _InboxMarkView(APIView):
     opened = True
 
     def post(self, request, nudge_id):
-        nudge = get_object_or_404(
-            Nudge.objects.filter(recipient=request.user, state=Nudge.State.SENT).select_related(
-                "rule"
-            ),
-            pk=nudge_id,
-        )
+        nudge = get_object_or_404(inbox_of(request.user), pk=nudge_id)
         nudge = services.inbox_mark(nudge=nudge, opened=self.opened)
         return Response(serializers.InboxSerializer(nudge).data)
 

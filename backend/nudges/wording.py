@@ -7,6 +7,7 @@ the fellowships' names.
 """
 
 import re
+import unicodedata
 
 REVEALING = [
     r"alcohol\w*", r"drink\w*", r"drunk", r"booze", r"beer", r"wine", r"liquor", r"sober\w*",
@@ -20,7 +21,21 @@ REVEALING = [
     r"sponsor\w*", r"higher power", r"using", r"high", r"clean", r"overdose\w*", r"od",
     r"withdraw\w*", r"trigger\w*", r"halt", r"crisis", r"suicid\w*", r"988",
 ]  # fmt: skip
-_REVEALING_RE = re.compile(r"(?<![\w-])(" + "|".join(REVEALING) + r")(?![\w-])", re.IGNORECASE)
+# Words are runs of letters and digits: "non-alcoholic" holds "alcoholic".
+_REVEALING_RE = re.compile(r"(?<![^\W_])(" + "|".join(REVEALING) + r")(?![^\W_])", re.IGNORECASE)
+# Letters that look Latin but are not, as people use them to slip words past a filter.
+_LOOKALIKES = str.maketrans(
+    "аеорсухіјкмнтвАЕОРСУХІЈКМНТВοαερνιτκΟΑΕΡΝΙΤΚ",
+    "aeopcyxijkmhtbAEOPCYXIJKMHTBoaepvitkOAEPNITK",
+)
+
+
+def _plain(text: str) -> str:
+    """Text as a reader sees it: no invisible characters, accents or look-alike letters."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Mn", "Me", "Cf", "Cc"))
+    return text.translate(_LOOKALIKES).casefold()
+
 
 # Neutral defaults per rule kind (the patient may choose their own words).
 DEFAULT_TITLES = {
@@ -35,4 +50,4 @@ URGENT_TITLE = "Someone you support asked for attention. Open the app."
 
 def revealing_words(text: str) -> list[str]:
     """The words of ``text`` that would reveal treatment on a lock screen."""
-    return sorted({match.group(0).lower() for match in _REVEALING_RE.finditer(text)})
+    return sorted({match.group(0).lower() for match in _REVEALING_RE.finditer(_plain(text))})

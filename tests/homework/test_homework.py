@@ -376,8 +376,19 @@ def test_the_assigning_therapist_sees_it_while_linked_others_only_under_homework
     response = assigner.get(url(homework))
     assert response.status_code == 200
     assert response[REDISCLOSURE_HEADER] == REDISCLOSURE_NOTICE
-    # Treatment by the program's own therapist, not a disclosure under consent: not logged.
-    assert not DisclosureLog.objects.exists()
+    # Treatment by the program's own therapist, not a disclosure under consent; logged all
+    # the same (without a grant) so the patient's accounting shows every read.
+    own = DisclosureLog.objects.get(viewer=therapist)
+    assert (own.kind, own.record_ids, own.grant_id, own.purpose) == (
+        "homework",
+        [str(homework.pk)],
+        None,
+        "treatment",
+    )
+    accounting = client_for(patient).get("/api/v1/me/disclosures/").json()["results"]
+    assert [(row["viewer"]["id"], row["grant"]) for row in accounting] == [
+        (str(therapist.pk), None)
+    ]
 
     other = client_for(linked_therapist)
     assert_problem(other.get(url(homework)), 404)

@@ -47,8 +47,9 @@ def _ok(nudge):
 def test_due_nudges_are_sent_once_and_reach_the_inbox():
     patient = PatientFactory()
     due, later = _nudge(patient), _nudge(patient, due=NOW + timedelta(hours=1))
-    assert delivery.deliver(NOW, sender=_ok) == {"sent": 1, "failed": 0, "skipped": 0}
-    assert delivery.deliver(NOW, sender=_ok) == {"sent": 0, "failed": 0, "skipped": 0}
+    first = delivery.deliver(NOW, sender=_ok)
+    assert first == {"sent": 1, "failed": 0, "skipped": 0, "claimed": 1}
+    assert delivery.deliver(NOW, sender=_ok)["claimed"] == 0
     due.refresh_from_db()
     later.refresh_from_db()
     assert (due.state, later.state) == ("sent", "pending")
@@ -269,3 +270,70 @@ def test_bad_push_subscriptions_are_refused(body, field):
     fields = problem_fields(response)
     assert any(name.startswith(field) or name == field.split(".")[-1] for name in fields), fields
     assert not PushSubscription.objects.exists()
+
+
+def test_a_failing_push_never_hides_the_inbox_copy(push_service, vapid_key):
+    handler, endpoint = push_service
+    patient = PatientFactory()
+    _subscribe(patient, f"{endpoint}down")
+    handler.status = 503
+    nudge = _nudge(patient, due=timezone.now())
+    delivery.deliver()
+    nudge.refresh_from_db()
+    assert nudge.state == "failed", "push is retried"
+    inbox = client_for(patient).get("/api/v1/nudges/inbox/").json()["results"]
+    assert [item["id"] for item in inbox] == [str(nudge.pk)], "but the inbox has it already"
+
+
+def test_a_withdrawn_consent_stops_a_queued_crisis_alert_and_hides_it():
+    patient = PatientFactory()
+    therapist = CareLinkFactory(patient=patient).therapist
+    grant = grant_for(patient, therapist, ["crisis_alerts"])
+    make_entry(patient, intensity=9)
+    from backend.consent import services as consent_services
+
+    consent_services.grant_revoke(grant=grant, by=patient)
+    assert delivery.deliver(timezone.now() + timedelta(seconds=1), sender=_ok)["skipped"] == 1
+    assert client_for(therapist).get("/api/v1/nudges/inbox/").json()["results"] == []
+
+
+def test_a_closed_account_receives_nothing_more(push_service, vapid_key):
+    from backend.accounts import services as account_services
+    from tests.factories import PASSWORD
+
+    handler, endpoint = push_service
+    patient = PatientFactory()
+    _subscribe(patient, f"{endpoint}phone")
+    nudge = _nudge(patient, due=timezone.now())
+    account_services.user_deactivate(user=patient, password=PASSWORD)
+    delivery.deliver(timezone.now() + timedelta(seconds=1))
+    nudge.refresh_from_db()
+    assert nudge.state == "skipped"
+    assert handler.received == []
+    assert not PushSubscription.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    ["https://10.0.0.5/x", "https://169.254.169.254/latest", "https://[::1]/x", "https://127.1/x"],
+)
+def test_a_push_endpoint_must_be_on_the_public_internet(endpoint):
+    response = client_for(PatientFactory()).post(
+        "/api/v1/nudges/push-subscriptions/", push_subscription_body(endpoint), format="json"
+    )
+    assert response.status_code == 400
+    assert not PushSubscription.objects.exists()
+
+
+def test_inbox_only_nudges_are_delivered_a_batch_at_a_time():
+    from django.test.utils import CaptureQueriesContext
+
+    _nudge(PatientFactory())
+    with CaptureQueriesContext(connection) as one:
+        assert delivery.deliver(NOW)["sent"] == 1
+    for _ in range(30):
+        _nudge(PatientFactory())
+    with CaptureQueriesContext(connection) as many:
+        assert delivery.deliver(NOW)["sent"] == 30
+    assert len(one) == len(many), "the same statements for 1 as for 30"
+    assert Delivery.objects.filter(channel="inbox").count() == 31

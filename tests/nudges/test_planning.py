@@ -1,7 +1,7 @@
 """Planning on each patient's clock: daylight saving, quiet hours, zones, caps, exactly once."""
 
 import threading
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from django.db import connection
@@ -164,3 +164,42 @@ def test_homework_is_reminded_before_the_end_of_its_due_date_on_the_patients_clo
     # Due by the end of 24 November in Kolkata (18:30 UTC); four hours before: 14:30 UTC.
     assert _due(patient) == ["2026-11-24T14:30:00+00:00"]
     assert Nudge.objects.get().title == "Something you planned is due soon"
+
+
+def test_a_sweep_reads_only_the_rules_whose_moment_entered_the_horizon(
+    django_assert_max_num_queries,
+):
+    for number in range(20):
+        _rule(PatientFactory(time_zone="UTC"), times=[f"{number % 24:02d}:30"])
+    now = datetime(2026, 11, 24, 0, tzinfo=UTC)
+    planning.plan(now)
+    assert planning.rules_due(now, now + planning.HORIZON).count() == 0
+    # A minute later nothing new entered the horizon: nothing is read, whatever the rules.
+    later = now + timedelta(minutes=1)
+    assert planning.rules_due(later, later + planning.HORIZON).count() == 0
+    with django_assert_max_num_queries(3):
+        planning.plan(later)
+    # A day on, each rule's next moment has entered it again.
+    next_day = now + timedelta(days=1)
+    assert planning.rules_due(next_day, next_day + planning.HORIZON).count() == 20
+
+
+def test_slots_moved_to_the_end_of_quiet_hours_make_one_nudge():
+    patient = PatientFactory(
+        time_zone="Pacific/Auckland", quiet_hours_start=time(22), quiet_hours_end=time(7)
+    )
+    _rule(patient, kind="custom", times=["23:00", "06:00", "06:59"])
+    planning.plan(datetime(2026, 11, 24, 6, tzinfo=UTC))  # 19:00 in Auckland
+    morning = [d for d in _due(patient) if d.startswith("2026-11-24T18:00")]  # 07:00 NZDT
+    assert morning == ["2026-11-24T18:00:00+00:00"]
+
+
+def test_a_new_time_zone_plans_again_on_the_new_clock(patient):
+    from backend.accounts import services as account_services
+
+    _rule(patient, times=["20:30"])
+    planning.plan(datetime(2026, 11, 24, 12, tzinfo=UTC))
+    assert _due(patient) == ["2026-11-25T01:30:00+00:00"]  # New York
+    account_services.user_update_profile(user=patient, data={"time_zone": "Asia/Tokyo"})
+    planning.plan(datetime(2026, 11, 24, 12, 1, tzinfo=UTC))
+    assert _due(patient) == ["2026-11-25T11:30:00+00:00"]  # 20:30 in Tokyo, and only that

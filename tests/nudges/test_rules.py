@@ -53,6 +53,8 @@ def test_changing_a_rule_drops_what_it_planned_but_did_not_send(patient):
         ({"kind": "checkin", "times": ["25:00"]}, "times.0"),
         ({"kind": "checkin", "times": ["7pm"]}, "times.0"),
         ({"kind": "checkin", "times": ["07:00:30"]}, "times.0"),
+        ({"kind": "checkin", "times": ["20,30"]}, "times.0"),
+        ({"kind": "checkin", "times": ["T2030"]}, "times.0"),
         ({"kind": "checkin", "times": []}, "times"),
         ({"kind": "checkin", "times": ["07:00", "08:00"]}, "times"),
         ({"kind": "custom", "times": ["07:00", "07:00"]}, "times"),
@@ -88,6 +90,9 @@ def test_every_lock_screen_text_the_service_writes_is_neutral():
         assert revealing_words(title) == [], title
     assert revealing_words("Time to check in on your cravings") == ["cravings"]
     assert revealing_words("Pick up milk") == []
+    # Hyphens, invisible characters, accents and look-alike letters do not hide a word.
+    for disguised in ("non-alcoholic", "post-rehab", "cr\u200bavings", "s\u043ebriety", "Sóbriety"):
+        assert revealing_words(disguised), disguised
 
 
 def test_a_therapist_suggests_and_the_patient_accepts_or_declines(patient, linked_therapist):
@@ -152,3 +157,11 @@ def test_too_little_history_suggests_nothing(patient):
     windows, reason = high_risk.windows_for(patient)
     assert windows == []
     assert "at least" in reason
+
+
+def test_a_homework_reminder_can_be_paused(patient):
+    client = client_for(patient)
+    rule = client.post(RULES, {"kind": "homework", "lead_minutes": 240}, format="json").json()
+    paused = client.patch(f"{RULES}{rule['id']}/", {"status": "paused"}, format="json")
+    assert paused.status_code == 200, paused.content
+    assert paused.json()["status"] == "paused"
