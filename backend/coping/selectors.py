@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 
 from backend.accounts.models import User
 from backend.consent import policy
@@ -297,7 +297,7 @@ def effectiveness_patient(*, viewer: User, patient_id: UUID | None, now=None) ->
             raise NotFound()
         return viewer, {}
     if patient_id is None:
-        raise NotFound()
+        raise ValidationError({"patient": ["Name the patient whose skills you ask about."]})
     held = policy.scopes_held(viewer, [patient_id], now=now, scopes=policy.AGGREGATE_SCOPES)
     patient = User.objects.filter(pk=patient_id, is_active=True).first()
     if patient is None or not held.get(patient_id):

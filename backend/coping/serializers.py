@@ -7,6 +7,7 @@ from backend.consent.serializers import PersonSerializer
 from backend.coping.models import PlanSection, PlanSuggestion, SkillCategory
 from backend.coping.services import MAX_ITEMS
 from backend.core.serializers import StrictIntegerField, StrictSerializer
+from backend.journal.report_serializers import RANGE_EARLIEST, RANGE_LATEST
 
 PHONE = re.compile(r"^[0-9+()\-. ]{2,32}$")
 
@@ -219,6 +220,12 @@ class EffectivenessQuerySerializer(serializers.Serializer):
             )
         if start is not None and start > end:
             raise serializers.ValidationError({"from": ["Must be on or before `to`."]})
+        for name in ("from", "to"):
+            value = attrs.get(name)
+            if value is not None and not RANGE_EARLIEST <= value <= RANGE_LATEST:
+                raise serializers.ValidationError(
+                    {name: [f"Use a date from {RANGE_EARLIEST} to {RANGE_LATEST}."]}
+                )
         return attrs
 
 

@@ -97,7 +97,9 @@ def _check_items(patient: User, items: list[dict[str, Any]], existing: dict[UUID
     seen: set[UUID] = set()
     for index, item in enumerate(items):
         problems: dict[str, list[str]] = {}
-        if item.get("skill") and item["skill"] not in skills:
+        kept = item.get("id") in existing and existing[item["id"]].skill_id == item.get("skill")
+        if item.get("skill") and item["skill"] not in skills and not kept:
+            # A link the checklist already holds stays valid after its skill is archived.
             problems["skill"] = ["No skill with this id is in this patient's library."]
         if item.get("id"):
             if item["id"] not in existing:
@@ -126,6 +128,8 @@ def _write_items(
             row = existing[item["id"]]
             kept_ids.add(row.pk)
             if "skill" in item or "text" in item:
+                if item.get("skill") and skill is None and row.skill_id == item["skill"]:
+                    skill = row.skill  # an archived skill the item already links stays
                 row.skill = skill
                 row.text = item.get("text", "")
             row.position = position
@@ -226,15 +230,32 @@ def checklist_day_set(
 # --- the relapse-prevention plan ------------------------------------------------------------
 
 
-def _check_strategy_skills(patient: User, strategies: list[dict] | None, field: str) -> None:
-    """Field errors under ``field`` for strategies linking a skill not in the patient's library."""
+def _linked_skills(plan: RelapsePlan | None) -> set[str]:
+    """Skill ids the plan's current version already links (kept after an archive)."""
+    if plan is None:
+        return set()
+    current = _current_content(plan).get(PlanSection.COPING_STRATEGIES) or []
+    return {str(s.get("skill")) for s in current if s.get("skill")}
+
+
+def _check_strategy_skills(
+    patient: User, strategies: list[dict] | None, field: str, plan: RelapsePlan | None = None
+) -> None:
+    """Field errors under ``field`` for strategies linking a skill not in the patient's library.
+
+    A skill the plan already links stays valid after it is archived: a plan can
+    always be saved back as it was read.
+    """
     if not strategies:
         return
     skills = _skills_for_patient(patient, (s["skill"] for s in strategies if s.get("skill")))
+    linked = _linked_skills(plan)
     errors = {
         str(index): {"skill": ["No skill with this id is in this patient's library."]}
         for index, strategy in enumerate(strategies)
-        if strategy.get("skill") and strategy["skill"] not in skills
+        if strategy.get("skill")
+        and strategy["skill"] not in skills
+        and str(strategy["skill"]) not in linked
     }
     if errors:
         raise ValidationError({field: errors})
@@ -291,7 +312,7 @@ def plan_update(
     if expected_version is not None and expected_version != plan.version:
         raise PreconditionFailed(current=plan)
     strategies = PlanSection.COPING_STRATEGIES
-    _check_strategy_skills(plan.patient, changes.get(strategies), strategies)
+    _check_strategy_skills(plan.patient, changes.get(strategies), strategies, plan)
     current = _current_content(plan)
     content = {**EMPTY_PLAN, **current, **_stored(changes)}
     if content != current:
@@ -306,7 +327,7 @@ def suggestion_create(
     """A therapist proposes new content for one section of the patient's plan."""
     plan = RelapsePlan.objects.select_related("patient").get(pk=plan.pk)
     if section == PlanSection.COPING_STRATEGIES:
-        _check_strategy_skills(plan.patient, proposed, "proposed")
+        _check_strategy_skills(plan.patient, proposed, "proposed", plan)
     return PlanSuggestion.objects.create(
         plan=plan,
         author=author,

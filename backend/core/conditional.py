@@ -28,7 +28,8 @@ def if_match_version(request: Request) -> int | str | None:
     versions = [
         int(tag[1:-1])
         for tag in tags
-        if len(tag) > 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit()
+        # isascii(): "²" is a digit to str.isdigit() but not to int().
+        if len(tag) > 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isascii() and tag[1:-1].isdigit()
     ]
     return versions[0] if len(versions) == 1 else 0
 
