@@ -153,7 +153,9 @@ def _guarded(job: Job, *, tidy_connections: bool = True) -> Callable[[], None]:
             close_old_connections()
         try:
             result = job.run()
-            logger.info("job %s done: %s", job.name, result)
+            busy = any(result.values()) if isinstance(result, dict) else bool(result)
+            # Counts only (never content); quiet rounds stay out of the log.
+            logger.log(logging.INFO if busy else logging.DEBUG, "job %s: %s", job.name, result)
         except Exception:
             logger.exception("job %s failed", job.name)
         finally:

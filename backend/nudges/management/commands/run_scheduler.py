@@ -21,6 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job run otherwise
         process = SchedulerProcess(
             standby_poll=options["standby_poll"],
             deliver_seconds=options["deliver_every"],
