@@ -45,6 +45,7 @@ from backend.journal.models import (  # noqa: E402
     Substance,
     SyncState,
 )
+from bench.seeding import bench_user  # noqa: E402
 
 THERAPIST_EMAIL = "bench-caseload-therapist@bench.invalid"
 PATIENTS = 100
@@ -66,25 +67,10 @@ def summary_path(patient_id) -> str:
     return f"/api/v1/care/patients/{patient_id}/summary/"
 
 
-def _user(email: str, role: str, display_name: str, time_zone: str) -> User:
-    user = User.objects.filter(email=email).first()
-    if user is None:
-        # No password: these accounts never sign in, they only hold tokens.
-        user = User.objects.create_user(
-            email,
-            password=None,
-            role=role,
-            display_name=display_name,
-            time_zone=time_zone,
-            email_verified_at=timezone.now(),
-        )
-    return user
-
-
 def _patients(therapist: User) -> list[User]:
     patients = []
     for number in range(PATIENTS):
-        patient = _user(
+        patient = bench_user(
             f"bench-caseload-{number:03d}@bench.invalid",
             User.Role.PATIENT,
             f"Caseload patient {number:03d}",
@@ -219,7 +205,7 @@ def _queries(token: str, patient: User) -> dict[str, int]:
 
 
 def main() -> None:
-    therapist = _user(
+    therapist = bench_user(
         THERAPIST_EMAIL, User.Role.THERAPIST, "Bench Caseload Therapist", "America/Chicago"
     )
     patients = _patients(therapist)

@@ -47,6 +47,7 @@ from backend.journal.models import (  # noqa: E402
     Substance,
     SyncState,
 )
+from bench.seeding import bench_user  # noqa: E402
 
 THERAPIST_EMAIL = "bench-feed-therapist@bench.invalid"
 PATIENTS = 100
@@ -60,21 +61,6 @@ FEED_PATHS = {
     "page25": "/api/v1/care/feed/",
     "page100": "/api/v1/care/feed/?page_size=100",
 }
-
-
-def _user(email: str, role: str, display_name: str, time_zone: str) -> User:
-    user = User.objects.filter(email=email).first()
-    if user is None:
-        # No password: these accounts never sign in, they only hold tokens.
-        user = User.objects.create_user(
-            email,
-            password=None,
-            role=role,
-            display_name=display_name,
-            time_zone=time_zone,
-            email_verified_at=timezone.now(),
-        )
-    return user
 
 
 def _scopes(number: int) -> list[str]:
@@ -155,7 +141,7 @@ def _consents(patients: list[User], therapist: User) -> None:
 def _patients(therapist: User) -> list[User]:
     patients = []
     for number in range(PATIENTS):
-        patient = _user(
+        patient = bench_user(
             f"bench-feed-{number:03d}@bench.invalid",
             User.Role.PATIENT,
             f"Feed patient {number:03d}",
@@ -300,7 +286,7 @@ def _queries(token: str) -> dict[str, int]:
 
 
 def main() -> None:
-    therapist = _user(THERAPIST_EMAIL, User.Role.THERAPIST, "Bench Feed Therapist", "UTC")
+    therapist = bench_user(THERAPIST_EMAIL, User.Role.THERAPIST, "Bench Feed Therapist", "UTC")
     patients = _patients(therapist)
     _consents(patients, therapist)
     if not _is_seeded(patients):

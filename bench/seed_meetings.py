@@ -38,6 +38,7 @@ from backend.accounts.models import User  # noqa: E402
 from backend.accounts.services import tokens_issue  # noqa: E402
 from backend.meetings.importer import Report, apply, import_feed, normalize  # noqa: E402
 from backend.meetings.models import Meeting, MeetingFeed  # noqa: E402
+from bench.seeding import bench_user  # noqa: E402
 
 MEETINGS = 100_000
 IMPORT_TARGET_SECONDS = 5.0
@@ -170,18 +171,9 @@ def _time_import() -> tuple[int, float]:
 
 
 def _patient() -> User:
-    email = "bench-meetings@bench.invalid"
-    user = User.objects.filter(email=email).first()
-    if user is None:
-        user = User.objects.create_user(
-            email,
-            password=None,
-            role=User.Role.PATIENT,
-            display_name="Bench Patient",
-            time_zone="America/New_York",
-            email_verified_at=timezone.now(),
-        )
-    return user
+    return bench_user(
+        "bench-meetings@bench.invalid", User.Role.PATIENT, "Bench Patient", "America/New_York"
+    )
 
 
 def _queries(token: str) -> dict[str, int]:

@@ -18,9 +18,12 @@ class DisclosesRecords:
     never cached by a browser or a proxy.
     """
 
+    def shows_others_records(self, request) -> bool:
+        return True
+
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        if response.status_code < 400:
+        if response.status_code < 400 and self.shows_others_records(request):
             response[REDISCLOSURE_HEADER] = REDISCLOSURE_NOTICE
             response["Cache-Control"] = "no-store, private"
         return response
@@ -44,9 +47,17 @@ class NoticeField(serializers.Field):
 class DisclosingPagination(CursorPagination):
     """Cursor pages of someone else's records, with the notice in the envelope."""
 
+    def carries_notice(self, request) -> bool:
+        return True
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self._notice = self.carries_notice(request)
+        return super().paginate_queryset(queryset, request, view)
+
     def get_paginated_response(self, data):
         response = super().get_paginated_response(data)
-        response.data[NOTICE_FIELD] = REDISCLOSURE_NOTICE
+        if getattr(self, "_notice", True):
+            response.data[NOTICE_FIELD] = REDISCLOSURE_NOTICE
         return response
 
     def get_paginated_response_schema(self, schema):
@@ -70,15 +81,11 @@ def discloses(request) -> bool:
     return bool(user and user.is_authenticated and user.role != "patient")
 
 
-class DisclosesRecordsToOthers:
+class DisclosesRecordsToOthers(DisclosesRecords):
     """View mixin: like DisclosesRecords, for answers that show a patient's records to others."""
 
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        if response.status_code < 400 and discloses(request):
-            response[REDISCLOSURE_HEADER] = REDISCLOSURE_NOTICE
-            response["Cache-Control"] = "no-store, private"
-        return response
+    def shows_others_records(self, request) -> bool:
+        return discloses(request)
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -103,21 +110,15 @@ class NoticeToOthersField(serializers.Field):
         return REDISCLOSURE_NOTICE
 
 
-class NoticeToOthersPagination(CursorPagination):
+class NoticeToOthersPagination(DisclosingPagination):
     """Cursor pages whose envelope carries the notice when they show someone else's records."""
 
-    def paginate_queryset(self, queryset, request, view=None):
-        self._disclosed = discloses(request)
-        return super().paginate_queryset(queryset, request, view)
-
-    def get_paginated_response(self, data):
-        response = super().get_paginated_response(data)
-        if getattr(self, "_disclosed", False):
-            response.data[NOTICE_FIELD] = REDISCLOSURE_NOTICE
-        return response
+    def carries_notice(self, request) -> bool:
+        return discloses(request)
 
     def get_paginated_response_schema(self, schema):
-        schema = super().get_paginated_response_schema(schema)
+        # The notice is optional here: patients reading their own records get none.
+        schema = CursorPagination.get_paginated_response_schema(self, schema)
         schema["properties"][NOTICE_FIELD] = {
             "type": "string",
             "example": REDISCLOSURE_NOTICE,

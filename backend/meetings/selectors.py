@@ -13,11 +13,6 @@ from backend.accounts.models import User
 from backend.consent import policy
 from backend.meetings.models import CalendarFeed, Meeting, SavedMeeting
 
-
-def not_found() -> NotFound:
-    return NotFound()
-
-
 ZONES_CACHE_KEY = "meetings:zones"
 ZONES_CACHE_SECONDS = 600
 
@@ -56,7 +51,7 @@ def meeting_get(*, meeting_id: UUID, viewer: User | None = None, active: bool = 
         )
     meeting = meetings.filter(pk=meeting_id).first()
     if meeting is None:
-        raise not_found()
+        raise NotFound()
     return meeting
 
 

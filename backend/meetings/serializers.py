@@ -229,7 +229,6 @@ class MeetingSerializer(serializers.ModelSerializer):
     def to_representation(self, meeting) -> dict:
         # By hand, with the fields and order declared above (the schema reads those): a
         # search page is 25 to 100 of these, and DRF's generic path costs several ms.
-        start = search.next_start(meeting, self._at())
         return {
             "id": str(meeting.pk),
             "name": meeting.name,
@@ -241,7 +240,7 @@ class MeetingSerializer(serializers.ModelSerializer):
             "end_time": meeting.end_time.strftime("%H:%M") if meeting.end_time else None,
             "duration_minutes": meeting.duration_minutes,
             "time_zone": meeting.time_zone,
-            "by_appointment": meeting.day is None,
+            "by_appointment": self.get_by_appointment(meeting),
             "types": self.get_types(meeting),
             "notes": meeting.notes,
             "location": {
@@ -268,11 +267,11 @@ class MeetingSerializer(serializers.ModelSerializer):
                 else None
             ),
             "attendance_option": meeting.attendance_option,
-            "next_start": None if start is None else start.isoformat(),
+            "next_start": self.get_next_start(meeting),
             "in_progress": self.get_in_progress(meeting),
             "distance": self.get_distance(meeting),
             "is_saved": self.get_is_saved(meeting),
-            "retired": meeting.retired_at is not None,
+            "retired": self.get_retired(meeting),
         }
 
 

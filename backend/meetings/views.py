@@ -6,6 +6,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -145,7 +146,7 @@ class SavedDetailView(APIView):
     @extend_schema(summary="Forget a saved meeting", responses={204: None})
     def delete(self, request, meeting_id):
         if not services.meeting_unsave(patient=request.user, meeting_id=meeting_id):
-            raise selectors.not_found()
+            raise NotFound()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -295,7 +296,7 @@ class CalendarFileView(APIView):
     def get(self, request):
         feed = services.calendar_for_key(request.query_params.get("key", ""))
         if feed is None:
-            raise selectors.not_found()
+            raise NotFound()
         meetings = [
             saved.meeting
             for saved in selectors.saved_of(feed.patient).filter(meeting__retired_at__isnull=True)

@@ -137,12 +137,9 @@ class SuggestionView(APIView):
         link = get_object_or_404(care_selectors.caseload_for(request.user), patient_id=patient_id)
         body = serializers.SuggestionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
-        reason = data.pop("suggestion_reason", "")
-        rule = services.rule_create(patient=link.patient, data=data, suggested_by=request.user)
-        if reason:
-            rule.suggestion_reason = reason
-            rule.save(update_fields=["suggestion_reason"])
+        rule = services.rule_create(
+            patient=link.patient, data=dict(body.validated_data), suggested_by=request.user
+        )
         return Response(serializers.RuleSerializer(rule).data, status=status.HTTP_201_CREATED)
 
 
