@@ -16,18 +16,17 @@ from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from django.db import connection
 from django.db.models import (
     Exists,
     F,
     FloatField,
+    Func,
     IntegerField,
     OuterRef,
     Q,
     QuerySet,
     Value,
 )
-from django.db.models.expressions import RawSQL
 
 from backend.meetings.models import Meeting, SavedMeeting
 
@@ -81,60 +80,88 @@ def bounding_box(where: Where) -> Q:
     return band & Q(longitude__gte=west, longitude__lte=east)
 
 
-TABLE = Meeting._meta.db_table
+class HaversineTerm(Func):
+    """hav of the central angle between ``where`` and each row, a number in [0, 1].
 
-
-def distance_km(where: Where) -> RawSQL:
-    """The haversine great-circle distance from ``where`` to each row, in km (SQL).
-
-    Written as SQL rather than composed from Django's expressions: compiling that
-    composition cost more per request than the query itself.
+    sin²(Δφ/2) + cos φ₀ cos φ sin²(Δλ/2) grows with the great-circle distance, so the
+    database bounds and orders by it directly and leaves the asin and square root
+    (km_from_term) to the page's few rows. Written out as SQL over the row's two
+    columns: compiling the same composition of Django's math functions cost more per
+    request than the query. The columns compile through the ORM, so the expression
+    holds in a subquery too.
     """
-    lat0, lng0 = math.radians(where.latitude), math.radians(where.longitude)
-    # LEAST (MIN on SQLite): rounding may push the argument a hair above 1, outside asin.
-    least = "MIN" if connection.vendor == "sqlite" else "LEAST"
-    sql = (
-        f"%s * ASIN(SQRT({least}("
-        f"POWER(SIN((RADIANS({TABLE}.latitude) - %s) / 2.0), 2)"
-        f" + %s * COS(RADIANS({TABLE}.latitude))"
-        f" * POWER(SIN((RADIANS({TABLE}.longitude) - %s) / 2.0), 2), 1.0)))"
-    )
-    # Every value is a query parameter; the text holds only our table name.
-    return RawSQL(sql, (2 * EARTH_RADIUS_KM, lat0, math.cos(lat0), lng0), FloatField())  # noqa: S611
+
+    output_field = FloatField()
+
+    def __init__(self, where: Where):
+        super().__init__(F("latitude"), F("longitude"))
+        self.where = where
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (lat, lat_params), (lng, lng_params) = (
+            compiler.compile(column) for column in self.get_source_expressions()
+        )
+        lat0, lng0 = math.radians(self.where.latitude), math.radians(self.where.longitude)
+        sql = (
+            f"(POWER(SIN((RADIANS({lat}) - %s) / 2.0), 2)"
+            f" + %s * COS(RADIANS({lat})) * POWER(SIN((RADIANS({lng}) - %s) / 2.0), 2))"
+        )
+        params = (lat0, *lat_params, math.cos(lat0), *lat_params, *lng_params, lng0)
+        return sql, params
+
+
+def term_within(radius_km: float) -> float:
+    """The largest haversine term of a point within ``radius_km``."""
+    return math.sin(min(radius_km / (2 * EARTH_RADIUS_KM), math.pi / 2)) ** 2
+
+
+def km_from_term(term: float) -> float:
+    # min: rounding may push the term a hair above 1, outside asin.
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(max(term, 0.0), 1.0)))
+
+
+class MinutesUntilStart(Func):
+    """Minutes from ``at`` to each meeting's next start, on the meeting's own clock.
+
+    ``at`` is turned into each zone's minute of the week once, here; zones that read
+    the same minute share one branch of the CASE. A zone missing from ``zones``
+    reads UTC's minute.
+    """
+
+    output_field = IntegerField()
+
+    def __init__(self, zones: list[str], at: datetime):
+        super().__init__(F("start_minute"), F("time_zone"))
+        by_minute: dict[int, list[str]] = defaultdict(list)
+        for zone in zones:
+            by_minute[minute_of_week(at.astimezone(zone_named(zone)))].append(zone)
+        self.by_minute = dict(by_minute)
+        self.utc_minute = minute_of_week(at.astimezone(UTC))
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (start, start_params), (zone, zone_params) = (
+            compiler.compile(column) for column in self.get_source_expressions()
+        )
+        branches, params = [], []
+        for minute, names in self.by_minute.items():
+            branches.append(f"WHEN {zone} IN ({', '.join(['%s'] * len(names))}) THEN %s")
+            params.extend([*zone_params, *names, minute])
+        now = f"(CASE {' '.join(branches)} ELSE %s END)" if branches else "%s"
+        sql = f"(({start} - {now} + %s) %% %s)"
+        return sql, (*start_params, *params, self.utc_minute, MINUTES_PER_WEEK, MINUTES_PER_WEEK)
 
 
 def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    """The same distance in Python (for tests and for single meetings)."""
+    """The great-circle distance in Python (the tests' brute force)."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lng2 - lng1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(h, 1.0)))
+    return km_from_term(math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2)
 
 
 @lru_cache(maxsize=1024)
 def zone_named(name: str) -> ZoneInfo:
     # ZoneInfo keeps only weak references: without this, a busy search reloads tz files.
     return ZoneInfo(name)
-
-
-def minutes_until_start(zones: list[str], at: datetime) -> RawSQL:
-    """SQL: minutes from ``at`` to each meeting's next start, on the meeting's own clock.
-
-    ``at`` is turned into each zone's minute of the week once, here; zones that read
-    the same minute share one branch of the CASE.
-    """
-    by_minute: dict[int, list[str]] = defaultdict(list)
-    for zone in zones:
-        by_minute[minute_of_week(at.astimezone(zone_named(zone)))].append(zone)
-    branches, params = [], []
-    for minute, names in by_minute.items():
-        branches.append(f"WHEN {TABLE}.time_zone IN ({', '.join(['%s'] * len(names))}) THEN %s")
-        params.extend([*names, minute])
-    now_minute = f"(CASE {' '.join(branches)} ELSE %s END)" if branches else "%s"
-    params.append(minute_of_week(at))
-    sql = f"(({TABLE}.start_minute - {now_minute} + %s) %% %s)"
-    # Zone names and minutes are query parameters; the text holds only our table name.
-    return RawSQL(sql, (*params, MINUTES_PER_WEEK, MINUTES_PER_WEEK), IntegerField())  # noqa: S611
 
 
 def _local_window(start: time, end: time) -> Q:
@@ -159,77 +186,123 @@ class Criteria:
     order: str = "next"
 
 
-def search(
-    criteria: Criteria, *, at: datetime, zones: list[str], viewer=None, use_box: bool = True
-) -> QuerySet:
-    """Active meetings matching ``criteria`` at ``at``, annotated and ordered.
-
-    ``use_box=False`` skips the indexed bounding box and measures every row: the
-    same answer, as a full scan (the benchmark's baseline).
-    """
-    meetings = (
-        Meeting.objects.filter(retired_at__isnull=True)
-        .select_related("feed")
-        .defer("search_text", "content_hash", "types_key", "regions_key")
-    )
+def _conditions(criteria: Criteria) -> list[Q]:
+    """The filters on the meeting's own columns, as one list (one filter() call is cheaper)."""
+    conditions = [Q(retired_at__isnull=True)]
+    attendance = Meeting.Attendance
     if criteria.attendance is None:
-        meetings = meetings.exclude(attendance_option=Meeting.Attendance.INACTIVE)
-    elif criteria.attendance in (Meeting.Attendance.ONLINE, Meeting.Attendance.IN_PERSON):
-        meetings = meetings.filter(
-            attendance_option__in=[criteria.attendance, Meeting.Attendance.HYBRID]
-        )
+        conditions.append(~Q(attendance_option=attendance.INACTIVE))
+    elif criteria.attendance in (attendance.ONLINE, attendance.IN_PERSON):
+        conditions.append(Q(attendance_option__in=[criteria.attendance, attendance.HYBRID]))
     else:
-        meetings = meetings.filter(attendance_option=criteria.attendance)
+        conditions.append(Q(attendance_option=criteria.attendance))
     if criteria.fellowships:
-        match = Q()
-        for fellowship in criteria.fellowships:
-            match |= Q(fellowship__iexact=fellowship)
-        meetings = meetings.filter(match)
-    for code in criteria.types:
-        meetings = meetings.filter(types_key__contains=f",{code},")
+        conditions.append(
+            Q(*(Q(fellowship__iexact=name) for name in criteria.fellowships), _connector=Q.OR)
+        )
+    conditions += [Q(types_key__contains=f",{code},") for code in criteria.types]
     if criteria.region:
-        meetings = meetings.filter(regions_key__contains=f"|{criteria.region.lower()}|")
-    for word in criteria.text.lower().split():
-        meetings = meetings.filter(search_text__contains=word)
+        conditions.append(Q(regions_key__contains=f"|{criteria.region.lower()}|"))
+    conditions += [Q(search_text__contains=word) for word in criteria.text.lower().split()]
     if criteria.days:
-        meetings = meetings.filter(day__in=criteria.days)
+        conditions.append(Q(day__in=criteria.days))
     if criteria.window:
-        meetings = meetings.filter(_local_window(*criteria.window))
+        conditions.append(_local_window(*criteria.window))
     if criteria.bucket:
-        meetings = meetings.filter(_local_window(*BUCKETS[criteria.bucket]))
-
-    meetings = meetings.annotate(minutes_until=minutes_until_start(zones, at))
+        conditions.append(_local_window(*BUCKETS[criteria.bucket]))
     if criteria.in_progress:
         # Started (minutes_until wrapped round to near a week) and not yet over.
-        meetings = meetings.filter(
-            minutes_until__gt=Value(MINUTES_PER_WEEK) - F("duration_minutes")
-        ) | meetings.filter(minutes_until=0)
+        conditions.append(
+            Q(minutes_until__gt=Value(MINUTES_PER_WEEK) - F("duration_minutes"))
+            | Q(minutes_until=0)
+        )
     if criteria.starting_within is not None:
-        meetings = meetings.filter(minutes_until__lte=criteria.starting_within)
+        conditions.append(Q(minutes_until__lte=criteria.starting_within))
+    return conditions
 
+
+# Columns a result does not show: the search keys and the feed's own bookkeeping.
+DETAIL_DEFERRED = (
+    "search_text",
+    "content_hash",
+    "types_key",
+    "regions_key",
+    "feed__url",
+    "feed__last_report",
+    "feed__last_status",
+    "feed__last_imported_at",
+)
+
+
+class Results:
+    """A search's meetings in order; slice it for a page (one query per slice).
+
+    The page is chosen in a subquery that reads only the columns the filters and
+    the order need, over the bounding box; only the page's own rows are then read
+    whole, with their feed's name and whether the viewer saved them. Each meeting
+    carries ``minutes_until`` (to its next start), ``distance_km`` (None without a
+    point) and ``is_saved``.
+    """
+
+    def __init__(self, ranked: QuerySet, keys: dict, ordering: tuple, viewer):
+        self._ranked, self._keys, self._ordering, self._viewer = ranked, keys, ordering, viewer
+
+    def _rows(self, ids: QuerySet) -> QuerySet:
+        rows = (
+            Meeting.objects.filter(pk__in=ids)
+            .select_related("feed")
+            .defer(*DETAIL_DEFERRED)
+            .annotate(**self._keys)
+        )
+        if self._viewer is not None and self._viewer.is_authenticated:
+            saved = SavedMeeting.objects.filter(patient=self._viewer, meeting=OuterRef("pk"))
+            rows = rows.annotate(is_saved=Exists(saved))
+        return rows.order_by(*self._ordering)
+
+    def _read(self, ids: QuerySet) -> list[Meeting]:
+        meetings = list(self._rows(ids))
+        for meeting in meetings:
+            term = getattr(meeting, "nearness", None)
+            meeting.distance_km = None if term is None else km_from_term(term)
+        return meetings
+
+    def __getitem__(self, page: slice) -> list[Meeting]:
+        if not isinstance(page, slice):
+            raise TypeError("Slice a search's results to read a page of them.")
+        return self._read(self._ranked.values("pk")[page])
+
+    def __iter__(self):
+        return iter(self._read(self._ranked.values("pk")))
+
+
+def search(
+    criteria: Criteria, *, at: datetime, zones: list[str], viewer=None, use_box: bool = True
+) -> Results:
+    """Active meetings matching ``criteria`` at ``at``, in order (see Results).
+
+    ``use_box=False`` leaves out the indexed bounding box, so that the database
+    measures every row: the same answer, as a full scan (the benchmark's baseline).
+    """
+    keys: dict = {"minutes_until": MinutesUntilStart(zones, at)}
+    conditions = _conditions(criteria)
     if criteria.where is not None:
+        keys["nearness"] = HaversineTerm(criteria.where)
         # Near me: real places only, not centroids or online-only meetings.
-        meetings = (
-            meetings.filter(approximate=False, latitude__isnull=False)
-            .exclude(attendance_option=Meeting.Attendance.ONLINE)
-            .filter(bounding_box(criteria.where) if use_box else Q())
-            .annotate(distance_km=distance_km(criteria.where))
-            .filter(distance_km__lte=criteria.where.radius_km)
-        )
-    else:
-        meetings = meetings.annotate(distance_km=Value(None, output_field=FloatField()))
-    if viewer is not None and viewer.is_authenticated:
-        meetings = meetings.annotate(
-            is_saved=Exists(SavedMeeting.objects.filter(patient=viewer, meeting=OuterRef("pk")))
-        )
-    else:
-        meetings = meetings.annotate(is_saved=Value(False))
-
+        conditions += [
+            Q(approximate=False, latitude__isnull=False),
+            ~Q(attendance_option=Meeting.Attendance.ONLINE),
+            Q(nearness__lte=term_within(criteria.where.radius_km)),
+        ]
+        if use_box:
+            conditions.append(bounding_box(criteria.where))
     soon = F("minutes_until").asc(nulls_last=True)
-    near = F("distance_km").asc(nulls_last=True)
-    if criteria.order == "distance":
-        return meetings.order_by(near, soon, "name", "id")
-    return meetings.order_by(soon, near, "name", "id")
+    ordering = (soon,)
+    if criteria.where is not None:
+        near = F("nearness").asc()
+        ordering = (near, soon) if criteria.order == "distance" else (soon, near)
+    ordering += ("name", "id")
+    ranked = Meeting.objects.annotate(**keys).filter(*conditions).order_by(*ordering)
+    return Results(ranked, keys, ordering, viewer)
 
 
 def next_start(meeting: Meeting, at: datetime) -> datetime | None:

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from rest_framework.exceptions import NotFound
 
 from backend.accounts.models import User
@@ -20,16 +20,19 @@ ZONES_CACHE_SECONDS = 600
 def zones() -> list[str]:
     """The time zones of the active directory (a handful, whatever its size).
 
-    Reading them is a scan of the whole table, so they are cached; every import
-    forgets them (see forget_zones), and they expire after ten minutes anyway.
+    Those with the most meetings come first: the search tests each row's zone
+    against them in this order (search.MinutesUntilStart). Reading them is a scan
+    of the whole table, so they are cached; every import forgets them (see
+    forget_zones), and they expire after ten minutes anyway.
     """
     cached = cache.get(ZONES_CACHE_KEY)
     if cached is None:
-        cached = sorted(
+        cached = list(
             Meeting.objects.filter(retired_at__isnull=True)
-            .order_by()
+            .values("time_zone")
+            .annotate(meetings=Count("pk"))
+            .order_by("-meetings", "time_zone")
             .values_list("time_zone", flat=True)
-            .distinct()
         )
         cache.set(ZONES_CACHE_KEY, cached, ZONES_CACHE_SECONDS)
     return cached

@@ -11,9 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backend.meetings import search
+from backend.meetings import search, selectors
 from backend.meetings.models import Meeting
-from tests.helpers import assert_problem, client_for, problem_fields
+from tests.helpers import assert_problem, client_for, problem_fields, requires_postgres
 from tests.meetings.helpers import make_feed, make_meetings, record
 
 pytestmark = pytest.mark.django_db
@@ -329,6 +329,84 @@ def test_pages_are_cut_at_one_moment_and_cost_the_same_queries(patient):
         return len(captured)
 
     assert queries(1) == queries(30)
+
+
+def test_every_page_is_a_slice_of_the_one_whole_order():
+    # Ties everywhere: few start times, a few places, repeated names; ids break the rest.
+    rng = random.Random(7)
+    make_meetings(
+        *(
+            record(
+                name=f"Group {n % 5}",
+                day=rng.choice([1, 2]),
+                time=rng.choice(["07:00", "19:00", "19:30"]),
+                latitude=40.0 + rng.choice([0.0, 0.01, 0.02]),
+                longitude=-75.0,
+            )
+            for n in range(60)
+        )
+    )
+    at = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    for order in ("next", "distance"):
+        criteria = search.Criteria(where=search.Where(40.0, -75.0, 10), order=order)
+        results = search.search(criteria, at=at, zones=selectors.zones())
+        whole = list(results)
+        pages = [m for start in range(0, 70, 7) for m in results[start : start + 7]]
+        assert [m.pk for m in pages] == [m.pk for m in whole]
+        assert len(whole) == 60
+
+        def key(m, order=order):
+            soon = (search.next_start(m, at) - at).total_seconds()
+            near = search.haversine_km(40.0, -75.0, m.latitude, m.longitude)
+            first = (soon, near) if order == "next" else (near, soon)
+            return (*first, m.name, m.pk)
+
+        assert [m.pk for m in whole] == [m.pk for m in sorted(whole, key=key)]
+        for meeting in whole:
+            assert meeting.distance_km == pytest.approx(
+                search.haversine_km(40.0, -75.0, meeting.latitude, meeting.longitude), abs=1e-9
+            )
+
+
+def test_the_zones_with_the_most_meetings_come_first():
+    make_meetings(record(timezone="Asia/Tokyo"), *(record() for _ in range(3)))
+    make_meetings(*(record(timezone="Europe/London") for _ in range(2)))
+    assert selectors.zones() == ["America/New_York", "Europe/London", "Asia/Tokyo"]
+
+
+@requires_postgres("the query planner's choice of the bounding-box index")
+def test_a_near_me_search_reads_the_box_through_its_index_and_only_a_page_whole(patient):
+    rng = random.Random(11)
+    cities = [(40.0 + 2 * n, -75.0 - 3 * n) for n in range(20)]
+    make_meetings(
+        *(
+            record(latitude=lat + rng.gauss(0, 0.1), longitude=lng + rng.gauss(0, 0.1))
+            for lat, lng in cities
+            for _ in range(100)
+        )
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE meetings_meeting")
+    client = client_for(patient)
+    near = {"lat": 40, "lng": -75, "radius": 10}
+    assert client.get(URL, near).status_code == 200  # the directory's zones, now cached
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(URL, near).status_code == 200
+    (statement,) = [q["sql"] for q in captured.captured_queries if "meetings_meeting" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {statement}")
+        (plan,) = cursor.fetchone()[0]
+
+    def nodes(node):
+        yield node
+        for child in node.get("Plans", []):
+            yield from nodes(child)
+
+    every = list(nodes(plan["Plan"]))
+    full_reads = [n for n in every if n["Node Type"] == "Seq Scan"]
+    assert not [n for n in full_reads if n["Relation Name"] == "meetings_meeting"], plan
+    indexes = {n["Index Name"] for n in every if "Index Name" in n}
+    assert {"meeting_lat_lng", "meetings_meeting_pkey"} <= indexes, plan
 
 
 PARAMS = [
