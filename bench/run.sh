@@ -92,12 +92,13 @@ if [ "$seed_feed" = yes ]; then
   { read -r feed_token; read -r feed_queries; } <<<"$feed_seed"
 fi
 # The meetings scenario: 100,000 synthetic meetings, and the timed import of a 2,000-meeting feed.
-meetings_token="" meetings_queries="" meetings_search=""
+meetings_token="" meetings_queries="" meetings_search="" meetings_database=""
 seed_meetings=$([ "$#" -eq 0 ] && echo yes || echo no)
 for name in "$@"; do [ "$name" != meetings ] || seed_meetings=yes; done
 if [ "$seed_meetings" = yes ]; then
   meetings_seed="$(python bench/seed_meetings.py)"
-  { read -r meetings_token; read -r meetings_queries; read -r meetings_search; } <<<"$meetings_seed"
+  { read -r meetings_token; read -r meetings_queries; read -r meetings_search; read -r meetings_database; } \
+    <<<"$meetings_seed"
 fi
 
 port="$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
@@ -116,7 +117,8 @@ BENCH_TOKEN="$token" BENCH_INSIGHTS_TOKEN="$insights_token" \
   BENCH_CASELOAD_QUERIES="$caseload_queries" \
   BENCH_FEED_TOKEN="$feed_token" BENCH_FEED_QUERIES="$feed_queries" \
   BENCH_MEETINGS_TOKEN="$meetings_token" BENCH_MEETINGS_QUERIES="$meetings_queries" \
-  BENCH_MEETINGS_SEARCH="$meetings_search" python bench/http_bench.py \
+  BENCH_MEETINGS_SEARCH="$meetings_search" BENCH_MEETINGS_DATABASE="$meetings_database" \
+  python bench/http_bench.py \
   --base-url "http://127.0.0.1:$port" \
   --server-pid "$server_pid" \
   --duration "${BENCH_DURATION:-10}" \
