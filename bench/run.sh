@@ -65,22 +65,24 @@ else
   database=postgresql
 fi
 
+seed_failed() { echo "bench: seeding ($1) failed; see above" >&2; exit 2; }
+
 python backend/manage.py migrate --noinput --verbosity 0
 python backend/manage.py createcachetable
-token="$(python bench/seed.py)"
+token="$(python bench/seed.py)" || seed_failed "the bench user"
 # The insights scenario reads a second patient's 10,000 entries; seeded only when it runs.
 insights_token=""
 seed_insights=$([ "$#" -eq 0 ] && echo yes || echo no)
 for name in "$@"; do [ "$name" != insights ] || seed_insights=yes; done
 if [ "$seed_insights" = yes ]; then
-  insights_token="$(python bench/seed.py insights)"
+  insights_token="$(python bench/seed.py insights)" || seed_failed insights
 fi
 # The caseload scenario: a therapist with 100 patients x 1,000 entries; seeded only when it runs.
 caseload_token="" caseload_patient="" caseload_queries=""
 seed_caseload=$([ "$#" -eq 0 ] && echo yes || echo no)
 for name in "$@"; do [ "$name" != caseload ] || seed_caseload=yes; done
 if [ "$seed_caseload" = yes ]; then
-  caseload_seed="$(python bench/seed_caseload.py)"
+  caseload_seed="$(python bench/seed_caseload.py)" || seed_failed caseload
   { read -r caseload_token; read -r caseload_patient; read -r caseload_queries; } <<<"$caseload_seed"
 fi
 # The feed scenario: a therapist's share feed over 100 patients x 1,000 entries; seeded only when it runs.
@@ -88,16 +90,16 @@ feed_token="" feed_queries=""
 seed_feed=$([ "$#" -eq 0 ] && echo yes || echo no)
 for name in "$@"; do [ "$name" != feed ] || seed_feed=yes; done
 if [ "$seed_feed" = yes ]; then
-  feed_seed="$(python bench/seed_feed.py)"
+  feed_seed="$(python bench/seed_feed.py)" || seed_failed feed
   { read -r feed_token; read -r feed_queries; } <<<"$feed_seed"
 fi
 # The meetings scenario: 100,000 synthetic meetings, and the timed import of a 2,000-meeting feed.
-meetings_token="" meetings_queries="" meetings_search="" meetings_database=""
+meetings_token="" meetings_queries="" meetings_search="" meetings_statements=""
 seed_meetings=$([ "$#" -eq 0 ] && echo yes || echo no)
 for name in "$@"; do [ "$name" != meetings ] || seed_meetings=yes; done
 if [ "$seed_meetings" = yes ]; then
-  meetings_seed="$(python bench/seed_meetings.py)"
-  { read -r meetings_token; read -r meetings_queries; read -r meetings_search; read -r meetings_database; } \
+  meetings_seed="$(python bench/seed_meetings.py)" || seed_failed meetings
+  { read -r meetings_token; read -r meetings_queries; read -r meetings_search; read -r meetings_statements; } \
     <<<"$meetings_seed"
 fi
 
@@ -117,7 +119,7 @@ BENCH_TOKEN="$token" BENCH_INSIGHTS_TOKEN="$insights_token" \
   BENCH_CASELOAD_QUERIES="$caseload_queries" \
   BENCH_FEED_TOKEN="$feed_token" BENCH_FEED_QUERIES="$feed_queries" \
   BENCH_MEETINGS_TOKEN="$meetings_token" BENCH_MEETINGS_QUERIES="$meetings_queries" \
-  BENCH_MEETINGS_SEARCH="$meetings_search" BENCH_MEETINGS_DATABASE="$meetings_database" \
+  BENCH_MEETINGS_SEARCH="$meetings_search" BENCH_MEETINGS_STATEMENTS="$meetings_statements" \
   python bench/http_bench.py \
   --base-url "http://127.0.0.1:$port" \
   --server-pid "$server_pid" \

@@ -13,7 +13,8 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from functools import lru_cache
+from functools import lru_cache, reduce
+from operator import or_
 from zoneinfo import ZoneInfo
 
 from django.db.models import (
@@ -81,7 +82,7 @@ def bounding_box(where: Where) -> Q:
 
 
 class HaversineTerm(Func):
-    """hav of the central angle between ``where`` and each row, a number in [0, 1].
+    """hav of the central angle between ``where`` and each row (0 to 1, up to rounding).
 
     sin²(Δφ/2) + cos φ₀ cos φ sin²(Δλ/2) grows with the great-circle distance, so the
     database bounds and orders by it directly and leaves the asin and square root
@@ -116,7 +117,7 @@ def term_within(radius_km: float) -> float:
 
 
 def km_from_term(term: float) -> float:
-    # min: rounding may push the term a hair above 1, outside asin.
+    # Clamped: rounding may push the term a hair outside [0, 1], outside sqrt and asin.
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(max(term, 0.0), 1.0)))
 
 
@@ -149,13 +150,6 @@ class MinutesUntilStart(Func):
         now = f"(CASE {' '.join(branches)} ELSE %s END)" if branches else "%s"
         sql = f"(({start} - {now} + %s) %% %s)"
         return sql, (*start_params, *params, self.utc_minute, MINUTES_PER_WEEK, MINUTES_PER_WEEK)
-
-
-def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    """The great-circle distance in Python (the tests' brute force)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lng2 - lng1)
-    return km_from_term(math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2)
 
 
 @lru_cache(maxsize=1024)
@@ -197,9 +191,7 @@ def _conditions(criteria: Criteria) -> list[Q]:
     else:
         conditions.append(Q(attendance_option=criteria.attendance))
     if criteria.fellowships:
-        conditions.append(
-            Q(*(Q(fellowship__iexact=name) for name in criteria.fellowships), _connector=Q.OR)
-        )
+        conditions.append(reduce(or_, (Q(fellowship__iexact=f) for f in criteria.fellowships)))
     conditions += [Q(types_key__contains=f",{code},") for code in criteria.types]
     if criteria.region:
         conditions.append(Q(regions_key__contains=f"|{criteria.region.lower()}|"))
@@ -237,11 +229,13 @@ DETAIL_DEFERRED = (
 class Results:
     """A search's meetings in order; slice it for a page (one query per slice).
 
-    The page is chosen in a subquery that reads only the columns the filters and
-    the order need, over the bounding box; only the page's own rows are then read
-    whole, with their feed's name and whether the viewer saved them. Each meeting
-    carries ``minutes_until`` (to its next start), ``distance_km`` (None without a
-    point) and ``is_saved``.
+    Not a QuerySet: slicing and iterating are all it offers (the search view has no
+    filter backends). The page is chosen in a subquery that reads only the columns
+    the filters and the order need (through the bounding box's index, for a
+    near-me search); only the page's own rows are then read whole, with their feed
+    and whether the viewer saved them. Each meeting carries ``minutes_until`` (to
+    its next start; None by appointment), ``distance_km`` (None without a point)
+    and ``is_saved``.
     """
 
     def __init__(self, ranked: QuerySet, keys: dict, ordering: tuple, viewer):

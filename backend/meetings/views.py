@@ -62,6 +62,8 @@ class MeetingSearchView(generics.ListAPIView):
     permission_classes = [IsAuthenticated]
     serializer_class = serializers.MeetingSerializer
     pagination_class = PinnedPagePagination
+    # The query parameters are validated and applied by search (see get_queryset).
+    filter_backends = []
     queryset = Meeting.objects.none()
 
     @extend_schema(parameters=SEARCH_PARAMETERS)
@@ -76,6 +78,7 @@ class MeetingSearchView(generics.ListAPIView):
         return self.list(request, *args, **kwargs)
 
     def get_queryset(self):
+        # search.Results, not a QuerySet: the pagination slices it.
         return search.search(
             self.criteria, at=self.at, zones=selectors.zones(), viewer=self.request.user
         )

@@ -1,5 +1,6 @@
 """GET /api/v1/meetings/: where (exact great-circle distance) and when (each meeting's own clock)."""
 
+import math
 import random
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -27,6 +28,14 @@ def _names(response) -> list[str]:
 
 
 # --- distance --------------------------------------------------------------------------------
+
+
+def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """The great-circle distance, in plain Python: the brute force the search must equal."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * search.EARTH_RADIUS_KM * math.asin(math.sqrt(min(h, 1.0)))
 
 
 def _random_point(rng: random.Random) -> tuple[float, float]:
@@ -70,14 +79,14 @@ def test_the_radius_search_equals_a_brute_force_haversine_over_the_whole_table()
                 )
             }
             brute = {
-                pk: search.haversine_km(lat, lng, plat, plng)
+                pk: haversine_km(lat, lng, plat, plng)
                 for pk, plat, plng in table
-                if search.haversine_km(lat, lng, plat, plng) <= radius
+                if haversine_km(lat, lng, plat, plng) <= radius
             }
             edge = {
                 pk
                 for pk, plat, plng in table
-                if abs(search.haversine_km(lat, lng, plat, plng) - radius) < 1e-6
+                if abs(haversine_km(lat, lng, plat, plng) - radius) < 1e-6
             }
             assert set(found) - edge == set(brute) - edge, (lat, lng, radius)
             for pk in set(found) & set(brute):
@@ -333,13 +342,20 @@ def test_pages_are_cut_at_one_moment_and_cost_the_same_queries(patient):
 
 def test_every_page_is_a_slice_of_the_one_whole_order():
     # Ties everywhere: few start times, a few places, repeated names; ids break the rest.
+    # Two zones (19:00 in Chicago is 20:00 in New York), and meetings by appointment.
     rng = random.Random(7)
+
+    def when(n):
+        if n % 10 == 0:
+            return {"day": "", "time": ""}
+        return {"day": rng.choice([1, 2]), "time": rng.choice(["07:00", "19:00", "19:30"])}
+
     make_meetings(
         *(
             record(
                 name=f"Group {n % 5}",
-                day=rng.choice([1, 2]),
-                time=rng.choice(["07:00", "19:00", "19:30"]),
+                **when(n),
+                timezone=rng.choice(["America/New_York", "America/Chicago"]),
                 latitude=40.0 + rng.choice([0.0, 0.01, 0.02]),
                 longitude=-75.0,
             )
@@ -356,16 +372,19 @@ def test_every_page_is_a_slice_of_the_one_whole_order():
         assert len(whole) == 60
 
         def key(m, order=order):
-            soon = (search.next_start(m, at) - at).total_seconds()
-            near = search.haversine_km(40.0, -75.0, m.latitude, m.longitude)
+            start = search.next_start(m, at)
+            soon = math.inf if start is None else (start - at).total_seconds()
+            near = haversine_km(40.0, -75.0, m.latitude, m.longitude)
             first = (soon, near) if order == "next" else (near, soon)
             return (*first, m.name, m.pk)
 
         assert [m.pk for m in whole] == [m.pk for m in sorted(whole, key=key)]
         for meeting in whole:
             assert meeting.distance_km == pytest.approx(
-                search.haversine_km(40.0, -75.0, meeting.latitude, meeting.longitude), abs=1e-9
+                haversine_km(40.0, -75.0, meeting.latitude, meeting.longitude), abs=1e-9
             )
+    assert {m.time_zone for m in whole} == {"America/New_York", "America/Chicago"}
+    assert sum(m.day is None for m in whole) == 6
 
 
 def test_the_zones_with_the_most_meetings_come_first():
