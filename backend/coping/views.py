@@ -125,18 +125,22 @@ def _may_change(viewer: User, patient_id) -> bool:
     return viewer.pk == patient_id or policy.may_write_for(viewer, patient_id, Scope.COPING)
 
 
-def _shown_or_404(request, record, *, kind: str, now, patient_of=None):
-    kwargs = {"patient_of": patient_of} if patient_of else {}
-    shown = consent_services.records_disclose(
+def _coping_shown(request, records, *, kind: str, now, patient_of=None) -> list:
+    """The coping records the viewer may be shown, each read by another logged (42 CFR 2.25)."""
+    extra = {} if patient_of is None else {"patient_of": patient_of}
+    return consent_services.records_disclose(
         request=request,
         viewer=request.user,
-        records=[record],
+        records=records,
         scope=Scope.COPING,
         kind=kind,
         now=now,
-        **kwargs,
+        **extra,
     )
-    if not shown:
+
+
+def _shown_or_404(request, record, *, kind: str, now, patient_of=None):
+    if not _coping_shown(request, [record], kind=kind, now=now, patient_of=patient_of):
         raise NotFound()  # the grant ended while this request ran
     return record
 
@@ -146,13 +150,8 @@ def _shown_or_404(request, record, *, kind: str, now, patient_of=None):
 
 def _skills_shown(request, skills: list[Skill], *, now) -> list[Skill]:
     """Library skills as they are; custom skills only as the policy and the log allow."""
-    custom = consent_services.records_disclose(
-        request=request,
-        viewer=request.user,
-        records=[s for s in skills if not s.is_system],
-        scope=Scope.COPING,
-        kind="custom_skill",
-        now=now,
+    custom = _coping_shown(
+        request, [s for s in skills if not s.is_system], kind="custom_skill", now=now
     )
     allowed = {s.pk for s in custom}
     return [s for s in skills if s.is_system or s.pk in allowed]
@@ -328,14 +327,7 @@ class ChecklistListCreateView(DisclosesRecordsToOthers, generics.ListAPIView):
         if "patient" in query.validated_data:
             checklists = checklists.filter(patient_id=query.validated_data["patient"])
         page = self.paginate_queryset(checklists)
-        shown = consent_services.records_disclose(
-            request=request,
-            viewer=request.user,
-            records=page,
-            scope=Scope.COPING,
-            kind="checklist",
-            now=now,
-        )
+        shown = _coping_shown(request, page, kind="checklist", now=now)
         return self.get_paginated_response(
             ChecklistSerializer(
                 _with_progress(shown, now), many=True, context=_context(request)
@@ -446,11 +438,9 @@ class ChecklistDayListView(DisclosesRecordsToOthers, generics.ListAPIView):
             viewer=request.user, checklist_id=self.kwargs["checklist_id"], now=now, items=False
         )
         page = self.paginate_queryset(selectors.checklist_days(request.user, checklist, now=now))
-        shown = consent_services.records_disclose(
-            request=request,
-            viewer=request.user,
-            records=page,
-            scope=Scope.COPING,
+        shown = _coping_shown(
+            request,
+            page,
             kind="checklist_day",
             now=now,
             patient_of=lambda day: day.checklist.patient_id,
@@ -565,14 +555,7 @@ class PlanListCreateView(DisclosesRecordsToOthers, generics.ListAPIView):
     def list(self, request, *args, **kwargs):
         now = timezone.now()
         page = self.paginate_queryset(selectors.plans_for(request.user, now=now))
-        shown = consent_services.records_disclose(
-            request=request,
-            viewer=request.user,
-            records=page,
-            scope=Scope.COPING,
-            kind="relapse_plan",
-            now=now,
-        )
+        shown = _coping_shown(request, page, kind="relapse_plan", now=now)
         return self.get_paginated_response(
             PlanSerializer(
                 selectors.plans_rendered(shown), many=True, context=_context(request)
@@ -666,11 +649,9 @@ class PlanVersionListView(DisclosesRecordsToOthers, generics.ListAPIView):
         now = timezone.now()
         plan = selectors.plan_get(viewer=request.user, plan_id=self.kwargs["plan_id"], now=now)
         page = self.paginate_queryset(selectors.plan_versions(request.user, plan, now=now))
-        shown = consent_services.records_disclose(
-            request=request,
-            viewer=request.user,
-            records=page,
-            scope=Scope.COPING,
+        shown = _coping_shown(
+            request,
+            page,
             kind="relapse_plan_version",
             now=now,
             patient_of=lambda version: version.plan.patient_id,
@@ -730,14 +711,8 @@ class SuggestionListCreateView(DisclosesRecordsToOthers, generics.ListAPIView):
         if "state" in query.validated_data:
             suggestions = suggestions.filter(state=query.validated_data["state"])
         page = self.paginate_queryset(suggestions)
-        shown = consent_services.records_disclose(
-            request=request,
-            viewer=request.user,
-            records=page,
-            scope=Scope.COPING,
-            kind="plan_suggestion",
-            now=now,
-            patient_of=lambda s: s.plan.patient_id,
+        shown = _coping_shown(
+            request, page, kind="plan_suggestion", now=now, patient_of=lambda s: s.plan.patient_id
         )
         return self.get_paginated_response(
             SuggestionSerializer(shown, many=True, context=_context(request)).data
