@@ -31,7 +31,6 @@ from django.utils import timezone  # noqa: E402
 
 from backend.accounts.models import User  # noqa: E402
 from backend.accounts.services import tokens_issue  # noqa: E402
-from backend.care.models import CareLink  # noqa: E402
 from backend.consent import policy  # noqa: E402
 from backend.consent.models import FeedItem  # noqa: E402
 from backend.consent.scopes import Scope  # noqa: E402
@@ -45,7 +44,7 @@ from backend.journal.models import (  # noqa: E402
     Substance,
     SyncState,
 )
-from bench.seeding import bench_user  # noqa: E402
+from bench.seeding import bench_caseload, bench_user  # noqa: E402
 
 THERAPIST_EMAIL = "bench-caseload-therapist@bench.invalid"
 PATIENTS = 100
@@ -68,19 +67,13 @@ def summary_path(patient_id) -> str:
 
 
 def _patients(therapist: User) -> list[User]:
-    patients = []
-    for number in range(PATIENTS):
-        patient = bench_user(
-            f"bench-caseload-{number:03d}@bench.invalid",
-            User.Role.PATIENT,
-            f"Caseload patient {number:03d}",
-            ZONES[number % len(ZONES)],
-        )
-        if not CareLink.objects.filter(
-            patient=patient, therapist=therapist, ended_at__isnull=True
-        ).exists():
-            CareLink.objects.create(patient=patient, therapist=therapist, source="admin")
-        patients.append(patient)
+    patients = bench_caseload(
+        therapist,
+        count=PATIENTS,
+        address="bench-caseload-{number:03d}@bench.invalid",
+        name="Caseload patient {number:03d}",
+        zones=ZONES,
+    )
     held = policy.scopes_held(therapist, [p.pk for p in patients])
     for patient in patients:
         if len(held.get(patient.pk, {})) != len(Scope):

@@ -34,7 +34,6 @@ from django.utils import timezone  # noqa: E402
 
 from backend.accounts.models import User  # noqa: E402
 from backend.accounts.services import tokens_issue  # noqa: E402
-from backend.care.models import CareLink  # noqa: E402
 from backend.consent.models import ConsentGrant, FeedItem, FeedReview, GrantScope  # noqa: E402
 from backend.consent.scopes import Scope  # noqa: E402
 from backend.consent.services import describe  # noqa: E402
@@ -47,7 +46,7 @@ from backend.journal.models import (  # noqa: E402
     Substance,
     SyncState,
 )
-from bench.seeding import bench_user  # noqa: E402
+from bench.seeding import bench_caseload, bench_user  # noqa: E402
 
 THERAPIST_EMAIL = "bench-feed-therapist@bench.invalid"
 PATIENTS = 100
@@ -139,20 +138,13 @@ def _consents(patients: list[User], therapist: User) -> None:
 
 
 def _patients(therapist: User) -> list[User]:
-    patients = []
-    for number in range(PATIENTS):
-        patient = bench_user(
-            f"bench-feed-{number:03d}@bench.invalid",
-            User.Role.PATIENT,
-            f"Feed patient {number:03d}",
-            ZONES[number % len(ZONES)],
-        )
-        if not CareLink.objects.filter(
-            patient=patient, therapist=therapist, ended_at__isnull=True
-        ).exists():
-            CareLink.objects.create(patient=patient, therapist=therapist, source="admin")
-        patients.append(patient)
-    return patients
+    return bench_caseload(
+        therapist,
+        count=PATIENTS,
+        address="bench-feed-{number:03d}@bench.invalid",
+        name="Feed patient {number:03d}",
+        zones=ZONES,
+    )
 
 
 def _is_seeded(patients: list[User]) -> bool:
