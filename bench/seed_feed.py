@@ -26,8 +26,7 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 django.setup()
 
-from django.conf import settings  # noqa: E402 (after django.setup)
-from django.db import connection, transaction  # noqa: E402
+from django.db import connection, transaction  # noqa: E402 (after django.setup)
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -46,6 +45,7 @@ from backend.journal.models import (  # noqa: E402
     Substance,
     SyncState,
 )
+from backend.journal.services import alert_reasons  # noqa: E402
 from bench.seeding import bench_caseload, bench_user  # noqa: E402
 
 THERAPIST_EMAIL = "bench-feed-therapist@bench.invalid"
@@ -165,18 +165,6 @@ def _is_seeded(patients: list[User]) -> bool:
     )
 
 
-def _alert_reasons(entry: JournalEntry) -> list[str]:
-    """The reasons backend.journal.services raises an alert for, on a new entry."""
-    reasons = []
-    if entry.intensity >= settings.CRISIS_INTENSITY_THRESHOLD:
-        reasons.append(CareTeamAlert.Reason.HIGH_INTENSITY)
-    if entry.outcome == Outcome.LAPSED:
-        reasons.append(CareTeamAlert.Reason.LAPSE)
-    elif entry.outcome == Outcome.USED:
-        reasons.append(CareTeamAlert.Reason.USE)
-    return reasons
-
-
 @transaction.atomic
 def _seed_journals(patients: list[User], therapist: User) -> None:
     """Entries, check-ins, alerts and their feed items, as the journal services write them."""
@@ -212,7 +200,7 @@ def _seed_journals(patients: list[User], therapist: User) -> None:
             feed.append(
                 FeedItem(patient=patient, kind=FeedItem.Kind.ENTRY, entry=entry, at=occurred)
             )
-            for reason in _alert_reasons(entry):
+            for reason in alert_reasons(entry):
                 alert = CareTeamAlert(patient=patient, entry=entry, reason=reason)
                 alerts.append(alert)
                 # The services stamp an alert's item with when it was raised: the upload.

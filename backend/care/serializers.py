@@ -1,9 +1,8 @@
-from django.utils import timezone
 from rest_framework import serializers
 
 from backend.accounts.models import User
 from backend.care.models import CareInvite, CareLink
-from backend.core.serializers import StrictSerializer
+from backend.core.serializers import StrictSerializer, invite_status
 
 
 class CareInviteSerializer(serializers.ModelSerializer):
@@ -15,13 +14,7 @@ class CareInviteSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_status(self, invite: CareInvite) -> str:
-        if invite.revoked_at:
-            return "revoked"
-        if invite.used_at:
-            return "used"
-        if invite.expires_at <= timezone.now():
-            return "expired"
-        return "active"
+        return invite_status(invite)
 
 
 class CareInviteCreatedSerializer(CareInviteSerializer):

@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -73,3 +74,14 @@ class StrictIntegerField(serializers.IntegerField):
         if isinstance(data, float) and not data.is_integer():
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+def invite_status(invite) -> str:
+    """Where a single-use invite code stands now: active, used, revoked or expired."""
+    if invite.revoked_at:
+        return "revoked"
+    if invite.used_at:
+        return "used"
+    if invite.expires_at <= timezone.now():
+        return "expired"
+    return "active"

@@ -1,9 +1,8 @@
-from django.utils import timezone
 from rest_framework import serializers
 
 from backend.accounts.serializers import RegisterSerializer
 from backend.consent.scopes import FAMILY_DEFAULT_SCOPES, Scope
-from backend.core.serializers import StrictSerializer
+from backend.core.serializers import StrictSerializer, invite_status
 from backend.family.models import FamilyInvite, FamilyLink
 from backend.family.services import MAX_GRANT_DAYS
 
@@ -60,13 +59,7 @@ class FamilyInviteSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_status(self, invite: FamilyInvite) -> str:
-        if invite.revoked_at:
-            return "revoked"
-        if invite.used_at:
-            return "used"
-        if invite.expires_at <= timezone.now():
-            return "expired"
-        return "active"
+        return invite_status(invite)
 
 
 class FamilyInviteCreatedSerializer(FamilyInviteSerializer):
