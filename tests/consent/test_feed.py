@@ -1,16 +1,13 @@
 """The share feed: only what a grant covers, with review state, notice and disclosure log."""
 
-import uuid
-
 import pytest
 from django.db import connection
 
 from backend.consent.models import DisclosureLog, FeedItem, FeedReview
 from backend.consent.scopes import REDISCLOSURE_HEADER, REDISCLOSURE_NOTICE
-from backend.journal import services as journal_services
 from tests.factories import CareLinkFactory, FamilyLinkFactory, PatientFactory, grant_for
 from tests.helpers import assert_problem, client_for
-from tests.journal.helpers import ENTRIES, entry_payload, make_entry
+from tests.journal.helpers import ENTRIES, entry_payload, make_checkin, make_entry
 
 pytestmark = pytest.mark.django_db
 
@@ -21,26 +18,6 @@ FAMILY_FEED = "/api/v1/family/feed/"
 def _ids(response, kind="entry") -> list[str]:
     assert response.status_code == 200, response.content
     return [item[kind]["id"] for item in response.json()["results"] if item["kind"] == kind]
-
-
-def _checkin(patient, day="2026-11-01", **extra):
-    from backend.journal.serializers import CheckInUpdateSerializer
-
-    serializer = CheckInUpdateSerializer(
-        data={
-            "local_date": day,
-            "mood": 1,
-            "peak_craving": 3,
-            "used_today": False,
-            "medication": "yes",
-            **extra,
-        }
-    )
-    serializer.is_valid(raise_exception=True)
-    checkin, _ = journal_services.checkin_create(
-        patient=patient, checkin_id=uuid.uuid4(), data=dict(serializer.validated_data)
-    )
-    return checkin
 
 
 def test_journal_shared_shows_only_entries_the_patient_marked_shared(patient, linked_therapist):
@@ -81,7 +58,7 @@ def test_a_deleted_entry_leaves_the_feed(patient, linked_therapist):
 
 def test_without_a_grant_nothing_shows_not_even_a_count(patient, linked_therapist):
     make_entry(patient, shared=True)
-    _checkin(patient)
+    make_checkin(patient)
     make_entry(patient, intensity=9)
     body = client_for(linked_therapist).get(FEED).json()
     assert body["results"] == []
@@ -92,7 +69,7 @@ def test_without_a_grant_nothing_shows_not_even_a_count(patient, linked_therapis
 def test_each_scope_opens_only_its_kind(patient, linked_therapist):
     grant_for(patient, linked_therapist, ["checkins"])
     make_entry(patient, shared=True)
-    checkin = _checkin(patient)
+    checkin = make_checkin(patient)
     items = client_for(linked_therapist).get(FEED).json()["results"]
     assert [(i["kind"], i["checkin"]["id"]) for i in items] == [("checkin", str(checkin.pk))]
 
@@ -133,7 +110,7 @@ def test_the_feed_filters_by_patient_kind_and_state(patient, linked_therapist):
     grant_for(other, linked_therapist, ["journal.all"])
     first = make_entry(patient)
     make_entry(other)
-    _checkin(patient)
+    make_checkin(patient)
     client = client_for(linked_therapist)
     by_patient = client.get(FEED, {"patient": str(patient.pk)}).json()["results"]
     assert {i["patient"]["id"] for i in by_patient} == {str(patient.pk)}
@@ -204,7 +181,7 @@ def test_the_feed_carries_the_redisclosure_notice_and_is_not_cached(patient, lin
 def test_every_feed_read_is_in_the_disclosure_log(patient, linked_therapist):
     grant = grant_for(patient, linked_therapist, ["journal.all", "checkins"])
     entries = {str(make_entry(patient).pk), str(make_entry(patient).pk)}
-    checkin = _checkin(patient)
+    checkin = make_checkin(patient)
     client_for(linked_therapist).get(FEED, REMOTE_ADDR="203.0.113.9")
     rows = {row.kind: row for row in DisclosureLog.objects.all()}
     assert set(rows) == {"entry", "checkin"}
@@ -262,7 +239,7 @@ def test_a_check_in_note_is_the_patients_own_words_and_needs_a_journal_scope(
     family_member = FamilyLinkFactory(patient=patient).member
     grant_for(patient, linked_therapist, scopes)
     grant_for(patient, family_member, scopes)
-    checkin = _checkin(patient, note="Synthetic: call my sister tonight")
+    checkin = make_checkin(patient, note="Synthetic: call my sister tonight")
     for viewer, path in ((linked_therapist, FEED), (family_member, FAMILY_FEED)):
         [item] = client_for(viewer).get(path).json()["results"]
         assert item["checkin"]["id"] == str(checkin.pk)

@@ -10,10 +10,9 @@ from django.utils import timezone
 from backend.consent.models import DisclosureLog, FeedItem, FeedReview
 from backend.consent.services import feed_item_review
 from backend.family import services as family_services
-from backend.journal import services as journal_services
 from tests.factories import CareLinkFactory, grant_for
 from tests.helpers import client_for
-from tests.journal.helpers import make_entry
+from tests.journal.helpers import make_checkin, make_entry
 
 pytestmark = pytest.mark.django_db
 
@@ -67,22 +66,8 @@ def test_the_accounting_of_disclosures_and_the_feedback(patient):
 
 
 def test_check_ins(patient):
-    from backend.journal.serializers import CheckInUpdateSerializer
-
     for day in range(1, 6):
-        serializer = CheckInUpdateSerializer(
-            data={
-                "local_date": f"2026-11-0{day}",
-                "mood": 1,
-                "peak_craving": 2,
-                "used_today": False,
-                "medication": "yes",
-            }
-        )
-        serializer.is_valid(raise_exception=True)
-        journal_services.checkin_create(
-            patient=patient, checkin_id=uuid.uuid4(), data=dict(serializer.validated_data)
-        )
+        make_checkin(patient, f"2026-11-0{day}", peak_craving=2)
     client = client_for(patient)
     path = "/api/v1/journal/checkins/"
     assert _queries(client, path, 1) == _queries(client, path, 5)

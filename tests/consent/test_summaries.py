@@ -16,7 +16,6 @@ from backend.consent.scopes import REDISCLOSURE_HEADER, REDISCLOSURE_NOTICE
 from backend.consent.summaries import summaries_for
 from backend.consent.summary_serializers import SummaryFlagsSerializer
 from backend.journal import services as journal_services
-from backend.journal.serializers import CheckInUpdateSerializer
 from tests.factories import (
     CareLinkFactory,
     FamilyFactory,
@@ -26,7 +25,7 @@ from tests.factories import (
     grant_for,
 )
 from tests.helpers import assert_problem, client_for
-from tests.journal.helpers import make_entry
+from tests.journal.helpers import make_checkin, make_entry
 
 pytestmark = pytest.mark.django_db
 
@@ -45,23 +44,6 @@ def family_summary(patient) -> str:
 
 
 CASELOAD = "/api/v1/care/caseload/summaries/"
-
-
-def checkin(patient, day: str):
-    serializer = CheckInUpdateSerializer(
-        data={
-            "local_date": day,
-            "mood": 1,
-            "peak_craving": 3,
-            "used_today": False,
-            "medication": "yes",
-        }
-    )
-    serializer.is_valid(raise_exception=True)
-    created, _ = journal_services.checkin_create(
-        patient=patient, checkin_id=uuid.uuid4(), data=dict(serializer.validated_data)
-    )
-    return created
 
 
 def log(patient, occurred_at: str, intensity: int = 5, outcome: str = "resisted"):
@@ -103,13 +85,13 @@ def therapist():
 def test_streak_counts_consecutive_local_dates_up_to_today_or_yesterday(therapist):
     today = patient_of(therapist)
     for day in ("2026-11-19", "2026-11-21", "2026-11-22", "2026-11-23", "2026-11-24"):
-        checkin(today, day)
+        make_checkin(today, day)
     yesterday = patient_of(therapist)
     for day in ("2026-11-22", "2026-11-23"):
-        checkin(yesterday, day)
+        make_checkin(yesterday, day)
     broken = patient_of(therapist)
     for day in ("2026-11-20", "2026-11-21", "2026-11-22"):
-        checkin(broken, day)
+        make_checkin(broken, day)
     never = patient_of(therapist)
 
     found = summaries_for(therapist, [today, yesterday, broken, never], now=timezone.now())
@@ -139,9 +121,9 @@ def test_streak_counts_consecutive_local_dates_up_to_today_or_yesterday(therapis
 @time_machine.travel(NOW)
 def test_a_deleted_check_in_breaks_the_streak(therapist):
     patient = patient_of(therapist)
-    checkin(patient, "2026-11-22")
-    gap = checkin(patient, "2026-11-23")
-    checkin(patient, "2026-11-24")
+    make_checkin(patient, "2026-11-22")
+    gap = make_checkin(patient, "2026-11-23")
+    make_checkin(patient, "2026-11-24")
     journal_services.checkin_delete(checkin=gap, expected_version=None)
     assert get_summary(therapist, patient)["checkins"]["current_streak"] == 1
 
@@ -177,7 +159,7 @@ def test_days_sober_count_on_each_patients_own_clock(therapist):
 def test_no_checkin_3_days_is_raised_at_the_patients_midnight(therapist, instant, flagged):
     with time_machine.travel(datetime(2026, 11, 22, 15, 0, tzinfo=UTC)):
         patient = patient_of(therapist)
-        checkin(patient, "2026-11-22")
+        make_checkin(patient, "2026-11-22")
     with time_machine.travel(datetime.fromisoformat(instant)):
         flags = get_summary(therapist, patient)["flags"]
     assert flags["no_checkin_3_days"] is flagged
@@ -370,7 +352,7 @@ def test_family_sees_only_their_scopes():
     patient = PatientFactory()
     family_granted = family_of(patient, ["checkins", "counters", "insights", "crisis_alerts"])
     family = family_of(patient, ["meetings"])
-    checkin(patient, "2026-11-24")
+    make_checkin(patient, "2026-11-24")
     journal_services.counter_create(patient=patient, substance="alcohol", start_date=NOW.date())
     granted = get_summary(family_granted, patient, family_summary)
     assert granted["scopes"] == ["checkins", "counters", "crisis_alerts", "insights"]
@@ -511,9 +493,9 @@ def test_family_reads_are_logged_under_the_family_grant():
 @time_machine.travel(NOW)
 def test_the_caseload_filters_by_flag_and_pages_by_name(therapist):
     calm = patient_of(therapist, display_name="Ann")
-    checkin(calm, "2026-11-24")
+    make_checkin(calm, "2026-11-24")
     lapsed = patient_of(therapist, display_name="Bea")
-    checkin(lapsed, "2026-11-24")
+    make_checkin(lapsed, "2026-11-24")
     log(lapsed, "2026-11-23T12:00:00-05:00", outcome="lapsed")
     silent = patient_of(therapist, display_name="Cy", scopes=["checkins"])
     client = client_for(therapist)
@@ -543,7 +525,7 @@ def _caseload(therapist, size: int) -> list:
     zones = ("Pacific/Auckland", "America/Los_Angeles", "America/New_York", "Asia/Kathmandu")
     for number in range(size):
         patient = patient_of(therapist, time_zone=zones[number % len(zones)])
-        checkin(patient, "2026-11-23")
+        make_checkin(patient, "2026-11-23")
         log(patient, "2026-11-20T12:00:00Z", outcome="lapsed")
         journal_services.counter_create(
             patient=patient, substance="alcohol", start_date=date(2026, 10, 1)
@@ -618,7 +600,7 @@ def test_one_patients_summary_runs_a_fixed_number_of_queries(
         client.get(care_summary(patient))
     for day in range(1, 20):
         log(patient, f"2026-11-{day:02d}T12:00:00Z", outcome="used")
-        checkin(patient, f"2026-11-{day:02d}")
+        make_checkin(patient, f"2026-11-{day:02d}")
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert client.get(care_summary(patient)).status_code == 200
 

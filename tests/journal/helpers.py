@@ -3,8 +3,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from backend.journal.serializers import EntryUpdateSerializer
-from backend.journal.services import EntryOp, entries_apply
+from backend.journal.serializers import CheckInUpdateSerializer, EntryUpdateSerializer
+from backend.journal.services import EntryOp, checkin_create, entries_apply
 
 ENTRIES = "/api/v1/journal/entries/"
 BATCH = "/api/v1/journal/entries/batch/"
@@ -46,3 +46,22 @@ def make_entry(patient, **overrides):
         ops=[EntryOp("upsert", uuid.UUID(entry_id), None, dict(serializer.validated_data))],
     )
     return result.entry
+
+
+def make_checkin(patient, day: str = "2026-11-01", **overrides):
+    """A check-in made through the API's validation and the journal service."""
+    serializer = CheckInUpdateSerializer(
+        data={
+            "local_date": day,
+            "mood": 1,
+            "peak_craving": 3,
+            "used_today": False,
+            "medication": "yes",
+            **overrides,
+        }
+    )
+    serializer.is_valid(raise_exception=True)
+    checkin, _ = checkin_create(
+        patient=patient, checkin_id=uuid.uuid4(), data=dict(serializer.validated_data)
+    )
+    return checkin
