@@ -33,6 +33,7 @@ from backend.coping.models import (
 )
 from backend.journal import reports
 from backend.journal.models import Outcome
+from backend.journal.selectors import date_runs
 
 COMPLETION_WINDOW_DAYS = 30
 
@@ -110,17 +111,6 @@ class Progress:
         return round(self.window_completed / self.window_days, 4) if self.window_days else None
 
 
-def _runs(dates: Sequence[date]) -> tuple[int, int, date | None]:
-    """(last run's length, longest run, last date) of sorted distinct dates."""
-    longest = run = 0
-    previous = None
-    for day in dates:
-        run = run + 1 if previous is not None and (day - previous).days == 1 else 1
-        longest = max(longest, run)
-        previous = day
-    return run, longest, previous
-
-
 def checklist_progress(checklists: Iterable[Checklist], *, now: datetime) -> dict[UUID, Progress]:
     """Today's ticks, streaks and the 30-day completion rate of each checklist, on its patient's clock.
 
@@ -154,7 +144,7 @@ def checklist_progress(checklists: Iterable[Checklist], *, now: datetime) -> dic
     for checklist in checklists:
         today = todays[checklist.pk]
         dates = [d for d in completed[checklist.pk] if d <= today]
-        run, longest, last = _runs(dates)
+        run, longest, last = date_runs(dates)
         current = run if last is not None and (today - last).days <= 1 else 0
         created = checklist.created_at.astimezone(ZoneInfo(checklist.patient.time_zone)).date()
         # A day ticked after the fact may come before the checklist's own creation date.

@@ -302,15 +302,7 @@ def _counters_with_decisions(patient: User) -> QuerySet[SobrietyCounter]:
 def _trigger_vocabulary(patient: User) -> QuerySet[Trigger]:
     # Every trigger the patient's vocabulary holds, also those whose entries were
     # deleted since: the label is still stored, so it belongs in their copy.
-    live = Q(entries__deleted_at__isnull=True)
-    return (
-        Trigger.objects.filter(patient=patient)
-        .annotate(
-            uses=Count("entries", filter=live),
-            last_used_at=Max("entries__occurred_at", filter=live),
-        )
-        .order_by("category", "label")
-    )
+    return selectors.triggers_with_use(patient).order_by("category", "label")
 
 
 def export_for(patient: User) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Reads of the journal by its owner. Every read goes through backend.consent.policy,
 which for a patient's own endpoints yields their own records only."""
 
+from collections.abc import Sequence
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -42,17 +43,18 @@ def entry_get_for_owner(*, patient: User, entry_id) -> JournalEntry:
     return get_object_or_404(entries_of(patient), pk=entry_id)
 
 
+def triggers_with_use(patient: User) -> QuerySet[Trigger]:
+    """Every trigger the patient ever named, with ``uses`` and ``last_used_at`` by live entries."""
+    live = Q(entries__deleted_at__isnull=True)
+    return Trigger.objects.filter(patient=patient).annotate(
+        uses=Count("entries", filter=live),
+        last_used_at=Max("entries__occurred_at", filter=live),
+    )
+
+
 def trigger_vocabulary(patient: User) -> QuerySet[Trigger]:
     """The patient's triggers, most used first, to offer back when logging."""
-    live = Q(entries__deleted_at__isnull=True)
-    return (
-        Trigger.objects.filter(patient=patient)
-        .annotate(
-            uses=Count("entries", filter=live),
-            last_used_at=Max("entries__occurred_at", filter=live),
-        )
-        .filter(uses__gt=0)
-    )
+    return triggers_with_use(patient).filter(uses__gt=0)
 
 
 def checkins_of(patient: User) -> QuerySet[CheckIn]:
@@ -67,6 +69,17 @@ def local_today(patient: User) -> date:
     return timezone.localdate(timezone=ZoneInfo(patient.time_zone))
 
 
+def date_runs(dates: Sequence[date]) -> tuple[int, int, date | None]:
+    """(last run's length, longest run, last date) of sorted distinct dates."""
+    longest = run = 0
+    previous = None
+    for day in dates:
+        run = run + 1 if previous is not None and (day - previous).days == 1 else 1
+        longest = max(longest, run)
+        previous = day
+    return run, longest, previous
+
+
 def checkin_streak(patient: User) -> dict:
     """Current and longest runs of consecutive check-in days, in the patient's time zone.
 
@@ -75,13 +88,7 @@ def checkin_streak(patient: User) -> dict:
     """
     today = local_today(patient)
     dates = list(checkins_of(patient).order_by("local_date").values_list("local_date", flat=True))
-    longest = run = 0
-    previous = None
-    for day in dates:
-        run = run + 1 if previous is not None and (day - previous).days == 1 else 1
-        longest = max(longest, run)
-        previous = day
-    last = dates[-1] if dates else None
+    run, longest, last = date_runs(dates)
     # Today is still open: a run that reached yesterday is still current.
     current = run if last is not None and (today - last).days <= 1 else 0
     return {
