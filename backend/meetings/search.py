@@ -213,60 +213,73 @@ def _conditions(criteria: Criteria) -> list[Q]:
     return conditions
 
 
-# Columns a result does not show: the search keys and the feed's own bookkeeping.
+# Columns a result does not show: the search keys and the row's own bookkeeping.
 DETAIL_DEFERRED = (
     "search_text",
     "content_hash",
     "types_key",
     "regions_key",
+    "created_at",
+    "updated_at",
     "feed__url",
     "feed__last_report",
     "feed__last_status",
     "feed__last_imported_at",
 )
+# A page is read by primary key in batches of at most this many (iterating a whole search).
+READ_BATCH = 500
 
 
 class Results:
-    """A search's meetings in order; slice it for a page (one query per slice).
+    """A search's meetings in order; slice it for a page (two queries per slice).
 
     Not a QuerySet: slicing and iterating are all it offers (the search view has no
-    filter backends). The page is chosen in a subquery that reads only the columns
-    the filters and the order need (through the bounding box's index, for a
-    near-me search); only the page's own rows are then read whole, with their feed
-    and whether the viewer saved them. Each meeting carries ``minutes_until`` (to
-    its next start; None by appointment), ``distance_km`` (None without a point)
-    and ``is_saved``.
+    filter backends). The first query ranks: it reads only the columns the filters
+    and the order need (through the bounding box's index, for a near-me search) and
+    returns the page's primary keys with their sort keys. The second reads those
+    rows whole by primary key, with their feed and whether the viewer saved them.
+    Each meeting carries ``minutes_until`` (to its next start; None by appointment),
+    ``distance_km`` (None without a point) and ``is_saved``.
+
+    A meeting deleted between the two queries is left out of its page (meetings
+    leave a feed by being retired, so only an administrator's delete can do this).
     """
 
-    def __init__(self, ranked: QuerySet, keys: dict, ordering: tuple, viewer):
-        self._ranked, self._keys, self._ordering, self._viewer = ranked, keys, ordering, viewer
+    def __init__(self, ranked: QuerySet, keys: tuple[str, ...], viewer):
+        self._ranked = ranked.values_list("pk", *keys)
+        self._keys, self._viewer = keys, viewer
 
-    def _rows(self, ids: QuerySet) -> QuerySet:
-        rows = (
-            Meeting.objects.filter(pk__in=ids)
-            .select_related("feed")
-            .defer(*DETAIL_DEFERRED)
-            .annotate(**self._keys)
-        )
+    def _rows(self, ids: list) -> QuerySet:
+        rows = Meeting.objects.filter(pk__in=ids).select_related("feed").defer(*DETAIL_DEFERRED)
         if self._viewer is not None and self._viewer.is_authenticated:
             saved = SavedMeeting.objects.filter(patient=self._viewer, meeting=OuterRef("pk"))
             rows = rows.annotate(is_saved=Exists(saved))
-        return rows.order_by(*self._ordering)
+        return rows
 
-    def _read(self, ids: QuerySet) -> list[Meeting]:
-        meetings = list(self._rows(ids))
-        for meeting in meetings:
-            term = getattr(meeting, "nearness", None)
+    def _read(self, ranked: list[tuple]) -> list[Meeting]:
+        by_id: dict = {}
+        for first in range(0, len(ranked), READ_BATCH):
+            ids = [row[0] for row in ranked[first : first + READ_BATCH]]
+            by_id.update((meeting.pk, meeting) for meeting in self._rows(ids))
+        meetings = []
+        for pk, *values in ranked:
+            meeting = by_id.get(pk)
+            if meeting is None:
+                continue
+            keys = dict(zip(self._keys, values, strict=True))
+            meeting.minutes_until = keys["minutes_until"]
+            term = keys.get("nearness")
             meeting.distance_km = None if term is None else km_from_term(term)
+            meetings.append(meeting)
         return meetings
 
     def __getitem__(self, page: slice) -> list[Meeting]:
         if not isinstance(page, slice):
             raise TypeError("Slice a search's results to read a page of them.")
-        return self._read(self._ranked.values("pk")[page])
+        return self._read(list(self._ranked[page]))
 
     def __iter__(self):
-        return iter(self._read(self._ranked.values("pk")))
+        return iter(self._read(list(self._ranked)))
 
 
 def search(
@@ -296,7 +309,7 @@ def search(
         ordering = (near, soon) if criteria.order == "distance" else (soon, near)
     ordering += ("name", "id")
     ranked = Meeting.objects.annotate(**keys).filter(*conditions).order_by(*ordering)
-    return Results(ranked, keys, ordering, viewer)
+    return Results(ranked, tuple(keys), viewer)
 
 
 def next_start(meeting: Meeting, at: datetime) -> datetime | None:

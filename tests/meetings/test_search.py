@@ -387,6 +387,22 @@ def test_every_page_is_a_slice_of_the_one_whole_order():
     assert sum(m.day is None for m in whole) == 6
 
 
+def test_a_meeting_deleted_between_ranking_and_reading_is_left_out_of_its_page(monkeypatch):
+    make_meetings(*(record(name=f"M{n}", time=f"{8 + n:02d}:00") for n in range(6)))
+    criteria = search.Criteria(where=search.Where(40.0, -75.0, 10))
+    results = search.search(criteria, at=datetime(2026, 11, 23, 12, tzinfo=UTC), zones=[])
+    whole = [m.pk for m in results]
+    assert len(whole) == 6
+    read_rows = search.Results._rows
+
+    def rows_after_an_admin_delete(self, ids):
+        Meeting.objects.filter(pk=whole[1]).delete()
+        return read_rows(self, ids)
+
+    monkeypatch.setattr(search.Results, "_rows", rows_after_an_admin_delete)
+    assert [m.pk for m in results[0:4]] == [whole[0], whole[2], whole[3]]
+
+
 def test_the_zones_with_the_most_meetings_come_first():
     make_meetings(record(timezone="Asia/Tokyo"), *(record() for _ in range(3)))
     make_meetings(*(record(timezone="Europe/London") for _ in range(2)))
@@ -394,7 +410,7 @@ def test_the_zones_with_the_most_meetings_come_first():
 
 
 @requires_postgres("the query planner's choice of the bounding-box index")
-def test_a_near_me_search_reads_the_box_through_its_index_and_only_a_page_whole(patient):
+def test_a_near_me_search_ranks_through_the_box_index_and_reads_a_page_by_key(patient):
     rng = random.Random(11)
     cities = [(40.0 + 2 * n, -75.0 - 3 * n) for n in range(20)]
     make_meetings(
@@ -411,21 +427,25 @@ def test_a_near_me_search_reads_the_box_through_its_index_and_only_a_page_whole(
     assert client.get(URL, near).status_code == 200  # the directory's zones, now cached
     with CaptureQueriesContext(connection) as captured:
         assert client.get(URL, near).status_code == 200
-    (statement,) = [q["sql"] for q in captured.captured_queries if "meetings_meeting" in q["sql"]]
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {statement}")
-        (plan,) = cursor.fetchone()[0]
+    ranking, page = [q["sql"] for q in captured.captured_queries if "meetings_meeting" in q["sql"]]
 
-    def nodes(node):
-        yield node
-        for child in node.get("Plans", []):
-            yield from nodes(child)
+    def plan_nodes(statement):
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {statement}")
+            (plan,) = cursor.fetchone()[0]
 
-    every = list(nodes(plan["Plan"]))
-    full_reads = [n for n in every if n["Node Type"] == "Seq Scan"]
-    assert not [n for n in full_reads if n["Relation Name"] == "meetings_meeting"], plan
-    indexes = {n["Index Name"] for n in every if "Index Name" in n}
-    assert {"meeting_lat_lng", "meetings_meeting_pkey"} <= indexes, plan
+        def nodes(node):
+            yield node
+            for child in node.get("Plans", []):
+                yield from nodes(child)
+
+        return list(nodes(plan["Plan"]))
+
+    for statement, index in ((ranking, "meeting_lat_lng"), (page, "meetings_meeting_pkey")):
+        every = plan_nodes(statement)
+        full_reads = [n for n in every if n["Node Type"] == "Seq Scan"]
+        assert not [n for n in full_reads if n["Relation Name"] == "meetings_meeting"], every
+        assert index in {n.get("Index Name") for n in every}, every
 
 
 PARAMS = [
