@@ -58,6 +58,19 @@ class Target:
 
 
 @dataclass(frozen=True)
+class Bound:
+    """For the record: the most a Target's ratio could be in this run.
+
+    ``floor`` is an endpoint that does everything the target's numerator does except
+    the work the ratio is about; requests/s of ``floor`` over those of the target's
+    denominator bound the target's ratio from above (the numerator cannot be faster
+    than its own fixed costs).
+    """
+
+    floor: str
+
+
+@dataclass(frozen=True)
 class LatencyCeiling:
     """The `percentile` latency of `endpoint` (median over the rounds) <= maximum_ms."""
 
@@ -73,6 +86,7 @@ class Scenario:
     endpoints: tuple[Endpoint, ...]
     same_json: bool = False  # every endpoint must answer 200 with the same JSON
     target: Target | None = None
+    bound: Bound | None = None
     ceiling: LatencyCeiling | None = None
     # Checks the first endpoint's JSON before timing; returns what is wrong, or None.
     check: Callable[[dict], str | None] | None = None
@@ -251,9 +265,18 @@ SCENARIOS = {
                     _meetings_path("/bench/meetings-full-scan/"),
                     token_env="BENCH_MEETINGS_TOKEN",
                 ),
+                # The same endpoint and request, near a point with no meeting in its box:
+                # the token, the parameters, the zones and the ranking query all run, but
+                # the box holds nothing to rank, read or render.
+                Endpoint(
+                    "nowhere",
+                    "/api/v1/meetings/?lat=0&lng=-30&radius=10",
+                    token_env="BENCH_MEETINGS_TOKEN",
+                ),
             ),
             # Issue 6: at least 10x a full scan, and a median under 30 ms (below).
             target=Target("radius", "fullscan", 10.0),
+            bound=Bound("nowhere"),
             ceiling=LatencyCeiling("radius", "p50", 30.0),
             check=_check_meetings,
             connections=2,
@@ -495,6 +518,17 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace) -> dict:
             f" (target: at least {target.minimum:.0%};"
             f" rounds {min(per_round):.0%} to {max(per_round):.0%})"
         )
+        if scenario.bound:
+            floor = result["endpoints"][scenario.bound.floor]
+            most = floor["items_per_second"] / denominator["items_per_second"]
+            result["target"]["bound"] = {
+                "ratio": f"{scenario.bound.floor}/{target.denominator}",
+                "value": round(most, 3),
+            }
+            print(
+                f"   for the record: {scenario.bound.floor}/{target.denominator} = {most:.1%},"
+                f" the most {target.numerator}/{target.denominator} could be in this run"
+            )
     if scenario.ceiling:
         ceiling = scenario.ceiling
         figures = result["endpoints"][ceiling.endpoint]
