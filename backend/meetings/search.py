@@ -1,21 +1,20 @@
 """Meeting search: where (a bounding box, then the great-circle distance) and when.
 
-Time filters compare minutes of the week on each meeting's own clock: for every
+Time filters and the order count minutes on each meeting's own clock: for every
 time zone in the directory, "now" is turned into that zone's minute of the week
 (0 = Sunday 00:00) and the database computes, per meeting,
 ``minutes_until = (start_minute - now_minute) mod 10080``. A meeting that
-crosses midnight, or the end of the week, needs no special case. Within the
-coming week this ignores a daylight-saving change in the meeting's zone (at most
-an hour near the change); the exact next start shown is computed per meeting.
+crosses midnight, or the end of the week, needs no special case. Within a week of
+a daylight-saving change in a zone, a per-arc correction (backend.meetings.clock)
+makes the count exact there too: the database counts what next_start shows.
 """
 
 import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from functools import lru_cache, reduce
+from functools import reduce
 from operator import or_
-from zoneinfo import ZoneInfo
 
 from django.db.models import (
     Exists,
@@ -26,14 +25,14 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Value,
 )
 
+from backend.meetings import clock
+from backend.meetings.clock import MINUTES_PER_WEEK, minute_of_week, zone_clock, zone_named
 from backend.meetings.models import Meeting, SavedMeeting
 
 EARTH_RADIUS_KM = 6371.0088
 KM_PER_MILE = 1.609344
-MINUTES_PER_WEEK = 7 * 24 * 60
 # Local start times; night wraps past midnight.
 BUCKETS = {
     "morning": (time(5, 0), time(12, 0)),
@@ -48,12 +47,6 @@ class Where:
     latitude: float
     longitude: float
     radius_km: float
-
-
-def minute_of_week(moment: datetime) -> int:
-    """Minutes since Sunday 00:00 on the clock of moment's own zone."""
-    sunday_based = (moment.weekday() + 1) % 7
-    return sunday_based * 1440 + moment.hour * 60 + moment.minute
 
 
 def bounding_box(where: Where) -> Q:
@@ -121,21 +114,27 @@ def km_from_term(term: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(max(term, 0.0), 1.0)))
 
 
-class MinutesUntilStart(Func):
-    """Minutes from ``at`` to each meeting's next start, on the meeting's own clock.
+class ClockMinutes(Func):
+    """Minutes from ``at`` to each meeting's next start, or since its last, on its own clock.
 
-    ``at`` is turned into each zone's minute of the week once, here; zones that read
-    the same minute share one branch of the CASE. A zone missing from ``zones``
-    reads UTC's minute.
+    ``at`` is turned into each zone's clock once, here; zones that read the same
+    minute share one branch of the CASE. A zone within a week of an offset change
+    adds its arcs' corrections (clock.ZoneClock), so the count is exact there too. A
+    zone missing from ``zones`` reads UTC's minute.
     """
 
     output_field = IntegerField()
+    since = False
 
     def __init__(self, zones: list[str], at: datetime):
         super().__init__(F("start_minute"), F("time_zone"))
         by_minute: dict[int, list[str]] = defaultdict(list)
+        self.arcs: dict[str, tuple] = {}
         for zone in zones:
-            by_minute[minute_of_week(at.astimezone(zone_named(zone)))].append(zone)
+            reading = zone_clock(zone, at)
+            by_minute[reading.minute].append(zone)
+            if reading.arcs:
+                self.arcs[zone] = reading.arcs
         self.by_minute = dict(by_minute)
         self.utc_minute = minute_of_week(at.astimezone(UTC))
 
@@ -143,19 +142,45 @@ class MinutesUntilStart(Func):
         (start, start_params), (zone, zone_params) = (
             compiler.compile(column) for column in self.get_source_expressions()
         )
-        branches, params = [], []
+        branches, now_params = [], []
         for minute, names in self.by_minute.items():
             branches.append(f"WHEN {zone} IN ({', '.join(['%s'] * len(names))}) THEN %s")
-            params.extend([*zone_params, *names, minute])
+            now_params.extend([*zone_params, *names, minute])
         now = f"(CASE {' '.join(branches)} ELSE %s END)" if branches else "%s"
-        sql = f"(({start} - {now} + %s) %% %s)"
-        return sql, (*start_params, *params, self.utc_minute, MINUTES_PER_WEEK, MINUTES_PER_WEEK)
+        now_params.append(self.utc_minute)
+        if self.since:
+            sql, params = f"(({now} - {start} + %s) %% %s)", [*now_params, *start_params]
+        else:
+            sql, params = f"(({start} - {now} + %s) %% %s)", [*start_params, *now_params]
+        params += [MINUTES_PER_WEEK, MINUTES_PER_WEEK]
+        corrections = []
+        for name, arcs in self.arcs.items():
+            # This count's own correction per arc, runs of equal ones merged.
+            steps = []
+            for first, *amounts in arcs:
+                if not steps or steps[-1][1] != amounts[self.since]:
+                    steps.append((first, amounts[self.since]))
+            if steps == [(steps[0][0], 0)]:
+                continue
+            inner = [f"WHEN {start} >= %s THEN %s" for _ in steps]
+            params += [*zone_params, name]
+            for first, amount in reversed(steps):
+                params += [*start_params, first, amount]
+            params.append(steps[-1][1])  # before the first arc: the last one, wrapped round
+            corrections.append(f"WHEN {zone} = %s THEN (CASE {' '.join(inner)} ELSE %s END)")
+        if not corrections:
+            return sql, tuple(params)
+        return f"({sql} + (CASE {' '.join(corrections)} ELSE 0 END))", tuple(params)
 
 
-@lru_cache(maxsize=1024)
-def zone_named(name: str) -> ZoneInfo:
-    # ZoneInfo keeps only weak references: without this, a busy search reloads tz files.
-    return ZoneInfo(name)
+class MinutesUntilStart(ClockMinutes):
+    """Minutes to each meeting's next start (0: it starts this minute)."""
+
+
+class MinutesSinceStart(ClockMinutes):
+    """Minutes since each meeting's last start (0: it started this minute)."""
+
+    since = True
 
 
 def _local_window(start: time, end: time) -> Q:
@@ -203,11 +228,8 @@ def _conditions(criteria: Criteria) -> list[Q]:
     if criteria.bucket:
         conditions.append(_local_window(*BUCKETS[criteria.bucket]))
     if criteria.in_progress:
-        # Started (minutes_until wrapped round to near a week) and not yet over.
-        conditions.append(
-            Q(minutes_until__gt=Value(MINUTES_PER_WEEK) - F("duration_minutes"))
-            | Q(minutes_until=0)
-        )
+        # Started and not yet over (search aliases minutes_since when asked).
+        conditions.append(Q(minutes_since__lt=F("duration_minutes")))
     if criteria.starting_within is not None:
         conditions.append(Q(minutes_until__lte=criteria.starting_within))
     return conditions
@@ -291,6 +313,8 @@ def search(
     measures every row: the same answer, as a full scan (the benchmark's baseline).
     """
     keys: dict = {"minutes_until": MinutesUntilStart(zones, at)}
+    # Only a filter reads this one: aliased, not selected.
+    since = {"minutes_since": MinutesSinceStart(zones, at)} if criteria.in_progress else {}
     conditions = _conditions(criteria)
     if criteria.where is not None:
         keys["nearness"] = HaversineTerm(criteria.where)
@@ -308,7 +332,8 @@ def search(
         near = F("nearness").asc()
         ordering = (near, soon) if criteria.order == "distance" else (soon, near)
     ordering += ("name", "id")
-    ranked = Meeting.objects.annotate(**keys).filter(*conditions).order_by(*ordering)
+    ranked = Meeting.objects.annotate(**keys).alias(**since).filter(*conditions)
+    ranked = ranked.order_by(*ordering)
     return Results(ranked, tuple(keys), viewer)
 
 
@@ -316,22 +341,14 @@ def next_start(meeting: Meeting, at: datetime) -> datetime | None:
     """The next time the meeting starts at or after ``at``, aware, in the meeting's zone."""
     if meeting.day is None:
         return None
-    zone = zone_named(meeting.time_zone)
-    local_now = at.astimezone(zone)
-    days_ahead = (meeting.day - (local_now.weekday() + 1) % 7) % 7
-    for extra in (0, 7):
-        date = local_now.date() + timedelta(days=days_ahead + extra)
-        candidate = datetime.combine(date, meeting.start_time, tzinfo=zone)
-        # Normalise a wall-clock time skipped by a daylight-saving change.
-        candidate = candidate.astimezone(UTC).astimezone(zone)
-        if candidate >= local_now.replace(second=0, microsecond=0):
-            return candidate
-    return None  # unreachable: a week ahead is always later
+    return clock.next_start(zone_named(meeting.time_zone), meeting.day, meeting.start_time, at)
 
 
 def in_progress(meeting: Meeting, at: datetime) -> bool:
+    """Started at or before ``at`` (to the minute) and not yet over."""
     if meeting.day is None:
         return False
-    local_now = at.astimezone(zone_named(meeting.time_zone))
-    since = (minute_of_week(local_now) - meeting.start_minute) % MINUTES_PER_WEEK
-    return since < meeting.duration_minutes
+    started = clock.last_start(zone_named(meeting.time_zone), meeting.day, meeting.start_time, at)
+    return at.replace(second=0, microsecond=0) - started < timedelta(
+        minutes=meeting.duration_minutes
+    )

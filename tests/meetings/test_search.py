@@ -189,6 +189,65 @@ def test_next_start_crosses_a_daylight_saving_change():
     assert search.next_start(sunday, autumn).isoformat() == "2026-11-01T10:00:00-05:00"
 
 
+def test_starting_within_and_in_progress_count_real_minutes_across_a_change(patient):
+    make_meetings(
+        record(name="After the jump", day=0, time="03:15", end_time="04:15"),
+        record(name="Before the jump", day=0, time="01:00", end_time="02:30"),
+    )
+    client = client_for(patient)
+    # 01:30 EST on 8 March 2026; at 02:00 the clock jumps to 03:00 EDT. 03:15 is 45 minutes off
+    # (an hour and three quarters on the wall clock).
+    soon = _at(client, "2026-03-08T01:30:00-05:00", starting_within=60)
+    assert _names(soon) == ["After the jump"]
+    assert soon.json()["results"][0]["next_start"] == "2026-03-08T03:15:00-04:00"
+    # 03:20 EDT: the 01:00 meeting (90 minutes) began 80 real minutes ago: still on.
+    both = _at(client, "2026-03-08T03:20:00-04:00", in_progress="true")
+    assert sorted(_names(both)) == ["After the jump", "Before the jump"]
+    assert _names(_at(client, "2026-03-08T03:31:00-04:00", in_progress="true")) == [
+        "After the jump"
+    ]
+
+
+MOMENTS_AROUND_CHANGES = [
+    change + timedelta(minutes=minutes, seconds=20)
+    for change in (datetime(2026, 3, 8, 7, tzinfo=UTC), datetime(2026, 11, 1, 6, tzinfo=UTC))
+    for minutes in (-1440, -61, -30, 0, 1, 45, 60, 61, 150, 6 * 1440)
+]
+
+
+@pytest.mark.parametrize("at", MOMENTS_AROUND_CHANGES, ids=lambda at: at.isoformat())
+def test_the_database_counts_what_next_start_and_in_progress_say(at):
+    # Sunday's small hours every 10 minutes on both sides of the changes, some running past
+    # them, one from Saturday night, and zones that change on other days or never.
+    records = [
+        record(name=f"Sunday {m // 60:02d}:{m % 60:02d}", day=0, time=f"{m // 60:02d}:{m % 60:02d}",
+               end_time=f"{(m + 70) // 60:02d}:{(m + 70) % 60:02d}")
+        for m in range(0, 5 * 60, 10)
+    ]  # fmt: skip
+    records.append(record(name="Saturday night", day=6, time="23:30", end_time="03:30"))
+    make_meetings(*records)
+    make_meetings(
+        record(name="London", day=0, time="01:30"), feed=make_feed("uk", "AA", "Europe/London")
+    )
+    make_meetings(
+        record(name="Tokyo", day=0, time="16:30"), feed=make_feed("jp", "AA", "Asia/Tokyo")
+    )
+    zones = selectors.zones()
+    whole = list(search.search(search.Criteria(), at=at, zones=zones))
+    now = at.replace(second=0, microsecond=0)
+    assert len(whole) == len(records) + 2
+    for meeting in whole:
+        exact = (search.next_start(meeting, at) - now) // timedelta(minutes=1)
+        assert meeting.minutes_until == exact, (meeting.name, at)
+    assert [m.minutes_until for m in whole] == sorted(m.minutes_until for m in whole)
+
+    def found(**criteria):
+        return {m.pk for m in search.search(search.Criteria(**criteria), at=at, zones=zones)}
+
+    assert found(in_progress=True) == {m.pk for m in whole if search.in_progress(m, at)}
+    assert found(starting_within=90) == {m.pk for m in whole if m.minutes_until <= 90}
+
+
 def test_buckets_and_windows_use_local_start_times(patient):
     make_meetings(
         record(name="Dawn", time="06:00"),

@@ -1,0 +1,176 @@
+"""A weekly meeting's own clock: the exact minutes to its next start and since its last.
+
+A meeting recurs at a wall-clock minute of the week ``s`` (0 = Sunday 00:00) in its
+zone. Where ``at`` reads minute ``m`` of the week, the minutes to the next start are
+``(s - m) mod 10080`` and the minutes since the last start ``(m - s) mod 10080``, as
+long as the zone's UTC offset stays put. Within a week of a daylight-saving change
+they are off by a constant on each of a few arcs of the week; the arcs begin at the
+change's wall times (on the old and on the new offset), at ``m`` and at ``m`` shifted
+by the change. ZoneClock holds each arc's constants, measured with next_start and
+last_start themselves, so that the database, which sees only ``s``, counts the same
+minutes as Python, which sees datetimes.
+
+A wall time that a change skips counts on the old offset (02:30 on a spring-forward
+night is 03:30 on the new clock); one that happens twice counts once, the first time
+(``fold=0``), as the standard library does.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+MINUTES_PER_WEEK = 7 * 24 * 60
+# Offset changes this close to ``at`` (either way) can move a start within a week.
+WINDOW = timedelta(days=8)
+SAMPLE = timedelta(hours=6)  # changes further apart than this are all found
+
+
+@lru_cache(maxsize=1024)
+def zone_named(name: str) -> ZoneInfo:
+    # ZoneInfo keeps only weak references: without this, a busy search reloads tz files.
+    return ZoneInfo(name)
+
+
+def minute_of_week(moment: datetime) -> int:
+    """Minutes since Sunday 00:00 on the clock of moment's own zone (or its naive wall)."""
+    sunday_based = (moment.weekday() + 1) % 7
+    return sunday_based * 1440 + moment.hour * 60 + moment.minute
+
+
+def _floor(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def _on_date(day_date: date, start: time, zone: ZoneInfo) -> datetime:
+    # Through UTC and back: a skipped wall time becomes the real time it names.
+    return datetime.combine(day_date, start, tzinfo=zone).astimezone(UTC).astimezone(zone)
+
+
+def next_start(zone: ZoneInfo, day: int, start: time, at: datetime) -> datetime:
+    """The first start at or after ``at`` (to the minute) of a meeting on ``day`` at ``start``."""
+    now = _floor(at)
+    local = now.astimezone(zone)
+    ahead = (day - (local.weekday() + 1) % 7) % 7
+    for extra in (0, 7):
+        candidate = _on_date(local.date() + timedelta(days=ahead + extra), start, zone)
+        if candidate >= now:  # different zones: compared as instants, not wall times
+            return candidate
+    raise AssertionError("a weekly meeting starts within a week")
+
+
+def last_start(zone: ZoneInfo, day: int, start: time, at: datetime) -> datetime:
+    """The latest start at or before ``at`` (to the minute) of a meeting on ``day`` at ``start``."""
+    now = _floor(at)
+    local = now.astimezone(zone)
+    back = ((local.weekday() + 1) % 7 - day) % 7
+    for extra in (0, 7):
+        candidate = _on_date(local.date() - timedelta(days=back + extra), start, zone)
+        if candidate <= now:
+            return candidate
+    raise AssertionError("a weekly meeting started within a week")
+
+
+def _offset(zone: ZoneInfo, moment: datetime) -> int:
+    return round(moment.astimezone(zone).utcoffset().total_seconds() / 60)
+
+
+@lru_cache(maxsize=4096)
+def offset_changes(name: str, around: date) -> tuple[tuple[datetime, int, int], ...]:
+    """The zone's offset changes from 9 days before ``around`` to 10 days after.
+
+    Each is (instant in UTC, old offset, new offset), offsets in minutes, in time order.
+    """
+    zone = zone_named(name)
+    moment = datetime.combine(around, time(), tzinfo=UTC) - timedelta(days=9)
+    end = moment + timedelta(days=19)
+    changes = []
+    offset = _offset(zone, moment)
+    while moment < end:
+        later = moment + SAMPLE
+        new = _offset(zone, later)
+        if new != offset:
+            low, high = 0, int(SAMPLE.total_seconds() // 60)  # minutes after moment
+            while high - low > 1:
+                middle = (low + high) // 2
+                if _offset(zone, moment + timedelta(minutes=middle)) == offset:
+                    low = middle
+                else:
+                    high = middle
+            changes.append((moment + timedelta(minutes=high), offset, new))
+            offset = new
+        moment = later
+    return tuple(changes)
+
+
+@dataclass(frozen=True)
+class ZoneClock:
+    """One zone's clock at one moment.
+
+    ``minute`` is the moment's wall minute of the week. ``arcs`` is empty where the
+    offset stays put within a week either side; otherwise (first minute, correction
+    to the minutes until, correction to the minutes since) per arc, in order of first
+    minute; the last arc wraps round to the first.
+    """
+
+    minute: int
+    arcs: tuple[tuple[int, int, int], ...] = ()
+
+    def _arc(self, start_minute: int) -> tuple[int, int, int]:
+        below = [arc for arc in self.arcs if arc[0] <= start_minute]
+        return below[-1] if below else self.arcs[-1]
+
+    def until(self, start_minute: int) -> int:
+        plain = (start_minute - self.minute) % MINUTES_PER_WEEK
+        return plain + (self._arc(start_minute)[1] if self.arcs else 0)
+
+    def since(self, start_minute: int) -> int:
+        plain = (self.minute - start_minute) % MINUTES_PER_WEEK
+        return plain + (self._arc(start_minute)[2] if self.arcs else 0)
+
+
+def _split(start_minute: int) -> tuple[int, time]:
+    day, minute = divmod(start_minute, 1440)
+    return day, time(minute // 60, minute % 60)
+
+
+def zone_clock(name: str, at: datetime) -> ZoneClock:
+    """``name``'s clock at ``at`` (to the minute)."""
+    return _zone_clock(name, _floor(at))
+
+
+@lru_cache(maxsize=4096)
+def _zone_clock(name: str, now: datetime) -> ZoneClock:
+    # Cached: every search in the same minute reads the same clocks.
+    zone = zone_named(name)
+    minute = minute_of_week(now.astimezone(zone))
+    changes = [c for c in offset_changes(name, now.date()) if abs(c[0] - now) <= WINDOW]
+    if not changes:
+        return ZoneClock(minute)
+    turns = {minute}
+    for instant, old, new in changes:
+        shift = new - old
+        turns |= {
+            minute_of_week((instant + timedelta(minutes=old)).replace(tzinfo=None)),
+            minute_of_week((instant + timedelta(minutes=new)).replace(tzinfo=None)),
+            minute - shift,
+            minute + shift,
+        }
+    # A start at ``at`` itself is both next and last: "until" turns at a point and
+    # "since" a minute after it.
+    firsts = {(turn + after) % MINUTES_PER_WEEK for turn in turns for after in (0, 1)}
+    arcs = []
+    for first in sorted(firsts):
+        day, start = _split(first)
+        until = (next_start(zone, day, start, now) - now) // timedelta(minutes=1)
+        since = (now - last_start(zone, day, start, now)) // timedelta(minutes=1)
+        arcs.append(
+            (
+                first,
+                until - (first - minute) % MINUTES_PER_WEEK,
+                since - (minute - first) % MINUTES_PER_WEEK,
+            )
+        )
+    if not any(until or since for _, until, since in arcs):
+        return ZoneClock(minute)
+    return ZoneClock(minute, tuple(arcs))
