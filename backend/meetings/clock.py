@@ -1,14 +1,14 @@
-"""A weekly meeting's own clock: the exact minutes to its next start and since its last.
+"""A weekly meeting's own clock: the exact minutes to its next start (or end).
 
 A meeting recurs at a wall-clock minute of the week ``s`` (0 = Sunday 00:00) in its
 zone. Where ``at`` reads minute ``m`` of the week, the minutes to the next start are
-``(s - m) mod 10080`` and the minutes since the last start ``(m - s) mod 10080``, as
-long as the zone's UTC offset stays put. Within a week of a daylight-saving change
-they are off by a constant on each of a few arcs of the week; the arcs begin at the
-change's wall times (on the old and on the new offset), at ``m`` and at ``m`` shifted
-by the change. ZoneClock holds each arc's constants, measured with next_start and
-last_start themselves, so that the database, which sees only ``s``, counts the same
-minutes as Python, which sees datetimes.
+``(s - m) mod 10080``, as long as the zone's UTC offset stays put. Within a week of
+a daylight-saving change that is off by a constant on each of a few arcs of the
+week; the arcs begin at the change's wall times (on the old and on the new offset),
+at ``m`` and at ``m`` shifted by the change. ZoneClock holds each arc's constant,
+measured with next_start itself, so that the database, which sees only ``s``,
+counts the same minutes as Python, which sees datetimes. A meeting's end is a wall
+time too (its listed end time), counted the same way.
 
 A wall time that a change skips counts on the old offset (02:30 on a spring-forward
 night is 03:30 on the new clock); one that happens twice counts once, the first time
@@ -38,7 +38,8 @@ def minute_of_week(moment: datetime) -> int:
     return sunday_based * 1440 + moment.hour * 60 + moment.minute
 
 
-def _floor(at: datetime) -> datetime:
+def floor(at: datetime) -> datetime:
+    """``at`` in UTC, to the minute (every offset in use is whole minutes)."""
     return at.astimezone(UTC).replace(second=0, microsecond=0)
 
 
@@ -49,7 +50,7 @@ def _on_date(day_date: date, start: time, zone: ZoneInfo) -> datetime:
 
 def next_start(zone: ZoneInfo, day: int, start: time, at: datetime) -> datetime:
     """The first start at or after ``at`` (to the minute) of a meeting on ``day`` at ``start``."""
-    now = _floor(at)
+    now = floor(at)
     local = now.astimezone(zone)
     ahead = (day - (local.weekday() + 1) % 7) % 7
     for extra in (0, 7):
@@ -57,18 +58,6 @@ def next_start(zone: ZoneInfo, day: int, start: time, at: datetime) -> datetime:
         if candidate >= now:  # different zones: compared as instants, not wall times
             return candidate
     raise AssertionError("a weekly meeting starts within a week")
-
-
-def last_start(zone: ZoneInfo, day: int, start: time, at: datetime) -> datetime:
-    """The latest start at or before ``at`` (to the minute) of a meeting on ``day`` at ``start``."""
-    now = _floor(at)
-    local = now.astimezone(zone)
-    back = ((local.weekday() + 1) % 7 - day) % 7
-    for extra in (0, 7):
-        candidate = _on_date(local.date() - timedelta(days=back + extra), start, zone)
-        if candidate <= now:
-            return candidate
-    raise AssertionError("a weekly meeting started within a week")
 
 
 def _offset(zone: ZoneInfo, moment: datetime) -> int:
@@ -108,35 +97,31 @@ class ZoneClock:
     """One zone's clock at one moment.
 
     ``minute`` is the moment's wall minute of the week. ``arcs`` is empty where the
-    offset stays put within a week either side; otherwise (first minute, correction
-    to the minutes until, correction to the minutes since) per arc, in order of first
-    minute; the last arc wraps round to the first.
+    offset stays put within a week either side; otherwise (first minute, correction)
+    per arc, in order of first minute, runs of equal corrections merged; the last arc
+    wraps round to the first.
     """
 
     minute: int
-    arcs: tuple[tuple[int, int, int], ...] = ()
+    arcs: tuple[tuple[int, int], ...] = ()
 
-    def _arc(self, start_minute: int) -> tuple[int, int, int]:
-        below = [arc for arc in self.arcs if arc[0] <= start_minute]
-        return below[-1] if below else self.arcs[-1]
-
-    def until(self, start_minute: int) -> int:
-        plain = (start_minute - self.minute) % MINUTES_PER_WEEK
-        return plain + (self._arc(start_minute)[1] if self.arcs else 0)
-
-    def since(self, start_minute: int) -> int:
-        plain = (self.minute - start_minute) % MINUTES_PER_WEEK
-        return plain + (self._arc(start_minute)[2] if self.arcs else 0)
+    def until(self, wall_minute: int) -> int:
+        plain = (wall_minute - self.minute) % MINUTES_PER_WEEK
+        if not self.arcs:
+            return plain
+        below = [correction for first, correction in self.arcs if first <= wall_minute]
+        return plain + (below[-1] if below else self.arcs[-1][1])
 
 
-def _split(start_minute: int) -> tuple[int, time]:
-    day, minute = divmod(start_minute, 1440)
+def split(wall_minute: int) -> tuple[int, time]:
+    """A wall minute of the week as (day, 0 = Sunday; time of day)."""
+    day, minute = divmod(wall_minute, 1440)
     return day, time(minute // 60, minute % 60)
 
 
 def zone_clock(name: str, at: datetime) -> ZoneClock:
     """``name``'s clock at ``at`` (to the minute)."""
-    return _zone_clock(name, _floor(at))
+    return _zone_clock(name, floor(at))
 
 
 @lru_cache(maxsize=4096)
@@ -156,21 +141,13 @@ def _zone_clock(name: str, now: datetime) -> ZoneClock:
             minute - shift,
             minute + shift,
         }
-    # A start at ``at`` itself is both next and last: "until" turns at a point and
-    # "since" a minute after it.
-    firsts = {(turn + after) % MINUTES_PER_WEEK for turn in turns for after in (0, 1)}
-    arcs = []
-    for first in sorted(firsts):
-        day, start = _split(first)
+    arcs: list[tuple[int, int]] = []
+    for first in sorted(turn % MINUTES_PER_WEEK for turn in turns):
+        day, start = split(first)
         until = (next_start(zone, day, start, now) - now) // timedelta(minutes=1)
-        since = (now - last_start(zone, day, start, now)) // timedelta(minutes=1)
-        arcs.append(
-            (
-                first,
-                until - (first - minute) % MINUTES_PER_WEEK,
-                since - (minute - first) % MINUTES_PER_WEEK,
-            )
-        )
-    if not any(until or since for _, until, since in arcs):
+        correction = until - (first - minute) % MINUTES_PER_WEEK
+        if not arcs or arcs[-1][1] != correction:
+            arcs.append((first, correction))
+    if arcs == [(arcs[0][0], 0)]:
         return ZoneClock(minute)
     return ZoneClock(minute, tuple(arcs))

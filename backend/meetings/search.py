@@ -114,20 +114,21 @@ def km_from_term(term: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(max(term, 0.0), 1.0)))
 
 
-class ClockMinutes(Func):
-    """Minutes from ``at`` to each meeting's next start, or since its last, on its own clock.
+class MinutesUntil(Func):
+    """Minutes from ``at`` to the next time each meeting's clock reads a wall minute.
 
-    ``at`` is turned into each zone's clock once, here; zones that read the same
-    minute share one branch of the CASE. A zone within a week of an offset change
-    adds its arcs' corrections (clock.ZoneClock), so the count is exact there too. A
-    zone missing from ``zones`` reads UTC's minute.
+    The wall minute of the week is the meeting's start (MinutesUntilStart) or its
+    listed end (MinutesUntilEnd); 0 means this minute. ``at`` is turned into each
+    zone's clock once, here; zones that read the same minute share one branch of the
+    CASE. A zone within a week of an offset change adds its arcs' corrections
+    (clock.ZoneClock), so the count is exact there too. A zone missing from ``zones``
+    reads UTC's minute.
     """
 
     output_field = IntegerField()
-    since = False
 
-    def __init__(self, zones: list[str], at: datetime):
-        super().__init__(F("start_minute"), F("time_zone"))
+    def __init__(self, wall_minute, zones: list[str], at: datetime):
+        super().__init__(wall_minute, F("time_zone"))
         by_minute: dict[int, list[str]] = defaultdict(list)
         self.arcs: dict[str, tuple] = {}
         for zone in zones:
@@ -139,48 +140,38 @@ class ClockMinutes(Func):
         self.utc_minute = minute_of_week(at.astimezone(UTC))
 
     def as_sql(self, compiler, connection, **extra_context):
-        (start, start_params), (zone, zone_params) = (
+        (wall, wall_params), (zone, zone_params) = (
             compiler.compile(column) for column in self.get_source_expressions()
         )
-        branches, now_params = [], []
+        branches, params = [], [*wall_params]
         for minute, names in self.by_minute.items():
             branches.append(f"WHEN {zone} IN ({', '.join(['%s'] * len(names))}) THEN %s")
-            now_params.extend([*zone_params, *names, minute])
+            params += [*zone_params, *names, minute]
         now = f"(CASE {' '.join(branches)} ELSE %s END)" if branches else "%s"
-        now_params.append(self.utc_minute)
-        if self.since:
-            sql, params = f"(({now} - {start} + %s) %% %s)", [*now_params, *start_params]
-        else:
-            sql, params = f"(({start} - {now} + %s) %% %s)", [*start_params, *now_params]
-        params += [MINUTES_PER_WEEK, MINUTES_PER_WEEK]
+        params += [self.utc_minute, MINUTES_PER_WEEK, MINUTES_PER_WEEK]
+        sql = f"(({wall} - {now} + %s) %% %s)"
+        if not self.arcs:
+            return sql, tuple(params)
         corrections = []
         for name, arcs in self.arcs.items():
-            # This count's own correction per arc, runs of equal ones merged.
-            steps = []
-            for first, *amounts in arcs:
-                if not steps or steps[-1][1] != amounts[self.since]:
-                    steps.append((first, amounts[self.since]))
-            if steps == [(steps[0][0], 0)]:
-                continue
-            inner = [f"WHEN {start} >= %s THEN %s" for _ in steps]
+            inner = " ".join(f"WHEN {wall} >= %s THEN %s" for _ in arcs)
+            corrections.append(f"WHEN {zone} = %s THEN (CASE {inner} ELSE %s END)")
             params += [*zone_params, name]
-            for first, amount in reversed(steps):
-                params += [*start_params, first, amount]
-            params.append(steps[-1][1])  # before the first arc: the last one, wrapped round
-            corrections.append(f"WHEN {zone} = %s THEN (CASE {' '.join(inner)} ELSE %s END)")
-        if not corrections:
-            return sql, tuple(params)
+            for first, correction in reversed(arcs):
+                params += [*wall_params, first, correction]
+            params.append(arcs[-1][1])  # before the first arc: the last one, wrapped round
         return f"({sql} + (CASE {' '.join(corrections)} ELSE 0 END))", tuple(params)
 
 
-class MinutesUntilStart(ClockMinutes):
-    """Minutes to each meeting's next start (0: it starts this minute)."""
+class MinutesUntilStart(MinutesUntil):
+    def __init__(self, zones: list[str], at: datetime):
+        super().__init__(F("start_minute"), zones, at)
 
 
-class MinutesSinceStart(ClockMinutes):
-    """Minutes since each meeting's last start (0: it started this minute)."""
-
-    since = True
+class MinutesUntilEnd(MinutesUntil):
+    def __init__(self, zones: list[str], at: datetime):
+        wall_end = (F("start_minute") + F("duration_minutes")) % MINUTES_PER_WEEK
+        super().__init__(wall_end, zones, at)
 
 
 def _local_window(start: time, end: time) -> Q:
@@ -228,8 +219,12 @@ def _conditions(criteria: Criteria) -> list[Q]:
     if criteria.bucket:
         conditions.append(_local_window(*BUCKETS[criteria.bucket]))
     if criteria.in_progress:
-        # Started and not yet over (search aliases minutes_since when asked).
-        conditions.append(Q(minutes_since__lt=F("duration_minutes")))
+        # Running: its listed end comes before its next start, or it starts this minute
+        # (search aliases minutes_to_end when asked). See in_progress.
+        conditions.append(
+            Q(minutes_to_end__gt=0)
+            & (Q(minutes_to_end__lt=F("minutes_until")) | Q(minutes_until=0))
+        )
     if criteria.starting_within is not None:
         conditions.append(Q(minutes_until__lte=criteria.starting_within))
     return conditions
@@ -314,7 +309,7 @@ def search(
     """
     keys: dict = {"minutes_until": MinutesUntilStart(zones, at)}
     # Only a filter reads this one: aliased, not selected.
-    since = {"minutes_since": MinutesSinceStart(zones, at)} if criteria.in_progress else {}
+    end = {"minutes_to_end": MinutesUntilEnd(zones, at)} if criteria.in_progress else {}
     conditions = _conditions(criteria)
     if criteria.where is not None:
         keys["nearness"] = HaversineTerm(criteria.where)
@@ -332,7 +327,7 @@ def search(
         near = F("nearness").asc()
         ordering = (near, soon) if criteria.order == "distance" else (soon, near)
     ordering += ("name", "id")
-    ranked = Meeting.objects.annotate(**keys).alias(**since).filter(*conditions)
+    ranked = Meeting.objects.annotate(**keys).alias(**end).filter(*conditions)
     ranked = ranked.order_by(*ordering)
     return Results(ranked, tuple(keys), viewer)
 
@@ -345,10 +340,21 @@ def next_start(meeting: Meeting, at: datetime) -> datetime | None:
 
 
 def in_progress(meeting: Meeting, at: datetime) -> bool:
-    """Started at or before ``at`` (to the minute) and not yet over."""
+    """Running at ``at`` (to the minute): started, and its listed end not yet reached.
+
+    That is, its next end comes before its next start (or it starts this minute). The
+    end is a wall time, like the start: a meeting listed 23:30 to 03:30 runs to 03:30 on
+    the clock even on the night the clocks change.
+    """
     if meeting.day is None:
         return False
-    started = clock.last_start(zone_named(meeting.time_zone), meeting.day, meeting.start_time, at)
-    return at.replace(second=0, microsecond=0) - started < timedelta(
-        minutes=meeting.duration_minutes
+    zone = zone_named(meeting.time_zone)
+    end_day, end_time = clock.split(
+        (meeting.start_minute + meeting.duration_minutes) % MINUTES_PER_WEEK
     )
+    now, minute = clock.floor(at), timedelta(minutes=1)
+    # In whole minutes, as the database counts (and == between zones is unsafe in a
+    # repeated hour: Python never calls such an instant equal to one in another zone).
+    to_start = (clock.next_start(zone, meeting.day, meeting.start_time, at) - now) // minute
+    to_end = (clock.next_start(zone, end_day, end_time, at) - now) // minute
+    return to_end > 0 and (to_end < to_start or to_start == 0)

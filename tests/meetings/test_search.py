@@ -200,12 +200,33 @@ def test_starting_within_and_in_progress_count_real_minutes_across_a_change(pati
     soon = _at(client, "2026-03-08T01:30:00-05:00", starting_within=60)
     assert _names(soon) == ["After the jump"]
     assert soon.json()["results"][0]["next_start"] == "2026-03-08T03:15:00-04:00"
-    # 03:20 EDT: the 01:00 meeting (90 minutes) began 80 real minutes ago: still on.
+    # 03:20 EDT: the 01:00 meeting is listed to 02:30, a time the jump skips (03:30 EDT).
     both = _at(client, "2026-03-08T03:20:00-04:00", in_progress="true")
     assert sorted(_names(both)) == ["After the jump", "Before the jump"]
     assert _names(_at(client, "2026-03-08T03:31:00-04:00", in_progress="true")) == [
         "After the jump"
     ]
+
+
+@pytest.mark.parametrize(
+    ("day", "start", "end", "when", "running"),
+    [
+        # Autumn: 03:30 on the clock is still half an hour off at 03:00 EST.
+        (6, "23:30", "03:30", "2026-11-01T03:00:00-05:00", True),
+        # 01:30 on the second pass: it began at 01:00 EDT and runs to 02:00 EST.
+        (0, "01:00", "02:00", "2026-11-01T06:30:00Z", True),
+        (0, "01:00", "02:00", "2026-11-01T02:00:00-05:00", False),
+        # Spring: 04:00 EDT is half an hour after the listed end.
+        (6, "23:30", "03:30", "2026-03-08T04:00:00-04:00", False),
+        (6, "23:30", "03:30", "2026-03-08T03:29:00-04:00", True),
+    ],
+)
+def test_a_meeting_runs_to_its_listed_end_on_the_night_the_clocks_change(
+    patient, day, start, end, when, running
+):
+    make_meetings(record(name="Night", day=day, time=start, end_time=end))
+    found = _names(_at(client_for(patient), when, in_progress="true"))
+    assert found == (["Night"] if running else [])
 
 
 MOMENTS_AROUND_CHANGES = [
