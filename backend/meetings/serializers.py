@@ -229,6 +229,7 @@ class MeetingSerializer(serializers.ModelSerializer):
     def to_representation(self, meeting) -> dict:
         # By hand, with the fields and order declared above (the schema reads those): a
         # search page is 25 to 100 of these, and DRF's generic path costs several ms.
+        start = search.next_start(meeting, self._at())
         return {
             "id": str(meeting.pk),
             "name": meeting.name,
@@ -267,8 +268,8 @@ class MeetingSerializer(serializers.ModelSerializer):
                 else None
             ),
             "attendance_option": meeting.attendance_option,
-            "next_start": self.get_next_start(meeting),
-            "in_progress": self.get_in_progress(meeting),
+            "next_start": None if start is None else start.isoformat(),
+            "in_progress": search.in_progress(meeting, self._at(), start=start),
             "distance": self.get_distance(meeting),
             "is_saved": self.get_is_saved(meeting),
             "retired": self.get_retired(meeting),
