@@ -269,9 +269,10 @@ def _statement_times(statements: dict[str, list[str]], rounds: int = 40) -> dict
 
     The database's own time over the exact statements each request ran (the
     ranking, which the index changes, and the page's rows by key), their round
-    trips from the app, and the view's whole call through the ORM. Radius and full scan alternate (a, b, b, a, ...) so that a
-    load change on the machine hits both alike; measured before the HTTP load, on
-    one connection, where the full scan's parallel workers have the machine.
+    trips from the app, and the view's whole call through the ORM. Radius and full
+    scan alternate (a, b, b, a, ...) so that a load change on the machine hits both
+    alike; measured before the HTTP load, on one connection, where the full scan's
+    parallel workers have the machine.
     """
     times: dict[str, dict[str, list[float]]] = {}
     labels = list(statements)

@@ -38,7 +38,7 @@ def minute_of_week(moment: datetime) -> int:
     return sunday_based * 1440 + moment.hour * 60 + moment.minute
 
 
-def floor(at: datetime) -> datetime:
+def _floor(at: datetime) -> datetime:
     """``at`` in UTC, to the minute (every offset in use is whole minutes)."""
     return at.astimezone(UTC).replace(second=0, microsecond=0)
 
@@ -50,7 +50,7 @@ def _on_date(day_date: date, start: time, zone: ZoneInfo) -> datetime:
 
 def next_start(zone: ZoneInfo, day: int, start: time, at: datetime) -> datetime:
     """The first start at or after ``at`` (to the minute) of a meeting on ``day`` at ``start``."""
-    now = floor(at)
+    now = _floor(at)
     local = now.astimezone(zone)
     ahead = (day - (local.weekday() + 1) % 7) % 7
     for extra in (0, 7):
@@ -121,7 +121,7 @@ def split(wall_minute: int) -> tuple[int, time]:
 
 def zone_clock(name: str, at: datetime) -> ZoneClock:
     """``name``'s clock at ``at`` (to the minute)."""
-    return _zone_clock(name, floor(at))
+    return _zone_clock(name, _floor(at))
 
 
 @lru_cache(maxsize=4096)

@@ -12,7 +12,7 @@ makes the count exact there too: the database counts what next_start shows.
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 from functools import reduce
 from operator import or_
 
@@ -339,28 +339,17 @@ def next_start(meeting: Meeting, at: datetime) -> datetime | None:
     return clock.next_start(zone_named(meeting.time_zone), meeting.day, meeting.start_time, at)
 
 
-def in_progress(meeting: Meeting, at: datetime, *, start: datetime | None = None) -> bool:
+def in_progress(meeting: Meeting, at: datetime) -> bool:
     """Running at ``at`` (to the minute): started, and its listed end not yet reached.
 
-    That is, its next end comes before its next start (or it starts this minute). The
-    end is a wall time, like the start: a meeting listed 23:30 to 03:30 runs to 03:30 on
-    the clock even on the night the clocks change. ``start``: next_start(meeting, at),
-    when the caller has it already.
+    That is, its next end comes before its next start (or it starts this minute),
+    counted on the meeting's clock as the database counts them (MinutesUntil). The
+    end is a wall time, like the start: a meeting listed 23:30 to 03:30 runs to 03:30
+    on the clock even on the night the clocks change.
     """
     if meeting.day is None:
         return False
     reading = zone_clock(meeting.time_zone, at)
-    if not reading.arcs:  # no offset change near: the plain count (durations are 1 to 1440)
-        since = (reading.minute - meeting.start_minute) % MINUTES_PER_WEEK
-        return since < meeting.duration_minutes
-    zone = zone_named(meeting.time_zone)
-    end_day, end_time = clock.split(
-        (meeting.start_minute + meeting.duration_minutes) % MINUTES_PER_WEEK
-    )
-    now, minute = clock.floor(at), timedelta(minutes=1)
-    # In whole minutes, as the database counts (and == between zones is unsafe in a
-    # repeated hour: Python never calls such an instant equal to one in another zone).
-    start = start or clock.next_start(zone, meeting.day, meeting.start_time, at)
-    to_start = (start - now) // minute
-    to_end = (clock.next_start(zone, end_day, end_time, at) - now) // minute
+    to_start = reading.until(meeting.start_minute)
+    to_end = reading.until((meeting.start_minute + meeting.duration_minutes) % MINUTES_PER_WEEK)
     return to_end > 0 and (to_end < to_start or to_start == 0)

@@ -269,7 +269,7 @@ class MeetingSerializer(serializers.ModelSerializer):
             ),
             "attendance_option": meeting.attendance_option,
             "next_start": None if start is None else start.isoformat(),
-            "in_progress": search.in_progress(meeting, self._at(), start=start),
+            "in_progress": self.get_in_progress(meeting),
             "distance": self.get_distance(meeting),
             "is_saved": self.get_is_saved(meeting),
             "retired": self.get_retired(meeting),
