@@ -16,7 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from backend.nudges.models import Delivery, Nudge
-from backend.nudges.scheduler import Leadership
+from backend.nudges.scheduler import LOCK_KEY, Leadership
 from tests.factories import PatientFactory
 from tests.helpers import requires_postgres
 
@@ -62,7 +62,8 @@ def _env() -> dict:
     }
 
 
-def _start(log: Path) -> subprocess.Popen:
+def _start(log: Path, *, name: str = "") -> subprocess.Popen:
+    """A run_scheduler process on the test database; ``name`` labels its sessions."""
     return subprocess.Popen(
         [
             sys.executable,
@@ -74,8 +75,10 @@ def _start(log: Path) -> subprocess.Popen:
             "5",
             "--standby-poll",
             "2",
+            "--max-backoff",
+            "2",
         ],
-        env=_env(),
+        env={**_env(), "PGAPPNAME": name} if name else _env(),
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
@@ -160,3 +163,102 @@ def test_sigterm_stops_the_leader_cleanly_and_frees_the_lock(tmp_path):
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def _due_nudges(count: int, *, every: timedelta) -> list[Nudge]:
+    patient = PatientFactory()
+    start = timezone.now()
+    return [
+        Nudge.objects.create(
+            recipient=patient,
+            slot=start + every * n,
+            due_at=start + every * n,
+            next_attempt_at=start + every * n,
+            title="Time for your daily note",
+            tolerance=timedelta(minutes=5),
+        )
+        for n in range(count)
+    ]
+
+
+def _sql(query: str, params: tuple = ()) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def _lock_holder() -> str | None:
+    """The application name of the session holding the scheduler lock, if any."""
+    rows = _sql(
+        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.objid = %s AND l.granted "
+        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        (LOCK_KEY,),
+    )
+    return rows[0][0] if rows else None
+
+
+def _wait_for(condition, *, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} within {seconds}s"
+        time.sleep(0.2)
+
+
+def _sent() -> int:
+    return Nudge.objects.filter(state=Nudge.State.SENT).count()
+
+
+@requires_postgres("ending the scheduler processes' database sessions")
+@pytest.mark.django_db(transaction=True)
+def test_schedulers_survive_their_sessions_ending_and_deliver_every_nudge_once(tmp_path):
+    nudges = _due_nudges(24, every=timedelta(seconds=1))
+    names = ["scheduler-test-a", "scheduler-test-b"]
+    logs = [tmp_path / f"{name}.log" for name in names]
+    processes = [_start(log, name=name) for log, name in zip(logs, names, strict=True)]
+    try:
+        _wait_for(lambda: _lock_holder() in names and _sent() > 0, seconds=20, what="delivery")
+
+        # A database restart or failover: every session of both processes ends at once.
+        _sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = ANY(%s)",
+            (names,),
+        )
+        sent_before = _sent()
+        _wait_for(lambda: _lock_holder() in names, seconds=10, what="a leader again")
+        _wait_for(lambda: _sent() > sent_before, seconds=10, what="delivery resumed")
+
+        # Only the leader's lock session ends: it stops leading, and someone leads again.
+        first_leader = _lock_holder()
+        _sql(
+            "SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_stat_activity a "
+            "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.objid = %s AND l.granted "
+            "AND a.application_name = ANY(%s)",
+            (LOCK_KEY, names),
+        )
+        leader_log = logs[names.index(first_leader)]
+        _wait_for(
+            lambda: "lost the scheduler lock" in leader_log.read_text(), seconds=5, what="noticed"
+        )
+        _wait_for(lambda: _lock_holder() in names, seconds=10, what="a leader once more")
+        _wait_for(lambda: _sent() == len(nudges), seconds=30, what="every nudge delivered")
+        assert [process.poll() for process in processes] == [None, None], "both still run"
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    output = [log.read_text() for log in logs]
+    assert [process.returncode for process in processes] == [0, 0], output
+    assert not any("Traceback" in text for text in output), output
+    for nudge in nudges:
+        assert Delivery.objects.filter(nudge=nudge, channel="inbox").count() == 1
+    # Each process says when its state changed, not every wait.
+    for text in output:
+        assert text.count("standby: another scheduler leads") <= 4, text
