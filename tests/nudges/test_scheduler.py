@@ -1,22 +1,30 @@
-"""The scheduler process: one leader, a hot standby that takes over, a clean stop on SIGTERM."""
+"""The scheduler process: one leader, a hot standby that takes over, a clean stop on SIGTERM,
+and every process outliving its database sessions."""
 
+import io
+import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
+from apscheduler.triggers.interval import IntervalTrigger
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from backend.core.models import IdempotencyKey
+from backend.nudges import delivery
 from backend.nudges.models import Delivery, Nudge
-from backend.nudges.scheduler import LOCK_KEY, Leadership
+from backend.nudges.scheduler import LOCK_KEY, Job, Leadership, SchedulerProcess
 from tests.factories import PatientFactory
 from tests.helpers import requires_postgres
 
@@ -262,3 +270,137 @@ def test_schedulers_survive_their_sessions_ending_and_deliver_every_nudge_once(t
     # Each process says when its state changed, not every wait.
     for text in output:
         assert text.count("standby: another scheduler leads") <= 4, text
+
+
+def test_once_is_silent_at_verbosity_0_and_reports_counts_at_1(patient, capsys):
+    long_ago = timezone.now() - timedelta(days=3)
+    for key in ("first", "second"):
+        IdempotencyKey.objects.create(
+            user=patient, key=key, method="POST", path="/api/v1/x", created_at=long_ago
+        )
+    quiet = io.StringIO()
+    call_command("run_scheduler", "--once", verbosity=0, stdout=quiet)
+    assert quiet.getvalue() == ""
+    assert capsys.readouterr().out == ""
+    assert not IdempotencyKey.objects.exists()
+
+    IdempotencyKey.objects.create(
+        user=patient, key="third", method="POST", path="/api/v1/x", created_at=long_ago
+    )
+    told = io.StringIO()
+    call_command("run_scheduler", "--once", verbosity=1, stdout=told)
+    assert "purge idempotency keys: 1\n" in told.getvalue()
+    assert "deliver: {'sent': 0" in told.getvalue()
+
+
+def _run_in_thread(process: SchedulerProcess) -> threading.Thread:
+    thread = threading.Thread(target=process.run, daemon=True)
+    thread.start()
+    return thread
+
+
+def _stop(*pairs: tuple[SchedulerProcess, threading.Thread]) -> None:
+    for process, _thread in pairs:
+        process.stop()
+    for _process, thread in pairs:
+        thread.join(timeout=20)
+        assert not thread.is_alive(), "a stopped scheduler ends"
+
+
+def _messages(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "backend.scheduler"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_standby_says_so_once_not_at_every_try(tmp_path, settings, caplog):
+    settings.SCHEDULER_LOCK_FILE = str(tmp_path / "scheduler.lock")
+    caplog.set_level(logging.INFO, logger="backend.scheduler")
+    nudge = _due_nudges(1, every=timedelta(seconds=1))[0]
+    leader = SchedulerProcess(standby_poll=0.05, deliver_seconds=0.2)
+    leader_thread = _run_in_thread(leader)
+    _wait_for(lambda: _sent() == 1, seconds=10, what="the leader delivers")
+    standby = SchedulerProcess(standby_poll=0.05, deliver_seconds=0.2)
+    standby_thread = _run_in_thread(standby)
+    time.sleep(1.5)  # some thirty tries for the lock
+    _stop((standby, standby_thread), (leader, leader_thread))
+    messages = _messages(caplog)
+    assert messages.count("leading: running 6 jobs") == 1
+    assert sum(m.startswith("standby: another scheduler leads") for m in messages) == 1
+    assert messages.count("scheduler stopped") == 2
+    assert Delivery.objects.filter(nudge=nudge, channel="inbox").count() == 1
+
+
+@requires_postgres("ending the leader's lock session while a job runs")
+@pytest.mark.django_db(transaction=True)
+def test_a_leader_that_loses_its_lock_mid_job_starts_no_other_and_nothing_is_sent_twice(
+    settings, caplog
+):
+    settings.NUDGE_CLAIM_LEASE_SECONDS = 60
+    caplog.set_level(logging.INFO, logger="backend.scheduler")
+    nudges = _due_nudges(3, every=timedelta(0))
+    pushing, release = threading.Event(), threading.Event()
+    pushed, rounds = [], []
+
+    def slow_sender(nudge):
+        pushed.append(nudge.pk)
+        pushing.set()
+        release.wait(20)  # a push service that takes its time
+        return delivery.Outcome(True)
+
+    def deliver():
+        rounds.append(time.monotonic())
+        return delivery.deliver_all(sender=slow_sender)
+
+    process = SchedulerProcess(standby_poll=0.1)
+    process.job_list = [Job("deliver", deliver, IntervalTrigger(seconds=0.2))]
+    thread = _run_in_thread(process)
+    rival = None
+    try:
+        assert pushing.wait(10), "the leader's round is pushing"
+        # Someone else queues for the lock, then the leader's lock session ends: the
+        # lock passes to the rival at once (a failover, or an operator's hand).
+        rival = psycopg.connect(_env()["DATABASE_URL"], autocommit=True)
+        queued = threading.Thread(
+            target=rival.execute, args=("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        )
+        queued.start()
+        _wait_for(
+            lambda: (
+                _sql(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND objid = %s AND NOT granted",
+                    (LOCK_KEY,),
+                )[0][0]
+                == 1
+            ),
+            seconds=5,
+            what="the rival queues",
+        )
+        _sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks "
+            "WHERE locktype = 'advisory' AND objid = %s AND granted",
+            (LOCK_KEY,),
+        )
+        queued.join(timeout=5)
+        _wait_for(
+            lambda: "lost the scheduler lock: jobs stopped; back to standby" in _messages(caplog),
+            seconds=2,
+            what="the leader notices",
+        )
+        rounds_when_lost = len(rounds)
+
+        # The rival delivers meanwhile: the rows the old round claimed are not its to send.
+        assert delivery.deliver_all()["claimed"] == 0
+        release.set()  # the old round finishes what it claimed
+        _wait_for(lambda: _sent() == len(nudges), seconds=10, what="the old round finishes")
+        time.sleep(1)  # five deliver intervals
+        assert len(rounds) == rounds_when_lost, "no job starts without the lock"
+        assert any(m.startswith("standby: another scheduler leads") for m in _messages(caplog))
+    finally:
+        release.set()
+        if rival is not None:
+            rival.close()
+        _stop((process, thread))
+    assert sorted(pushed) == sorted(n.pk for n in nudges), "each pushed once"
+    for nudge in nudges:
+        assert Delivery.objects.filter(nudge=nudge, channel="inbox").count() == 1
