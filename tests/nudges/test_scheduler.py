@@ -384,7 +384,7 @@ def test_a_leader_that_loses_its_lock_mid_job_starts_no_other_and_nothing_is_sen
         queued.join(timeout=5)
         _wait_for(
             lambda: "lost the scheduler lock: jobs stopped; back to standby" in _messages(caplog),
-            seconds=2,
+            seconds=5,  # at once, where the heartbeat alone would take 15 s
             what="the leader notices",
         )
         rounds_when_lost = len(rounds)
