@@ -228,11 +228,10 @@ def _guarded(
             logger.log(logging.INFO if busy else logging.DEBUG, "job %s: %s", job.name, result)
             return result
         except CONNECTION_ERRORS as exc:
-            # The database went away mid-run: not a bug, so one line and no traceback.
-            # Rows this run claimed stay claimed until their lease ends (never sent twice).
-            logger.warning(
-                "job %s stopped: database connection lost (%s)", job.name, _error_name(exc)
-            )
+            # The database went away (or, on SQLite, stayed locked) mid-run: not a bug, so
+            # one line and no traceback; the job runs again at its next time. Rows this run
+            # claimed stay claimed until their lease ends (never sent twice).
+            logger.warning("job %s stopped: database unavailable (%s)", job.name, _error_name(exc))
             on_connection_lost()
         except Exception:
             logger.exception("job %s failed", job.name)
