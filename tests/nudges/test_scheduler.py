@@ -206,6 +206,10 @@ def _lock_holder() -> str | None:
     return rows[0][0] if rows else None
 
 
+def _connected() -> set[str]:
+    return {name for (name,) in _sql("SELECT application_name FROM pg_stat_activity")}
+
+
 def _wait_for(condition, *, seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -225,7 +229,11 @@ def test_schedulers_survive_their_sessions_ending_and_deliver_every_nudge_once(t
     logs = [tmp_path / f"{name}.log" for name in names]
     processes = [_start(log, name=name) for log, name in zip(logs, names, strict=True)]
     try:
-        _wait_for(lambda: _lock_holder() in names and _sent() > 0, seconds=20, what="delivery")
+        _wait_for(
+            lambda: _lock_holder() in names and _sent() > 0 and set(names) <= _connected(),
+            seconds=30,
+            what="a leader delivering and a standby trying for the lock",
+        )
 
         # A database restart or failover: every session of both processes ends at once.
         _sql(
