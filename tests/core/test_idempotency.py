@@ -272,6 +272,11 @@ def test_purge_command_reports_the_count(patient, capsys):
     assert not IdempotencyKey.objects.exists()
 
 
+def test_purge_command_is_silent_at_verbosity_0(patient, capsys):
+    call_command("purge_idempotency_keys", verbosity=0)
+    assert capsys.readouterr().out == ""
+
+
 def test_the_schema_documents_the_header_and_its_answers():
     from drf_spectacular.generators import SchemaGenerator
 

@@ -9,4 +9,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         deleted = idempotency_keys_purge(now=timezone.now())
-        self.stdout.write(f"Purged {deleted} expired idempotency keys.")
+        if options["verbosity"] >= 1:
+            self.stdout.write(f"Purged {deleted} expired idempotency keys.")
