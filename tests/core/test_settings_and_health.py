@@ -17,6 +17,8 @@ def _run(args, **env):
         "DEBUG",
         "DJANGO_ENV",
         "EMAIL_HOST",
+        "EMAIL_TO_LOG",
+        "EMAIL_FILE_PATH",
     }
     base = {k: v for k, v in os.environ.items() if k not in ours}
     base.update(
