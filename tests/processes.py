@@ -19,6 +19,31 @@ REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 
 
+def laptop_env(folder: Path) -> dict[str, str]:
+    """The environment scripts/run.sh serves with (development settings, local secrets),
+    over a SQLite file, scheduler lock and mail folder inside FOLDER."""
+    return {
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
+        "HOME": os.environ.get("HOME", str(folder)),
+        "PYTHONUNBUFFERED": "1",
+        "ENV_FILE": "/nonexistent/.env",
+        "SECRET_KEY": "local-test-secret-" + "q" * 40,
+        "JWT_SIGNING_KEY": "local-test-jwt-" + "w" * 40,
+        "FIELD_ENCRYPTION_KEYS": "c2VydmUtdGVzdC1maWVsZC1rZXktLS0tMzItYnl0ZXM=",
+        "SQLITE_PATH": str(folder / "db.sqlite3"),
+        "SCHEDULER_LOCK_FILE": str(folder / "scheduler.lock"),
+        "STATIC_ROOT": str(folder / "static"),
+        "EMAIL_FILE_PATH": str(folder / "var" / "mail"),
+        "WEB_CONCURRENCY": "1",
+    }
+
+
+def manage(*args: str, env: dict) -> None:
+    subprocess.run(
+        [sys.executable, "backend/manage.py", *args], cwd=REPO, env=env, check=True, timeout=300
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

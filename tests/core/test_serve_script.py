@@ -4,19 +4,18 @@ and any signal to the script stops both, leaving nothing behind."""
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
 from tests.processes import (
-    REPO,
-    VENV_BIN,
     children,
     cmdline,
     free_port,
     get,
     group_members,
+    laptop_env,
+    manage,
     running,
     wait_for_health,
 )
@@ -25,27 +24,9 @@ from tests.processes import (
 @pytest.fixture(scope="module")
 def migrated(tmp_path_factory):
     """A laptop environment (as run.sh leaves it) over a migrated SQLite file of its own."""
-    folder = tmp_path_factory.mktemp("serve")
-    env = {
-        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
-        "HOME": os.environ.get("HOME", str(folder)),
-        "PYTHONUNBUFFERED": "1",
-        "ENV_FILE": "/nonexistent/.env",
-        "SECRET_KEY": "serve-test-secret-" + "q" * 40,
-        "JWT_SIGNING_KEY": "serve-test-jwt-" + "w" * 40,
-        "FIELD_ENCRYPTION_KEYS": "c2VydmUtdGVzdC1maWVsZC1rZXktLS0tMzItYnl0ZXM=",
-        "SQLITE_PATH": str(folder / "db.sqlite3"),
-        "SCHEDULER_LOCK_FILE": str(folder / "scheduler.lock"),
-        "STATIC_ROOT": str(folder / "static"),
-        "WEB_CONCURRENCY": "1",
-    }
-    subprocess.run(
-        [sys.executable, "backend/manage.py", "migrate", "--noinput", "--verbosity", "0"],
-        cwd=REPO,
-        env=env,
-        check=True,
-        timeout=300,
-    )
+    env = laptop_env(tmp_path_factory.mktemp("serve"))
+    manage("migrate", "--noinput", "--verbosity", "0", env=env)
+    manage("createcachetable", env=env)
     return env
 
 
