@@ -17,19 +17,29 @@ find_python() {
 # (e.g. "[test]"); pip skips what is already satisfied, so reruns are quick.
 ensure_venv() {
   local extras="$1"
+  local marker=".venv/.installed${extras}"
   if [ ! -x .venv/bin/python ]; then
+    echo "Creating .venv with $(find_python)."
     "$(find_python)" -m venv .venv
     .venv/bin/python -m pip install --quiet --upgrade pip
   fi
-  # pip's build warnings are noise on success; shown in full when it fails.
-  local log
-  log=$(mktemp)
-  if ! .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras}" >"$log" 2>&1; then
-    cat "$log" >&2
+  if [ ! -f "$marker" ]; then
+    # The first install downloads every dependency: minutes, so pip shows its progress.
+    echo "Installing the project${extras:+ with $extras} and its dependencies into .venv (a few minutes the first time)."
+    .venv/bin/python -m pip install --disable-pip-version-check -e ".${extras}"
+    touch "$marker"
+  else
+    echo "Checking the packages in .venv${extras:+ (with $extras)}."
+    # pip's build warnings are noise on success; shown in full when it fails.
+    local log
+    log=$(mktemp)
+    if ! .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras}" >"$log" 2>&1; then
+      cat "$log" >&2
+      rm -f "$log"
+      return 1
+    fi
     rm -f "$log"
-    return 1
   fi
-  rm -f "$log"
   export PATH="$PWD/.venv/bin:$PATH"
 }
 

@@ -12,16 +12,10 @@ python backend/manage.py createcachetable
 python backend/manage.py collectstatic --noinput --verbosity 0
 python backend/manage.py seed_demo
 
-# The scheduler (nudges, meeting-feed re-imports, token flushing) runs beside the server
-# and stops with it.
-python backend/manage.py run_scheduler &
-scheduler_pid=$!
-trap 'kill -TERM "$scheduler_pid" 2>/dev/null || true; wait "$scheduler_pid" 2>/dev/null || true' EXIT
+# Emails (verification links, invitations, password resets) become files here: the
+# API tour in README.md reads them.
+export EMAIL_FILE_PATH="${EMAIL_FILE_PATH:-$PWD/var/mail}"
+echo "Emails the app sends are written to ${EMAIL_FILE_PATH}/ (nothing leaves this machine)."
 
-# %(U)s is the path without its query string: links carrying tokens never reach the log.
-gunicorn backend.config.wsgi:application \
-  --bind "${BIND:-127.0.0.1:8000}" \
-  --workers "${WEB_CONCURRENCY:-2}" \
-  --no-control-socket \
-  --access-logfile - \
-  --access-logformat '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+# gunicorn and the scheduler, kept running; any signal to this script stops both.
+exec bash scripts/serve.sh

@@ -210,19 +210,25 @@ STORAGES = {
 MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 2 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 
-# Email: console by default; SMTP when EMAIL_HOST is set.
+# Email: SMTP when EMAIL_HOST is set. Otherwise printed to the console (or written
+# as files into EMAIL_FILE_PATH, as scripts/run.sh does). In production that needs
+# EMAIL_TO_LOG=true, a try-out's explicit choice: those emails carry sign-in links.
 EMAIL_HOST = env("EMAIL_HOST")
+EMAIL_TO_LOG = env_bool("EMAIL_TO_LOG", False)
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_PORT = env_int("EMAIL_PORT", 587)
     EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
     EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
-elif PRODUCTION:
-    # The console backend would print verification and reset links into the logs.
+elif PRODUCTION and not EMAIL_TO_LOG:
     raise ImproperlyConfigured(
-        "Set EMAIL_HOST (SMTP) in production: account emails carry sign-in links."
+        "Set EMAIL_HOST (SMTP) in production: account emails carry sign-in links. "
+        "For a try-out only, EMAIL_TO_LOG=true prints them to the log instead."
     )
+elif env("EMAIL_FILE_PATH"):
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = env("EMAIL_FILE_PATH")
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "no-reply@recovery-companion.invalid")

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from backend.accounts.urls import auth_urlpatterns, me_urlpatterns
@@ -21,6 +22,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # The bare address points a visitor to the interactive docs.
+    path("", RedirectView.as_view(pattern_name="docs"), name="root"),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -17,6 +17,8 @@ def _run(args, **env):
         "DEBUG",
         "DJANGO_ENV",
         "EMAIL_HOST",
+        "EMAIL_TO_LOG",
+        "EMAIL_FILE_PATH",
     }
     base = {k: v for k, v in os.environ.items() if k not in ours}
     base.update(
@@ -99,3 +101,10 @@ def test_healthz_checks_the_database(api):
     response = api.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_the_bare_address_points_to_the_interactive_docs(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == "/api/docs/"
+    assert client.get(response["Location"]).status_code == 200
