@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from backend.meetings import places
 from backend.meetings import types as meeting_types
 from backend.meetings.models import Meeting, MeetingFeed
 
@@ -75,6 +76,20 @@ class Report:
 
 class Rejected(Exception):
     pass
+
+
+@dataclass
+class Parsed:
+    """One record read: its model fields but the two that depend on the whole feed."""
+
+    slug: str
+    days: list[int | None]
+    fields: dict[str, Any]  # all but "approximate" and "attendance_option"
+    online: bool
+    approximate: bool | None = None  # the record's own word, None when it says nothing
+    area_only: bool | None = None  # known from the format (BMLT: no street), else judged
+    areas: set[str] = field(default_factory=set)  # the record's own town, state, regions
+    venue: str | None = None  # BMLT states it
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -256,9 +271,22 @@ def _updated(value: Any) -> datetime | None:
     return None
 
 
-def _looks_like_street_address(address: str) -> bool:
-    # A centroid ("Philadelphia, PA, USA") carries no street number or postal code.
-    return bool(re.search(r"\d", address))
+# The spec writes "yes" / "no"; feeds also write booleans and their spellings.
+STATED_APPROXIMATE = {"yes": True, "y": True, "true": True, "1": True}
+STATED_APPROXIMATE |= {"no": False, "n": False, "false": False, "0": False}
+
+
+def _stated_approximate(value: Any, report: Report) -> bool | None:
+    """What the record says about its own location; None when it says nothing."""
+    if isinstance(value, bool):
+        return value
+    text = _text(value).lower()
+    if not text:
+        return None
+    if text not in STATED_APPROXIMATE:
+        report.warnings["approximate value not understood, judged from the address"] += 1
+        return None
+    return STATED_APPROXIMATE[text]
 
 
 def attendance_option(
@@ -355,7 +383,7 @@ def _expand(slug: str, days: list[int | None], base: dict[str, Any], fellowship:
 
 def _meeting_guide_record(
     record: dict, *, fellowship: str, default_tz: str, report: Report
-) -> list[dict[str, Any]]:
+) -> Parsed:
     name = _text(record.get("name"), 255)
     slug = _text(record.get("slug"), 200)
     if not name:
@@ -383,14 +411,6 @@ def _meeting_guide_record(
             if part
         )[:500]
     )
-    approximate_field = _text(record.get("approximate")).lower()
-    approximate = (
-        approximate_field == "yes"
-        if approximate_field in {"yes", "no"}
-        else bool(address) and not _looks_like_street_address(address)
-    )
-    if latitude is None:
-        approximate = True if address else approximate
     conference_url = _url(record.get("conference_url"), report, "conference_url")
     phone = _text(record.get("conference_phone"), 100)
     if phone and not PHONE_RE.search(phone):
@@ -420,7 +440,6 @@ def _meeting_guide_record(
         "formatted_address": address,
         "latitude": latitude,
         "longitude": longitude,
-        "approximate": approximate,
         "regions": regions,
         "conference_url": conference_url,
         "conference_url_notes": _text(record.get("conference_url_notes")),
@@ -430,11 +449,17 @@ def _meeting_guide_record(
         "group_notes": _text(record.get("group_notes")),
         "website": _url(record.get("website") or record.get("url"), report, "website")[:500],
         "source_updated_at": _updated(record.get("updated")),
-        "attendance_option": attendance_option(
-            types=codes, online=online, usable_address=bool(address) and not approximate
-        ),
     }
-    return _expand(slug, days, base, fellowship)
+    own = (record.get(key) for key in ("city", "state", "postal_code", "country", "region"))
+    areas = {places.fold(_text(name)) for name in (*own, record.get("sub_region"), *regions)}
+    return Parsed(
+        slug,
+        days,
+        base,
+        online,
+        approximate=_stated_approximate(record.get("approximate"), report),
+        areas=areas - {""},
+    )
 
 
 def _duration_from_bmlt(value: Any) -> int:
@@ -457,9 +482,7 @@ BMLT_VENUES = {
 }
 
 
-def _bmlt_record(
-    record: dict, *, fellowship: str, default_tz: str, report: Report
-) -> list[dict[str, Any]]:
+def _bmlt_record(record: dict, *, fellowship: str, default_tz: str, report: Report) -> Parsed:
     name = _text(record.get("meeting_name"), 255)
     slug = _text(record.get("id_bigint"), 200)
     if not name:
@@ -498,7 +521,6 @@ def _bmlt_record(
         )
         if part
     )[:500]
-    approximate = not street or latitude is None
     conference_url = _url(record.get("virtual_meeting_link"), report, "virtual_meeting_link")
     phone = _text(record.get("phone_meeting_number"), 100)
     if phone and not PHONE_RE.search(phone):
@@ -537,7 +559,6 @@ def _bmlt_record(
         "formatted_address": address,
         "latitude": latitude,
         "longitude": longitude,
-        "approximate": approximate,
         "regions": regions,
         "conference_url": conference_url,
         "conference_url_notes": _text(record.get("virtual_meeting_additional_info")),
@@ -547,14 +568,10 @@ def _bmlt_record(
         "group_notes": "",
         "website": "",
         "source_updated_at": None,
-        "attendance_option": attendance_option(
-            types=codes,
-            online=online,
-            usable_address=not approximate,
-            venue=venue or Meeting.Attendance.IN_PERSON,
-        ),
     }
-    return _expand(slug, days, base, fellowship)
+    return Parsed(
+        slug, days, base, online, area_only=not street, venue=venue or Meeting.Attendance.IN_PERSON
+    )
 
 
 # --- the whole feed ------------------------------------------------------------------------
@@ -565,25 +582,64 @@ def normalize(
 ) -> list[dict[str, Any]]:
     """Model fields for every valid meeting, slugs made unique; rejections in the report."""
     parse = _bmlt_record if fmt == MeetingFeed.Format.BMLT else _meeting_guide_record
-    meetings: list[dict[str, Any]] = []
-    seen: Counter = Counter()
+    parsed: list[Parsed] = []
     for index, record in enumerate(records):
         if not isinstance(record, dict):
             report.rejected.append({"record": str(index), "reason": "not an object"})
             continue
         try:
-            expanded = parse(record, fellowship=fellowship, default_tz=default_tz, report=report)
+            parsed.append(
+                parse(record, fellowship=fellowship, default_tz=default_tz, report=report)
+            )
         except Rejected as exc:
             label = _text(record.get("slug") or record.get("id_bigint") or record.get("name"))
             report.rejected.append({"record": label[:80] or str(index), "reason": str(exc)})
-            continue
-        for fields in expanded:
+    _judge_locations(parsed)
+    meetings: list[dict[str, Any]] = []
+    seen: Counter = Counter()
+    for one in parsed:
+        for fields in _expand(one.slug, one.days, one.fields, fellowship):
             seen[fields["slug"]] += 1
             if seen[fields["slug"]] > 1:
                 report.warnings["duplicate slug, numbered"] += 1
                 fields["slug"] = f"{fields['slug']}~{seen[fields['slug']]}"
             meetings.append(fields)
     return meetings
+
+
+def _judge_locations(parsed: list[Parsed]) -> None:
+    """Approximate or not, and so the attendance option, from the record and the whole feed.
+
+    The record's own ``approximate`` wins. Otherwise a location is approximate when its
+    address names only areas, or when its point is shared by meetings at several
+    different addresses (see places). A missing house number or missing coordinates
+    say nothing either way.
+    """
+    known = places.area_names(one.fields["formatted_address"] for one in parsed)
+    centroids = places.centroids(
+        (
+            one.fields["latitude"],
+            one.fields["longitude"],
+            places.place_key(one.fields["formatted_address"], one.fields["location_name"]),
+        )
+        for one in parsed
+        if one.fields["latitude"] is not None
+    )
+    for one in parsed:
+        fields = one.fields
+        approximate = one.approximate
+        if approximate is None:
+            area_only = one.area_only
+            if area_only is None:
+                area_only = places.is_area_only(fields["formatted_address"], known | one.areas)
+            approximate = area_only or (fields["latitude"], fields["longitude"]) in centroids
+        fields["approximate"] = approximate
+        fields["attendance_option"] = attendance_option(
+            types=fields["types"],
+            online=one.online,
+            usable_address=bool(fields["formatted_address"]) and not approximate,
+            venue=one.venue,
+        )
 
 
 # Retiring more than this share of a feed's active meetings in one import needs force=True.
