@@ -11,7 +11,8 @@ import hashlib
 import json
 import re
 import time as time_module
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from pathlib import Path
@@ -358,11 +359,15 @@ def _finish(fields: dict[str, Any], *, fellowship: str) -> dict[str, Any]:
         )
         if part
     )
+    fields["content_hash"] = _content_hash(fields)
+    return fields
+
+
+def _content_hash(fields: dict[str, Any]) -> str:
     canonical = json.dumps(
         {k: v for k, v in fields.items() if k != "content_hash"}, sort_keys=True, default=str
     )
-    fields["content_hash"] = hashlib.sha256(canonical.encode()).hexdigest()
-    return fields
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _expand(slug: str, days: list[int | None], base: dict[str, Any], fellowship: str) -> list:
@@ -580,7 +585,7 @@ def _bmlt_record(record: dict, *, fellowship: str, default_tz: str, report: Repo
 def normalize(
     records: list, *, fmt: str, fellowship: str, default_tz: str, report: Report
 ) -> list[dict[str, Any]]:
-    """Model fields for every valid meeting, slugs made unique; rejections in the report."""
+    """Model fields for every valid meeting, each with its own key; rejections in the report."""
     parse = _bmlt_record if fmt == MeetingFeed.Format.BMLT else _meeting_guide_record
     parsed: list[Parsed] = []
     for index, record in enumerate(records):
@@ -595,16 +600,10 @@ def normalize(
             label = _text(record.get("slug") or record.get("id_bigint") or record.get("name"))
             report.rejected.append({"record": label[:80] or str(index), "reason": str(exc)})
     _judge_locations(parsed)
-    meetings: list[dict[str, Any]] = []
-    seen: Counter = Counter()
-    for one in parsed:
-        for fields in _expand(one.slug, one.days, one.fields, fellowship):
-            seen[fields["slug"]] += 1
-            if seen[fields["slug"]] > 1:
-                report.warnings["duplicate slug, numbered"] += 1
-                fields["slug"] = f"{fields['slug']}~{seen[fields['slug']]}"
-            meetings.append(fields)
-    return meetings
+    meetings = [
+        fields for one in parsed for fields in _expand(one.slug, one.days, one.fields, fellowship)
+    ]
+    return _own_keys(meetings, report)
 
 
 def _judge_locations(parsed: list[Parsed]) -> None:
@@ -642,6 +641,144 @@ def _judge_locations(parsed: list[Parsed]) -> None:
         )
 
 
+# --- which meeting is which ---------------------------------------------------------------
+
+
+def _point(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def place_and_time(values: Mapping[str, Any]) -> str:
+    """A short hash of where and when a meeting is (model fields, or a row's values)."""
+    start = values["start_time"]
+    parts = [
+        values["day"],
+        start.strftime("%H:%M") if start else None,
+        places.fold(values["formatted_address"]),
+        places.fold(values["location_name"]),
+        _point(values["latitude"]),
+        _point(values["longitude"]),
+    ]
+    return _short_hash(parts)
+
+
+def _short_hash(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value).encode()).hexdigest()[:10]
+
+
+# Meetings sharing a slug are told apart by where and when they are, then by name,
+# then by everything else: by their content, never by their order in the feed.
+_TELLERS: tuple[Callable[[dict[str, Any]], str], ...] = (
+    place_and_time,
+    lambda fields: _short_hash(places.fold(fields["name"])),
+    lambda fields: fields["content_hash"][:10],
+)
+
+
+def _own_keys(meetings: list[dict[str, Any]], report: Report) -> list[dict[str, Any]]:
+    """Give every meeting that shares its slug a key of its own (``slug~hash``).
+
+    Reordering the feed gives every meeting the same key again. Records equal in
+    everything are one meeting listed twice and are kept once. A key made here that
+    happens to be another record's slug is told apart again.
+    """
+    while True:
+        sharing: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
+        for fields in meetings:
+            sharing[fields["slug"]].append(fields)
+        groups = [(slug, group) for slug, group in sharing.items() if len(group) > 1]
+        if not groups:
+            return meetings
+        dropped: set[int] = set()
+        for slug, group in groups:
+            report.warnings["duplicate slug, told apart by place and time"] += len(group)
+            kept = _told_apart(slug, group, 0, report)
+            dropped |= {id(fields) for fields in group} - {id(fields) for fields in kept}
+            for fields in kept:
+                fields["content_hash"] = _content_hash(fields)
+        meetings = [fields for fields in meetings if id(fields) not in dropped]
+
+
+def _told_apart(key: str, group: list[dict], teller: int, report: Report) -> list[dict]:
+    if len(group) == 1:
+        group[0]["slug"] = key
+        return group
+    if teller == len(_TELLERS):
+        report.warnings["the same meeting listed twice, kept once"] += len(group) - 1
+        group[0]["slug"] = key
+        return group[:1]
+    by_part: defaultdict[str, list[dict]] = defaultdict(list)
+    for fields in group:
+        by_part[_TELLERS[teller](fields)].append(fields)
+    kept = []
+    for part, same in sorted(by_part.items()):
+        kept += _told_apart(f"{key}~{part}", same, teller + 1, report)
+    return kept
+
+
+def _feed_slug(key: str) -> str:
+    return key.split("~", 1)[0]
+
+
+def _record_slug(key: str) -> str:
+    # "weekly-3" is day 3 of the record "weekly" (see _expand): a record that
+    # now meets on one day only is keyed "weekly".
+    return re.sub(r"-[0-6]$", "", _feed_slug(key))
+
+
+_IDENTITY = ("day", "start_time", "formatted_address", "location_name", "latitude", "longitude")
+
+
+def _row_values(row: Meeting) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in (*_IDENTITY, "name", "content_hash")}
+
+
+# How a meeting of the feed finds the row it continues, the surest first.
+_MATCHES: tuple[Callable[[str, Mapping[str, Any]], tuple], ...] = (
+    lambda key, values: (key, values["content_hash"]),  # unchanged: most of every import
+    lambda key, values: (key, place_and_time(values)),
+    lambda key, values: (_feed_slug(key), place_and_time(values), values["name"]),
+    lambda key, values: (_feed_slug(key), place_and_time(values)),
+    lambda key, values: (_record_slug(key), place_and_time(values)),
+    lambda key, values: (key,),  # the same key, moved or re-timed
+)
+
+
+def _match(meetings: list[dict[str, Any]], rows: list[Meeting]) -> dict[int, Meeting]:
+    """The row each meeting (by index) continues: by key and content, not feed order.
+
+    Rows keyed under another scheme (the old "slug~2" numbering, a slug that was
+    unique before) are found by their place and time, so saved meetings and
+    attendance follow the meeting. What is left over under one feed slug, one
+    meeting and one row, is that meeting changed.
+    """
+    order = sorted(range(len(meetings)), key=lambda index: meetings[index]["slug"])
+    free = sorted(rows, key=lambda row: (row.retired_at is not None, row.slug))
+    paired: dict[int, Meeting] = {}
+    for match in _MATCHES:
+        candidates: defaultdict[tuple, list[Meeting]] = defaultdict(list)
+        for row in free:
+            candidates[match(row.slug, _row_values(row))].append(row)
+        for index in order:
+            if index not in paired:
+                found = candidates.get(match(meetings[index]["slug"], meetings[index]))
+                if found:
+                    paired[index] = found.pop(0)
+        taken = {row.pk for row in paired.values()}
+        free = [row for row in free if row.pk not in taken]
+    left_rows: defaultdict[str, list[Meeting]] = defaultdict(list)
+    for row in free:
+        left_rows[_feed_slug(row.slug)].append(row)
+    left: defaultdict[str, list[int]] = defaultdict(list)
+    for index in order:
+        if index not in paired:
+            left[_feed_slug(meetings[index]["slug"])].append(index)
+    for slug, indexes in left.items():
+        if len(indexes) == 1 and len(left_rows.get(slug, ())) == 1:
+            paired[indexes[0]] = left_rows[slug][0]
+    return paired
+
+
 # Retiring more than this share of a feed's active meetings in one import needs force=True.
 MAX_RETIRED_SHARE = 0.5
 
@@ -650,16 +787,18 @@ MAX_RETIRED_SHARE = 0.5
 def apply(
     feed: MeetingFeed, meetings: list[dict[str, Any]], report: Report, *, force: bool = False
 ) -> None:
-    """Upsert by (feed, slug), retire meetings that left the feed, bring back returning ones.
+    """Upsert the feed's meetings onto the rows they continue, retire those that left.
 
     A feed with no valid meeting, or one that would retire most of the directory,
     is refused (an upstream outage must not empty patients' saved meetings).
     """
     now = timezone.now()
     MeetingFeed.objects.select_for_update().filter(pk=feed.pk).first()  # one import at a time
-    existing = {m.slug: m for m in Meeting.objects.select_for_update().filter(feed=feed)}
-    active = {slug for slug, m in existing.items() if m.retired_at is None}
-    leaving = len(active - {f["slug"] for f in meetings})
+    rows = list(Meeting.objects.select_for_update().filter(feed=feed))
+    paired = _match(meetings, rows)
+    continued = {row.pk for row in paired.values()}
+    active = [row for row in rows if row.retired_at is None]
+    leaving = sum(row.pk not in continued for row in active)
     if not meetings and active and not force:
         raise ImportFailed("The feed holds no valid meeting; nothing was retired.")
     if len(active) >= 20 and leaving > MAX_RETIRED_SHARE * len(active) and not force:
@@ -667,10 +806,11 @@ def apply(
             f"The feed would retire {leaving} of {len(active)} meetings; import it with "
             "--force if that is right."
         )
+    _free_keys(meetings, rows, paired, report)
     to_create, to_update = [], []
     fields_to_update: set[str] = {"retired_at"}
-    for fields in meetings:
-        current = existing.pop(fields["slug"], None)
+    for index, fields in enumerate(meetings):
+        current = paired.get(index)
         if current is None:
             to_create.append(Meeting(feed=feed, **fields))
             continue
@@ -688,12 +828,37 @@ def apply(
         for meeting in to_update:
             meeting.updated_at = now
         Meeting.objects.bulk_update(to_update, sorted(fields_to_update), batch_size=500)
-    gone = [m.pk for m in existing.values() if m.retired_at is None]
+    gone = [row.pk for row in active if row.pk not in continued]
     Meeting.objects.filter(pk__in=gone).update(retired_at=now, updated_at=now)
     report.created, report.updated, report.retired = len(to_create), len(to_update), len(gone)
     from backend.meetings.selectors import forget_zones
 
     forget_zones()
+
+
+def _free_keys(
+    meetings: list[dict[str, Any]], rows: list[Meeting], paired: dict[int, Meeting], report
+) -> None:
+    """Clear the way for rows that change key (rare: a slug that became or stopped being shared).
+
+    Each such row, and each left-over row holding a key now given to another, moves
+    to a temporary key first, as one statement cannot swap unique keys on PostgreSQL;
+    a left-over row then keeps its old key with its id appended.
+    """
+    moving = [row for index, row in paired.items() if row.slug != meetings[index]["slug"]]
+    if not moving:
+        return
+    report.warnings["meeting kept under a new key, its slug newly shared or not"] += len(moving)
+    continued = {row.pk for row in paired.values()}
+    keys = {fields["slug"] for fields in meetings}
+    yielding = [row for row in rows if row.pk not in continued and row.slug in keys]
+    final = {row.pk: f"{row.slug[:220]}~{row.pk.hex}" for row in yielding}
+    for row in moving + yielding:
+        row.slug = f"~{row.pk.hex}"
+    Meeting.objects.bulk_update(moving + yielding, ["slug"], batch_size=500)
+    for row in yielding:
+        row.slug = final[row.pk]
+    Meeting.objects.bulk_update(yielding, ["slug"], batch_size=500)
 
 
 def import_feed(

@@ -11,6 +11,7 @@ PA") or a corner ("Main St & 3rd Ave") is a place, house number or not.
 import re
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import lru_cache
 
 # Meetings at this many different addresses on exactly one point: the point is a centroid.
 CENTROID_PLACES = 3
@@ -23,23 +24,31 @@ _POSTAL = re.compile(
 )
 # A two-letter state or province code, as geocoders write it ("PA", "MA", "AB").
 _STATE_CODE = re.compile(r"^[A-Z]{2}$")
+_PUNCTUATION = re.compile(r"[^\w\s]")
+_DIGIT = re.compile(r"\d")
+
+# A feed repeats its addresses and town names many times: remember the last few thousand.
+_MEMORY = 8192
 
 
+@lru_cache(maxsize=_MEMORY)
 def fold(text: str) -> str:
     """Case, punctuation and spacing folded: 'St. Albert' and 'st albert' are one name."""
-    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
+    return " ".join(_PUNCTUATION.sub(" ", text.casefold()).split())
 
 
-def address_parts(address: str) -> list[str]:
+@lru_cache(maxsize=_MEMORY)
+def address_parts(address: str) -> tuple[str, ...]:
     """The comma-separated parts, empty ones and repeats left out."""
     parts: list[str] = []
     seen: set[str] = set()
     for part in address.split(","):
         part = part.strip()
-        if part and fold(part) not in seen:
-            seen.add(fold(part))
+        folded = fold(part)
+        if part and folded not in seen:
+            seen.add(folded)
             parts.append(part)
-    return parts
+    return tuple(parts)
 
 
 def _without_postal_code(part: str) -> str:
@@ -56,11 +65,11 @@ def area_names(addresses: Iterable[str]) -> set[str]:
     names: set[str] = set()
     for address in addresses:
         parts = address_parts(address)
-        if len(parts) < 2 or not re.search(r"\d", parts[0]):
+        if len(parts) < 2 or not _DIGIT.search(parts[0]):
             continue
         for part in parts[max(1, len(parts) - 4) :]:
             rest = _without_postal_code(part)
-            if rest and not re.search(r"\d", rest):
+            if rest and not _DIGIT.search(rest):
                 names.add(fold(rest))
     return names
 
@@ -82,7 +91,7 @@ def is_area_only(address: str, known: set[str]) -> bool:
     for index in reversed(range(len(rests))):
         if _STATE_CODE.match(rests[index]):
             for other in range(max(0, index - 1), len(parts)):
-                areas[other] = areas[other] or not re.search(r"\d", rests[other])
+                areas[other] = areas[other] or not _DIGIT.search(rests[other])
             break
     return all(areas)
 
