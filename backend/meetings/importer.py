@@ -837,7 +837,7 @@ def apply(
 
 
 def _free_keys(
-    meetings: list[dict[str, Any]], rows: list[Meeting], paired: dict[int, Meeting], report
+    meetings: list[dict[str, Any]], rows: list[Meeting], paired: dict[int, Meeting], report: Report
 ) -> None:
     """Clear the way for rows that change key (rare: a slug that became or stopped being shared).
 
