@@ -282,6 +282,8 @@ def test_a_bmlt_feed_maps_weekdays_formats_and_venues():
     assert second["day"] == 6
     assert second["attendance_option"] == "online"
     assert second["latitude"] is None
+    # A street is a place; no street (an online meeting's town) is approximate.
+    assert (first["approximate"], second["approximate"]) == (False, True)
     assert "ONL" in second["types"]
     assert report.rejected == [{"record": "103", "reason": "weekday_tinyint '8' is not 1-7"}]
 
