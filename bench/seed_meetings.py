@@ -3,9 +3,9 @@
 Run by bench/run.sh as `python bench/seed_meetings.py` with DJANGO_SETTINGS_MODULE=bench.settings.
 Meetings are spread like real cities: around the centres of 40 large cities, more
 where more people live, scattered over a few tens of kilometres; some are
-centroids (approximate) and some online only, as in real feeds. Each city is one
-feed, imported through the importer's own normalisation and upsert, as regional
-directories are.
+centroids (approximate: the town is their address) and some online only, as in real
+feeds. Each city is one feed, imported through the importer's own normalisation and
+upsert, as regional directories are.
 
 It also imports a 2,000-meeting feed into an empty feed and times it (issue 6:
 under 5 s): ../shared/meeting-guide/aasepia.json where present, else 2,000
@@ -121,11 +121,11 @@ def _records(count: int, rng: random.Random) -> dict[tuple[int, str], list[dict]
             record.update(
                 latitude=lat0,
                 longitude=lng0,
-                formatted_address="Downtown, Somewhere",
+                formatted_address="Bench City",
                 conference_url=f"https://meet.example.test/{number}",
             )
         elif kind < 0.18:  # a centroid
-            record.update(latitude=lat0, longitude=lng0, formatted_address="Downtown, Somewhere")
+            record.update(latitude=lat0, longitude=lng0, formatted_address="Bench City")
         else:
             spread = rng.choice([0.03, 0.08, 0.2])
             record.update(

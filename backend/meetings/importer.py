@@ -11,7 +11,8 @@ import hashlib
 import json
 import re
 import time as time_module
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from pathlib import Path
@@ -24,6 +25,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from backend.meetings import places
 from backend.meetings import types as meeting_types
 from backend.meetings.models import Meeting, MeetingFeed
 
@@ -75,6 +77,20 @@ class Report:
 
 class Rejected(Exception):
     pass
+
+
+@dataclass
+class Parsed:
+    """One record read: its model fields but the two that depend on the whole feed."""
+
+    slug: str
+    days: list[int | None]
+    fields: dict[str, Any]  # all but "approximate" and "attendance_option"
+    online: bool
+    approximate: bool | None = None  # the record's own word, None when it says nothing
+    area_only: bool | None = None  # known from the format (BMLT: no street), else judged
+    areas: set[str] = field(default_factory=set)  # the record's own town, state, regions
+    venue: str | None = None  # BMLT states it
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -256,9 +272,22 @@ def _updated(value: Any) -> datetime | None:
     return None
 
 
-def _looks_like_street_address(address: str) -> bool:
-    # A centroid ("Philadelphia, PA, USA") carries no street number or postal code.
-    return bool(re.search(r"\d", address))
+# The spec writes "yes" / "no"; feeds also write booleans and their spellings.
+STATED_APPROXIMATE = {"yes": True, "y": True, "true": True, "1": True}
+STATED_APPROXIMATE |= {"no": False, "n": False, "false": False, "0": False}
+
+
+def _stated_approximate(value: Any, report: Report) -> bool | None:
+    """What the record says about its own location; None when it says nothing."""
+    if isinstance(value, bool):
+        return value
+    text = _text(value).lower()
+    if not text:
+        return None
+    if text not in STATED_APPROXIMATE:
+        report.warnings["approximate value not understood, judged from the address"] += 1
+        return None
+    return STATED_APPROXIMATE[text]
 
 
 def attendance_option(
@@ -330,11 +359,15 @@ def _finish(fields: dict[str, Any], *, fellowship: str) -> dict[str, Any]:
         )
         if part
     )
+    fields["content_hash"] = _content_hash(fields)
+    return fields
+
+
+def _content_hash(fields: dict[str, Any]) -> str:
     canonical = json.dumps(
         {k: v for k, v in fields.items() if k != "content_hash"}, sort_keys=True, default=str
     )
-    fields["content_hash"] = hashlib.sha256(canonical.encode()).hexdigest()
-    return fields
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _expand(slug: str, days: list[int | None], base: dict[str, Any], fellowship: str) -> list:
@@ -355,7 +388,7 @@ def _expand(slug: str, days: list[int | None], base: dict[str, Any], fellowship:
 
 def _meeting_guide_record(
     record: dict, *, fellowship: str, default_tz: str, report: Report
-) -> list[dict[str, Any]]:
+) -> Parsed:
     name = _text(record.get("name"), 255)
     slug = _text(record.get("slug"), 200)
     if not name:
@@ -383,14 +416,6 @@ def _meeting_guide_record(
             if part
         )[:500]
     )
-    approximate_field = _text(record.get("approximate")).lower()
-    approximate = (
-        approximate_field == "yes"
-        if approximate_field in {"yes", "no"}
-        else bool(address) and not _looks_like_street_address(address)
-    )
-    if latitude is None:
-        approximate = True if address else approximate
     conference_url = _url(record.get("conference_url"), report, "conference_url")
     phone = _text(record.get("conference_phone"), 100)
     if phone and not PHONE_RE.search(phone):
@@ -420,7 +445,6 @@ def _meeting_guide_record(
         "formatted_address": address,
         "latitude": latitude,
         "longitude": longitude,
-        "approximate": approximate,
         "regions": regions,
         "conference_url": conference_url,
         "conference_url_notes": _text(record.get("conference_url_notes")),
@@ -430,11 +454,17 @@ def _meeting_guide_record(
         "group_notes": _text(record.get("group_notes")),
         "website": _url(record.get("website") or record.get("url"), report, "website")[:500],
         "source_updated_at": _updated(record.get("updated")),
-        "attendance_option": attendance_option(
-            types=codes, online=online, usable_address=bool(address) and not approximate
-        ),
     }
-    return _expand(slug, days, base, fellowship)
+    own = (record.get(key) for key in ("city", "state", "postal_code", "country", "region"))
+    areas = {places.fold(_text(name)) for name in (*own, record.get("sub_region"), *regions)}
+    return Parsed(
+        slug,
+        days,
+        base,
+        online,
+        approximate=_stated_approximate(record.get("approximate"), report),
+        areas=areas - {""},
+    )
 
 
 def _duration_from_bmlt(value: Any) -> int:
@@ -457,9 +487,7 @@ BMLT_VENUES = {
 }
 
 
-def _bmlt_record(
-    record: dict, *, fellowship: str, default_tz: str, report: Report
-) -> list[dict[str, Any]]:
+def _bmlt_record(record: dict, *, fellowship: str, default_tz: str, report: Report) -> Parsed:
     name = _text(record.get("meeting_name"), 255)
     slug = _text(record.get("id_bigint"), 200)
     if not name:
@@ -498,7 +526,6 @@ def _bmlt_record(
         )
         if part
     )[:500]
-    approximate = not street or latitude is None
     conference_url = _url(record.get("virtual_meeting_link"), report, "virtual_meeting_link")
     phone = _text(record.get("phone_meeting_number"), 100)
     if phone and not PHONE_RE.search(phone):
@@ -537,7 +564,6 @@ def _bmlt_record(
         "formatted_address": address,
         "latitude": latitude,
         "longitude": longitude,
-        "approximate": approximate,
         "regions": regions,
         "conference_url": conference_url,
         "conference_url_notes": _text(record.get("virtual_meeting_additional_info")),
@@ -547,14 +573,10 @@ def _bmlt_record(
         "group_notes": "",
         "website": "",
         "source_updated_at": None,
-        "attendance_option": attendance_option(
-            types=codes,
-            online=online,
-            usable_address=not approximate,
-            venue=venue or Meeting.Attendance.IN_PERSON,
-        ),
     }
-    return _expand(slug, days, base, fellowship)
+    return Parsed(
+        slug, days, base, online, area_only=not street, venue=venue or Meeting.Attendance.IN_PERSON
+    )
 
 
 # --- the whole feed ------------------------------------------------------------------------
@@ -563,27 +585,198 @@ def _bmlt_record(
 def normalize(
     records: list, *, fmt: str, fellowship: str, default_tz: str, report: Report
 ) -> list[dict[str, Any]]:
-    """Model fields for every valid meeting, slugs made unique; rejections in the report."""
+    """Model fields for every valid meeting, each with its own key; rejections in the report."""
     parse = _bmlt_record if fmt == MeetingFeed.Format.BMLT else _meeting_guide_record
-    meetings: list[dict[str, Any]] = []
-    seen: Counter = Counter()
+    parsed: list[Parsed] = []
     for index, record in enumerate(records):
         if not isinstance(record, dict):
             report.rejected.append({"record": str(index), "reason": "not an object"})
             continue
         try:
-            expanded = parse(record, fellowship=fellowship, default_tz=default_tz, report=report)
+            parsed.append(
+                parse(record, fellowship=fellowship, default_tz=default_tz, report=report)
+            )
         except Rejected as exc:
             label = _text(record.get("slug") or record.get("id_bigint") or record.get("name"))
             report.rejected.append({"record": label[:80] or str(index), "reason": str(exc)})
-            continue
-        for fields in expanded:
-            seen[fields["slug"]] += 1
-            if seen[fields["slug"]] > 1:
-                report.warnings["duplicate slug, numbered"] += 1
-                fields["slug"] = f"{fields['slug']}~{seen[fields['slug']]}"
-            meetings.append(fields)
-    return meetings
+    _judge_locations(parsed)
+    meetings = [
+        fields for one in parsed for fields in _expand(one.slug, one.days, one.fields, fellowship)
+    ]
+    return _own_keys(meetings, report)
+
+
+def _judge_locations(parsed: list[Parsed]) -> None:
+    """Approximate or not, and so the attendance option, from the record and the whole feed.
+
+    The record's own ``approximate`` wins. Otherwise a location is approximate when its
+    address names only areas, or when its point is shared by meetings at several
+    different addresses (see places). A missing house number or missing coordinates
+    say nothing either way.
+    """
+    known = places.area_names(one.fields["formatted_address"] for one in parsed)
+    centroids = places.centroids(
+        (
+            one.fields["latitude"],
+            one.fields["longitude"],
+            places.place_key(one.fields["formatted_address"], one.fields["location_name"]),
+        )
+        for one in parsed
+        if one.fields["latitude"] is not None
+    )
+    for one in parsed:
+        fields = one.fields
+        approximate = one.approximate
+        if approximate is None:
+            area_only = one.area_only
+            if area_only is None:
+                area_only = places.is_area_only(fields["formatted_address"], known | one.areas)
+            approximate = area_only or (fields["latitude"], fields["longitude"]) in centroids
+        fields["approximate"] = approximate
+        fields["attendance_option"] = attendance_option(
+            types=fields["types"],
+            online=one.online,
+            usable_address=bool(fields["formatted_address"]) and not approximate,
+            venue=one.venue,
+        )
+
+
+# --- which meeting is which ---------------------------------------------------------------
+
+
+def _point(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def place_and_time(values: Mapping[str, Any]) -> str:
+    """A short hash of where and when a meeting is (model fields, or a row's values)."""
+    start = values["start_time"]
+    parts = [
+        values["day"],
+        start.strftime("%H:%M") if start else None,
+        places.fold(values["formatted_address"]),
+        places.fold(values["location_name"]),
+        _point(values["latitude"]),
+        _point(values["longitude"]),
+    ]
+    return _short_hash(parts)
+
+
+def _short_hash(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value).encode()).hexdigest()[:10]
+
+
+# Meetings sharing a slug are told apart by where and when they are, then by name,
+# then by everything else: by their content, never by their order in the feed.
+_TELLERS: tuple[Callable[[dict[str, Any]], str], ...] = (
+    place_and_time,
+    lambda fields: _short_hash(places.fold(fields["name"])),
+    lambda fields: fields["content_hash"][:10],
+)
+
+
+def _own_keys(meetings: list[dict[str, Any]], report: Report) -> list[dict[str, Any]]:
+    """Give every meeting that shares its slug a key of its own (``slug~hash``).
+
+    Reordering the feed gives every meeting the same key again. Records equal in
+    everything are one meeting listed twice and are kept once. A key made here that
+    happens to be another record's slug is told apart again.
+    """
+    while True:
+        sharing: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
+        for fields in meetings:
+            sharing[fields["slug"]].append(fields)
+        groups = [(slug, group) for slug, group in sharing.items() if len(group) > 1]
+        if not groups:
+            return meetings
+        dropped: set[int] = set()
+        for slug, group in groups:
+            report.warnings["duplicate slug, told apart by place and time"] += len(group)
+            kept = _told_apart(slug, group, 0, report)
+            dropped |= {id(fields) for fields in group} - {id(fields) for fields in kept}
+            for fields in kept:
+                fields["content_hash"] = _content_hash(fields)
+        meetings = [fields for fields in meetings if id(fields) not in dropped]
+
+
+def _told_apart(key: str, group: list[dict], teller: int, report: Report) -> list[dict]:
+    if len(group) == 1:
+        group[0]["slug"] = key
+        return group
+    if teller == len(_TELLERS):
+        report.warnings["the same meeting listed twice, kept once"] += len(group) - 1
+        group[0]["slug"] = key
+        return group[:1]
+    by_part: defaultdict[str, list[dict]] = defaultdict(list)
+    for fields in group:
+        by_part[_TELLERS[teller](fields)].append(fields)
+    kept = []
+    for part, same in sorted(by_part.items()):
+        kept += _told_apart(f"{key}~{part}", same, teller + 1, report)
+    return kept
+
+
+def _feed_slug(key: str) -> str:
+    return key.split("~", 1)[0]
+
+
+def _record_slug(key: str) -> str:
+    # "weekly-3" is day 3 of the record "weekly" (see _expand): a record that
+    # now meets on one day only is keyed "weekly".
+    return re.sub(r"-[0-6]$", "", _feed_slug(key))
+
+
+_IDENTITY = ("day", "start_time", "formatted_address", "location_name", "latitude", "longitude")
+
+
+def _row_values(row: Meeting) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in (*_IDENTITY, "name", "content_hash")}
+
+
+# How a meeting of the feed finds the row it continues, the surest first.
+_MATCHES: tuple[Callable[[str, Mapping[str, Any]], tuple], ...] = (
+    lambda key, values: (key, values["content_hash"]),  # unchanged: most of every import
+    lambda key, values: (key, place_and_time(values)),
+    lambda key, values: (_feed_slug(key), place_and_time(values), values["name"]),
+    lambda key, values: (_feed_slug(key), place_and_time(values)),
+    lambda key, values: (_record_slug(key), place_and_time(values)),
+    lambda key, values: (key,),  # the same key, moved or re-timed
+)
+
+
+def _match(meetings: list[dict[str, Any]], rows: list[Meeting]) -> dict[int, Meeting]:
+    """The row each meeting (by index) continues: by key and content, not feed order.
+
+    Rows keyed under another scheme (the old "slug~2" numbering, a slug that was
+    unique before) are found by their place and time, so saved meetings and
+    attendance follow the meeting. What is left over under one feed slug, one
+    meeting and one row, is that meeting changed.
+    """
+    order = sorted(range(len(meetings)), key=lambda index: meetings[index]["slug"])
+    free = sorted(rows, key=lambda row: (row.retired_at is not None, row.slug))
+    paired: dict[int, Meeting] = {}
+    for match in _MATCHES:
+        candidates: defaultdict[tuple, list[Meeting]] = defaultdict(list)
+        for row in free:
+            candidates[match(row.slug, _row_values(row))].append(row)
+        for index in order:
+            if index not in paired:
+                found = candidates.get(match(meetings[index]["slug"], meetings[index]))
+                if found:
+                    paired[index] = found.pop(0)
+        taken = {row.pk for row in paired.values()}
+        free = [row for row in free if row.pk not in taken]
+    left_rows: defaultdict[str, list[Meeting]] = defaultdict(list)
+    for row in free:
+        left_rows[_feed_slug(row.slug)].append(row)
+    left: defaultdict[str, list[int]] = defaultdict(list)
+    for index in order:
+        if index not in paired:
+            left[_feed_slug(meetings[index]["slug"])].append(index)
+    for slug, indexes in left.items():
+        if len(indexes) == 1 and len(left_rows.get(slug, ())) == 1:
+            paired[indexes[0]] = left_rows[slug][0]
+    return paired
 
 
 # Retiring more than this share of a feed's active meetings in one import needs force=True.
@@ -594,16 +787,18 @@ MAX_RETIRED_SHARE = 0.5
 def apply(
     feed: MeetingFeed, meetings: list[dict[str, Any]], report: Report, *, force: bool = False
 ) -> None:
-    """Upsert by (feed, slug), retire meetings that left the feed, bring back returning ones.
+    """Upsert the feed's meetings onto the rows they continue, retire those that left.
 
     A feed with no valid meeting, or one that would retire most of the directory,
     is refused (an upstream outage must not empty patients' saved meetings).
     """
     now = timezone.now()
     MeetingFeed.objects.select_for_update().filter(pk=feed.pk).first()  # one import at a time
-    existing = {m.slug: m for m in Meeting.objects.select_for_update().filter(feed=feed)}
-    active = {slug for slug, m in existing.items() if m.retired_at is None}
-    leaving = len(active - {f["slug"] for f in meetings})
+    rows = list(Meeting.objects.select_for_update().filter(feed=feed))
+    paired = _match(meetings, rows)
+    continued = {row.pk for row in paired.values()}
+    active = [row for row in rows if row.retired_at is None]
+    leaving = sum(row.pk not in continued for row in active)
     if not meetings and active and not force:
         raise ImportFailed("The feed holds no valid meeting; nothing was retired.")
     if len(active) >= 20 and leaving > MAX_RETIRED_SHARE * len(active) and not force:
@@ -611,10 +806,11 @@ def apply(
             f"The feed would retire {leaving} of {len(active)} meetings; import it with "
             "--force if that is right."
         )
+    _free_keys(meetings, rows, paired, report)
     to_create, to_update = [], []
     fields_to_update: set[str] = {"retired_at"}
-    for fields in meetings:
-        current = existing.pop(fields["slug"], None)
+    for index, fields in enumerate(meetings):
+        current = paired.get(index)
         if current is None:
             to_create.append(Meeting(feed=feed, **fields))
             continue
@@ -632,12 +828,37 @@ def apply(
         for meeting in to_update:
             meeting.updated_at = now
         Meeting.objects.bulk_update(to_update, sorted(fields_to_update), batch_size=500)
-    gone = [m.pk for m in existing.values() if m.retired_at is None]
+    gone = [row.pk for row in active if row.pk not in continued]
     Meeting.objects.filter(pk__in=gone).update(retired_at=now, updated_at=now)
     report.created, report.updated, report.retired = len(to_create), len(to_update), len(gone)
     from backend.meetings.selectors import forget_zones
 
     forget_zones()
+
+
+def _free_keys(
+    meetings: list[dict[str, Any]], rows: list[Meeting], paired: dict[int, Meeting], report: Report
+) -> None:
+    """Clear the way for rows that change key (rare: a slug that became or stopped being shared).
+
+    Each such row, and each left-over row holding a key now given to another, moves
+    to a temporary key first, as one statement cannot swap unique keys on PostgreSQL;
+    a left-over row then keeps its old key with its id appended.
+    """
+    moving = [row for index, row in paired.items() if row.slug != meetings[index]["slug"]]
+    if not moving:
+        return
+    report.warnings["meeting kept under a new key, its slug newly shared or not"] += len(moving)
+    continued = {row.pk for row in paired.values()}
+    keys = {fields["slug"] for fields in meetings}
+    yielding = [row for row in rows if row.pk not in continued and row.slug in keys]
+    final = {row.pk: f"{row.slug[:220]}~{row.pk.hex}" for row in yielding}
+    for row in moving + yielding:
+        row.slug = f"~{row.pk.hex}"
+    Meeting.objects.bulk_update(moving + yielding, ["slug"], batch_size=500)
+    for row in yielding:
+        row.slug = final[row.pk]
+    Meeting.objects.bulk_update(yielding, ["slug"], batch_size=500)
 
 
 def import_feed(

@@ -1,5 +1,7 @@
 """Meetings for tests, built through the importer's own normalisation."""
 
+import os
+import zlib
 from pathlib import Path
 
 import pytest
@@ -7,7 +9,11 @@ import pytest
 from backend.meetings.importer import Report, apply, normalize
 from backend.meetings.models import Meeting, MeetingFeed
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "meeting-guide"
+# Beside the checkout; MEETING_GUIDE_FEEDS names the folder for a checkout elsewhere.
+SHARED = Path(
+    os.environ.get("MEETING_GUIDE_FEEDS")
+    or Path(__file__).resolve().parents[2].parent / "shared" / "meeting-guide"
+)
 
 
 def shared_feed(name: str) -> Path:
@@ -15,7 +21,8 @@ def shared_feed(name: str) -> Path:
     path = SHARED / name
     if not path.is_file():
         pytest.skip(
-            f"../shared/meeting-guide/{name} is not here (real feeds live outside the repo)"
+            f"{path} is not here (real feeds live outside the repo; "
+            "MEETING_GUIDE_FEEDS names their folder)"
         )
     return path
 
@@ -31,7 +38,11 @@ _counter = iter(range(1, 10**9))
 
 
 def record(**fields) -> dict:
-    """A Meeting Guide record with sensible defaults."""
+    """A Meeting Guide record with sensible defaults.
+
+    Each at its own door: by default a point of its own a few metres from (40, -75);
+    records given one point share one street address (a building, not a centroid).
+    """
     number = next(_counter)
     base = {
         "name": f"Meeting {number}",
@@ -42,9 +53,12 @@ def record(**fields) -> dict:
         "types": ["O"],
         "location": "Hall",
         "formatted_address": f"{number} Main Street, Springfield, PA 19000, USA",
-        "latitude": 40.0,
+        "latitude": round(40.0 + (number % 1000) * 1e-6, 6),
         "longitude": -75.0,
     }
+    if "formatted_address" not in fields and {"latitude", "longitude"} & set(fields):
+        house = zlib.crc32(f"{fields.get('latitude')},{fields.get('longitude')}".encode())
+        base["formatted_address"] = f"{house % 9000 + 1} Main Street, Springfield, PA 19000, USA"
     base.update(fields)
     return base
 

@@ -152,10 +152,12 @@ def test_days_as_numbers_names_and_arrays(raw, days):
         assert [f["slug"] for f in fields] == [f"weekly-{d}" for d in days]
 
 
-def test_duplicate_slugs_are_numbered_not_lost():
-    fields, report = _normalize(record(slug="same"), record(slug="same"))
-    assert [f["slug"] for f in fields] == ["same", "same~2"]
-    assert report.warnings["duplicate slug, numbered"] == 1
+def test_duplicate_slugs_are_told_apart_not_lost():
+    fields, report = _normalize(record(slug="same", day=1), record(slug="same", day=2))
+    assert [f["day"] for f in fields] == [1, 2]
+    assert len({f["slug"] for f in fields}) == 2
+    assert all(f["slug"].startswith("same~") for f in fields)
+    assert report.warnings["duplicate slug, told apart by place and time"] == 2
 
 
 def test_onl_needs_a_real_link_or_phone():
@@ -280,6 +282,8 @@ def test_a_bmlt_feed_maps_weekdays_formats_and_venues():
     assert second["day"] == 6
     assert second["attendance_option"] == "online"
     assert second["latitude"] is None
+    # A street is a place; no street (an online meeting's town) is approximate.
+    assert (first["approximate"], second["approximate"]) == (False, True)
     assert "ONL" in second["types"]
     assert report.rejected == [{"record": "103", "reason": "weekday_tinyint '8' is not 1-7"}]
 

@@ -11,8 +11,9 @@ from backend.meetings.models import MeetingFeed
 class Command(BaseCommand):
     help = (
         "Import a Meeting Guide or BMLT JSON feed from a file or an https URL: upsert by "
-        "(feed, slug), retire meetings that left it, and print a report. A feed that cannot "
-        "be read changes nothing."
+        "(feed, slug), telling meetings that share a slug apart by place and time, retire "
+        "meetings that left it, and print a report. A feed that cannot be read changes "
+        "nothing."
     )
 
     def add_arguments(self, parser):
