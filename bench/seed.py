@@ -114,7 +114,7 @@ def seed_insights(user: User) -> None:
         intensity = rng.randint(0, 10)
         coping = rng.random() < 0.6
         entry = JournalEntry(
-            id=uuid.uuid4(),
+            client_id=uuid.uuid4(),
             patient=user,
             seq=seq,
             occurred_at=occurred,

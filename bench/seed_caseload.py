@@ -122,7 +122,7 @@ def _seed_journals(patients: list[User]) -> None:
             if recent and not lapsing and outcome != Outcome.RESISTED:
                 outcome = Outcome.RESISTED
             entry = JournalEntry(
-                id=uuid.uuid4(),
+                client_id=uuid.uuid4(),
                 patient=patient,
                 seq=seq,
                 occurred_at=occurred,
@@ -144,7 +144,7 @@ def _seed_journals(patients: list[User]) -> None:
             seq += 1
             day = today - timedelta(days=back)
             checkin = CheckIn(
-                id=uuid.uuid4(),
+                client_id=uuid.uuid4(),
                 patient=patient,
                 seq=seq,
                 local_date=day,

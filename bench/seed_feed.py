@@ -183,7 +183,7 @@ def _seed_journals(patients: list[User], therapist: User) -> None:
             occurred = now - timedelta(minutes=5, seconds=rng.randrange(ENTRY_DAYS * 86400))
             deleted = rng.random() < DELETED_FRACTION
             entry = JournalEntry(
-                id=uuid.uuid4(),
+                client_id=uuid.uuid4(),
                 patient=patient,
                 seq=seq,
                 occurred_at=occurred,
@@ -217,7 +217,7 @@ def _seed_journals(patients: list[User], therapist: User) -> None:
                 continue  # a day missed, or today's check-in not made yet
             seq += 1
             checkin = CheckIn(
-                id=uuid.uuid4(),
+                client_id=uuid.uuid4(),
                 patient=patient,
                 seq=seq,
                 local_date=day,

@@ -45,3 +45,25 @@ def requires_postgres(why: str):
         return pytest.mark.postgres(skip(test))
 
     return mark
+
+
+def answer_without_ids(response, ids: dict[str, str]) -> tuple:
+    """(status, id-bearing headers, body) with each of ``ids`` written as its placeholder.
+
+    Two answers that differ only in those ids compare equal, so a test can show
+    that a patient's answers for one id are exactly their answers for another.
+    """
+    import json
+
+    def hide(text: str) -> str:
+        for value, placeholder in ids.items():
+            text = text.replace(value, placeholder)
+        return text
+
+    headers = {
+        name: hide(response[name])
+        for name in ("Location", "ETag", "Idempotent-Replayed")
+        if response.has_header(name)
+    }
+    content = response.content.decode()
+    return response.status_code, headers, json.loads(hide(content)) if content else None

@@ -278,13 +278,13 @@ CASES = [
     Case(
         "GET",
         "api/v1/journal/entries/<uuid:entry_id>/",
-        lambda w: f"/api/v1/journal/entries/{w.objects['entry'].pk}/",
+        lambda w: f"/api/v1/journal/entries/{w.objects['entry'].client_id}/",
         roles(200, ("patient",), other_patient=404),
     ),
     Case(
         "PATCH",
         "api/v1/journal/entries/<uuid:entry_id>/",
-        lambda w: f"/api/v1/journal/entries/{w.objects['entry'].pk}/",
+        lambda w: f"/api/v1/journal/entries/{w.objects['entry'].client_id}/",
         roles(200, ("patient",), other_patient=404),
         lambda w, p: {"intensity": 3},
         lambda w: {"If-Match": '"1"'},
@@ -292,7 +292,7 @@ CASES = [
     Case(
         "DELETE",
         "api/v1/journal/entries/<uuid:entry_id>/",
-        lambda w: f"/api/v1/journal/entries/{w.objects['entry'].pk}/",
+        lambda w: f"/api/v1/journal/entries/{w.objects['entry'].client_id}/",
         roles(204, ("patient",), other_patient=404),
     ),
     Case(
@@ -323,13 +323,13 @@ CASES = [
     Case(
         "GET",
         "api/v1/journal/checkins/<uuid:checkin_id>/",
-        lambda w: f"/api/v1/journal/checkins/{w.objects['checkin'].pk}/",
+        lambda w: f"/api/v1/journal/checkins/{w.objects['checkin'].client_id}/",
         roles(200, ("patient",), other_patient=404),
     ),
     Case(
         "PATCH",
         "api/v1/journal/checkins/<uuid:checkin_id>/",
-        lambda w: f"/api/v1/journal/checkins/{w.objects['checkin'].pk}/",
+        lambda w: f"/api/v1/journal/checkins/{w.objects['checkin'].client_id}/",
         roles(200, ("patient",), other_patient=404),
         lambda w, p: {"mood": 2},
         lambda w: {"If-Match": '"1"'},
@@ -337,7 +337,7 @@ CASES = [
     Case(
         "DELETE",
         "api/v1/journal/checkins/<uuid:checkin_id>/",
-        lambda w: f"/api/v1/journal/checkins/{w.objects['checkin'].pk}/",
+        lambda w: f"/api/v1/journal/checkins/{w.objects['checkin'].client_id}/",
         roles(204, ("patient",), other_patient=404),
     ),
     Case(
@@ -557,7 +557,7 @@ CASES = [
     Case(
         "DELETE",
         "api/v1/meetings/attendance/<uuid:attendance_id>/",
-        lambda w: f"/api/v1/meetings/attendance/{w.objects['attendance'].pk}/",
+        lambda w: f"/api/v1/meetings/attendance/{w.objects['attendance'].client_id}/",
         only(204, ("patient",), PATIENTS),
     ),
     Case(

@@ -1,6 +1,7 @@
 """Reads of grants, the feed and the disclosure log; record access goes through policy."""
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, UUIDField
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from backend.accounts.models import User
@@ -27,6 +28,20 @@ def grant_get_for_patient(*, patient: User, grant_id) -> ConsentGrant:
     return get_object_or_404(ConsentGrant.objects.filter(patient=patient), pk=grant_id)
 
 
+def _record_id(item: str = "") -> Coalesce:
+    """The record a feed item shows, named as its patient knows it.
+
+    An entry's or a check-in's phone id (unique per patient only, so always read
+    with the item's patient), an alert's own id.
+    """
+    return Coalesce(
+        f"{item}entry__client_id",
+        f"{item}checkin__client_id",
+        f"{item}alert_id",
+        output_field=UUIDField(),
+    )
+
+
 def feed_for(viewer: User, *, now=None, held=None) -> QuerySet[FeedItem]:
     """The viewer's feed: what patients' open grants let them see, with their review state.
 
@@ -35,6 +50,7 @@ def feed_for(viewer: User, *, now=None, held=None) -> QuerySet[FeedItem]:
     return (
         policy.feed_visible_to(viewer, now=now, held=held)
         .select_related("patient", "entry", "checkin", "alert")
+        .annotate(record_id=_record_id())
         .prefetch_related(
             Prefetch(
                 "entry__entry_triggers",
@@ -54,7 +70,11 @@ def feed_item_get(*, viewer: User, item_id) -> FeedItem:
 
 def feedback_for(patient: User) -> QuerySet[FeedReview]:
     """Acknowledgements and comments left on what the patient shared."""
-    return FeedReview.objects.filter(item__patient=patient).select_related("reviewer", "item")
+    return (
+        FeedReview.objects.filter(item__patient=patient)
+        .select_related("reviewer", "item")
+        .annotate(record_id=_record_id("item__"))
+    )
 
 
 def disclosures_of(patient: User) -> QuerySet[DisclosureLog]:

@@ -194,8 +194,8 @@ class FeedbackSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_record_id(self, review) -> str:
-        item = review.item
-        return str(item.entry_id or item.checkin_id or item.alert_id)
+        # Annotated by selectors.feedback_for: the id the patient's phone chose.
+        return str(review.record_id)
 
 
 class DisclosureSerializer(serializers.ModelSerializer):

@@ -163,7 +163,10 @@ _ITEM_SCOPE = {FeedItem.Kind.CHECKIN: Scope.CHECKINS, FeedItem.Kind.ALERT: Scope
 
 
 def feed_disclosures(items: list[FeedItem], held) -> tuple[list[FeedItem], list]:
-    """The items covered by the grants read for this request, and what they disclose."""
+    """The items covered by the grants read for this request, and what they disclose.
+
+    The log names records as their patient knows them (``record_id``, see feed_for).
+    """
     groups: dict[tuple, list[str]] = defaultdict(list)
     shown = []
     for item in items:
@@ -175,8 +178,7 @@ def feed_disclosures(items: list[FeedItem], held) -> tuple[list[FeedItem], list]
         if scope not in scopes:
             continue  # not covered by the grants read for this request: not shown
         shown.append(item)
-        record = item.entry_id or item.checkin_id or item.alert_id
-        groups[(item.patient_id, scope, item.kind)].append(str(record))
+        groups[(item.patient_id, scope, item.kind)].append(str(item.record_id))
     return shown, [
         services.Disclosure(patient_id, scope, kind, ids, len(ids))
         for (patient_id, scope, kind), ids in groups.items()

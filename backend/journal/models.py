@@ -1,7 +1,9 @@
 """The craving and trigger journal: entries, daily check-ins, sobriety counters.
 
 Entries and check-ins are created offline on the phone, so the phone chooses
-their ids. Every write takes the next number of the patient's sync sequence
+their ids (``client_id``). Such an id is unique per patient only: two patients
+may pick the same UUID and neither can tell, so the server keys rows by its own
+``id`` and every lookup by a phone's id goes through the patient. Every write takes the next number of the patient's sync sequence
 (``SyncState``); the changes feed reads by that number. Deletes keep a
 tombstone (``deleted_at``) so other devices learn of them.
 """
@@ -90,9 +92,14 @@ class Trigger(models.Model):
 class Syncable(models.Model):
     """Fields every offline-synced record carries."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, help_text="Chosen by the phone.")
+    # The server's key, never shown: rows made before client ids were per patient
+    # kept their phone's id as this key (migration journal 0003).
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     patient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    client_id = models.UUIDField(
+        help_text="Chosen by the phone; unique per patient; the API's id for the record."
     )
     version = models.PositiveIntegerField(default=1)
     seq = models.BigIntegerField(help_text="Position in the patient's sync sequence.")
@@ -162,10 +169,13 @@ class JournalEntry(Syncable):
                 condition=Q(substance__in=Substance.values), name="entry_substance_known"
             ),
             models.UniqueConstraint(fields=["patient", "seq"], name="entry_seq_unique"),
+            models.UniqueConstraint(
+                fields=["patient", "client_id"], name="entry_client_id_per_patient"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"Entry {self.pk}"  # never the text: it may reach logs and the admin
+        return f"Entry {self.client_id}"  # never the text: it may reach logs and the admin
 
     HALT_FIELDS = (
         ("hungry", "halt_hungry"),
@@ -235,6 +245,9 @@ class CheckIn(Syncable):
                 name="checkin_one_per_local_date",
             ),
             models.UniqueConstraint(fields=["patient", "seq"], name="checkin_seq_unique"),
+            models.UniqueConstraint(
+                fields=["patient", "client_id"], name="checkin_client_id_per_patient"
+            ),
             models.CheckConstraint(
                 condition=Q(mood__gte=-3, mood__lte=3), name="checkin_mood_minus3_3"
             ),

@@ -292,7 +292,9 @@ def _counters_with_decisions(patient: User) -> QuerySet[SobrietyCounter]:
         .prefetch_related(
             Prefetch(
                 "decisions",
-                queryset=CounterDecision.objects.order_by("created_at", "id"),
+                queryset=selectors.with_entry_ids(
+                    CounterDecision.objects.order_by("created_at", "id")
+                ),
                 to_attr="all_decisions",
             )
         )
@@ -351,7 +353,7 @@ def _entry_rows(patient: User) -> Iterator[list[Any]]:
     for entry in selectors.entries_of(patient).order_by("occurred_at", "id"):
         triggers = [f"{t['category']}: {t['label']}" for t in entry.trigger_list]
         yield [
-            entry.pk, entry.occurred_at_local, entry.intensity, entry.intensity_after,
+            entry.client_id, entry.occurred_at_local, entry.intensity, entry.intensity_after,
             entry.duration_minutes, entry.substance, entry.outcome, triggers, entry.halt_hungry,
             entry.halt_angry, entry.halt_lonely, entry.halt_tired, entry.mood, entry.emotions,
             entry.place_label, entry.situation, entry.thoughts, entry.coping_skills,
@@ -361,7 +363,8 @@ def _entry_rows(patient: User) -> Iterator[list[Any]]:
 
 def _checkin_rows(patient: User) -> Iterator[list[Any]]:
     for checkin in selectors.checkins_of(patient).order_by("local_date"):
-        yield [getattr(checkin, column) for column in CHECKIN_COLUMNS]
+        # The id column is the one the patient's phone chose.
+        yield [checkin.client_id, *(getattr(checkin, column) for column in CHECKIN_COLUMNS[1:])]
 
 
 def _counter_rows(patient: User) -> Iterator[list[Any]]:
@@ -375,14 +378,14 @@ def _counter_rows(patient: User) -> Iterator[list[Any]]:
 
 def _decision_rows(patient: User) -> Iterator[list[Any]]:
     decisions = (
-        CounterDecision.objects.filter(counter__patient=patient)
+        selectors.with_entry_ids(CounterDecision.objects.filter(counter__patient=patient))
         .select_related("counter")
         .order_by("counter__substance", "created_at", "id")
     )
     for decision in decisions:
         yield [
             decision.pk, decision.counter_id, decision.counter.substance, decision.decision,
-            decision.entry_id, decision.previous_start_date, decision.new_start_date,
+            decision.entry_client_id, decision.previous_start_date, decision.new_start_date,
             decision.created_at, decision.decided_at,
         ]  # fmt: skip
 

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Max, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Max, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
@@ -40,7 +40,8 @@ def entries_of(patient: User) -> QuerySet[JournalEntry]:
 
 
 def entry_get_for_owner(*, patient: User, entry_id) -> JournalEntry:
-    return get_object_or_404(entries_of(patient), pk=entry_id)
+    """The patient's entry by the id their phone chose (unique per patient, not overall)."""
+    return get_object_or_404(entries_of(patient), client_id=entry_id)
 
 
 def triggers_with_use(patient: User) -> QuerySet[Trigger]:
@@ -62,7 +63,8 @@ def checkins_of(patient: User) -> QuerySet[CheckIn]:
 
 
 def checkin_get_for_owner(*, patient: User, checkin_id) -> CheckIn:
-    return get_object_or_404(checkins_of(patient), pk=checkin_id)
+    """The patient's check-in by the id their phone chose (unique per patient, not overall)."""
+    return get_object_or_404(checkins_of(patient), client_id=checkin_id)
 
 
 def local_today(patient: User) -> date:
@@ -100,9 +102,16 @@ def checkin_streak(patient: User) -> dict:
     }
 
 
+def with_entry_ids(decisions: QuerySet[CounterDecision]) -> QuerySet[CounterDecision]:
+    """Decisions with ``entry_client_id``: their entry as the patient's phone names it."""
+    return decisions.annotate(entry_client_id=F("entry__client_id"))
+
+
 def counters_of(patient: User) -> QuerySet[SobrietyCounter]:
-    pending = CounterDecision.objects.filter(decision=CounterDecision.Decision.PENDING).order_by(
-        "created_at"
+    pending = with_entry_ids(
+        CounterDecision.objects.filter(decision=CounterDecision.Decision.PENDING).order_by(
+            "created_at"
+        )
     )
     return policy.counters_visible_to(patient).prefetch_related(
         Prefetch("decisions", queryset=pending, to_attr="pending")
@@ -119,7 +128,7 @@ def counter_get_for_owner(*, patient: User, counter_id) -> SobrietyCounter:
 
 
 def counter_decisions(counter: SobrietyCounter) -> QuerySet[CounterDecision]:
-    return counter.decisions.exclude(decision=CounterDecision.Decision.PENDING)
+    return with_entry_ids(counter.decisions.exclude(decision=CounterDecision.Decision.PENDING))
 
 
 def changes_since(

@@ -112,7 +112,7 @@ class TriggerSerializer(serializers.Serializer):
 class EntrySerializer(serializers.Serializer):
     """An entry as the patient sees it."""
 
-    id = serializers.UUIDField()
+    id = serializers.UUIDField(source="client_id", help_text="The id the phone chose.")
     occurred_at = serializers.SerializerMethodField(
         help_text="In the device's UTC offset at the time."
     )
@@ -246,6 +246,10 @@ class CheckInUpdateSerializer(CheckInWriteSerializer):
 
 
 class CheckInSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(
+        source="client_id", read_only=True, help_text="The id the phone chose."
+    )
+
     class Meta:
         model = CheckIn
         fields = [
@@ -271,7 +275,7 @@ class CounterWriteSerializer(StrictSerializer):
 
 
 class PendingDecisionSerializer(serializers.Serializer):
-    entry = serializers.UUIDField(source="entry_id")
+    entry = serializers.UUIDField(source="entry_client_id")
     created_at = serializers.DateTimeField()
 
 
@@ -307,7 +311,7 @@ class DecisionWriteSerializer(StrictSerializer):
 
 
 class DecisionSerializer(serializers.ModelSerializer):
-    entry = serializers.UUIDField(source="entry_id", allow_null=True)
+    entry = serializers.UUIDField(source="entry_client_id", allow_null=True)
 
     class Meta:
         model = CounterDecision

@@ -153,16 +153,22 @@ def alert_reasons(entry: JournalEntry) -> list[str]:
 def entries_apply(*, patient: User, ops: list[EntryOp]) -> list[EntryResult]:
     """Apply creates, updates and deletes of the patient's entries, in order.
 
-    Per operation: created, updated, unchanged (a retry of what is stored),
-    conflict (based on an older version; the result carries the current copy)
-    or invalid (an id that is not this patient's). Deletes leave tombstones.
+    Operations name entries by the phone's id, which is the patient's own: another
+    patient's entry under the same id is neither seen nor touched. Per operation:
+    created, updated, unchanged (a retry of what is stored), conflict (based on an
+    older version; the result carries the current copy) or invalid. Deletes leave
+    tombstones.
     """
     if not ops:
         return []
     next_seq = seq_reserve(patient=patient, count=len(ops))
     ids = {op.id for op in ops}
-    existing = {entry.pk: entry for entry in with_triggers(JournalEntry.objects.filter(pk__in=ids))}
+    existing = {
+        entry.client_id: entry
+        for entry in with_triggers(JournalEntry.objects.filter(patient=patient, client_id__in=ids))
+    }
     now = timezone.now()
+    # Keyed by the server's id: what the triggers, alerts and feed items refer to.
     created: dict[UUID, JournalEntry] = {}
     changed: dict[UUID, JournalEntry] = {}
     trigger_sets: dict[UUID, list[dict[str, str]]] = {}
@@ -180,12 +186,6 @@ def entries_apply(*, patient: User, ops: list[EntryOp]) -> list[EntryResult]:
                     "invalid",
                     errors={"id": ["This id appears more than once in the request."]},
                 )
-            )
-            continue
-        if entry is not None and entry.patient_id != patient.pk:
-            # Another patient's id: as if it did not exist, and nothing of it is shown.
-            results.append(
-                EntryResult(op.id, "invalid", errors={"id": ["No entry of yours has this id."]})
             )
             continue
         seq, next_seq = next_seq, next_seq + 1
@@ -219,7 +219,7 @@ def entries_apply(*, patient: User, ops: list[EntryOp]) -> list[EntryResult]:
                     )
                 )
                 continue
-            entry = JournalEntry(id=op.id, patient=patient, seq=seq, version=1)
+            entry = JournalEntry(client_id=op.id, patient=patient, seq=seq, version=1)
             _assign(entry, data)
             created[entry.pk] = entry
             trigger_sets[entry.pk] = data["triggers"]
@@ -257,7 +257,9 @@ def entries_apply(*, patient: User, ops: list[EntryOp]) -> list[EntryResult]:
                 "updated_at",
             ],
         )
-    _store_triggers(patient, trigger_sets, {**existing, **created})
+    _store_triggers(
+        patient, trigger_sets, {e.pk: e for e in (*existing.values(), *created.values())}
+    )
     moved = [e.pk for e in changed.values() if e.deleted_at is None]
     if moved:
         # The feed is ordered by when things happened: follow a corrected occurred_at.
@@ -446,15 +448,14 @@ def checkin_create(
 ) -> tuple[CheckIn, bool]:
     """Record the day's check-in; a retry of the same one answers the stored copy.
 
-    Returns (check-in, created). One per local date: another check-in already on
-    that date is a conflict.
+    Returns (check-in, created). ``checkin_id`` is the phone's id, the patient's
+    own: another patient's check-in under it is neither seen nor touched. One per
+    local date: another check-in already on that date is a conflict.
     """
     _not_in_future(data["local_date"], patient, "local_date")
     seq = seq_reserve(patient=patient, count=1)
-    existing = CheckIn.objects.filter(pk=checkin_id).first()
+    existing = CheckIn.objects.filter(patient=patient, client_id=checkin_id).first()
     if existing is not None:
-        if existing.patient_id != patient.pk:
-            raise ValidationError({"id": ["No check-in of yours has this id."]})
         if existing.deleted_at is None and all(
             getattr(existing, f) == data.get(f, getattr(existing, f)) for f in CHECKIN_FIELDS
         ):
@@ -467,7 +468,7 @@ def checkin_create(
         raise Conflict(
             "You already checked in on this date: change that check-in instead.", current=same_day
         )
-    checkin = CheckIn(id=checkin_id, patient=patient, seq=seq, **{"note": "", **data})
+    checkin = CheckIn(client_id=checkin_id, patient=patient, seq=seq, **{"note": "", **data})
     checkin.save(force_insert=True)
     FeedItem.objects.create(
         patient=patient, kind=FeedItem.Kind.CHECKIN, checkin=checkin, at=checkin.created_at
@@ -534,7 +535,11 @@ def counter_create(*, patient: User, substance: str, start_date: date) -> Sobrie
 
 @transaction.atomic
 def counter_decide(
-    *, counter: SobrietyCounter, decision: str, new_start_date: date | None, entry_id: UUID | None
+    *,
+    counter: SobrietyCounter,
+    decision: str,
+    new_start_date: date | None,
+    entry_client_id: UUID | None,
 ) -> CounterDecision:
     """Record the patient's decision to reset or keep a counter (after a use, or at any time)."""
     counter = SobrietyCounter.objects.select_for_update().get(pk=counter.pk)
@@ -545,8 +550,11 @@ def counter_decide(
     elif new_start_date is not None:
         raise ValidationError({"new_start_date": ["Only a reset takes a new start date."]})
     record = None
-    if entry_id is not None:
-        record = CounterDecision.objects.filter(counter=counter, entry_id=entry_id).first()
+    if entry_client_id is not None:
+        # The counter is the patient's, so the entry it names by its phone id is theirs too.
+        record = CounterDecision.objects.filter(
+            counter=counter, entry__client_id=entry_client_id
+        ).first()
         if record is None:
             raise ValidationError(
                 {"entry": ["No use of this substance is waiting for a decision with this entry."]}

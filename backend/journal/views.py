@@ -127,7 +127,7 @@ class EntryListCreateView(generics.ListAPIView):
             result.entry, request.user, 201 if result.status == "created" else 200
         )
         if result.status == "created":
-            response["Location"] = f"{request.path}{result.entry.pk}/"
+            response["Location"] = f"{request.path}{result.entry.client_id}/"
         return response
 
 
@@ -167,7 +167,11 @@ class EntryDetailView(APIView):
         base = entry.version if expected == conditional.ANY else expected
         [result] = services.entries_apply(
             patient=request.user,
-            ops=[EntryOp("upsert", entry.pk, base, dict(serializer.validated_data), partial=True)],
+            ops=[
+                EntryOp(
+                    "upsert", entry.client_id, base, dict(serializer.validated_data), partial=True
+                )
+            ],
         )
         if result.status == "conflict":
             raise PreconditionFailed(current=EntrySerializer(result.entry).data)
@@ -184,7 +188,7 @@ class EntryDetailView(APIView):
         expected = conditional.if_match_version(request)
         base = None if expected in (None, conditional.ANY) else expected
         [result] = services.entries_apply(
-            patient=request.user, ops=[EntryOp("delete", entry.pk, base)]
+            patient=request.user, ops=[EntryOp("delete", entry.client_id, base)]
         )
         if result.status == "conflict":
             raise PreconditionFailed(current=EntrySerializer(result.entry).data)
@@ -480,8 +484,9 @@ class CounterDecisionListCreateView(generics.ListAPIView):
             counter=counter,
             decision=attrs["decision"],
             new_start_date=attrs.get("new_start_date"),
-            entry_id=attrs.get("entry"),
+            entry_client_id=attrs.get("entry"),
         )
+        decision = selectors.counter_decisions(counter).get(pk=decision.pk)
         return Response(DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)
 
 
@@ -525,7 +530,7 @@ class ChangesView(APIView):
             changes.append(
                 {
                     "kind": kind,
-                    "id": str(record.pk),
+                    "id": str(record.client_id),
                     "seq": record.seq,
                     "version": record.version,
                     "deleted": deleted,

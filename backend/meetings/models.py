@@ -138,11 +138,19 @@ class SavedMeeting(models.Model):
 
 
 class Attendance(models.Model):
-    """A meeting the patient went to. Disclosed to others only under the meetings scope."""
+    """A meeting the patient went to. Disclosed to others only under the meetings scope.
+
+    The phone may choose the id (``client_id``), unique per patient only; the
+    server keys the row by its own ``id``, never shown.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     patient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="meeting_attendance"
+    )
+    client_id = models.UUIDField(
+        default=uuid.uuid4,
+        help_text="Chosen by the phone, or by the server when it sends none; unique per patient.",
     )
     meeting = models.ForeignKey(
         Meeting, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -155,6 +163,9 @@ class Attendance(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["patient", "attended_at"], name="attendance_once"),
+            models.UniqueConstraint(
+                fields=["patient", "client_id"], name="attendance_client_id_per_patient"
+            ),
             models.CheckConstraint(
                 condition=Q(duration_minutes__gte=1, duration_minutes__lte=24 * 60),
                 name="attendance_duration_range",

@@ -297,6 +297,12 @@ class AttendanceWriteSerializer(StrictSerializer):
 
 
 class AttendanceSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(
+        source="client_id",
+        read_only=True,
+        help_text="The id the phone chose (the server chose one if it sent none).",
+    )
+
     class Meta:
         model = Attendance
         fields = ["id", "meeting", "name", "attended_at", "duration_minutes", "created_at"]

@@ -59,7 +59,11 @@ def attendance_log(
         meeting.duration_minutes if meeting else DEFAULT_ATTENDANCE_MINUTES
     )
     User.objects.select_for_update().filter(pk=patient.pk).first()
-    if attendance_id and Attendance.objects.filter(pk=attendance_id).exists():
+    # The phone's id is the patient's own: another patient's use of it is not looked at.
+    if (
+        attendance_id
+        and Attendance.objects.filter(patient=patient, client_id=attendance_id).exists()
+    ):
         raise Conflict("This attendance was already logged.")
     ends = attended_at + timedelta(minutes=duration)
     overlapping = (
@@ -80,7 +84,7 @@ def attendance_log(
     try:
         with transaction.atomic():
             return Attendance.objects.create(
-                id=attendance_id or None,
+                **({"client_id": attendance_id} if attendance_id else {}),
                 patient=patient,
                 meeting=meeting,
                 name=(meeting.name if meeting else name.strip())[:255],

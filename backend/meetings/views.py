@@ -198,7 +198,9 @@ class AttendanceDetailView(APIView):
 
     @extend_schema(summary="Delete an attendance logged by mistake", responses={204: None})
     def delete(self, request, attendance_id):
-        attendance = get_object_or_404(policy.attendance_visible_to(request.user), pk=attendance_id)
+        attendance = get_object_or_404(
+            policy.attendance_visible_to(request.user), client_id=attendance_id
+        )
         services.attendance_delete(attendance=attendance)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -24,13 +24,13 @@ def test_journal_shared_shows_only_entries_the_patient_marked_shared(patient, li
     grant_for(patient, linked_therapist, ["journal.shared"])
     shared = make_entry(patient, shared=True)
     make_entry(patient, shared=False)
-    assert _ids(client_for(linked_therapist).get(FEED)) == [str(shared.pk)]
+    assert _ids(client_for(linked_therapist).get(FEED)) == [str(shared.client_id)]
 
 
 def test_journal_all_shows_every_live_entry(patient, linked_therapist):
     grant_for(patient, linked_therapist, ["journal.all"])
     a, b = make_entry(patient), make_entry(patient, shared=True)
-    assert set(_ids(client_for(linked_therapist).get(FEED))) == {str(a.pk), str(b.pk)}
+    assert set(_ids(client_for(linked_therapist).get(FEED))) == {str(a.client_id), str(b.client_id)}
 
 
 def test_sharing_an_entry_later_puts_it_in_the_feed_and_unsharing_takes_it_out(
@@ -52,7 +52,7 @@ def test_sharing_an_entry_later_puts_it_in_the_feed_and_unsharing_takes_it_out(
 def test_a_deleted_entry_leaves_the_feed(patient, linked_therapist):
     grant_for(patient, linked_therapist, ["journal.all"])
     entry = make_entry(patient)
-    client_for(patient).delete(f"{ENTRIES}{entry.pk}/")
+    client_for(patient).delete(f"{ENTRIES}{entry.client_id}/")
     assert _ids(client_for(linked_therapist).get(FEED)) == []
 
 
@@ -71,7 +71,7 @@ def test_each_scope_opens_only_its_kind(patient, linked_therapist):
     make_entry(patient, shared=True)
     checkin = make_checkin(patient)
     items = client_for(linked_therapist).get(FEED).json()["results"]
-    assert [(i["kind"], i["checkin"]["id"]) for i in items] == [("checkin", str(checkin.pk))]
+    assert [(i["kind"], i["checkin"]["id"]) for i in items] == [("checkin", str(checkin.client_id))]
 
 
 def test_a_crisis_alert_is_an_urgent_item_without_the_entrys_words(patient, linked_therapist):
@@ -100,7 +100,7 @@ def test_one_therapist_sees_each_patient_only_through_that_patients_grant(
     grant_for(patient, linked_therapist, ["journal.all"])
     mine = make_entry(patient)
     make_entry(other, shared=True)
-    assert _ids(client_for(linked_therapist).get(FEED)) == [str(mine.pk)]
+    assert _ids(client_for(linked_therapist).get(FEED)) == [str(mine.client_id)]
 
 
 def test_the_feed_filters_by_patient_kind_and_state(patient, linked_therapist):
@@ -140,7 +140,7 @@ def test_a_review_comment_reaches_the_patient(patient, linked_therapist):
     assert reviewed[REDISCLOSURE_HEADER] == REDISCLOSURE_NOTICE
     [feedback] = client_for(patient).get("/api/v1/me/feedback/").json()["results"]
     assert feedback["comment"] == "Proud of you for resisting."
-    assert feedback["record_id"] == str(entry.pk)
+    assert feedback["record_id"] == str(entry.client_id)
     assert feedback["reviewer"]["id"] == str(linked_therapist.pk)
     # The comment is encrypted at rest like the patient's own words.
     with connection.cursor() as cursor:
@@ -180,14 +180,14 @@ def test_the_feed_carries_the_redisclosure_notice_and_is_not_cached(patient, lin
 
 def test_every_feed_read_is_in_the_disclosure_log(patient, linked_therapist):
     grant = grant_for(patient, linked_therapist, ["journal.all", "checkins"])
-    entries = {str(make_entry(patient).pk), str(make_entry(patient).pk)}
+    entries = {str(make_entry(patient).client_id), str(make_entry(patient).client_id)}
     checkin = make_checkin(patient)
     client_for(linked_therapist).get(FEED, REMOTE_ADDR="203.0.113.9")
     rows = {row.kind: row for row in DisclosureLog.objects.all()}
     assert set(rows) == {"entry", "checkin"}
     assert set(rows["entry"].record_ids) == entries
     assert rows["entry"].record_count == 2
-    assert rows["checkin"].record_ids == [str(checkin.pk)]
+    assert rows["checkin"].record_ids == [str(checkin.client_id)]
     for row in rows.values():
         assert row.viewer == linked_therapist
         assert row.viewer_role == "therapist"
@@ -242,7 +242,7 @@ def test_a_check_in_note_is_the_patients_own_words_and_needs_a_journal_scope(
     checkin = make_checkin(patient, note="Synthetic: call my sister tonight")
     for viewer, path in ((linked_therapist, FEED), (family_member, FAMILY_FEED)):
         [item] = client_for(viewer).get(path).json()["results"]
-        assert item["checkin"]["id"] == str(checkin.pk)
+        assert item["checkin"]["id"] == str(checkin.client_id)
         assert item["checkin"]["used_today"] is False
         expected = "Synthetic: call my sister tonight" if note_shown else None
         assert item["checkin"]["note"] == expected, (viewer.role, scopes)

@@ -150,7 +150,9 @@ def test_revocation_takes_effect_on_the_next_request(patient, linked_therapist):
     grant = grant_for(patient, linked_therapist, ["journal.all"])
     entry = make_entry(patient)
     therapist = client_for(linked_therapist)
-    assert [i["entry"]["id"] for i in therapist.get(FEED).json()["results"]] == [str(entry.pk)]
+    assert [i["entry"]["id"] for i in therapist.get(FEED).json()["results"]] == [
+        str(entry.client_id)
+    ]
 
     revoked = client_for(patient).post(
         f"{CONSENTS}{grant.pk}/revoke/", {"reason": "Private"}, format="json"

@@ -339,7 +339,9 @@ def _apply(event: tuple, world: World, people: People) -> None:
         entry = JournalEntry.objects.get(pk=ref.id)
         [result] = journal_services.entries_apply(
             patient=people.patients[ref.patient],
-            ops=[EntryOp("upsert", ref.id, entry.version, {"shared": args[1]}, partial=True)],
+            ops=[
+                EntryOp("upsert", entry.client_id, entry.version, {"shared": args[1]}, partial=True)
+            ],
         )
         if ref.deleted:
             assert result.status == "conflict"
@@ -348,8 +350,9 @@ def _apply(event: tuple, world: World, people: People) -> None:
             ref.shared = args[1]
     elif kind == "delete" and world.entries:
         ref = world.entries[args[0] % len(world.entries)]
+        phone_id = JournalEntry.objects.values_list("client_id", flat=True).get(pk=ref.id)
         journal_services.entries_apply(
-            patient=people.patients[ref.patient], ops=[EntryOp("delete", ref.id)]
+            patient=people.patients[ref.patient], ops=[EntryOp("delete", phone_id)]
         )
         ref.deleted = True
     elif kind == "checkin":
@@ -432,16 +435,19 @@ def _feed(user: User, page_size: int) -> list[dict]:
     return items
 
 
-def _record_keys() -> dict[uuid.UUID, tuple]:
-    """Feed item id -> (kind, record key, patient id); alerts keyed by (entry id, reason)."""
+def _record_keys() -> tuple[dict[uuid.UUID, tuple], dict[uuid.UUID, uuid.UUID]]:
+    """Feed item id -> (kind, record key, patient id), alerts keyed by (entry id, reason);
+    and each entry's and check-in's phone id, the id the API shows, by server key."""
     rows = FeedItem.objects.select_related("alert").values_list(
-        "pk", "kind", "patient_id", "entry_id", "checkin_id", "alert__entry_id", "alert__reason"
-    )
-    keys = {}
-    for pk, kind, patient_id, entry_id, checkin_id, alert_entry, reason in rows:
+        "pk", "kind", "patient_id", "entry_id", "checkin_id", "alert__entry_id", "alert__reason",
+        "entry__client_id", "checkin__client_id",
+    )  # fmt: skip
+    keys, phone_ids = {}, {}
+    for pk, kind, patient_id, entry_id, checkin_id, alert_entry, reason, *phone in rows:
         record = {"entry": entry_id, "checkin": checkin_id, "alert": (alert_entry, reason)}[kind]
         keys[pk] = (kind, record, patient_id)
-    return keys
+        phone_ids[record] = phone[0] or phone[1]
+    return keys, phone_ids
 
 
 def _alert_keys(queryset) -> set[tuple]:
@@ -463,7 +469,7 @@ def _check(world: World, people: People, page_size: int) -> None:
     now = timezone.now()
     n = len(people.patients)
     patient_ids = [p.pk for p in people.patients]
-    items = _record_keys()
+    items, phone_ids = _record_keys()
     mine = {pk: key for pk, key in items.items() if key[2] in patient_ids}
     # Every record the services wrote has exactly one feed item, and nothing else does.
     expected_records = (
@@ -507,7 +513,7 @@ def _check(world: World, people: People, page_size: int) -> None:
             assert (item["kind"], item["patient"]["id"]) == (kind, str(patient_id))
             assert item["urgent"] is (kind == "alert")
             if kind != "alert":
-                assert item[kind]["id"] == str(record)
+                assert item[kind]["id"] == str(phone_ids[record])
         times = [datetime.fromisoformat(item["at"]) for item in feed]
         assert times == sorted(times, reverse=True), "newest first"
 

@@ -275,7 +275,7 @@ def test_rising_craving_trend_needs_three_entries_in_each_week(therapist):
 def test_deleted_entries_count_for_no_flag(therapist):
     patient = patient_of(therapist)
     entry = log(patient, "2026-11-23T12:00:00-05:00", outcome="lapsed")
-    client_for(patient).delete(f"/api/v1/journal/entries/{entry.pk}/")
+    client_for(patient).delete(f"/api/v1/journal/entries/{entry.client_id}/")
     assert get_summary(therapist, patient)["flags"]["lapse_last_7_days"] is False
 
 

@@ -40,7 +40,7 @@ def journal(patient):
         outcome="used")  # fmt: skip
     log(patient, coping_skills=[], intensity=9, intensity_after=1, outcome="resisted")
     deleted = log(patient, coping_skills=["Urge surfing"], intensity=10, intensity_after=0)
-    entries_apply(patient=patient, ops=[EntryOp("delete", deleted.pk)])
+    entries_apply(patient=patient, ops=[EntryOp("delete", deleted.client_id)])
 
 
 def rows(body) -> dict:

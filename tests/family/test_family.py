@@ -330,7 +330,7 @@ def test_journal_text_reaches_family_when_the_patient_allowed_it(patient):
     member = FamilyFactory(email="aunt.may@example.test")
     assert _accept(member, body["code"]).status_code == 201
     feed = client_for(member).get(FAMILY_FEED).json()["results"]
-    assert [item["entry"]["id"] for item in feed] == [str(shared.pk)]
+    assert [item["entry"]["id"] for item in feed] == [str(shared.client_id)]
 
 
 # --- ending it ---------------------------------------------------------------------------

@@ -23,14 +23,14 @@ def test_a_batch_creates_updates_deletes_and_reports_each_item(patient):
     keep = make_entry(patient)
     gone = make_entry(patient)
     new = entry_payload()
-    changed = {**entry_payload(id=str(keep.pk)), "intensity": 1}
+    changed = {**entry_payload(id=str(keep.client_id)), "intensity": 1}
     response = client_for(patient).post(
         BATCH,
         {
             "items": [
                 upsert(new),
                 upsert(changed, base_version=1),
-                {"op": "delete", "id": str(gone.pk), "base_version": 1},
+                {"op": "delete", "id": str(gone.client_id), "base_version": 1},
             ]
         },
         format="json",
@@ -59,7 +59,7 @@ def test_sending_the_same_batch_again_changes_nothing(patient):
     existing = make_entry(patient)
     items = [
         upsert(entry_payload()),
-        upsert({**entry_payload(id=str(existing.pk)), "intensity": 2}, base_version=1),
+        upsert({**entry_payload(id=str(existing.client_id)), "intensity": 2}, base_version=1),
         {"op": "delete", "id": str(uuid.uuid4())},
     ]
     client = client_for(patient)
@@ -76,12 +76,20 @@ def test_a_stale_item_is_a_conflict_carrying_the_servers_copy(patient):
     client = client_for(patient)
     client.post(
         BATCH,
-        {"items": [upsert({**entry_payload(id=str(entry.pk)), "intensity": 1}, base_version=1)]},
+        {
+            "items": [
+                upsert({**entry_payload(id=str(entry.client_id)), "intensity": 1}, base_version=1)
+            ]
+        },
         format="json",
     )
     stale = client.post(
         BATCH,
-        {"items": [upsert({**entry_payload(id=str(entry.pk)), "intensity": 9}, base_version=1)]},
+        {
+            "items": [
+                upsert({**entry_payload(id=str(entry.client_id)), "intensity": 9}, base_version=1)
+            ]
+        },
         format="json",
     )
     [result] = stale.json()["results"]
@@ -90,8 +98,7 @@ def test_a_stale_item_is_a_conflict_carrying_the_servers_copy(patient):
     assert result["version"] == 2
 
 
-def test_valid_items_are_kept_when_others_are_invalid(patient, other_patient):
-    theirs = make_entry(other_patient)
+def test_valid_items_are_kept_when_others_are_invalid(patient):
     good = entry_payload()
     dup = str(uuid.uuid4())
     items = [
@@ -99,7 +106,6 @@ def test_valid_items_are_kept_when_others_are_invalid(patient, other_patient):
         upsert(entry_payload(intensity=11)),
         upsert(entry_payload(occurred_at="2026-01-01T10:00:00")),
         {"op": "upsert", "id": "not-a-uuid", "data": {}},
-        upsert({**entry_payload(id=str(theirs.pk)), "intensity": 0}),
         upsert(entry_payload(id=dup)),
         upsert(entry_payload(id=dup, intensity=2)),
         {"op": "explode", "id": str(uuid.uuid4())},
@@ -109,7 +115,7 @@ def test_valid_items_are_kept_when_others_are_invalid(patient, other_patient):
     response = client_for(patient).post(BATCH, {"items": items}, format="json")
     assert response.status_code == 200
     results = response.json()["results"]
-    assert [r["status"] for r in results] == ["created"] + ["invalid"] * 9
+    assert [r["status"] for r in results] == ["created"] + ["invalid"] * 8
     fields = [{e["field"] for e in r["errors"]} for r in results[1:]]
     assert fields == [
         {"data.intensity"},
@@ -117,17 +123,13 @@ def test_valid_items_are_kept_when_others_are_invalid(patient, other_patient):
         {"id"},
         {"id"},
         {"id"},
-        {"id"},
         {"op"},
         {None},
         {"data"},
     ]
-    assert set(JournalEntry.objects.filter(patient=patient).values_list("pk", flat=True)) == {
-        uuid.UUID(good["id"])
-    }
-    theirs.refresh_from_db()
-    assert theirs.intensity == 6
-    assert theirs.situation not in response.content.decode()
+    assert set(
+        JournalEntry.objects.filter(patient=patient).values_list("client_id", flat=True)
+    ) == {uuid.UUID(good["id"])}
 
 
 @pytest.mark.parametrize(

@@ -36,12 +36,14 @@ def test_the_feed_replays_creates_updates_and_deletes_in_order(patient, other_pa
     assert [c["kind"] for c in changes] == ["entry", "entry", "checkin"]
     assert [c["seq"] for c in changes] == sorted(c["seq"] for c in changes)
 
-    client.patch(f"{ENTRIES}{a.pk}/", {"intensity": 1}, format="json", headers={"If-Match": '"1"'})
-    client.delete(f"{ENTRIES}{b.pk}/")
+    client.patch(
+        f"{ENTRIES}{a.client_id}/", {"intensity": 1}, format="json", headers={"If-Match": '"1"'}
+    )
+    client.delete(f"{ENTRIES}{b.client_id}/")
     later, cursor2, _ = _sync(client, cursor)
     assert [(c["id"], c["deleted"], c["version"]) for c in later] == [
-        (str(a.pk), False, 2),
-        (str(b.pk), True, 2),
+        (str(a.client_id), False, 2),
+        (str(b.client_id), True, 2),
     ]
     assert later[0]["data"]["intensity"] == 1
     assert later[1]["data"] is None
@@ -81,7 +83,7 @@ def test_the_feed_never_shows_another_patients_records(patient, other_patient):
     theirs = make_entry(other_patient)
     make_entry(patient)
     changes, _, _ = _sync(client_for(patient))
-    assert str(theirs.pk) not in {c["id"] for c in changes}
+    assert str(theirs.client_id) not in {c["id"] for c in changes}
 
 
 @requires_postgres("transactions on concurrent connections")

@@ -143,7 +143,7 @@ def test_the_streak_takes_two_queries_however_long_the_history(
 ):
     for offset in range(60):
         CheckIn.objects.create(
-            patient=patient, local_date=date(2026, 9, 1) + timedelta(days=offset), mood=0, peak_craving=1,
+            patient=patient, client_id=uuid.uuid4(), local_date=date(2026, 9, 1) + timedelta(days=offset), mood=0, peak_craving=1,
             used_today=False, medication="yes", seq=offset + 1,
         )  # fmt: skip
     client = client_for(patient)
@@ -167,11 +167,11 @@ def test_a_used_entry_never_resets_a_counter_the_patient_decides(patient):
 
     counter = client.get(f"{COUNTERS}{counter['id']}/").json()
     assert counter["days_sober"] == 30, "nothing resets silently"
-    assert [p["entry"] for p in counter["pending_decisions"]] == [str(used.pk)]
+    assert [p["entry"] for p in counter["pending_decisions"]] == [str(used.client_id)]
 
     decided = client.post(
         f"{COUNTERS}{counter['id']}/decisions/",
-        {"decision": "reset", "new_start_date": "2026-11-24", "entry": str(used.pk)},
+        {"decision": "reset", "new_start_date": "2026-11-24", "entry": str(used.client_id)},
         format="json",
     )
     assert decided.status_code == 201
@@ -186,7 +186,7 @@ def test_a_used_entry_never_resets_a_counter_the_patient_decides(patient):
     assert [h["decision"] for h in history] == ["reset"]
     again = client.post(
         f"{COUNTERS}{counter['id']}/decisions/",
-        {"decision": "keep", "entry": str(used.pk)},
+        {"decision": "keep", "entry": str(used.client_id)},
         format="json",
     )
     assert_problem(again, 409)
@@ -201,7 +201,7 @@ def test_keeping_a_counter_after_a_use_is_recorded_too(patient):
     used = make_entry(patient, substance="cannabis", outcome="lapsed")
     client.post(
         f"{COUNTERS}{counter['id']}/decisions/",
-        {"decision": "keep", "entry": str(used.pk)},
+        {"decision": "keep", "entry": str(used.client_id)},
         format="json",
     )
     decision = CounterDecision.objects.get(entry=used)

@@ -39,7 +39,7 @@ def checkin(patient, day: date, **data):
 
 
 def delete_entry(patient, entry) -> None:
-    [result] = entries_apply(patient=patient, ops=[EntryOp("delete", entry.pk, None)])
+    [result] = entries_apply(patient=patient, ops=[EntryOp("delete", entry.client_id, None)])
     assert result.status == "updated"
 
 
@@ -71,7 +71,7 @@ def journal(patient, other_patient):
             triggers=[{"category": "social", "label": "Wedding"}],
         )
         services.counter_decide(
-            counter=counter, decision="keep", new_start_date=None, entry_id=used.pk
+            counter=counter, decision="keep", new_start_date=None, entry_client_id=used.client_id
         )
         gone = make_entry(
             patient,
@@ -105,7 +105,10 @@ def test_the_json_export_holds_every_live_record_with_its_text(patient, journal)
     assert body["exported_at"] == "2026-11-24T15:00:00Z"
     assert body["time_zone"] == "America/New_York"
 
-    assert [e["id"] for e in body["entries"]] == [str(journal["kept"].pk), str(journal["used"].pk)]
+    assert [e["id"] for e in body["entries"]] == [
+        str(journal["kept"].client_id),
+        str(journal["used"].client_id),
+    ]
     kept = body["entries"][0]
     assert kept["occurred_at"] == "2026-11-20T21:30:00-05:00"
     assert kept["situation"] == "Friends texted about going out."
@@ -118,14 +121,14 @@ def test_the_json_export_holds_every_live_record_with_its_text(patient, journal)
         {"category": "emotions", "label": "Lonely"},
     ]
 
-    assert [c["id"] for c in body["checkins"]] == [str(journal["checkin"].pk)]
+    assert [c["id"] for c in body["checkins"]] == [str(journal["checkin"].client_id)]
     assert body["checkins"][0]["note"] == "Grateful for the walk."
 
     [counter] = body["counters"]
     assert counter["id"] == str(journal["counter"].pk)
     assert counter["days_sober"] == 23
     assert [(d["decision"], d["entry"]) for d in counter["decisions"]] == [
-        ("keep", str(journal["used"].pk))
+        ("keep", str(journal["used"].client_id))
     ]
 
     vocabulary = {(t["category"], t["label"]): t["uses"] for t in body["triggers"]}
@@ -143,7 +146,7 @@ def test_nothing_deleted_and_nothing_of_another_patient_is_exported(patient, jou
         for kind in ("entries", "checkins", "counters", "decisions")
     )
     for text in (
-        str(journal["gone"].pk),
+        str(journal["gone"].client_id),
         "Deleted words.",
         "Deleted note.",
         "Someone else's",
@@ -166,8 +169,8 @@ def test_the_csv_export_is_one_table_chosen_by_kind(patient, journal):
     assert response.content.startswith(b"id,occurred_at,intensity,")  # no byte-order mark
     header, *rows = read_csv(response)
     assert [row[header.index("id")] for row in rows] == [
-        str(journal["kept"].pk),
-        str(journal["used"].pk),
+        str(journal["kept"].client_id),
+        str(journal["used"].client_id),
     ]
     kept = dict(zip(header, rows[0], strict=True))
     assert kept["occurred_at"] == "2026-11-20T21:30:00-05:00"
@@ -193,7 +196,7 @@ def test_the_csv_export_is_one_table_chosen_by_kind(patient, journal):
     header, row = read_csv(decisions)
     record = dict(zip(header, row, strict=True))
     assert record["decision"] == "keep"
-    assert record["entry_id"] == str(journal["used"].pk)
+    assert record["entry_id"] == str(journal["used"].client_id)
     assert record["substance"] == "alcohol"
     assert CounterDecision.objects.filter(counter__patient=patient).count() == 1
 

@@ -130,7 +130,7 @@ def test_another_patients_entries_and_deleted_entries_never_count(patient, other
     secret = {"category": "people", "label": "Old dealer"}
     log(other_patient, "2026-11-20T12:00:00-05:00", intensity=10, triggers=[secret])
     deleted = log(patient, "2026-11-20T13:00:00-05:00", intensity=9, triggers=[secret])
-    [result] = entries_apply(patient=patient, ops=[EntryOp("delete", deleted.pk, None)])
+    [result] = entries_apply(patient=patient, ops=[EntryOp("delete", deleted.client_id, None)])
     assert result.status == "updated"
     log(patient, "2026-11-20T14:00:00-05:00", intensity=3, halt=["hungry"])
 

@@ -14,7 +14,7 @@ from icalendar import Calendar
 from backend.consent.models import DisclosureLog
 from backend.meetings.models import Attendance, CalendarFeed
 from tests.factories import CareLinkFactory, FamilyLinkFactory, PatientFactory, grant_for
-from tests.helpers import assert_problem, client_for, problem_fields
+from tests.helpers import answer_without_ids, assert_problem, client_for, problem_fields
 from tests.meetings.helpers import make_feed, make_meetings, record
 
 pytestmark = pytest.mark.django_db
@@ -166,6 +166,43 @@ def test_a_patient_deletes_their_own_attendance_only(patient, other_patient):
     assert_problem(client_for(other_patient).delete(f"{ATTENDANCE}{logged['id']}/"), 404)
     assert client.delete(f"{ATTENDANCE}{logged['id']}/").status_code == 204
     assert client.get(ATTENDANCE).json()["results"] == []
+
+
+def _attendance_journey(client, attendance_id: str) -> list:
+    body = {"id": attendance_id, "name": "Group", "attended_at": "2026-11-23T19:00:00-05:00"}
+    url = f"{ATTENDANCE}{attendance_id}/"
+    steps = [
+        client.delete(url),
+        client.post(ATTENDANCE, body, format="json", HTTP_IDEMPOTENCY_KEY="attendance-log"),
+        client.post(ATTENDANCE, body, format="json", HTTP_IDEMPOTENCY_KEY="attendance-log"),
+        client.post(ATTENDANCE, body, format="json"),
+        client.post(
+            ATTENDANCE, {**body, "attended_at": "2026-11-20T19:00:00-05:00"}, format="json"
+        ),
+        client.get(ATTENDANCE),
+        client.delete(url),
+        client.delete(url),
+        client.post(ATTENDANCE, body, format="json"),
+    ]
+    return [answer_without_ids(step, {attendance_id: "<id>"}) for step in steps]
+
+
+@time_machine.travel(datetime(2026, 11, 24, 15, 0, tzinfo=UTC), tick=False)
+def test_an_attendance_id_another_patient_used_answers_as_a_fresh_id():
+    first, second, fresh = PatientFactory(), PatientFactory(), PatientFactory()
+    attendance_id = str(uuid.uuid4())
+    kept = {"id": attendance_id, "name": "Theirs", "attended_at": "2026-11-22T10:00:00Z"}
+    assert client_for(first).post(ATTENDANCE, kept, format="json").status_code == 201
+
+    taken = _attendance_journey(client_for(second), attendance_id)
+    unused = _attendance_journey(client_for(fresh), str(uuid.uuid4()))
+
+    assert taken == unused
+    assert [step[0] for step in taken] == [404, 201, 201, 409, 409, 200, 204, 404, 201]
+    assert taken[2][1]["Idempotent-Replayed"] == "true"
+    assert "Theirs" not in str(taken)
+    [mine] = client_for(first).get(ATTENDANCE).json()["results"]
+    assert (mine["id"], mine["name"]) == (attendance_id, "Theirs")
 
 
 # --- the calendar subscription ------------------------------------------------------------------
