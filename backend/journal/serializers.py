@@ -191,7 +191,8 @@ class BatchItemSerializer(StrictSerializer):
 
 class BatchSerializer(StrictSerializer):
     items = serializers.ListField(
-        child=serializers.JSONField(),
+        # Any JSON value: an item that is not an object is that item's own invalid result.
+        child=serializers.JSONField(allow_null=True),
         min_length=1,
         max_length=500,
         help_text="Up to 500 upserts and deletes.",
