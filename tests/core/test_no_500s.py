@@ -2,21 +2,18 @@
 
 import io
 import json
-import re
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
-from pathlib import Path
 from urllib.parse import parse_qsl
 
 import pytest
-import yaml
 from django.utils.dateparse import parse_date, parse_datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import PERSONAS
-from tests.helpers import assert_problem, client_for
+from tests.helpers import assert_problem, client_for, query_parameters, request_body_slots
 from tests.test_access_matrix import CASES, world  # noqa: F401  (world: a fixture used below)
 
 pytestmark = pytest.mark.django_db
@@ -95,49 +92,11 @@ def test_random_json_to_a_record_never_causes_a_500(world, method, route, body):
 
 # --- Classes of input that once answered 500, on every write route and list filter ---------
 # Routes come from the access matrix (which every URL pattern must join) and the fields and
-# query parameters from the committed OpenAPI schema (which must match the code), so a new
-# route or field joins these tests by itself.
+# query parameters from the committed OpenAPI schema (tests.helpers), so a new route or field
+# joins these tests by itself.
 
-SCHEMA = yaml.safe_load(
-    (Path(__file__).resolve().parents[2] / "api_schema/openapi.yaml").read_text()
-)
 WRITES = [c for c in CASES if c.method in {"POST", "PATCH", "PUT"}]
 READS = [c for c in CASES if c.method == "GET"]
-
-
-def _operation(case) -> dict:
-    path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", case.route)
-    return SCHEMA["paths"].get(path, {}).get(case.method.lower(), {})
-
-
-def _resolve(node: dict) -> dict:
-    while "$ref" in node:
-        node = SCHEMA["components"]["schemas"][node["$ref"].rsplit("/", 1)[-1]]
-    return node
-
-
-def _schema_slots(node: dict, path: tuple = ()) -> Iterator[tuple]:
-    """Paths into a request body where the schema takes a date, a datetime or any JSON."""
-    node = _resolve(node)
-    for part in node.get("allOf", []) + node.get("oneOf", []) + node.get("anyOf", []):
-        yield from _schema_slots(part, path)
-    properties = node.get("properties", {})
-    if node.get("format") in {"date", "date-time"} or (path and not node.keys() - {"nullable"}):
-        yield path
-    for name, child in properties.items():
-        if not child.get("readOnly"):
-            yield from _schema_slots(child, (*path, name))
-    if "items" in node:
-        yield from _schema_slots(node["items"], (*path, 0))
-
-
-def _request_schema(case) -> dict:
-    content = _operation(case).get("requestBody", {}).get("content", {})
-    return content.get("application/json", {}).get("schema", {})
-
-
-def _query_params(case) -> list[str]:
-    return [p["name"] for p in _operation(case).get("parameters", []) if p["in"] == "query"]
 
 
 def _body_slots(value, path: tuple = ()) -> Iterator[tuple]:
@@ -303,11 +262,11 @@ date_like = st.one_of(
     st.dates().map(date.isoformat),
 )
 # Every write whose schema takes a date, a datetime or free-form JSON (the batch's items).
-DATED_WRITES = [c for c in WRITES if next(_schema_slots(_request_schema(c)), None) is not None]
+DATED_WRITES = [c for c in WRITES if request_body_slots(c)]
 
 
 def _write_slots(case, valid) -> list[tuple]:
-    return sorted({*_schema_slots(_request_schema(case)), *_body_slots(valid)}, key=str)
+    return sorted({*request_body_slots(case), *_body_slots(valid)}, key=str)
 
 
 @pytest.mark.parametrize("case", DATED_WRITES, ids=str)
@@ -329,29 +288,22 @@ def test_edge_offsets_and_years_in_each_date_of_a_write_never_cause_a_500(world,
 def test_any_offset_and_year_in_a_write_never_causes_a_500(world, case, data):  # noqa: F811
     persona = _able(case)
     valid = case.body(world, world.personas[persona]) or {}
-    slots = {*_schema_slots(_request_schema(case)), *_body_slots(valid)}
     body = valid
     for slot in data.draw(
-        st.lists(st.sampled_from(sorted(slots, key=str)), min_size=1, unique=True)
+        st.lists(st.sampled_from(_write_slots(case, valid)), min_size=1, unique=True)
     ):
         changed = _set(body, slot, data.draw(date_like, label=str(slot)))
         body = body if changed is None else changed
     _assert_no_500(_send(world, case, persona, body), persona, body)
 
 
-def _date_params(case) -> list[str]:
-    parameters = _operation(case).get("parameters", [])
-    dated = {"date", "date-time"}
-    return [
-        p["name"] for p in parameters if p["in"] == "query" and p["schema"].get("format") in dated
-    ]
-
-
-@pytest.mark.parametrize("case", [c for c in READS if _date_params(c)], ids=str)
+@pytest.mark.parametrize(
+    "case", [c for c in READS if query_parameters(c, {"date", "date-time"})], ids=str
+)
 def test_edge_offsets_and_years_in_each_date_filter_never_cause_a_500(world, case):  # noqa: F811
     persona = _able(case)
     path, _, query = case.url(world).partition("?")
-    for name in _date_params(case):
+    for name in query_parameters(case, {"date", "date-time"}):
         for value in EDGE_DATES:
             params = {**dict(parse_qsl(query)), name: value}
             response = world.personas[persona].client.get(path, params)
@@ -365,7 +317,7 @@ query_values = st.one_of(
     st.floats().map(str),
     st.sampled_from(["", "-1", "1e400", "99999999999999999999", "true", "[]"]),
 )
-FILTERED_READS = [c for c in READS if _query_params(c)]
+FILTERED_READS = [c for c in READS if query_parameters(c)]
 
 
 @pytest.mark.parametrize("case", FILTERED_READS, ids=str)
@@ -378,7 +330,7 @@ def test_any_value_in_any_list_filter_never_causes_a_500(world, case, data):  # 
     url = case.url(world)
     path, _, query = url.partition("?")
     params = dict(parse_qsl(query))
-    names = data.draw(st.lists(st.sampled_from(_query_params(case)), min_size=1, unique=True))
+    names = data.draw(st.lists(st.sampled_from(query_parameters(case)), min_size=1, unique=True))
     params.update({name: data.draw(query_values, label=name) for name in names})
     response = world.personas[persona].client.get(path, params)
     _assert_no_500(response, persona, params)
