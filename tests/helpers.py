@@ -1,5 +1,11 @@
 """Assertions and clients shared by tests."""
 
+import re
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+
+import yaml
 from rest_framework.test import APIClient
 
 from backend.accounts import services as account_services
@@ -67,3 +73,60 @@ def answer_without_ids(response, ids: dict[str, str]) -> tuple:
     }
     content = response.content.decode()
     return response.status_code, headers, json.loads(hide(content)) if content else None
+
+
+def let_through(case) -> str:
+    """The first persona an access-matrix case lets through, so a request reaches validation."""
+    return next(name for name, status in case.expect.items() if status < 300)
+
+
+# --- The committed OpenAPI schema (tests/core/test_schema.py keeps it equal to the code) ------
+
+
+@cache
+def api_schema() -> dict:
+    return yaml.safe_load(
+        (Path(__file__).resolve().parents[1] / "api_schema/openapi.yaml").read_text()
+    )
+
+
+def schema_operation(case) -> dict:
+    """The schema's operation for an access-matrix case (its method and URL pattern)."""
+    path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", case.route)
+    return api_schema()["paths"].get(path, {}).get(case.method.lower(), {})
+
+
+def _resolve(node: dict) -> dict:
+    while "$ref" in node:
+        node = api_schema()["components"]["schemas"][node["$ref"].rsplit("/", 1)[-1]]
+    return node
+
+
+def _slots(node: dict, path: tuple) -> Iterator[tuple[tuple, str]]:
+    node = _resolve(node)
+    for part in node.get("allOf", []) + node.get("oneOf", []) + node.get("anyOf", []):
+        yield from _slots(part, path)
+    if node.get("format") in {"date", "date-time"}:
+        yield path, node["format"]
+    elif path and not node.keys() - {"nullable"}:
+        yield path, "any"  # free-form JSON, such as the batch's items
+    for name, child in node.get("properties", {}).items():
+        if not child.get("readOnly"):
+            yield from _slots(child, (*path, name))
+    if "items" in node:
+        yield from _slots(node["items"], (*path, 0))
+
+
+def request_body_slots(case) -> dict[tuple, str]:
+    """Paths into a case's request body where it takes a date, a date-time or any JSON."""
+    content = schema_operation(case).get("requestBody", {}).get("content", {})
+    return dict(_slots(content.get("application/json", {}).get("schema", {}), ()))
+
+
+def query_parameters(case, formats: set[str] | None = None) -> list[str]:
+    """A case's query parameters, or those of the given formats (date, date-time)."""
+    return [
+        p["name"]
+        for p in schema_operation(case).get("parameters", [])
+        if p["in"] == "query" and (formats is None or p["schema"].get("format") in formats)
+    ]

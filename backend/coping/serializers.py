@@ -6,7 +6,7 @@ from backend.consent.disclosure import NoticeToOthersField
 from backend.consent.serializers import PersonSerializer
 from backend.coping.models import PlanSection, PlanSuggestion, SkillCategory
 from backend.coping.services import MAX_ITEMS
-from backend.core.serializers import StrictIntegerField, StrictSerializer
+from backend.core.serializers import BoundedDateField, StrictIntegerField, StrictSerializer
 from backend.journal.report_serializers import RANGE_EARLIEST, RANGE_LATEST
 
 PHONE = re.compile(r"^[0-9+()\-. ]{2,32}$")
@@ -201,12 +201,12 @@ class EffectivenessQuerySerializer(serializers.Serializer):
     patient = serializers.UUIDField(
         required=False, help_text="Therapists: the patient. Patients: leave out."
     )
-    to = serializers.DateField(required=False, help_text="Last local date, included.")
+    to = BoundedDateField(required=False, help_text="Last local date, included.")
 
     def get_fields(self):
         # "from" is a Python keyword, so it cannot be declared as a class attribute.
         return {
-            "from": serializers.DateField(
+            "from": BoundedDateField(
                 required=False, help_text="First local date, included; with `to`."
             ),
             **super().get_fields(),

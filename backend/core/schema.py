@@ -35,6 +35,7 @@ ERROR_DESCRIPTIONS = {
     "403": "Your role may not do this.",
     "404": "Not found, or not yours to see.",
     "409": "Conflicts with the current state.",
+    "411": "A chunked body this server cannot read; send Content-Length.",
     "412": "The resource changed since you read it.",
     "413": "The request body is too large.",
     "422": "The request cannot be processed as sent.",
@@ -61,7 +62,7 @@ class AutoSchema(SpectacularAutoSchema):
         codes: set[str] = set()
         has_body = self.method in ("POST", "PUT", "PATCH")
         if has_body:
-            codes |= {"400", "413", "415"}
+            codes |= {"400", "411", "413", "415"}
         if self._is_list_view() or self.get_filter_backends() or self._get_paginator():
             codes.add("400")
         perms = self.view.get_permissions()

@@ -1,9 +1,12 @@
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from backend.core.time import parse_api_datetime, validate_api_date
 
 
 class StrictSerializer(serializers.Serializer):
@@ -33,36 +36,40 @@ class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
     pass
 
 
+def _as_drf_error(error: DjangoValidationError) -> serializers.ValidationError:
+    return serializers.ValidationError(error.messages, code=error.code)
+
+
 @extend_schema_field(OpenApiTypes.DATETIME)
 class AwareDateTimeField(serializers.Field):
-    """An ISO 8601 datetime that must carry its UTC offset; the offset is kept.
+    """The API's one datetime input: ISO 8601 with its UTC offset, which is kept.
 
     DRF's DateTimeField would quietly read a naive time in the server's zone and
-    drop the device's offset; for a journal both matter.
+    drop the device's offset; for a journal both matter. Offsets and years are
+    held to what both databases store and the date arithmetic holds
+    (backend.core.time.validate_api_datetime).
     """
 
-    default_error_messages = {
-        "invalid": "Use an ISO 8601 date and time with a UTC offset, e.g. 2026-11-24T21:30:00-05:00.",
-        "naive": "Include the UTC offset (e.g. -05:00 or Z): a time without one is ambiguous.",
-    }
-
     def to_internal_value(self, data):
-        from django.utils.dateparse import parse_datetime
-
-        if not isinstance(data, str) or len(data) > 64:
-            self.fail("invalid")
         try:
-            value = parse_datetime(data.strip())
-        except ValueError:
-            value = None
-        if value is None:
-            self.fail("invalid")
-        if value.tzinfo is None or value.utcoffset() is None:
-            self.fail("naive")
-        return value
+            return parse_api_datetime(data)
+        except DjangoValidationError as error:
+            raise _as_drf_error(error) from None
 
     def to_representation(self, value):
         return value.isoformat()
+
+
+class BoundedDateField(serializers.DateField):
+    """The API's one date input: YYYY-MM-DD in the years the date arithmetic holds."""
+
+    def to_internal_value(self, value):
+        result = super().to_internal_value(value)
+        try:
+            validate_api_date(result)
+        except DjangoValidationError as error:
+            raise _as_drf_error(error) from None
+        return result
 
 
 class StrictIntegerField(serializers.IntegerField):

@@ -1,10 +1,11 @@
 """Time helpers: aware datetimes only, stored in UTC, converted per user."""
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.core.exceptions import ValidationError
+from django.utils.dateparse import parse_datetime
 
 
 @cache
@@ -24,3 +25,49 @@ def validate_time_zone(value: str) -> None:
 
 def local_now(time_zone: str, now: datetime) -> datetime:
     return now.astimezone(ZoneInfo(time_zone))
+
+
+# What the API takes at every datetime and date boundary. PostgreSQL's timestamptz
+# holds UTC offsets under 16 hours (Python's go to 23:59); offsets are whole minutes,
+# as every zone's have been since 1972. Within these years a date's day after, a
+# consent's five years and any UTC conversion stay inside Python's and SQLite's range.
+MAX_UTC_OFFSET = timedelta(hours=16)
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+_OFFSET_MESSAGE = "Use a UTC offset between -15:59 and +15:59, in whole minutes."
+_YEAR_MESSAGE = f"Use a year from {FIRST_YEAR} to {LAST_YEAR}."
+
+
+def validate_api_date(value: date) -> None:
+    """Django validator: a date in the years the API's date arithmetic holds."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValidationError(_YEAR_MESSAGE, code="year_out_of_range")
+
+
+def validate_api_datetime(value: datetime) -> None:
+    """Django validator: an aware datetime both databases store and the arithmetic holds."""
+    offset = value.utcoffset()
+    if offset is None:
+        raise ValidationError(
+            "Include the UTC offset (e.g. -05:00 or Z): a time without one is ambiguous.",
+            code="naive",
+        )
+    if abs(offset) >= MAX_UTC_OFFSET or offset % timedelta(minutes=1):
+        raise ValidationError(_OFFSET_MESSAGE, code="offset_out_of_range")
+    validate_api_date(value.date())
+
+
+def parse_api_datetime(text: object) -> datetime:
+    """An ISO 8601 date and time with its UTC offset, as the API takes it; else ValidationError."""
+    value = None
+    if isinstance(text, str) and len(text) <= 64:
+        try:
+            value = parse_datetime(text.strip())
+        except ValueError:
+            value = None
+    if value is None:
+        raise ValidationError(
+            "Use an ISO 8601 date and time with a UTC offset, e.g. 2026-11-24T21:30:00-05:00.",
+            code="invalid",
+        )
+    validate_api_datetime(value)
+    return value

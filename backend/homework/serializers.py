@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from backend.consent.disclosure import NoticeToOthersField
 from backend.consent.serializers import PersonSerializer
-from backend.core.serializers import StrictIntegerField, StrictSerializer
+from backend.core.serializers import BoundedDateField, StrictIntegerField, StrictSerializer
 from backend.homework import selectors
 from backend.homework.models import Homework, HomeworkKind, HomeworkReview, QuestionType, Recurrence
 from backend.homework.questions import QUESTION_ID
@@ -60,7 +60,7 @@ class AssignSerializer(StrictSerializer):
     instructions = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
     kind = serializers.ChoiceField(choices=HomeworkKind.choices, required=False)
     questions = QuestionSerializer(many=True, max_length=MAX_QUESTIONS, required=False)
-    due_date = serializers.DateField(help_text="A date on the patient's clock (their time zone).")
+    due_date = BoundedDateField(help_text="A date on the patient's clock (their time zone).")
     recurrence = serializers.ChoiceField(choices=Recurrence.choices, default=Recurrence.NONE)
     occurrences = StrictIntegerField(
         min_value=1,
@@ -88,7 +88,7 @@ class AssignSerializer(StrictSerializer):
 class HomeworkUpdateSerializer(StrictSerializer):
     title = serializers.CharField(max_length=120, required=False)
     instructions = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
-    due_date = serializers.DateField(required=False)
+    due_date = BoundedDateField(required=False)
 
 
 class AnswersSerializer(StrictSerializer):

@@ -1,12 +1,13 @@
 import django_filters
 from django.db.models import Exists, OuterRef
 
+from backend.core.filters import AwareDateTimeFilter
 from backend.journal.models import EntryTrigger, JournalEntry, Outcome, Substance
 
 
 class EntryFilter(django_filters.FilterSet):
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = AwareDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = AwareDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
     outcome = django_filters.MultipleChoiceFilter(choices=Outcome.choices)
     substance = django_filters.MultipleChoiceFilter(choices=Substance.choices)
     min_intensity = django_filters.NumberFilter(

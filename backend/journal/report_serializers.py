@@ -4,6 +4,8 @@ from datetime import date, timedelta
 
 from rest_framework import serializers
 
+from backend.core.serializers import BoundedDateField
+from backend.core.time import LAST_YEAR
 from backend.journal.reports import DEFAULT_RANGE_DAYS, EXPORT_KINDS, MAX_RANGE_DAYS
 from backend.journal.serializers import (
     EARLIEST_YEAR,
@@ -12,9 +14,8 @@ from backend.journal.serializers import (
     EntrySerializer,
 )
 
-# Bounds that keep every date's day-after and UTC instant representable.
 RANGE_EARLIEST = date(EARLIEST_YEAR, 1, 1)
-RANGE_LATEST = date(9998, 12, 31)
+RANGE_LATEST = date(LAST_YEAR, 12, 31)
 
 
 class InsightsQuerySerializer(serializers.Serializer):
@@ -23,14 +24,14 @@ class InsightsQuerySerializer(serializers.Serializer):
     ``to`` defaults to today and ``from`` to 29 days before ``to`` (30 days in all).
     """
 
-    to = serializers.DateField(
+    to = BoundedDateField(
         required=False, help_text="Last day, included (YYYY-MM-DD); default today."
     )
 
     def get_fields(self):
         # "from" is a Python keyword, so it cannot be declared as a class attribute.
         return {
-            "from": serializers.DateField(
+            "from": BoundedDateField(
                 required=False,
                 help_text="First day, included (YYYY-MM-DD); default 29 days before `to`.",
             ),

@@ -3,7 +3,12 @@ from datetime import timedelta
 from django.utils import timezone
 from rest_framework import serializers
 
-from backend.core.serializers import AwareDateTimeField, StrictIntegerField, StrictSerializer
+from backend.core.serializers import (
+    AwareDateTimeField,
+    BoundedDateField,
+    StrictIntegerField,
+    StrictSerializer,
+)
 from backend.journal.models import (
     CheckIn,
     CounterDecision,
@@ -76,9 +81,6 @@ class EntryWriteSerializer(StrictSerializer):
             raise serializers.ValidationError("This is in the future: check the device's clock.")
         if value.year < EARLIEST_YEAR:
             raise serializers.ValidationError("This is too far in the past.")
-        offset = value.utcoffset()
-        if offset is None or abs(offset) > timedelta(hours=16):
-            raise serializers.ValidationError("The UTC offset must be within ±16 hours.")
         return value
 
     def validate_halt(self, value):
@@ -189,7 +191,8 @@ class BatchItemSerializer(StrictSerializer):
 
 class BatchSerializer(StrictSerializer):
     items = serializers.ListField(
-        child=serializers.JSONField(),
+        # Any JSON value: an item that is not an object is that item's own invalid result.
+        child=serializers.JSONField(allow_null=True),
         min_length=1,
         max_length=500,
         help_text="Up to 500 upserts and deletes.",
@@ -225,7 +228,7 @@ class TriggerVocabularySerializer(serializers.Serializer):
 
 class CheckInWriteSerializer(StrictSerializer):
     id = serializers.UUIDField(help_text="Chosen by the phone.")
-    local_date = serializers.DateField(help_text="The day in your time zone; one check-in per day.")
+    local_date = BoundedDateField(help_text="The day in your time zone; one check-in per day.")
     mood = StrictIntegerField(min_value=-3, max_value=3)
     sleep_hours = serializers.DecimalField(
         max_digits=3, decimal_places=1, min_value=0, max_value=24, required=False, allow_null=True
@@ -271,7 +274,7 @@ class StreakSerializer(serializers.Serializer):
 
 class CounterWriteSerializer(StrictSerializer):
     substance = serializers.ChoiceField(choices=Substance.choices)
-    start_date = serializers.DateField(help_text="Your first sober day, in your time zone.")
+    start_date = BoundedDateField(help_text="Your first sober day, in your time zone.")
 
 
 class PendingDecisionSerializer(serializers.Serializer):
@@ -304,7 +307,7 @@ class CounterSerializer(serializers.ModelSerializer):
 
 class DecisionWriteSerializer(StrictSerializer):
     decision = serializers.ChoiceField(choices=[("reset", "Reset"), ("keep", "Keep")])
-    new_start_date = serializers.DateField(required=False, allow_null=True)
+    new_start_date = BoundedDateField(required=False, allow_null=True)
     entry = serializers.UUIDField(
         required=False, allow_null=True, help_text="The use this decision answers."
     )

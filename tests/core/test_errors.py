@@ -15,6 +15,45 @@ def test_malformed_json_is_a_400_problem(patient):
     assert assert_problem(response, 400)["code"] == "parse_error"
 
 
+@pytest.mark.parametrize(
+    "body",
+    ["[" * 5000 + "]" * 5000, '{"a":' * 3000 + "1" + "}" * 3000],
+    ids=["5000 nested arrays", "3000 nested objects"],
+)
+def test_deeply_nested_json_is_a_400_problem_even_before_sign_in(api, body):
+    response = api.generic("POST", "/api/v1/auth/token/", body, content_type="application/json")
+    problem = assert_problem(response, 400)
+    assert problem["code"] == "parse_error"
+    assert "nested" in problem["detail"]
+
+
+def test_json_nested_to_the_limit_reaches_the_serializer_and_one_more_level_does_not(patient):
+    client = client_for(patient)
+
+    def nested(levels: int) -> str:  # the outer object is one level
+        return '{"display_name": ' + "[" * (levels - 1) + "]" * (levels - 1) + "}"
+
+    at_limit = client.generic("PATCH", "/api/v1/me/", nested(32), content_type="application/json")
+    assert set(problem_fields(at_limit)) == {"display_name"}
+    past = client.generic("PATCH", "/api/v1/me/", nested(33), content_type="application/json")
+    assert assert_problem(past, 400)["code"] == "parse_error"
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "NaN", "Infinity"])
+def test_numbers_no_float_holds_are_a_parse_error(patient, number):
+    response = client_for(patient).generic(
+        "PATCH", "/api/v1/me/", '{"display_name": ' + number + "}", content_type="application/json"
+    )
+    assert assert_problem(response, 400)["code"] == "parse_error"
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=latin-1"])
+def test_a_body_that_is_not_utf8_is_a_parse_error(patient, content_type):
+    body = '{"display_name": "Jos\xe9"}'.encode("latin-1")
+    response = client_for(patient).generic("PATCH", "/api/v1/me/", body, content_type=content_type)
+    assert assert_problem(response, 400)["code"] == "parse_error"
+
+
 def test_a_json_array_where_an_object_belongs_is_a_400(api):
     response = api.post("/api/v1/auth/token/", [1, 2], format="json")
     assert_problem(response, 400)

@@ -132,6 +132,24 @@ def test_valid_items_are_kept_when_others_are_invalid(patient):
     ) == {uuid.UUID(good["id"])}
 
 
+def test_items_that_are_not_objects_are_each_invalid_and_the_rest_are_stored(patient):
+    good, also_good = entry_payload(), entry_payload()
+    far_offset = upsert(entry_payload(occurred_at="2026-11-20T09:30:00+16:00"))
+    items = [None, upsert(good), 5, [], True, far_offset, upsert(also_good), None]
+    response = client_for(patient).post(BATCH, {"items": items}, format="json")
+    assert response.status_code == 200, response.content
+    results = response.json()["results"]
+    statuses = ["invalid", "created", "invalid", "invalid", "invalid", "invalid", "created"]
+    assert [r["status"] for r in results] == [*statuses, "invalid"]
+    assert [r["index"] for r in results] == list(range(len(items)))
+    assert {e["field"] for e in results[5]["errors"]} == {"data.occurred_at"}
+    assert {r["id"] for r in results if r["status"] == "invalid"} == {None, far_offset["id"]}
+    assert set(JournalEntry.objects.filter(patient=patient).values_list("pk", flat=True)) == {
+        uuid.UUID(good["id"]),
+        uuid.UUID(also_good["id"]),
+    }
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
