@@ -144,7 +144,9 @@ def test_items_that_are_not_objects_are_each_invalid_and_the_rest_are_stored(pat
     assert [r["index"] for r in results] == list(range(len(items)))
     assert {e["field"] for e in results[5]["errors"]} == {"data.occurred_at"}
     assert {r["id"] for r in results if r["status"] == "invalid"} == {None, far_offset["id"]}
-    assert set(JournalEntry.objects.filter(patient=patient).values_list("pk", flat=True)) == {
+    assert set(
+        JournalEntry.objects.filter(patient=patient).values_list("client_id", flat=True)
+    ) == {
         uuid.UUID(good["id"]),
         uuid.UUID(also_good["id"]),
     }
