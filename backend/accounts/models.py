@@ -101,3 +101,23 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = normalize_email(self.email)
+
+
+class RateLimitCounter(models.Model):
+    """A throttling or sign-in back-off counter, when the cache is the database.
+
+    Django's database cache increments by reading and writing back, so two workers
+    can both count 5 and write 6; these rows are changed by single SQL statements
+    (or under a row lock) instead. Times are epoch milliseconds, as in Redis.
+    """
+
+    key = models.CharField(max_length=80, primary_key=True)
+    count = models.IntegerField(default=0)
+    touched_ms = models.BigIntegerField(default=0)
+    expires_ms = models.BigIntegerField(db_index=True)
+
+    class Meta:
+        db_table = "accounts_ratelimitcounter"  # named in backend/accounts/ratelimit.py's SQL
+
+    def __str__(self) -> str:
+        return self.key

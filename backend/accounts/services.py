@@ -25,7 +25,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import Token
 
 from backend.accounts.models import User, normalize_email
-from backend.accounts.throttles import LoginFailureLimiter
+from backend.accounts.throttles import AuthIPThrottle, SignInBackoff
 from backend.accounts.tokens import GENERATION_CLAIM, RefreshToken
 
 VERIFY_EMAIL_SALT = "accounts.verify-email"
@@ -365,19 +365,22 @@ def tokens_login(*, email: str, password: str, request=None) -> dict[str, str]:
     for one account are throttled whether or not the account exists.
     """
     email = normalize_email(email)
-    limiter = LoginFailureLimiter()
-    wait = limiter.wait(email)
+    generation = (
+        User.objects.filter(email=email).values_list("token_generation", flat=True).first() or 0
+    )
+    ip = AuthIPThrottle().get_ident(request) if request is not None else ""
+    backoff = SignInBackoff(email=email, ip=ip, generation=generation)
+    wait = backoff.claim()
     if wait is not None:
         raise exceptions.Throttled(
-            wait=wait, detail="Too many failed sign-in attempts for this account."
+            wait=wait, detail="Too many failed sign-in attempts: wait before trying again."
         )
     user = authenticate(request, email=email, password=password)
     if user is None:
-        limiter.record_failure(email)
         raise AuthenticationFailed(
             "The email or password is incorrect.", code="invalid_credentials"
         )
-    limiter.reset(email)
+    backoff.succeeded()
     if not user.email_verified:
         raise exceptions.PermissionDenied(
             "Confirm your email address first: open the link we sent you, or register again to get a new one."
