@@ -121,3 +121,33 @@ class RateLimitCounter(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class TokenFamily(models.Model):
+    """The refresh tokens descended from one sign-in: each rotation hands the family on.
+
+    A rotated refresh token presented again means two parties hold the family (RFC
+    9700, section 4.14.2): the whole family is revoked, the newest refresh token and
+    its access tokens included. Signing out revokes it too.
+    """
+
+    class RevokeReason(models.TextChoices):
+        REUSE = "reuse", "A rotated refresh token was used again"
+        LOGOUT = "logout", "Signed out"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="token_families"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # The one refresh token of the family that is not yet used (its jti).
+    current_jti = models.CharField(max_length=255)
+    rotated_at = models.DateTimeField(default=timezone.now, db_index=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.CharField(max_length=16, choices=RevokeReason.choices, blank=True)
+
+    class Meta:
+        verbose_name_plural = "token families"
+
+    def __str__(self) -> str:
+        return f"sign-in {self.pk}"

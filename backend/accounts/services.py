@@ -24,9 +24,9 @@ from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidTok
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import Token
 
-from backend.accounts.models import User, normalize_email
+from backend.accounts.models import TokenFamily, User, normalize_email
 from backend.accounts.throttles import AuthIPThrottle, SignInBackoff
-from backend.accounts.tokens import GENERATION_CLAIM, RefreshToken
+from backend.accounts.tokens import FAMILY_CLAIM, GENERATION_CLAIM, RefreshToken
 
 VERIFY_EMAIL_SALT = "accounts.verify-email"
 
@@ -172,49 +172,100 @@ def email_verify(*, token: str) -> User:
 # --- tokens --------------------------------------------------------------------
 
 
-def tokens_issue(*, user: User) -> dict[str, str]:
-    refresh = RefreshToken.for_user(user)
+def tokens_issue(*, user: User, family: TokenFamily | None = None) -> dict[str, str]:
+    """A new token pair: a new sign-in's family, or the next of ``family`` on rotation."""
+    family_id = str(family.pk) if family is not None else str(uuid.uuid4())
+    refresh = RefreshToken.for_user(user, family_id=family_id)
+    if family is None:
+        TokenFamily.objects.create(id=family_id, user=user, current_jti=refresh["jti"])
+    else:
+        family.current_jti, family.rotated_at = refresh["jti"], timezone.now()
+        family.save(update_fields=["current_jti", "rotated_at"])
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
-def _refresh_token(raw: str) -> RefreshToken:
-    try:
-        return RefreshToken(raw)
-    except TokenError as exc:
-        raise InvalidToken("This refresh token is invalid, expired or already used.") from exc
-
-
-@transaction.atomic
-def tokens_rotate(*, raw_refresh: str) -> dict[str, str]:
-    """Exchange a refresh token for a new pair; the old one can never be used again."""
-    token = _refresh_token(raw_refresh)
-    # Lock the token's row so two concurrent refreshes with one token cannot both win.
-    outstanding = (
-        OutstandingToken.objects.select_for_update(of=("self",)).filter(jti=token["jti"]).first()
-    )
-    if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
-        raise InvalidToken("This refresh token is invalid, expired or already used.")
-    user = User.objects.filter(pk=token.get("sub")).first()
-    if user is None or not user.is_active or token.get(GENERATION_CLAIM) != user.token_generation:
-        raise InvalidToken("This refresh token has been revoked.")
-    BlacklistedToken.objects.create(token=outstanding)
-    return tokens_issue(user=user)
-
-
-class _LogoutRefreshToken(RefreshToken):
-    """Checks signature, expiry and type, but not the blacklist: logout is idempotent."""
+class _UncheckedRefreshToken(RefreshToken):
+    """Checks signature, expiry and type, but not the blacklist: the caller looks at it
+    (a used token presented again is reuse; signing out twice is harmless)."""
 
     def verify(self, *args, **kwargs):
         Token.verify(self, *args, **kwargs)
 
 
+def _refresh_token(raw: str) -> RefreshToken:
+    try:
+        return _UncheckedRefreshToken(raw)
+    except TokenError as exc:
+        raise InvalidToken("This refresh token is invalid, expired or already used.") from exc
+
+
+def _family_revoke(family: TokenFamily, reason: str) -> None:
+    # The family's unused refresh token goes on the blacklist too, so it is refused
+    # with or without looking at the family.
+    if family.revoked_at is None:
+        family.revoked_at, family.revoke_reason = timezone.now(), reason
+        family.save(update_fields=["revoked_at", "revoke_reason"])
+    current = OutstandingToken.objects.filter(jti=family.current_jti).first()
+    if current is not None:
+        BlacklistedToken.objects.get_or_create(token=current)
+
+
+def _locked_family(token: Token) -> TokenFamily | None:
+    family_id = token.get(FAMILY_CLAIM)
+    if family_id is None:  # issued before families existed
+        return None
+    return TokenFamily.objects.select_for_update().filter(pk=family_id).first()
+
+
+def _rotate(token: RefreshToken) -> dict[str, str] | str:
+    # The family is locked first, then the token: every path takes them in this order.
+    family = _locked_family(token)
+    outstanding = (
+        OutstandingToken.objects.select_for_update(of=("self",)).filter(jti=token["jti"]).first()
+    )
+    if outstanding is None:
+        return "This refresh token is invalid, expired or already used."
+    if BlacklistedToken.objects.filter(token=outstanding).exists():
+        if family is not None:
+            # Reuse: whoever holds the newest token of this sign-in may be the thief.
+            _family_revoke(family, TokenFamily.RevokeReason.REUSE)
+        return "This refresh token is invalid, expired or already used."
+    user = User.objects.filter(pk=token.get("sub")).first()
+    if (
+        user is None
+        or not user.is_active
+        or token.get(GENERATION_CLAIM) != user.token_generation
+        or (family is not None and family.revoked_at is not None)
+    ):
+        return "This refresh token has been revoked."
+    BlacklistedToken.objects.create(token=outstanding)
+    return tokens_issue(user=user, family=family)
+
+
+def tokens_rotate(*, raw_refresh: str) -> dict[str, str]:
+    """Exchange a refresh token for a new pair; the old one can never be used again.
+
+    Presenting a used refresh token again revokes every token of its sign-in.
+    """
+    token = _refresh_token(raw_refresh)
+    # The revocation of a reused token's family commits, though the request fails.
+    with transaction.atomic():
+        outcome = _rotate(token)
+    if isinstance(outcome, str):
+        raise InvalidToken(outcome)
+    return outcome
+
+
 @transaction.atomic
 def tokens_logout(*, raw_refresh: str) -> None:
-    """Blacklist a refresh token; logging out twice is harmless."""
+    """Sign out: revoke every token of this refresh token's sign-in; twice is harmless."""
     try:
-        token = _LogoutRefreshToken(raw_refresh)
+        token = _UncheckedRefreshToken(raw_refresh)
     except TokenError as exc:
         raise InvalidToken("This refresh token is invalid or expired.") from exc
+    family = _locked_family(token)
+    if family is not None:
+        _family_revoke(family, TokenFamily.RevokeReason.LOGOUT)
     token.blacklist()
 
 
