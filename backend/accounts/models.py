@@ -151,3 +151,30 @@ class TokenFamily(models.Model):
 
     def __str__(self) -> str:
         return f"sign-in {self.pk}"
+
+
+class AccountEmail(models.Model):
+    """An account email the scheduler sends after the request has answered.
+
+    A password reset request writes one of these whatever the address, and the
+    sender looks the address up: known and unknown addresses take the same path,
+    and the answer never waits for the mail server. One waits per address and kind.
+    Rows are deleted once handled; no reset code is ever stored.
+    """
+
+    class Kind(models.TextChoices):
+        PASSWORD_RESET = "password_reset", "Password reset"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    address = models.EmailField(max_length=254)
+    created_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "address"], name="account_email_one_waiting")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk}"

@@ -17,14 +17,16 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
-from django.utils.encoding import force_bytes, force_str
-from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.encoding import force_str
+from django.utils.http import urlsafe_base64_decode
 from rest_framework import exceptions
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import Token
 
-from backend.accounts.models import TokenFamily, User, normalize_email
+from backend.accounts import ratelimit
+from backend.accounts.models import AccountEmail, TokenFamily, User, normalize_email
+from backend.accounts.outbox import account_email_enqueue
 from backend.accounts.throttles import AuthIPThrottle, SignInBackoff
 from backend.accounts.tokens import FAMILY_CLAIM, GENERATION_CLAIM, RefreshToken
 
@@ -349,22 +351,12 @@ def user_deactivate(*, user: User, password: str) -> None:
 
 
 def password_reset_request(*, email: str) -> None:
-    """Email a reset link if the address belongs to an active account; say nothing either way."""
-    user = User.objects.filter(email=normalize_email(email), is_active=True).first()
-    if user is None:
-        return
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
-    minutes = settings.PASSWORD_RESET_TIMEOUT // 60
-    _send(
-        to=user.email,
-        subject="Reset your password",
-        body=(
-            "Hello,\n\nUse this code in the app to choose a new password. It works for "
-            f"{minutes} minutes and only once:\n\nuid: {uid}\ntoken: {token}\n\n"
-            "If you did not ask for this, you can ignore this message.\n"
-        ),
-    )
+    """Queue a reset email for the address; the sender mails it only to an active account.
+
+    The request does the same work for every address and never waits for the mail
+    server: whether an account exists shows neither in the answer nor in its timing.
+    """
+    account_email_enqueue(kind=AccountEmail.Kind.PASSWORD_RESET, address=email)
 
 
 @transaction.atomic
@@ -438,3 +430,10 @@ def tokens_login(*, email: str, password: str, request=None) -> dict[str, str]:
         )
     update_last_login(None, user)
     return tokens_issue(user=user)
+
+
+def auth_records_purge() -> dict[str, int]:
+    """Delete expired throttle counters and sign-ins whose refresh tokens have all expired."""
+    cutoff = timezone.now() - settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"]
+    families, _ = TokenFamily.objects.filter(rotated_at__lt=cutoff).delete()
+    return {"counters": ratelimit.counters_purge(), "token families": families}
