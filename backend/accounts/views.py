@@ -12,7 +12,18 @@ ACCEPTED = (
 )
 
 
-class PublicAuthView(APIView):
+class NoStoreMixin:
+    """The answers carry tokens or codes, or say something about an account: no cache
+    (browser, proxy) may keep them, errors included (RFC 6749 section 5.1)."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        response["Pragma"] = "no-cache"
+        return response
+
+
+class PublicAuthView(NoStoreMixin, APIView):
     """Base for endpoints used before sign-in: no credentials, throttled per IP."""
 
     authentication_classes: list = []
@@ -158,7 +169,7 @@ class MeView(APIView):
         return Response(serializers.MeSerializer(user).data)
 
 
-class PasswordChangeView(APIView):
+class PasswordChangeView(NoStoreMixin, APIView):
     throttle_classes = [AuthIPThrottle]
 
     @extend_schema(
