@@ -84,8 +84,13 @@ class TokenObtainView(PublicAuthView):
     @extend_schema(
         tags=["auth"],
         summary="Sign in with email and password",
+        description=(
+            "A wrong password or an unknown address answers 401; an unconfirmed address 403. "
+            "Failed attempts make the next one wait (429 with Retry-After), per account and "
+            "address, per account (at most a few minutes) and per address."
+        ),
         request=serializers.TokenObtainSerializer,
-        responses={200: serializers.TokenPairSerializer},
+        responses={200: serializers.TokenPairSerializer, 401: None, 403: None},
     )
     def post(self, request):
         serializer = serializers.TokenObtainSerializer(data=request.data)
@@ -98,9 +103,12 @@ class TokenRefreshView(PublicAuthView):
     @extend_schema(
         tags=["auth"],
         summary="Exchange a refresh token for a new token pair",
-        description="Refresh tokens are single-use: the one you send is blacklisted.",
+        description=(
+            "Refresh tokens are single-use: the one you send is blacklisted. Sending a used "
+            "one again (401) also revokes every token of the same sign-in."
+        ),
         request=serializers.RefreshSerializer,
-        responses={200: serializers.TokenPairSerializer},
+        responses={200: serializers.TokenPairSerializer, 401: None},
     )
     def post(self, request):
         serializer = serializers.RefreshSerializer(data=request.data)
@@ -111,9 +119,9 @@ class TokenRefreshView(PublicAuthView):
 class LogoutView(PublicAuthView):
     @extend_schema(
         tags=["auth"],
-        summary="Sign out: blacklist a refresh token",
+        summary="Sign out: revoke every token of this sign-in",
         request=serializers.RefreshSerializer,
-        responses={204: None},
+        responses={204: None, 401: None},
     )
     def post(self, request):
         serializer = serializers.RefreshSerializer(data=request.data)
