@@ -45,3 +45,25 @@ def requires_postgres(why: str):
         return pytest.mark.postgres(skip(test))
 
     return mark
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def redis_available() -> bool:
+    """Whether the test Redis answers (tests that need it skip otherwise)."""
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def redis_delete_prefix(prefix: str) -> None:
+    """Delete the keys a test wrote under its own prefix on the shared Redis server."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    for name in client.scan_iter(match=f"{prefix}:*"):
+        client.delete(name)

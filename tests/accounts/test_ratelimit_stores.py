@@ -4,29 +4,21 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import redis
 import time_machine
 
 from backend.accounts import ratelimit, services
 from backend.accounts.models import RateLimitCounter, TokenFamily
+from tests.helpers import REDIS_URL, redis_available, redis_delete_prefix
 
 pytestmark = pytest.mark.django_db
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 POLICY = ratelimit.Backoff(free=2, base=60, cap=300, forget=3600)
-
-
-def _redis_available() -> bool:
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
 
 
 @pytest.fixture(params=["database", "redis"])
 def store(request, settings):
     if request.param == "redis":
-        if not _redis_available():
+        if not redis_available():
             pytest.skip(f"needs Redis at {REDIS_URL}")
         prefix = f"test-auth-{uuid.uuid4().hex}"
         settings.CACHES = {
@@ -37,9 +29,7 @@ def store(request, settings):
             }
         }
         yield request.param
-        client = redis.Redis.from_url(REDIS_URL)
-        for name in client.scan_iter(match=f"{prefix}:*"):
-            client.delete(name)
+        redis_delete_prefix(prefix)
     else:
         yield request.param
 

@@ -17,22 +17,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import redis
 import requests
 from django.db import connection
 
 from tests.factories import PatientFactory
-from tests.helpers import requires_postgres
+from tests.helpers import REDIS_URL, redis_available, redis_delete_prefix, requires_postgres
 
 REPO = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def _redis_available() -> bool:
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
 
 
 def _database_url() -> str:
@@ -64,7 +55,7 @@ def server(request, django_db_setup, django_db_blocker):
     }
     env.pop("REDIS_URL", None)
     if request.param == "redis":
-        if not _redis_available():
+        if not redis_available():
             pytest.skip(f"needs Redis at {REDIS_URL}")
         env.update(REDIS_URL=REDIS_URL, CACHE_KEY_PREFIX=prefix)
     # The database cache's table, as scripts/run.sh and compose create it.
@@ -94,9 +85,7 @@ def server(request, django_db_setup, django_db_blocker):
         except subprocess.TimeoutExpired:
             process.kill()
         if request.param == "redis":
-            client = redis.Redis.from_url(REDIS_URL)
-            for name in client.scan_iter(match=f"{prefix}:*"):
-                client.delete(name)
+            redis_delete_prefix(prefix)
 
 
 def _wait_for_listening(process) -> str:
