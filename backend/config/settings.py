@@ -284,6 +284,11 @@ SIGN_IN_BACKOFF = {
     "ip": {"free": 20, "base": 60, "cap": 900},
 }
 SIGN_IN_FAILURES_FORGET_SECONDS = 24 * 3600
+if SIGN_IN_BACKOFF["account"]["free"] < 1 or SIGN_IN_BACKOFF["account"]["cap"] < 60:
+    raise ImproperlyConfigured(
+        "SIGN_IN_ACCOUNT_FREE_FAILURES must be at least 1 and SIGN_IN_ACCOUNT_MAX_DELAY_SECONDS "
+        "at least 60."
+    )
 
 ACCESS_TOKEN_MINUTES = env_int("ACCESS_TOKEN_MINUTES", 10)
 if not 1 <= ACCESS_TOKEN_MINUTES <= 15:

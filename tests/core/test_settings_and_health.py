@@ -99,3 +99,13 @@ def test_healthz_checks_the_database(api):
     response = api.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("SIGN_IN_ACCOUNT_FREE_FAILURES", "0"), ("SIGN_IN_ACCOUNT_MAX_DELAY_SECONDS", "5")],
+)
+def test_start_up_stops_on_a_sign_in_back_off_that_would_not_protect(name, value):
+    result = _run(["check"], **{**PRODUCTION_ENV, name: value})
+    assert result.returncode != 0
+    assert name in result.stderr
