@@ -158,10 +158,13 @@ def backoff_claim(limits: dict[str, Backoff]) -> float | None:
     redis = _redis()
     if redis is not None:
         names = [redis.make_and_validate_key(key) for key in keys]
-        args: list[float] = [now]
+        args: list[int] = [now]
         for key in keys:
             policy = limits[key]
-            args += [policy.free, policy.base * 1000, policy.cap * 1000, policy.forget * 1000]
+            args += [
+                policy.free,
+                *(int(s * 1000) for s in (policy.base, policy.cap, policy.forget)),
+            ]
         client = redis._cache.get_client(names[0], write=True)
         wait = float(client.eval(_REDIS_CLAIM, len(names), *names, *args))
         return _seconds(wait) if wait > 0 else None
