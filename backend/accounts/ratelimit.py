@@ -17,7 +17,7 @@ email address or an IP address.
 import math
 from dataclasses import dataclass
 
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import connection, transaction
 from django.db.models import F
@@ -62,7 +62,9 @@ def _seconds(ms: float) -> float:
 
 
 def _redis() -> RedisCache | None:
-    return cache if isinstance(cache, RedisCache) else None
+    # `django.core.cache.cache` is a proxy: ask the handler for the backend itself.
+    backend = caches["default"]
+    return backend if isinstance(backend, RedisCache) else None
 
 
 # --- fixed windows ---------------------------------------------------------------

@@ -4,6 +4,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis
 import time_machine
 
 from backend.accounts import ratelimit, services
@@ -28,10 +29,19 @@ def store(request, settings):
                 "KEY_PREFIX": prefix,
             }
         }
-        yield request.param
+        yield prefix
         redis_delete_prefix(prefix)
     else:
-        yield request.param
+        yield None
+
+
+def test_counters_live_in_redis_when_the_cache_is_redis_and_in_the_database_otherwise(store):
+    key = ratelimit.counter_key("test", uuid.uuid4())
+    ratelimit.window_hit(key, 60)
+    ratelimit.backoff_claim({key + ":b": POLICY})
+    in_redis = sorted(redis.Redis.from_url(REDIS_URL).keys(f"{store}:*")) if store else []
+    in_database = RateLimitCounter.objects.count()
+    assert (len(in_redis), in_database) == ((2, 0) if store else (0, 2))
 
 
 def test_a_window_counts_every_hit_and_says_when_it_ends(store):

@@ -14,12 +14,15 @@ import threading
 import time
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 from django.db import connection
 
+from backend.accounts.models import RateLimitCounter
 from tests.factories import PatientFactory
 from tests.helpers import REDIS_URL, redis_available, redis_delete_prefix, requires_postgres
 
@@ -30,6 +33,17 @@ def _database_url() -> str:
     db = connection.settings_dict
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@dataclass(frozen=True)
+class Server:
+    base: str
+    redis_prefix: str | None  # None: the counters are in the database
+
+    def counters(self) -> int:
+        if self.redis_prefix is None:
+            return RateLimitCounter.objects.count()
+        return len(redis.Redis.from_url(REDIS_URL).keys(f"{self.redis_prefix}:*"))
 
 
 @pytest.fixture(scope="module", params=["database", "redis"])
@@ -77,7 +91,7 @@ def server(request, django_db_setup, django_db_blocker):
     try:
         base = _wait_for_listening(process)
         _wait_for_workers(base)
-        yield base
+        yield Server(base, prefix if request.param == "redis" else None)
     finally:
         process.send_signal(signal.SIGINT)  # quick shutdown: nothing is left to finish
         try:
@@ -140,13 +154,14 @@ def test_forty_parallel_requests_from_one_address_let_exactly_thirty_through(ser
     responses = _in_parallel(
         40,
         lambda n: requests.post(
-            f"{server}/api/v1/auth/verify-email/",
+            f"{server.base}/api/v1/auth/verify-email/",
             json={"token": f"not-a-valid-token-{n}"},
             headers={"X-Forwarded-For": ip},
             timeout=60,
         ),
     )
     assert Counter(r.status_code for r in responses) == {400: 30, 429: 10}
+    assert server.counters() == 1
     assert all(int(r.headers["Retry-After"]) > 0 for r in responses if r.status_code == 429)
     assert all(r.headers["Content-Type"].startswith("application/problem+json") for r in responses)
 
@@ -159,10 +174,11 @@ def test_parallel_guesses_from_many_addresses_get_exactly_the_free_password_chec
     responses = _in_parallel(
         12,
         lambda n: requests.post(
-            f"{server}/api/v1/auth/token/",
+            f"{server.base}/api/v1/auth/token/",
             json={"email": email, "password": f"wrong-guess-{n}"},
             headers={"X-Forwarded-For": _ip()},
             timeout=60,
         ),
     )
     assert Counter(r.status_code for r in responses) == {401: 4, 429: 8}
+    assert server.counters() > 12  # per IP, per account, per account and IP
