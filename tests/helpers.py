@@ -130,3 +130,25 @@ def query_parameters(case, formats: set[str] | None = None) -> list[str]:
         for p in schema_operation(case).get("parameters", [])
         if p["in"] == "query" and (formats is None or p["schema"].get("format") in formats)
     ]
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def redis_available() -> bool:
+    """Whether the test Redis answers (tests that need it skip otherwise)."""
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def redis_delete_prefix(prefix: str) -> None:
+    """Delete the keys a test wrote under its own prefix on the shared Redis server."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    for name in client.scan_iter(match=f"{prefix}:*"):
+        client.delete(name)

@@ -101,3 +101,80 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = normalize_email(self.email)
+
+
+class RateLimitCounter(models.Model):
+    """A throttling or sign-in back-off counter, when the cache is the database.
+
+    Django's database cache increments by reading and writing back, so two workers
+    can both count 5 and write 6; these rows are changed by single SQL statements
+    (or under a row lock) instead. Times are epoch milliseconds, as in Redis.
+    """
+
+    key = models.CharField(max_length=80, primary_key=True)
+    count = models.IntegerField(default=0)
+    touched_ms = models.BigIntegerField(default=0)
+    expires_ms = models.BigIntegerField(db_index=True)
+
+    class Meta:
+        db_table = "accounts_ratelimitcounter"  # named in backend/accounts/ratelimit.py's SQL
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class TokenFamily(models.Model):
+    """The refresh tokens descended from one sign-in: each rotation hands the family on.
+
+    A rotated refresh token presented again means two parties hold the family (RFC
+    9700, section 4.14.2): the whole family is revoked, the newest refresh token and
+    its access tokens included. Signing out revokes it too.
+    """
+
+    class RevokeReason(models.TextChoices):
+        REUSE = "reuse", "A rotated refresh token was used again"
+        LOGOUT = "logout", "Signed out"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="token_families"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # The one refresh token of the family that is not yet used (its jti).
+    current_jti = models.CharField(max_length=255)
+    rotated_at = models.DateTimeField(default=timezone.now, db_index=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.CharField(max_length=16, choices=RevokeReason.choices, blank=True)
+
+    class Meta:
+        verbose_name_plural = "token families"
+
+    def __str__(self) -> str:
+        return f"sign-in {self.pk}"
+
+
+class AccountEmail(models.Model):
+    """An account email the scheduler sends after the request has answered.
+
+    A password reset request writes one of these whatever the address, and the
+    sender looks the address up: known and unknown addresses take the same path,
+    and the answer never waits for the mail server. One waits per address and kind.
+    Rows are deleted once handled; no reset code is ever stored.
+    """
+
+    class Kind(models.TextChoices):
+        PASSWORD_RESET = "password_reset", "Password reset"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    address = models.EmailField(max_length=254)
+    created_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "address"], name="account_email_one_waiting")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk}"

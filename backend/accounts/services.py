@@ -17,16 +17,18 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
-from django.utils.encoding import force_bytes, force_str
-from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.encoding import force_str
+from django.utils.http import urlsafe_base64_decode
 from rest_framework import exceptions
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import Token
 
-from backend.accounts.models import User, normalize_email
-from backend.accounts.throttles import LoginFailureLimiter
-from backend.accounts.tokens import GENERATION_CLAIM, RefreshToken
+from backend.accounts import ratelimit
+from backend.accounts.models import AccountEmail, TokenFamily, User, normalize_email
+from backend.accounts.outbox import account_email_enqueue
+from backend.accounts.throttles import AuthIPThrottle, SignInBackoff
+from backend.accounts.tokens import FAMILY_CLAIM, GENERATION_CLAIM, RefreshToken
 
 VERIFY_EMAIL_SALT = "accounts.verify-email"
 
@@ -172,49 +174,100 @@ def email_verify(*, token: str) -> User:
 # --- tokens --------------------------------------------------------------------
 
 
-def tokens_issue(*, user: User) -> dict[str, str]:
-    refresh = RefreshToken.for_user(user)
+def tokens_issue(*, user: User, family: TokenFamily | None = None) -> dict[str, str]:
+    """A new token pair: a new sign-in's family, or the next of ``family`` on rotation."""
+    family_id = str(family.pk) if family is not None else str(uuid.uuid4())
+    refresh = RefreshToken.for_user(user, family_id=family_id)
+    if family is None:
+        TokenFamily.objects.create(id=family_id, user=user, current_jti=refresh["jti"])
+    else:
+        family.current_jti, family.rotated_at = refresh["jti"], timezone.now()
+        family.save(update_fields=["current_jti", "rotated_at"])
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
-def _refresh_token(raw: str) -> RefreshToken:
-    try:
-        return RefreshToken(raw)
-    except TokenError as exc:
-        raise InvalidToken("This refresh token is invalid, expired or already used.") from exc
-
-
-@transaction.atomic
-def tokens_rotate(*, raw_refresh: str) -> dict[str, str]:
-    """Exchange a refresh token for a new pair; the old one can never be used again."""
-    token = _refresh_token(raw_refresh)
-    # Lock the token's row so two concurrent refreshes with one token cannot both win.
-    outstanding = (
-        OutstandingToken.objects.select_for_update(of=("self",)).filter(jti=token["jti"]).first()
-    )
-    if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
-        raise InvalidToken("This refresh token is invalid, expired or already used.")
-    user = User.objects.filter(pk=token.get("sub")).first()
-    if user is None or not user.is_active or token.get(GENERATION_CLAIM) != user.token_generation:
-        raise InvalidToken("This refresh token has been revoked.")
-    BlacklistedToken.objects.create(token=outstanding)
-    return tokens_issue(user=user)
-
-
-class _LogoutRefreshToken(RefreshToken):
-    """Checks signature, expiry and type, but not the blacklist: logout is idempotent."""
+class _UncheckedRefreshToken(RefreshToken):
+    """Checks signature, expiry and type, but not the blacklist: the caller looks at it
+    (a used token presented again is reuse; signing out twice is harmless)."""
 
     def verify(self, *args, **kwargs):
         Token.verify(self, *args, **kwargs)
 
 
+def _refresh_token(raw: str) -> RefreshToken:
+    try:
+        return _UncheckedRefreshToken(raw)
+    except TokenError as exc:
+        raise InvalidToken("This refresh token is invalid, expired or already used.") from exc
+
+
+def _family_revoke(family: TokenFamily, reason: str) -> None:
+    # The family's unused refresh token goes on the blacklist too, so it is refused
+    # with or without looking at the family.
+    if family.revoked_at is None:
+        family.revoked_at, family.revoke_reason = timezone.now(), reason
+        family.save(update_fields=["revoked_at", "revoke_reason"])
+    current = OutstandingToken.objects.filter(jti=family.current_jti).first()
+    if current is not None:
+        BlacklistedToken.objects.get_or_create(token=current)
+
+
+def _locked_family(token: Token) -> TokenFamily | None:
+    family_id = token.get(FAMILY_CLAIM)
+    if family_id is None:  # issued before families existed
+        return None
+    return TokenFamily.objects.select_for_update().filter(pk=family_id).first()
+
+
+def _rotate(token: RefreshToken) -> dict[str, str] | str:
+    # The family is locked first, then the token: every path takes them in this order.
+    family = _locked_family(token)
+    outstanding = (
+        OutstandingToken.objects.select_for_update(of=("self",)).filter(jti=token["jti"]).first()
+    )
+    if outstanding is None:
+        return "This refresh token is invalid, expired or already used."
+    if BlacklistedToken.objects.filter(token=outstanding).exists():
+        if family is not None:
+            # Reuse: whoever holds the newest token of this sign-in may be the thief.
+            _family_revoke(family, TokenFamily.RevokeReason.REUSE)
+        return "This refresh token is invalid, expired or already used."
+    user = User.objects.filter(pk=token.get("sub")).first()
+    if (
+        user is None
+        or not user.is_active
+        or token.get(GENERATION_CLAIM) != user.token_generation
+        or (family is not None and family.revoked_at is not None)
+    ):
+        return "This refresh token has been revoked."
+    BlacklistedToken.objects.create(token=outstanding)
+    return tokens_issue(user=user, family=family)
+
+
+def tokens_rotate(*, raw_refresh: str) -> dict[str, str]:
+    """Exchange a refresh token for a new pair; the old one can never be used again.
+
+    Presenting a used refresh token again revokes every token of its sign-in.
+    """
+    token = _refresh_token(raw_refresh)
+    # The revocation of a reused token's family commits, though the request fails.
+    with transaction.atomic():
+        outcome = _rotate(token)
+    if isinstance(outcome, str):
+        raise InvalidToken(outcome)
+    return outcome
+
+
 @transaction.atomic
 def tokens_logout(*, raw_refresh: str) -> None:
-    """Blacklist a refresh token; logging out twice is harmless."""
+    """Sign out: revoke every token of this refresh token's sign-in; twice is harmless."""
     try:
-        token = _LogoutRefreshToken(raw_refresh)
+        token = _UncheckedRefreshToken(raw_refresh)
     except TokenError as exc:
         raise InvalidToken("This refresh token is invalid or expired.") from exc
+    family = _locked_family(token)
+    if family is not None:
+        _family_revoke(family, TokenFamily.RevokeReason.LOGOUT)
     token.blacklist()
 
 
@@ -298,22 +351,12 @@ def user_deactivate(*, user: User, password: str) -> None:
 
 
 def password_reset_request(*, email: str) -> None:
-    """Email a reset link if the address belongs to an active account; say nothing either way."""
-    user = User.objects.filter(email=normalize_email(email), is_active=True).first()
-    if user is None:
-        return
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
-    minutes = settings.PASSWORD_RESET_TIMEOUT // 60
-    _send(
-        to=user.email,
-        subject="Reset your password",
-        body=(
-            "Hello,\n\nUse this code in the app to choose a new password. It works for "
-            f"{minutes} minutes and only once:\n\nuid: {uid}\ntoken: {token}\n\n"
-            "If you did not ask for this, you can ignore this message.\n"
-        ),
-    )
+    """Queue a reset email for the address; the sender mails it only to an active account.
+
+    The request does the same work for every address and never waits for the mail
+    server: whether an account exists shows neither in the answer nor in its timing.
+    """
+    account_email_enqueue(kind=AccountEmail.Kind.PASSWORD_RESET, address=email)
 
 
 @transaction.atomic
@@ -365,22 +408,32 @@ def tokens_login(*, email: str, password: str, request=None) -> dict[str, str]:
     for one account are throttled whether or not the account exists.
     """
     email = normalize_email(email)
-    limiter = LoginFailureLimiter()
-    wait = limiter.wait(email)
+    generation = (
+        User.objects.filter(email=email).values_list("token_generation", flat=True).first() or 0
+    )
+    ip = AuthIPThrottle().get_ident(request) if request is not None else ""
+    backoff = SignInBackoff(email=email, ip=ip, generation=generation)
+    wait = backoff.claim()
     if wait is not None:
         raise exceptions.Throttled(
-            wait=wait, detail="Too many failed sign-in attempts for this account."
+            wait=wait, detail="Too many failed sign-in attempts: wait before trying again."
         )
     user = authenticate(request, email=email, password=password)
     if user is None:
-        limiter.record_failure(email)
         raise AuthenticationFailed(
             "The email or password is incorrect.", code="invalid_credentials"
         )
-    limiter.reset(email)
+    backoff.succeeded()
     if not user.email_verified:
         raise exceptions.PermissionDenied(
             "Confirm your email address first: open the link we sent you, or register again to get a new one."
         )
     update_last_login(None, user)
     return tokens_issue(user=user)
+
+
+def auth_records_purge() -> dict[str, int]:
+    """Delete expired throttle counters and sign-ins whose refresh tokens have all expired."""
+    cutoff = timezone.now() - settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"]
+    families, _ = TokenFamily.objects.filter(rotated_at__lt=cutoff).delete()
+    return {"counters": ratelimit.counters_purge(), "token families": families}

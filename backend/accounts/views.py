@@ -12,7 +12,18 @@ ACCEPTED = (
 )
 
 
-class PublicAuthView(APIView):
+class NoStoreMixin:
+    """The answers carry tokens or codes, or say something about an account: no cache
+    (browser, proxy) may keep them, errors included (RFC 6749 section 5.1)."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        response["Pragma"] = "no-cache"
+        return response
+
+
+class PublicAuthView(NoStoreMixin, APIView):
     """Base for endpoints used before sign-in: no credentials, throttled per IP."""
 
     authentication_classes: list = []
@@ -73,8 +84,13 @@ class TokenObtainView(PublicAuthView):
     @extend_schema(
         tags=["auth"],
         summary="Sign in with email and password",
+        description=(
+            "A wrong password or an unknown address answers 401; an unconfirmed address 403. "
+            "Failed attempts make the next one wait (429 with Retry-After), per account and "
+            "address, per account (at most a few minutes) and per address."
+        ),
         request=serializers.TokenObtainSerializer,
-        responses={200: serializers.TokenPairSerializer},
+        responses={200: serializers.TokenPairSerializer, 401: None, 403: None},
     )
     def post(self, request):
         serializer = serializers.TokenObtainSerializer(data=request.data)
@@ -87,9 +103,12 @@ class TokenRefreshView(PublicAuthView):
     @extend_schema(
         tags=["auth"],
         summary="Exchange a refresh token for a new token pair",
-        description="Refresh tokens are single-use: the one you send is blacklisted.",
+        description=(
+            "Refresh tokens are single-use: the one you send is blacklisted. Sending a used "
+            "one again (401) also revokes every token of the same sign-in."
+        ),
         request=serializers.RefreshSerializer,
-        responses={200: serializers.TokenPairSerializer},
+        responses={200: serializers.TokenPairSerializer, 401: None},
     )
     def post(self, request):
         serializer = serializers.RefreshSerializer(data=request.data)
@@ -100,9 +119,9 @@ class TokenRefreshView(PublicAuthView):
 class LogoutView(PublicAuthView):
     @extend_schema(
         tags=["auth"],
-        summary="Sign out: blacklist a refresh token",
+        summary="Sign out: revoke every token of this sign-in",
         request=serializers.RefreshSerializer,
-        responses={204: None},
+        responses={204: None, 401: None},
     )
     def post(self, request):
         serializer = serializers.RefreshSerializer(data=request.data)
@@ -158,7 +177,7 @@ class MeView(APIView):
         return Response(serializers.MeSerializer(user).data)
 
 
-class PasswordChangeView(APIView):
+class PasswordChangeView(NoStoreMixin, APIView):
     throttle_classes = [AuthIPThrottle]
 
     @extend_schema(

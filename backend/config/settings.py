@@ -170,7 +170,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # Several deployments (or test runs) may share one Redis server.
+            "KEY_PREFIX": env("CACHE_KEY_PREFIX", ""),
+        }
     }
 else:
     CACHES = {
@@ -266,13 +271,30 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "auth_ip": env("THROTTLE_AUTH_IP", "30/minute"),
         "calendar": env("THROTTLE_CALENDAR", "60/hour"),
-        "login_account": env("THROTTLE_LOGIN_ACCOUNT", "10/hour"),
     },
     "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DATETIME_FORMAT": "iso-8601",
 }
+
+# Failed sign-ins delay the next attempt: `free` failures, then `base` seconds, doubling
+# up to `cap` (README, "Sign-in under attack"). Failures are forgotten a day after the last.
+SIGN_IN_BACKOFF = {
+    "account_ip": {"free": 5, "base": 60, "cap": 3600},
+    "account": {
+        "free": env_int("SIGN_IN_ACCOUNT_FREE_FAILURES", 10),
+        "base": 60,
+        "cap": env_int("SIGN_IN_ACCOUNT_MAX_DELAY_SECONDS", 300),
+    },
+    "ip": {"free": 20, "base": 60, "cap": 900},
+}
+SIGN_IN_FAILURES_FORGET_SECONDS = 24 * 3600
+if SIGN_IN_BACKOFF["account"]["free"] < 1 or SIGN_IN_BACKOFF["account"]["cap"] < 60:
+    raise ImproperlyConfigured(
+        "SIGN_IN_ACCOUNT_FREE_FAILURES must be at least 1 and SIGN_IN_ACCOUNT_MAX_DELAY_SECONDS "
+        "at least 60."
+    )
 
 ACCESS_TOKEN_MINUTES = env_int("ACCESS_TOKEN_MINUTES", 10)
 if not 1 <= ACCESS_TOKEN_MINUTES <= 15:

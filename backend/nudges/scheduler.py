@@ -37,6 +37,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from backend.accounts import outbox
+from backend.accounts import services as account_services
 from backend.core.idempotency import idempotency_keys_purge
 from backend.nudges import delivery, high_risk, planning
 
@@ -198,6 +200,10 @@ def jobs(*, deliver_seconds: float = 10, plan_seconds: float = 60) -> list[Job]:
             lambda: call_command("flushexpiredtokens", verbosity=0),
             IntervalTrigger(hours=6),
         ),
+        # Account emails (password reset) every 5 seconds: the request only queued them.
+        Job("account emails", outbox.account_emails_send, IntervalTrigger(seconds=5)),
+        # Expired throttle counters and finished sign-ins, hourly.
+        Job("purge auth records", account_services.auth_records_purge, IntervalTrigger(hours=1)),
         Job(
             "purge idempotency keys",
             lambda: idempotency_keys_purge(now=timezone.now()),

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from backend.accounts import services
-from tests.factories import PASSWORD, PatientFactory
+from tests.factories import PASSWORD
 from tests.helpers import assert_problem, client_for
 
 pytestmark = pytest.mark.django_db
@@ -117,10 +117,10 @@ def test_refresh_rotates_and_the_old_refresh_token_is_refused(api, patient):
     rotated = api.post(REFRESH, {"refresh": first["refresh"]}, format="json")
     assert rotated.status_code == 200
     assert rotated.json()["refresh"] != first["refresh"]
-    assert_problem(api.post(REFRESH, {"refresh": first["refresh"]}, format="json"), 401)
     assert (
         api.post(REFRESH, {"refresh": rotated.json()["refresh"]}, format="json").status_code == 200
     )
+    assert_problem(api.post(REFRESH, {"refresh": first["refresh"]}, format="json"), 401)
 
 
 @pytest.mark.parametrize("body", [{"refresh": "garbage"}, {"refresh": ""}, {}, {"refresh": 5}])
@@ -205,24 +205,6 @@ def test_deactivation_needs_the_password(patient):
     assert patient.is_active
 
 
-def test_failed_logins_are_throttled_per_account_whatever_the_ip(api, patient):
-    for attempt in range(10):
-        response = _login(api, password="wrong", REMOTE_ADDR=f"10.0.0.{attempt}")
-        assert response.status_code == 401
-    blocked = _login(api, password=PASSWORD, REMOTE_ADDR="10.0.1.1")
-    assert_problem(blocked, 429)
-    assert int(blocked["Retry-After"]) > 0
-    # Another account is unaffected.
-    PatientFactory(email="someone.else@example.test")
-    assert _login(api, email="someone.else@example.test", REMOTE_ADDR="10.0.1.2").status_code == 200
-
-
-def test_unknown_accounts_are_throttled_like_known_ones(api):
-    for _ in range(10):
-        _login(api, email="ghost@example.test", password="wrong")
-    assert_problem(_login(api, email="ghost@example.test", password="wrong"), 429)
-
-
 def test_auth_requests_are_throttled_per_ip(api, patient):
     statuses = [
         _login(api, REMOTE_ADDR="192.0.2.7", password=PASSWORD).status_code for _ in range(31)
@@ -230,12 +212,3 @@ def test_auth_requests_are_throttled_per_ip(api, patient):
     assert statuses[:30] == [200] * 30
     assert statuses[30] == 429
     assert _login(api, REMOTE_ADDR="192.0.2.8").status_code == 200
-
-
-def test_a_successful_login_clears_the_failure_count(api, patient):
-    for _ in range(9):
-        _login(api, password="wrong")
-    assert _login(api).status_code == 200
-    for _ in range(9):
-        _login(api, password="wrong")
-    assert _login(api).status_code == 200

@@ -108,3 +108,13 @@ def test_the_bare_address_points_to_the_interactive_docs(client):
     assert response.status_code == 302
     assert response["Location"] == "/api/docs/"
     assert client.get(response["Location"]).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("SIGN_IN_ACCOUNT_FREE_FAILURES", "0"), ("SIGN_IN_ACCOUNT_MAX_DELAY_SECONDS", "5")],
+)
+def test_start_up_stops_on_a_sign_in_back_off_that_would_not_protect(name, value):
+    result = _run(["check"], **{**PRODUCTION_ENV, name: value})
+    assert result.returncode != 0
+    assert name in result.stderr
