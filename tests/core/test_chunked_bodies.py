@@ -3,16 +3,13 @@
 import http.client
 import io
 import json
-import os
-import re
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from django.test import override_settings
 
+from tests import processes
 from tests.helpers import assert_problem, client_for
 
 pytestmark = pytest.mark.django_db
@@ -61,33 +58,18 @@ def test_a_chunked_body_past_the_size_limit_is_413(patient):
 
 
 @pytest.fixture
-def gunicorn_url():
-    """The production server (scripts/run.sh) on a port the system picks."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(ROOT)}
-    server = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "gunicorn", "backend.config.wsgi:application"),
-            *("--bind", "127.0.0.1:0", "--workers", "1", "--no-control-socket"),
-        ],
-        cwd=ROOT,
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline, port = time.monotonic() + 30, None
-        while port is None and time.monotonic() < deadline:
-            line = server.stderr.readline()
-            if not line and server.poll() is not None:
-                break
-            found = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", line)
-            port = int(found.group(1)) if found else None
-        assert port, "gunicorn did not start"
+def gunicorn_url(tmp_path):
+    """The production server (scripts/run.sh) on a free port, over a migrated database."""
+    env = processes.laptop_env(tmp_path)
+    processes.manage("migrate", "--noinput", "--verbosity", "0", env=env)
+    port, log = processes.free_port(), tmp_path / "gunicorn.log"
+    args = [
+        *(sys.executable, "-m", "gunicorn", "backend.config.wsgi:application"),
+        *("--bind", f"127.0.0.1:{port}", "--workers", "1", "--no-control-socket"),
+    ]
+    with processes.running(args, env=env, log=log) as server:
+        processes.wait_for_health(f"http://127.0.0.1:{port}", processes=[server], log=log)
         yield "127.0.0.1", port
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        server.stderr.close()
 
 
 def test_gunicorn_hands_a_chunked_body_to_the_api(gunicorn_url):
