@@ -1,5 +1,6 @@
 """Personas and API clients shared by every test."""
 
+import os
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,6 +25,7 @@ from tests.factories import (
     grant_for,
 )
 from tests.helpers import client_for
+from tests.settings import CLOCK_OFFSET_ENV
 
 PERSONAS = (
     "anonymous",
@@ -41,6 +43,12 @@ PERSONAS = (
     "deactivated",
 )
 FAMILY_SCOPES = ("checkins", "counters", "insights", "crisis_alerts")
+
+
+def pytest_report_header(config):
+    if os.environ.get(CLOCK_OFFSET_ENV):
+        return f"clock moved by {CLOCK_OFFSET_ENV}: now is {timezone.now():%Y-%m-%d %H:%M:%S %Z}"
+    return None
 
 
 @pytest.fixture(autouse=True)

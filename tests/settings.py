@@ -5,6 +5,9 @@ settings code that production runs.
 """
 
 import os
+import time
+
+import time_machine
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-" + "k" * 32)
 os.environ.setdefault("JWT_SIGNING_KEY", "test-jwt-signing-key-not-for-production-" + "j" * 32)
@@ -22,3 +25,12 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_AUTOREFRESH = True  # serve from finders; no collectstatic before tests
+
+# The shifted-clock CI run (.ci/run) sets this to move the clock of every process that loads
+# these settings (pytest and the servers it starts) by the same number of seconds, ticking;
+# the tests' own time_machine freezes still apply on top of it. The database's own clock
+# (SQLite's CURRENT_TIMESTAMP) is not moved: the code takes the time from Python only
+# (timezone.now()), as every frozen test already requires.
+CLOCK_OFFSET_ENV = "TESTS_CLOCK_OFFSET_SECONDS"
+if os.environ.get(CLOCK_OFFSET_ENV):
+    time_machine.travel(time.time() + float(os.environ[CLOCK_OFFSET_ENV]), tick=True).start()

@@ -12,6 +12,7 @@ from django.utils import timezone
 from backend.consent.models import FeedItem
 from backend.consent.services import feed_item_review
 from backend.journal import services as journal_services
+from backend.journal.selectors import local_today
 from tests.factories import CareLinkFactory, FamilyFactory, FamilyLinkFactory, grant_for
 from tests.helpers import client_for
 from tests.journal.helpers import make_entry
@@ -43,7 +44,7 @@ def _caseload(therapist, family, patients: int) -> None:
                 patient=patient,
                 checkin_id=uuid.uuid4(),
                 data={
-                    "local_date": timezone.localdate(),
+                    "local_date": local_today(patient),  # on the patient's clock, not UTC's
                     "mood": 1,
                     "peak_craving": 4,
                     "used_today": False,

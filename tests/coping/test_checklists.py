@@ -377,14 +377,17 @@ def test_others_read_under_coping_with_the_notice_and_a_log_row_per_patient(
 
 
 def test_family_with_coping_reads_but_never_ticks_or_edits(patient):
-    family = FamilyFactory()
-    FamilyLinkFactory(patient=patient, member=family)
-    grant_for(patient, family, ["coping"])
-    checklist = make(patient)
-    client = client_for(family)
-    assert client.get(url(checklist)).status_code == 200
-    assert_problem(client.patch(url(checklist), {"title": "X"}, format="json"), 403)
-    assert_problem(client.put(day_url(checklist, "2026-11-24"), {"done": []}, format="json"), 403)
+    # Today under the frozen clock: a day the patient could tick, that family may not.
+    with time_machine.travel(NOW, tick=False):
+        family = FamilyFactory()
+        FamilyLinkFactory(patient=patient, member=family)
+        grant_for(patient, family, ["coping"])
+        checklist = make(patient)
+        client = client_for(family)
+        assert client.get(url(checklist)).status_code == 200
+        assert_problem(client.patch(url(checklist), {"title": "X"}, format="json"), 403)
+        day = day_url(checklist, "2026-11-24")
+        assert_problem(client.put(day, {"done": []}, format="json"), 403)
 
 
 def test_the_patient_sees_no_notice_on_their_own_lists(patient):

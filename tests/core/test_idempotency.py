@@ -14,6 +14,7 @@ from backend.care.models import CareInvite
 from backend.core.idempotency import REPLAYED_HEADER, idempotency_keys_purge
 from backend.core.models import IdempotencyKey
 from backend.journal.models import JournalEntry, SobrietyCounter
+from backend.journal.selectors import local_today
 from tests.helpers import assert_problem, client_for, problem_fields, requires_postgres
 from tests.journal.helpers import ENTRIES, entry_payload
 
@@ -64,7 +65,8 @@ def test_replay_keeps_status_location_and_etag(patient):
 
 def test_the_same_json_in_another_key_order_is_the_same_request(patient):
     client = client_for(patient)
-    body = {"substance": "alcohol", "start_date": timezone.localdate().isoformat()}
+    # Today on the patient's clock (New York), not UTC's: a later date is in the future.
+    body = {"substance": "alcohol", "start_date": local_today(patient).isoformat()}
     first = _post(client, COUNTERS, body)
     again = client.post(
         COUNTERS,

@@ -50,7 +50,11 @@ def url(homework, action: str = "") -> str:
     return f"{HOMEWORK}{homework.pk}/{action + '/' if action else ''}"
 
 
-def assign(therapist, patient, *, due=date(2026, 11, 27), questions=QUESTIONS, **data):
+def assign(therapist, patient, *, due=None, questions=QUESTIONS, **data):
+    """Assign homework; by default due three days after today on the patient's clock, so the
+    date is valid whenever the test runs (27 November under the frozen NOW)."""
+    if due is None:
+        due = services.local_today(patient) + timedelta(days=3)
     [homework, *_] = services.homework_assign(
         therapist=therapist,
         patient=patient,
@@ -164,14 +168,15 @@ def test_a_title_is_needed_without_a_template(patient, therapist):
 
 
 def test_assigning_outside_the_caseload_is_404(patient, other_patient, therapist):
-    client = client_for(therapist)
-    for someone in (other_patient, therapist):
-        response = client.post(
-            HOMEWORK,
-            {"patient": str(someone.pk), "template": "halt-log", "due_date": "2030-01-01"},
-            format="json",
-        )
-        assert_problem(response, 404)
+    with time_machine.travel(NOW, tick=False):
+        client = client_for(therapist)
+        for someone in (other_patient, therapist):
+            response = client.post(
+                HOMEWORK,
+                {"patient": str(someone.pk), "template": "halt-log", "due_date": "2026-11-30"},
+                format="json",
+            )
+            assert_problem(response, 404)
     assert not Homework.objects.exists()
 
 
@@ -357,8 +362,9 @@ def test_overdue_follows_the_due_date_on_each_patients_clock(therapist, patient)
 
 def test_the_review_queue_is_this_therapists_submissions_oldest_first(patient, therapist):
     other = CareLinkFactory(patient=patient, therapist=TherapistFactory()).therapist
-    first, second, draft = (assign(therapist, patient) for _ in range(3))
-    theirs = assign(other, patient)
+    with time_machine.travel(NOW, tick=False):
+        first, second, draft = (assign(therapist, patient) for _ in range(3))
+        theirs = assign(other, patient)
     for homework, minutes in ((second, 10), (first, 20), (theirs, 5)):
         with time_machine.travel(NOW + timedelta(minutes=minutes), tick=False):
             services.homework_submit(homework=homework, answers=FULL)

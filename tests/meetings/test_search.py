@@ -134,10 +134,16 @@ def test_near_me_leaves_out_centroids_online_only_and_far_meetings(patient):
 # --- time on each meeting's clock -------------------------------------------------------------
 
 
+# "at" must lie within a year of now: the tests that search as of a moment in 2026 stand the
+# clock here, so that they pass whatever the day the suite runs.
+SEARCH_CLOCK = datetime(2026, 11, 24, 12, tzinfo=UTC)
+
+
 def _at(client, when: str, **params):
     return client.get(URL, {"at": when, **params})
 
 
+@time_machine.travel(SEARCH_CLOCK)
 def test_in_progress_includes_a_meeting_that_crosses_midnight(patient):
     make_meetings(
         record(name="Late", day=1, time="23:30", end_time="00:30"),
@@ -149,6 +155,7 @@ def test_in_progress_includes_a_meeting_that_crosses_midnight(patient):
     assert _names(_at(client, "2026-11-24T00:31:00-05:00", in_progress="true")) == []
 
 
+@time_machine.travel(SEARCH_CLOCK)
 def test_the_week_wraps_from_saturday_night_to_sunday(patient):
     make_meetings(record(name="Saturday late", day=6, time="23:45", end_time="00:45"))
     client = client_for(patient)
@@ -157,6 +164,7 @@ def test_the_week_wraps_from_saturday_night_to_sunday(patient):
     assert _names(_at(client, "2026-11-28T23:10:00-05:00", starting_within=30)) == []
 
 
+@time_machine.travel(SEARCH_CLOCK)
 def test_each_meeting_is_judged_on_its_own_clock(patient):
     make_meetings(
         record(name="Tokyo", day=3, time="09:00"), feed=make_feed("jp", "AA", "Asia/Tokyo")
@@ -189,6 +197,7 @@ def test_next_start_crosses_a_daylight_saving_change():
     assert search.next_start(sunday, autumn).isoformat() == "2026-11-01T10:00:00-05:00"
 
 
+@time_machine.travel(SEARCH_CLOCK)
 def test_starting_within_and_in_progress_count_real_minutes_across_a_change(patient):
     make_meetings(
         record(name="After the jump", day=0, time="03:15", end_time="04:15"),
@@ -221,6 +230,7 @@ def test_starting_within_and_in_progress_count_real_minutes_across_a_change(pati
         (6, "23:30", "03:30", "2026-03-08T03:29:00-04:00", True),
     ],
 )
+@time_machine.travel(SEARCH_CLOCK)
 def test_a_meeting_runs_to_its_listed_end_on_the_night_the_clocks_change(
     patient, day, start, end, when, running
 ):
@@ -269,6 +279,7 @@ def test_the_database_counts_what_next_start_and_in_progress_say(at):
     assert found(starting_within=90) == {m.pk for m in whole if m.minutes_until <= 90}
 
 
+@time_machine.travel(SEARCH_CLOCK)
 def test_buckets_and_windows_use_local_start_times(patient):
     make_meetings(
         record(name="Dawn", time="06:00"),
@@ -287,6 +298,7 @@ def test_buckets_and_windows_use_local_start_times(patient):
     assert sorted(_names(window)) == ["Late", "Small hours"]
 
 
+@time_machine.travel(SEARCH_CLOCK)
 def test_results_come_by_next_start_then_distance_then_name(patient):
     make_meetings(
         record(name="B far", time="19:00", latitude=40.05, longitude=-75.0),
