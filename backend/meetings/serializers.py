@@ -3,7 +3,7 @@ from datetime import time, timedelta
 from django.utils import timezone
 from rest_framework import serializers
 
-from backend.core.serializers import AwareDateTimeField, StrictSerializer
+from backend.core.serializers import AwareDateTimeField, ReferenceField, StrictSerializer
 from backend.meetings import search
 from backend.meetings.importer import DAY_NAMES
 from backend.meetings.models import Attendance, Meeting
@@ -173,6 +173,9 @@ class MeetingSerializer(serializers.ModelSerializer):
     location = LocationSerializer(source="*")
     online = OnlineSerializer(source="*")
     group = serializers.CharField(source="group_name")
+    # Like the other text a feed may leave out (notes, conference_url): "" when none, so
+    # not `format: uri`, which an empty string does not satisfy.
+    website = serializers.CharField(help_text="The meeting's web page, or empty when none.")
     updated = serializers.DateTimeField(source="source_updated_at", allow_null=True)
     next_start = serializers.SerializerMethodField(
         help_text="The next start at or after now, on the meeting's clock (with its offset)."
@@ -277,7 +280,7 @@ class MeetingSerializer(serializers.ModelSerializer):
 
 
 class SaveMeetingSerializer(StrictSerializer):
-    meeting = serializers.UUIDField()
+    meeting = ReferenceField()
 
 
 class SavedMeetingSerializer(serializers.Serializer):
