@@ -74,7 +74,7 @@ class TokenObtainView(PublicAuthView):
         tags=["auth"],
         summary="Sign in with email and password",
         request=serializers.TokenObtainSerializer,
-        responses={200: serializers.TokenPairSerializer},
+        responses={200: serializers.TokenPairSerializer, 401: None},
     )
     def post(self, request):
         serializer = serializers.TokenObtainSerializer(data=request.data)
@@ -89,7 +89,7 @@ class TokenRefreshView(PublicAuthView):
         summary="Exchange a refresh token for a new token pair",
         description="Refresh tokens are single-use: the one you send is blacklisted.",
         request=serializers.RefreshSerializer,
-        responses={200: serializers.TokenPairSerializer},
+        responses={200: serializers.TokenPairSerializer, 401: None},
     )
     def post(self, request):
         serializer = serializers.RefreshSerializer(data=request.data)
@@ -102,7 +102,7 @@ class LogoutView(PublicAuthView):
         tags=["auth"],
         summary="Sign out: blacklist a refresh token",
         request=serializers.RefreshSerializer,
-        responses={204: None},
+        responses={204: None, 401: None},
     )
     def post(self, request):
         serializer = serializers.RefreshSerializer(data=request.data)

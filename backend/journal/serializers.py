@@ -1,8 +1,10 @@
 from datetime import timedelta
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from backend.core.schema import FieldErrorSerializer
 from backend.core.serializers import AwareDateTimeField, StrictIntegerField, StrictSerializer
 from backend.journal.models import (
     CheckIn,
@@ -166,6 +168,11 @@ class EntryResponseSerializer(EntrySerializer):
     support = SupportSerializer(allow_null=True, help_text="Crisis support, or null.")
 
 
+@extend_schema_field(EntryUpdateSerializer)
+class EntryFieldsField(serializers.DictField):
+    """An upsert's entry fields: a dict here, validated as for a single write by the view."""
+
+
 class BatchItemSerializer(StrictSerializer):
     op = serializers.ChoiceField(choices=["upsert", "delete"])
     id = serializers.UUIDField()
@@ -175,7 +182,7 @@ class BatchItemSerializer(StrictSerializer):
         allow_null=True,
         help_text="The version this change is based on; none when new.",
     )
-    data = serializers.DictField(
+    data = EntryFieldsField(
         required=False, help_text="The entry's fields (upsert only); as for a single create."
     )
 
@@ -187,9 +194,15 @@ class BatchItemSerializer(StrictSerializer):
         return attrs
 
 
+@extend_schema_field(BatchItemSerializer)
+class BatchItemField(serializers.JSONField):
+    """One batch item, as sent: the view validates each on its own, so one bad item gets
+    its own `invalid` result instead of failing the whole batch."""
+
+
 class BatchSerializer(StrictSerializer):
     items = serializers.ListField(
-        child=serializers.JSONField(),
+        child=BatchItemField(),
         min_length=1,
         max_length=500,
         help_text="Up to 500 upserts and deletes.",
@@ -207,7 +220,7 @@ class BatchResultSerializer(serializers.Serializer):
     current = EntrySerializer(
         required=False, allow_null=True, help_text="On conflict: the server's copy."
     )
-    errors = serializers.ListField(child=serializers.DictField(), required=False)
+    errors = FieldErrorSerializer(many=True, required=False, help_text="When invalid.")
     support = SupportSerializer(required=False)
 
 
@@ -337,5 +350,7 @@ class ChangeSerializer(serializers.Serializer):
 
 class ChangesSerializer(serializers.Serializer):
     changes = ChangeSerializer(many=True)
-    next_cursor = serializers.CharField(help_text="Send it as ?cursor= next time.")
+    next_cursor = serializers.IntegerField(
+        min_value=0, help_text="Send it as ?cursor= next time."
+    )
     has_more = serializers.BooleanField()
