@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -136,6 +137,7 @@ class EntrySerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
+    @extend_schema_field(OpenApiTypes.DATETIME)  # a string, in the device's offset
     def get_occurred_at(self, entry) -> str:
         return entry.occurred_at_local.isoformat()
 

@@ -1,6 +1,7 @@
 from datetime import time, timedelta
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from backend.core.serializers import AwareDateTimeField, ReferenceField, StrictSerializer
@@ -208,6 +209,7 @@ class MeetingSerializer(serializers.ModelSerializer):
     def get_by_appointment(self, meeting) -> bool:
         return meeting.day is None
 
+    @extend_schema_field({"type": "string", "format": "date-time", "nullable": True})
     def get_next_start(self, meeting) -> str | None:
         start = search.next_start(meeting, self._at())
         return None if start is None else start.isoformat()
