@@ -9,10 +9,12 @@ from backend.core import idempotency
 from backend.core.errors import PROBLEM_CONTENT_TYPE
 from backend.core.serializers import StrictSerializer
 
-# A field whose serializer leaves it out of some answers (it raises SkipField) sets
-# this attribute: the schema then lists it without requiring it, so a client that
-# reads a required key never meets an answer without it.
-MAY_BE_ABSENT = "may_be_absent"
+# Serializer fields tell the schema what their type alone cannot, by attribute:
+# - may_be_absent: some answers leave the field out (it raises SkipField), so it is
+#   listed but not required: a client reading a required key never misses it;
+# - schema_required: a request must send it (backend.core.serializers.ForPatientField);
+# - unknown_is_404: it names another record, and one not to be seen answers 404
+#   (backend.core.serializers.ReferenceField).
 
 # JSON Schema's `format: time` is RFC 3339's full-time (seconds and an offset); our
 # times are wall-clock times without an offset, so they are described by a pattern.
@@ -108,7 +110,9 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _refers_to_other_records(self) -> bool:
         """A body or query field naming another record (ReferenceField) may answer 404."""
-        candidates = [p for p in self.get_override_parameters() if not isinstance(p, OpenApiParameter)]
+        candidates = [
+            p for p in self.get_override_parameters() if not isinstance(p, OpenApiParameter)
+        ]
         if self.method in ("POST", "PUT", "PATCH"):
             candidates.append(self.get_request_serializer())
         for candidate in candidates:
@@ -127,13 +131,13 @@ class AutoSchema(SpectacularAutoSchema):
     def _map_basic_serializer(self, serializer, direction):
         schema = super()._map_basic_serializer(serializer, direction)
         fields = getattr(serializer, "fields", {})
-        absent = {name for name, field in fields.items() if getattr(field, MAY_BE_ABSENT, False)}
+        absent = {name for name, field in fields.items() if getattr(field, "may_be_absent", False)}
         if absent and "required" in schema:
             schema["required"] = [name for name in schema["required"] if name not in absent]
             if not schema["required"]:
                 del schema["required"]
         declared = [n for n, f in fields.items() if getattr(f, "schema_required", False)]
-        if declared and direction == "request":  # backend.core.serializers.ForPatientField
+        if declared and direction == "request":
             schema["required"] = sorted({*schema.get("required", []), *declared})
         if direction == "request" and isinstance(serializer, StrictSerializer):
             schema["additionalProperties"] = False  # unknown keys are refused by name

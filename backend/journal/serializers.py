@@ -352,7 +352,5 @@ class ChangeSerializer(serializers.Serializer):
 
 class ChangesSerializer(serializers.Serializer):
     changes = ChangeSerializer(many=True)
-    next_cursor = serializers.IntegerField(
-        min_value=0, help_text="Send it as ?cursor= next time."
-    )
+    next_cursor = serializers.IntegerField(min_value=0, help_text="Send it as ?cursor= next time.")
     has_more = serializers.BooleanField()
