@@ -22,6 +22,8 @@ import hypothesis
 import pytest
 import schemathesis
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -104,10 +106,25 @@ def tokens(world, client):  # noqa: F811
     return result
 
 
+@pytest.fixture
+def app(tokens):
+    """The WSGI app, with the test's connection kept open across its requests.
+
+    After each request the WSGI handler closes a connection left inside a transaction,
+    as it should in production; here that transaction is the test's, so the signal is
+    held off while the in-process requests run, as Django's test client does (which is
+    why this comes after the sign-ins: the test client connects it again)."""
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield application
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
+
+
 @schema.parametrize()
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @schema.given(persona=st.sampled_from(PERSONAS), real_ids=st.booleans())
-def test_every_operation_keeps_its_contract(case, persona, real_ids, world, tokens):  # noqa: F811
+def test_every_operation_keeps_its_contract(case, persona, real_ids, world, tokens, app):  # noqa: F811
     # The world and the tokens are made once per operation and shared by its examples:
     # what one example changes (a deleted record, a used code) the next one meets, as a
     # real client would. Throttle counters live in the cache: each example starts from
@@ -119,12 +136,12 @@ def test_every_operation_keeps_its_contract(case, persona, real_ids, world, toke
         )
     headers = {"Authorization": f"Bearer {tokens[persona]}"} if tokens[persona] else {}
     SENT[case.operation.label] += 1
-    case.call_and_validate(app=application, headers=headers, checks=CHECKS)
+    case.call_and_validate(app=app, headers=headers, checks=CHECKS)
 
 
 @pytest.mark.skipif(not STATEFUL, reason="the stateful phase runs in `make contract-deep`")
 @pytest.mark.parametrize("persona", ["patient", "granted_therapist", "family_granted"])
-def test_sequences_of_calls_keep_the_contract(persona, world, tokens):  # noqa: F811
+def test_sequences_of_calls_keep_the_contract(persona, world, tokens, app):  # noqa: F811
     headers = {"Authorization": f"Bearer {tokens[persona]}"}
 
     class Workflow(schema.as_state_machine()):
@@ -132,7 +149,7 @@ def test_sequences_of_calls_keep_the_contract(persona, world, tokens):  # noqa: 
             cache.clear()
 
         def get_call_kwargs(self, case):
-            return {"app": application, "headers": headers}
+            return {"app": app, "headers": headers}
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             SENT[f"stateful {case.operation.label}"] += 1
