@@ -292,7 +292,7 @@ class SavedMeetingSerializer(serializers.Serializer):
 
 class AttendanceWriteSerializer(StrictSerializer):
     id = serializers.UUIDField(required=False, help_text="Chosen by the phone (offline logging).")
-    meeting = serializers.UUIDField(required=False, allow_null=True)
+    meeting = ReferenceField(required=False, allow_null=True)
     name = serializers.CharField(
         max_length=255, required=False, default="", allow_blank=True,
         help_text="Needed when the meeting is not from the directory.",
