@@ -76,16 +76,27 @@ def _models():
     return importlib.import_module(f"{PACKAGE}.models")
 
 
-def _sign_in(rc, base_url: str, email: str):
-    models = _models()
-    anonymous = rc.Client(base_url=base_url, raise_on_unexpected_status=True)
-    pair = _api("auth.auth_token_create").sync(
-        client=anonymous, body=models.TokenObtainRequest(email=email, password=PASSWORD)
-    )
-    assert isinstance(pair, models.TokenPair), pair
-    return rc.AuthenticatedClient(
-        base_url=base_url, token=pair.access, raise_on_unexpected_status=True
-    )
+@pytest.fixture
+def sign_in(rc, live_server):
+    """Sign in through the generated client; its connections are closed afterwards, so the
+    server's threads let go of their database sessions before the test database goes."""
+    models, opened = _models(), []
+
+    def sign_in(email: str):
+        with rc.Client(base_url=live_server.url, raise_on_unexpected_status=True) as anonymous:
+            pair = _api("auth.auth_token_create").sync(
+                client=anonymous, body=models.TokenObtainRequest(email=email, password=PASSWORD)
+            )
+        assert isinstance(pair, models.TokenPair), pair
+        client = rc.AuthenticatedClient(
+            base_url=live_server.url, token=pair.access, raise_on_unexpected_status=True
+        )
+        opened.append(client)
+        return client
+
+    yield sign_in
+    for client in opened:
+        client.get_httpx_client().close()
 
 
 @pytest.fixture
@@ -116,10 +127,9 @@ def people(_disclosures_cleared_after):
     return {"patient": patient, "therapist": therapist, "family": family}
 
 
-def test_a_generated_client_walks_the_main_flow(rc, live_server, people):
+def test_a_generated_client_walks_the_main_flow(sign_in, people):
     models = _models()
-    base = live_server.url
-    patient = _sign_in(rc, base, people["patient"].email)
+    patient = sign_in(people["patient"].email)
     occurred = timezone.now().replace(microsecond=0) - timedelta(hours=2)
 
     # Log a craving, as the phone does: it chooses the id.
@@ -208,7 +218,7 @@ def test_a_generated_client_walks_the_main_flow(rc, live_server, people):
     assert grant.recipient.id == people["therapist"].pk
     assert grant.scopes == ["journal.shared"]
 
-    therapist = _sign_in(rc, base, people["therapist"].email)
+    therapist = sign_in(people["therapist"].email)
     feed = _api("care.care_feed_list").sync(client=therapist)
     assert isinstance(feed, models.PaginatedFeedItemList), feed
     assert [(item.kind, item.entry.id) for item in feed.results] == [("entry", entry_id)]
@@ -216,7 +226,7 @@ def test_a_generated_client_walks_the_main_flow(rc, live_server, people):
     assert "42 CFR part 2" in feed.redisclosure_notice
 
     # The family member lists the people they support, with what each shares now.
-    family = _sign_in(rc, base, people["family"].email)
+    family = sign_in(people["family"].email)
     patients = _api("family.family_patients_list").sync(client=family)
     assert isinstance(patients, models.PaginatedFamilyPatientList), patients
     [link] = patients.results
