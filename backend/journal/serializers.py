@@ -338,15 +338,27 @@ class DecisionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"$ref": "#/components/schemas/Entry"},
+            {"$ref": "#/components/schemas/CheckIn"},
+        ],
+        "nullable": True,
+    }
+)
+class ChangedRecordField(serializers.JSONField):
+    """A change's record, serialized by the view as an entry or a check-in."""
+
+
 class ChangeSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["entry", "checkin"])
     id = serializers.UUIDField()
     seq = serializers.IntegerField()
     version = serializers.IntegerField()
     deleted = serializers.BooleanField()
-    data = serializers.JSONField(
-        allow_null=True,
-        help_text="The record (EntrySerializer or CheckInSerializer shape); null for a deletion.",
+    data = ChangedRecordField(
+        allow_null=True, help_text="The entry or check-in (by `kind`); null for a deletion."
     )
 
 

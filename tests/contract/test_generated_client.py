@@ -196,6 +196,8 @@ def test_a_generated_client_walks_the_main_flow(sign_in, people):
     changes = _api("journal.journal_changes_retrieve").sync(client=patient, cursor=0)
     assert isinstance(changes, models.Changes), changes
     assert {c.id for c in changes.changes} == {entry_id, batch_id}
+    assert {(c.kind, c.data.intensity) for c in changes.changes} == {("entry", 6), ("entry", 3)}
+    assert all(isinstance(c.data, models.Entry) for c in changes.changes)
     assert isinstance(changes.next_cursor, int)
     assert not changes.has_more
     again = _api("journal.journal_changes_retrieve").sync(
