@@ -1,4 +1,4 @@
-.PHONY: run test ci bench schema
+.PHONY: run test ci bench schema contract-deep
 
 run:     ## install and serve the API with demo data on http://127.0.0.1:8000
 	bash scripts/run.sh
@@ -14,3 +14,6 @@ bench:   ## the HTTP benchmarks (gunicorn + wrk on loopback)
 
 schema:  ## regenerate api_schema/openapi.yaml from the code
 	.venv/bin/python backend/manage.py spectacular --fail-on-warn --validate --file api_schema/openapi.yaml
+
+contract-deep:  ## Schemathesis: 100 examples per operation, then the stateful phase (minutes)
+	CONTRACT_EXAMPLES=100 CONTRACT_STATEFUL=1 .venv/bin/python -m pytest tests/contract/test_schemathesis.py -q -p no:cacheprovider

@@ -92,6 +92,8 @@ class DisclosesRecordsToOthers(DisclosesRecords):
 class NoticeToOthersField(serializers.Field):
     """The notice in a body, present only when the serializer context says ``disclosed``."""
 
+    may_be_absent = True  # backend.core.schema: listed, not required (patients get none)
+
     def __init__(self, **kwargs):
         kwargs.update(source="*", read_only=True, required=False)
         kwargs.setdefault(

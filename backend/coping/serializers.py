@@ -6,7 +6,12 @@ from backend.consent.disclosure import NoticeToOthersField
 from backend.consent.serializers import PersonSerializer
 from backend.coping.models import PlanSection, PlanSuggestion, SkillCategory
 from backend.coping.services import MAX_ITEMS
-from backend.core.serializers import BoundedDateField, StrictIntegerField, StrictSerializer
+from backend.core.serializers import (
+    BoundedDateField,
+    ForPatientField,
+    StrictIntegerField,
+    StrictSerializer,
+)
 from backend.journal.report_serializers import RANGE_EARLIEST, RANGE_LATEST
 
 PHONE = re.compile(r"^[0-9+()\-. ]{2,32}$")
@@ -49,9 +54,11 @@ class SkillFieldsSerializer(StrictSerializer):
 
 
 class SkillCreateSerializer(SkillFieldsSerializer):
-    patient = serializers.UUIDField(
-        required=False,
-        help_text="Therapists: the patient on your care team it is for. Patients: leave out.",
+    patient = ForPatientField(
+        help_text=(
+            "Whose it is: a patient on your care team who granted you `coping` (therapists), "
+            "or your own id (patients, who may also leave it out)."
+        ),
     )
 
 
@@ -84,9 +91,11 @@ class ItemInputSerializer(StrictSerializer):
 
 
 class ChecklistCreateSerializer(StrictSerializer):
-    patient = serializers.UUIDField(
-        required=False,
-        help_text="Therapists: the patient on your care team it is for. Patients: leave out.",
+    patient = ForPatientField(
+        help_text=(
+            "Whose it is: a patient on your care team who granted you `coping` (therapists), "
+            "or your own id (patients, who may also leave it out)."
+        ),
     )
     title = serializers.CharField(max_length=80)
     items = ItemInputSerializer(many=True, max_length=MAX_ITEMS, required=False)
@@ -198,8 +207,8 @@ class DaySerializer(serializers.Serializer):
 
 
 class EffectivenessQuerySerializer(serializers.Serializer):
-    patient = serializers.UUIDField(
-        required=False, help_text="Therapists: the patient. Patients: leave out."
+    patient = ForPatientField(
+        help_text="Whose skills: a patient who granted you `coping` (therapists), or your own id."
     )
     to = BoundedDateField(required=False, help_text="Last local date, included.")
 

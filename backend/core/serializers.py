@@ -72,6 +72,29 @@ class BoundedDateField(serializers.DateField):
         return result
 
 
+class ReferenceField(serializers.UUIDField):
+    """The id of another record the request points at; one the viewer may not see, or
+    that does not exist, answers 404 (``unknown_is_404``, which the schema documents)."""
+
+    unknown_is_404 = True
+
+
+class ForPatientField(ReferenceField):
+    """The patient a write or a read is for: a therapist must name one, a patient names
+    themselves or leaves it out.
+
+    The schema lists it as required (``schema_required``, read by backend.core.schema):
+    one schema serves both roles, and a client that always sends it is right for both,
+    where an optional field would let a therapist's client send requests that fail.
+    """
+
+    schema_required = True
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+
 class StrictIntegerField(serializers.IntegerField):
     """An integer that is a JSON number: no booleans, no strings, no 5.5."""
 

@@ -83,12 +83,15 @@ class FamilyRegisterSerializer(RegisterSerializer):
     )
 
 
-class _PersonSerializer(serializers.Serializer):
+class LinkedPersonSerializer(serializers.Serializer):
+    """The other side of a family link. Named apart from consent's Person: a generated
+    client derives class names from component names, and two alike lose one."""
+
     id = serializers.UUIDField(read_only=True)
     display_name = serializers.CharField(read_only=True)
 
 
-class _MemberSerializer(_PersonSerializer):
+class LinkedMemberSerializer(LinkedPersonSerializer):
     email = serializers.EmailField(read_only=True)
 
 
@@ -103,7 +106,7 @@ class _LinkSerializer(serializers.ModelSerializer):
 
 
 class FamilyPatientSerializer(_LinkSerializer):
-    patient = _PersonSerializer(read_only=True)
+    patient = LinkedPersonSerializer(read_only=True)
 
     class Meta:
         model = FamilyLink
@@ -112,10 +115,11 @@ class FamilyPatientSerializer(_LinkSerializer):
 
 
 class FamilyMemberSerializer(_LinkSerializer):
-    member = _MemberSerializer(read_only=True)
+    member = LinkedMemberSerializer(read_only=True)
     invited_as = serializers.CharField(
         source="invite.recipient_name",
         default=None,
+        allow_null=True,
         read_only=True,
         help_text="The name you gave when inviting them (null if linked otherwise).",
     )

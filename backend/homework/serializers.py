@@ -3,7 +3,12 @@ from rest_framework import serializers
 
 from backend.consent.disclosure import NoticeToOthersField
 from backend.consent.serializers import PersonSerializer
-from backend.core.serializers import BoundedDateField, StrictIntegerField, StrictSerializer
+from backend.core.serializers import (
+    BoundedDateField,
+    ForPatientField,
+    StrictIntegerField,
+    StrictSerializer,
+)
 from backend.homework import selectors
 from backend.homework.models import Homework, HomeworkKind, HomeworkReview, QuestionType, Recurrence
 from backend.homework.questions import QUESTION_ID
@@ -52,7 +57,7 @@ def _unique_ids(questions):
 
 
 class AssignSerializer(StrictSerializer):
-    patient = serializers.UUIDField(help_text="A patient on your caseload (else 404).")
+    patient = ForPatientField(required=True, help_text="A patient on your caseload (else 404).")
     template = serializers.SlugField(
         required=False, help_text="A template's slug: its title, kind, instructions and questions."
     )

@@ -76,6 +76,7 @@ class ExportView(APIView):
             (200, "application/json"): ExportSerializer,
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="One table (`kind`)."),
             400: None,
+            404: None,  # an unknown `format`
         },
     )
     def get(self, request, *args, **kwargs):

@@ -1,8 +1,11 @@
 from datetime import timedelta
 
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from backend.core.schema import FieldErrorSerializer
 from backend.core.serializers import (
     AwareDateTimeField,
     BoundedDateField,
@@ -136,6 +139,7 @@ class EntrySerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
+    @extend_schema_field(OpenApiTypes.DATETIME)  # a string, in the device's offset
     def get_occurred_at(self, entry) -> str:
         return entry.occurred_at_local.isoformat()
 
@@ -168,6 +172,11 @@ class EntryResponseSerializer(EntrySerializer):
     support = SupportSerializer(allow_null=True, help_text="Crisis support, or null.")
 
 
+@extend_schema_field(EntryUpdateSerializer)
+class EntryFieldsField(serializers.DictField):
+    """An upsert's entry fields: a dict here, validated as for a single write by the view."""
+
+
 class BatchItemSerializer(StrictSerializer):
     op = serializers.ChoiceField(choices=["upsert", "delete"])
     id = serializers.UUIDField()
@@ -177,7 +186,7 @@ class BatchItemSerializer(StrictSerializer):
         allow_null=True,
         help_text="The version this change is based on; none when new.",
     )
-    data = serializers.DictField(
+    data = EntryFieldsField(
         required=False, help_text="The entry's fields (upsert only); as for a single create."
     )
 
@@ -189,10 +198,16 @@ class BatchItemSerializer(StrictSerializer):
         return attrs
 
 
+@extend_schema_field(BatchItemSerializer)
+class BatchItemField(serializers.JSONField):
+    """One batch item, as sent: the view validates each on its own, so one bad item gets
+    its own `invalid` result instead of failing the whole batch."""
+
+
 class BatchSerializer(StrictSerializer):
     items = serializers.ListField(
         # Any JSON value: an item that is not an object is that item's own invalid result.
-        child=serializers.JSONField(allow_null=True),
+        child=BatchItemField(allow_null=True),
         min_length=1,
         max_length=500,
         help_text="Up to 500 upserts and deletes.",
@@ -210,7 +225,7 @@ class BatchResultSerializer(serializers.Serializer):
     current = EntrySerializer(
         required=False, allow_null=True, help_text="On conflict: the server's copy."
     )
-    errors = serializers.ListField(child=serializers.DictField(), required=False)
+    errors = FieldErrorSerializer(many=True, required=False, help_text="When invalid.")
     support = SupportSerializer(required=False)
 
 
@@ -330,19 +345,31 @@ class DecisionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"$ref": "#/components/schemas/Entry"},
+            {"$ref": "#/components/schemas/CheckIn"},
+        ],
+        "nullable": True,
+    }
+)
+class ChangedRecordField(serializers.JSONField):
+    """A change's record, serialized by the view as an entry or a check-in."""
+
+
 class ChangeSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["entry", "checkin"])
     id = serializers.UUIDField()
     seq = serializers.IntegerField()
     version = serializers.IntegerField()
     deleted = serializers.BooleanField()
-    data = serializers.JSONField(
-        allow_null=True,
-        help_text="The record (EntrySerializer or CheckInSerializer shape); null for a deletion.",
+    data = ChangedRecordField(
+        allow_null=True, help_text="The entry or check-in (by `kind`); null for a deletion."
     )
 
 
 class ChangesSerializer(serializers.Serializer):
     changes = ChangeSerializer(many=True)
-    next_cursor = serializers.CharField(help_text="Send it as ?cursor= next time.")
+    next_cursor = serializers.IntegerField(min_value=0, help_text="Send it as ?cursor= next time.")
     has_more = serializers.BooleanField()

@@ -537,4 +537,4 @@ class ChangesView(APIView):
                     "data": data,
                 }
             )
-        return Response({"changes": changes, "next_cursor": str(next_cursor), "has_more": has_more})
+        return Response({"changes": changes, "next_cursor": next_cursor, "has_more": has_more})

@@ -1,9 +1,10 @@
 from datetime import time, timedelta
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from backend.core.serializers import AwareDateTimeField, StrictSerializer
+from backend.core.serializers import AwareDateTimeField, ReferenceField, StrictSerializer
 from backend.meetings import search
 from backend.meetings.importer import DAY_NAMES
 from backend.meetings.models import Attendance, Meeting
@@ -173,6 +174,9 @@ class MeetingSerializer(serializers.ModelSerializer):
     location = LocationSerializer(source="*")
     online = OnlineSerializer(source="*")
     group = serializers.CharField(source="group_name")
+    # Like the other text a feed may leave out (notes, conference_url): "" when none, so
+    # not `format: uri`, which an empty string does not satisfy.
+    website = serializers.CharField(help_text="The meeting's web page, or empty when none.")
     updated = serializers.DateTimeField(source="source_updated_at", allow_null=True)
     next_start = serializers.SerializerMethodField(
         help_text="The next start at or after now, on the meeting's clock (with its offset)."
@@ -205,6 +209,7 @@ class MeetingSerializer(serializers.ModelSerializer):
     def get_by_appointment(self, meeting) -> bool:
         return meeting.day is None
 
+    @extend_schema_field({"type": "string", "format": "date-time", "nullable": True})
     def get_next_start(self, meeting) -> str | None:
         start = search.next_start(meeting, self._at())
         return None if start is None else start.isoformat()
@@ -277,7 +282,7 @@ class MeetingSerializer(serializers.ModelSerializer):
 
 
 class SaveMeetingSerializer(StrictSerializer):
-    meeting = serializers.UUIDField()
+    meeting = ReferenceField()
 
 
 class SavedMeetingSerializer(serializers.Serializer):
@@ -287,7 +292,7 @@ class SavedMeetingSerializer(serializers.Serializer):
 
 class AttendanceWriteSerializer(StrictSerializer):
     id = serializers.UUIDField(required=False, help_text="Chosen by the phone (offline logging).")
-    meeting = serializers.UUIDField(required=False, allow_null=True)
+    meeting = ReferenceField(required=False, allow_null=True)
     name = serializers.CharField(
         max_length=255, required=False, default="", allow_blank=True,
         help_text="Needed when the meeting is not from the directory.",

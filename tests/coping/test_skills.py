@@ -259,3 +259,19 @@ def test_care_link_factory_is_usable_for_other_patients(other_patient):
     grant_for(other_patient, link.therapist, ["coping"])
     custom(other_patient, name="Theirs")
     assert names(client_for(link.therapist).get(SKILLS, {"kind": "custom"})) == ["Theirs"]
+
+
+def test_a_patient_may_name_themselves_as_the_schema_asks_or_leave_it_out(patient):
+    # The schema requires `patient` (a therapist must send it); a patient's own id is right.
+    client = client_for(patient)
+    named = client.post(
+        SKILLS,
+        {"patient": str(patient.pk), "name": "Walk", "category": "distraction"},
+        format="json",
+    )
+    assert named.status_code == 201, named.content
+    left_out = client.post(
+        SKILLS, {"name": "Call Dana", "category": "social_support"}, format="json"
+    )
+    assert left_out.status_code == 201, left_out.content
+    assert names(client.get(SKILLS, {"kind": "custom"})) == ["Call Dana", "Walk"]

@@ -1,5 +1,6 @@
 """The committed OpenAPI schema matches the code, and documents every operation fully."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,12 @@ def test_every_operation_has_a_summary_a_tag_and_its_errors(generated):
         if "{" in name and "404" not in errors:
             problems.append(f"{name}: has a path id but no 404")
     assert not problems, "\n".join(problems)
+
+
+def test_no_two_components_would_get_one_class_name_in_a_generated_client(generated):
+    # Generators derive class names from component names, dropping underscores and case
+    # (openapi-python-client made both `Person` and `_Person` into `Person` and left one out).
+    names: dict[str, list[str]] = {}
+    for name in yaml.safe_load(generated)["components"]["schemas"]:
+        names.setdefault(re.sub(r"[^a-z0-9]", "", name.lower()), []).append(name)
+    assert [alike for alike in names.values() if len(alike) > 1] == []

@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
 
 from backend.journal import services
 from backend.journal.models import CounterDecision
@@ -310,3 +311,11 @@ def test_the_number_of_queries_does_not_grow_with_the_records(patient):
     assert [_queries(client, params) for params in EXPORTS] == with_one
     # The user, then entries, their triggers, check-ins, counters, decisions, vocabulary.
     assert with_one[0] <= 7
+
+
+def test_an_unknown_format_without_credentials_is_a_401_not_a_404(db):
+    assert_problem(APIClient().get(EXPORT, {"format": "xml"}), 401)
+
+
+def test_an_unknown_format_for_a_role_that_cannot_export_is_a_403(linked_therapist):
+    assert_problem(client_for(linked_therapist).get(EXPORT, {"format": "xml"}), 403)
