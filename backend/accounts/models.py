@@ -142,6 +142,9 @@ class TokenFamily(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # The one refresh token of the family that is not yet used (its jti).
     current_jti = models.CharField(max_length=255)
+    # A refresh token issued before families existed, whose rotation began this one:
+    # replaying it revokes this family like any other used token of the sign-in.
+    origin_jti = models.CharField(max_length=255, blank=True, db_index=True)
     rotated_at = models.DateTimeField(default=timezone.now, db_index=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoke_reason = models.CharField(max_length=16, choices=RevokeReason.choices, blank=True)

@@ -174,12 +174,19 @@ def email_verify(*, token: str) -> User:
 # --- tokens --------------------------------------------------------------------
 
 
-def tokens_issue(*, user: User, family: TokenFamily | None = None) -> dict[str, str]:
-    """A new token pair: a new sign-in's family, or the next of ``family`` on rotation."""
+def tokens_issue(
+    *, user: User, family: TokenFamily | None = None, origin_jti: str = ""
+) -> dict[str, str]:
+    """A new token pair: a new sign-in's family, or the next of ``family`` on rotation.
+
+    ``origin_jti`` names the pre-family refresh token a new family was rotated from.
+    """
     family_id = str(family.pk) if family is not None else str(uuid.uuid4())
     refresh = RefreshToken.for_user(user, family_id=family_id)
     if family is None:
-        TokenFamily.objects.create(id=family_id, user=user, current_jti=refresh["jti"])
+        TokenFamily.objects.create(
+            id=family_id, user=user, current_jti=refresh["jti"], origin_jti=origin_jti
+        )
     else:
         family.current_jti, family.rotated_at = refresh["jti"], timezone.now()
         family.save(update_fields=["current_jti", "rotated_at"])
@@ -214,9 +221,10 @@ def _family_revoke(family: TokenFamily, reason: str) -> None:
 
 def _locked_family(token: Token) -> TokenFamily | None:
     family_id = token.get(FAMILY_CLAIM)
-    if family_id is None:  # issued before families existed
-        return None
-    return TokenFamily.objects.select_for_update().filter(pk=family_id).first()
+    families = TokenFamily.objects.select_for_update()
+    if family_id is None:  # issued before families existed: the family its rotation began
+        return families.filter(origin_jti=token["jti"]).first()
+    return families.filter(pk=family_id).first()
 
 
 def _rotate(token: RefreshToken) -> dict[str, str] | str:
@@ -241,6 +249,8 @@ def _rotate(token: RefreshToken) -> dict[str, str] | str:
     ):
         return "This refresh token has been revoked."
     BlacklistedToken.objects.create(token=outstanding)
+    if family is None:  # a pre-family token's first rotation starts its sign-in's family
+        return tokens_issue(user=user, origin_jti=token["jti"])
     return tokens_issue(user=user, family=family)
 
 

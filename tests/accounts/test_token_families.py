@@ -62,9 +62,17 @@ def test_signing_out_with_an_older_refresh_token_revokes_the_newest_one(api, pat
     assert_problem(_refresh(api, newest["refresh"]), 401)
 
 
-def test_a_refresh_token_issued_before_families_still_rotates_once(api, patient):
+def test_a_refresh_token_issued_before_families_rotates_into_a_family(api, patient):
     legacy = str(RefreshToken.for_user(patient))
-    rotated = _refresh(api, legacy)
-    assert rotated.status_code == 200
+    rotated = _refresh(api, legacy).json()
+    newer = _refresh(api, rotated["refresh"])
+    assert newer.status_code == 200
+    assert _me(api, newer.json()["access"]).status_code == 200
+
+
+def test_replaying_a_refresh_token_issued_before_families_revokes_what_it_became(api, patient):
+    legacy = str(RefreshToken.for_user(patient))
+    rotated = _refresh(api, legacy).json()
     assert_problem(_refresh(api, legacy), 401)
-    assert _refresh(api, rotated.json()["refresh"]).status_code == 200
+    assert_problem(_me(api, rotated["access"]), 401)
+    assert_problem(_refresh(api, rotated["refresh"]), 401)

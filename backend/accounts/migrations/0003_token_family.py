@@ -20,6 +20,7 @@ class Migration(migrations.Migration):
                 ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('current_jti', models.CharField(max_length=255)),
+                ('origin_jti', models.CharField(blank=True, db_index=True, max_length=255)),
                 ('rotated_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
                 ('revoked_at', models.DateTimeField(blank=True, null=True)),
                 ('revoke_reason', models.CharField(blank=True, choices=[('reuse', 'A rotated refresh token was used again'), ('logout', 'Signed out')], max_length=16)),
