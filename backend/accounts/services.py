@@ -328,13 +328,36 @@ def user_update_profile(*, user: User, data: dict[str, Any]) -> User:
     return user
 
 
-@transaction.atomic
-def user_change_password(*, user: User, current_password: str, new_password: str) -> dict[str, str]:
-    """Change the password, revoke every earlier token, and return a fresh pair for this device."""
-    if not user.check_password(current_password):
-        raise exceptions.ValidationError(
-            {"current_password": ["This is not your current password."]}
+def _password_recheck(*, user: User, password: str, field: str, request=None) -> None:
+    """A signed-in user's password, checked under the sign-in back-off.
+
+    A stolen token must not turn these checks into an unthrottled way to guess the
+    password. Called outside any transaction, so a failure's count is kept.
+    """
+    ip = AuthIPThrottle().get_ident(request) if request is not None else ""
+    backoff = SignInBackoff(email=user.email, ip=ip, generation=user.token_generation)
+    wait = backoff.claim()
+    if wait is not None:
+        raise exceptions.Throttled(
+            wait=wait, detail="Too many wrong passwords: wait before trying again."
         )
+    if not user.check_password(password):
+        raise exceptions.ValidationError({field: ["This is not your current password."]})
+    backoff.succeeded()
+
+
+def user_change_password(
+    *, user: User, current_password: str, new_password: str, request=None
+) -> dict[str, str]:
+    """Change the password, revoke every earlier token, and return a fresh pair for this device."""
+    _password_recheck(
+        user=user, password=current_password, field="current_password", request=request
+    )
+    return _password_change(user=user, new_password=new_password)
+
+
+@transaction.atomic
+def _password_change(*, user: User, new_password: str) -> dict[str, str]:
     check_new_password(new_password, user)
     user.set_password(new_password)
     user.save(update_fields=["password"])
@@ -342,11 +365,14 @@ def user_change_password(*, user: User, current_password: str, new_password: str
     return tokens_issue(user=user)
 
 
-@transaction.atomic
-def user_deactivate(*, user: User, password: str) -> None:
+def user_deactivate(*, user: User, password: str, request=None) -> None:
     """Close the account: no sign-in and no token works any more. Records are kept."""
-    if not user.check_password(password):
-        raise exceptions.ValidationError({"password": ["This is not your password."]})
+    _password_recheck(user=user, password=password, field="password", request=request)
+    _account_close(user)
+
+
+@transaction.atomic
+def _account_close(user: User) -> None:
     user.is_active = False
     user.deactivated_at = timezone.now()
     user.save(update_fields=["is_active", "deactivated_at"])

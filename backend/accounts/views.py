@@ -191,7 +191,9 @@ class PasswordChangeView(NoStoreMixin, APIView):
         serializer = serializers.PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return Response(
-            services.user_change_password(user=request.user, **serializer.validated_data)
+            services.user_change_password(
+                user=request.user, request=request, **serializer.validated_data
+            )
         )
 
 
@@ -208,5 +210,7 @@ class DeactivateView(APIView):
     def post(self, request):
         serializer = serializers.DeactivateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.user_deactivate(user=request.user, password=serializer.validated_data["password"])
+        services.user_deactivate(
+            user=request.user, password=serializer.validated_data["password"], request=request
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)

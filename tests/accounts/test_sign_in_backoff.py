@@ -10,7 +10,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from backend.accounts import services
 from tests.factories import PASSWORD, PatientFactory
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +125,25 @@ def test_failures_are_forgotten_a_day_after_the_last(api, patient, clock):
     _strangers_fail(api, 5)
     clock.shift(24 * 3600)
     assert [_login(api, "203.0.113.9", password="wrong").status_code for _ in range(5)] == [401] * 5
+
+
+@pytest.mark.parametrize(
+    ("route", "field"),
+    [("/api/v1/me/password/", "current_password"), ("/api/v1/me/deactivate/", "password")],
+)
+def test_a_stolen_token_cannot_guess_the_password_faster_than_sign_in(patient, clock, route, field):
+    thief = client_for(patient)
+
+    def attempt(n, password):
+        body = {field: password}
+        if field == "current_password":
+            body["new_password"] = "a-brand-new-passphrase-99"
+        return thief.post(route, body, format="json", REMOTE_ADDR=f"10.2.0.{n + 1}")
+
+    assert {attempt(n, "wrong-guess").status_code for n in range(10)} == {400}
+    held = attempt(10, PASSWORD)
+    assert_problem(held, 429)
+    assert int(held["Retry-After"]) == 60
+    patient.refresh_from_db()
+    assert patient.is_active
+    assert patient.check_password(PASSWORD)
