@@ -75,6 +75,10 @@ while [ -z "$stopping" ]; do
     exit "$status"
   fi
   if ! kill -0 "$scheduler_pid" 2>/dev/null; then
+    # Forget the dead scheduler's pid: a stop during the back-off must not signal
+    # (or SIGKILL) a process that was given the same number since.
+    wait "$scheduler_pid" 2>/dev/null || true
+    scheduler_pid=""
     # A scheduler that ran a while starts again at once-ish; one that keeps failing
     # waits longer each time, up to 30 s.
     if [ $((SECONDS - scheduler_started)) -gt 60 ]; then backoff=1; fi

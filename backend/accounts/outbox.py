@@ -81,9 +81,14 @@ def account_emails_send(now: datetime | None = None, *, limit: int = BATCH) -> d
             continue
         try:
             send_mail(*message, settings.DEFAULT_FROM_EMAIL, [email.address], fail_silently=False)
-        except Exception:
-            # The message names neither the address nor the code.
-            logger.exception("account email %s failed (attempt %d)", email.pk, email.attempts)
+        except Exception as error:
+            # The error's class only: an SMTP error's text or traceback can name the address.
+            logger.warning(
+                "account email %s failed (attempt %d): %s",
+                email.pk,
+                email.attempts,
+                type(error).__name__,
+            )
             counts["failed"] += 1
             if email.attempts >= MAX_ATTEMPTS:
                 email.delete()

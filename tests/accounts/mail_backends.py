@@ -19,3 +19,12 @@ class RecordingBackend(LocmemBackend):
 class FailingBackend(LocmemBackend):
     def send_messages(self, messages):
         raise smtplib.SMTPServerDisconnected("the mail server went away")
+
+
+class RefusingBackend(LocmemBackend):
+    """A mail server that refuses the recipient, naming the address in its error."""
+
+    def send_messages(self, messages):
+        raise smtplib.SMTPRecipientsRefused(
+            {address: (550, b"no such user") for m in messages for address in m.to}
+        )

@@ -1,3 +1,4 @@
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -113,3 +114,12 @@ def test_bad_reset_codes_are_refused(api, patient, body):
     assert_problem(api.post("/api/v1/auth/password/reset/confirm/", body, format="json"), 400)
     patient.refresh_from_db()
     assert patient.check_password(PASSWORD)
+
+
+def test_a_refused_address_never_reaches_the_log(api, patient, settings, caplog):
+    settings.EMAIL_BACKEND = "tests.accounts.mail_backends.RefusingBackend"
+    caplog.set_level(logging.DEBUG)
+    api.post(RESET, {"email": patient.email})
+    assert account_emails_send()["failed"] == 1
+    assert "SMTPRecipientsRefused" in caplog.text
+    assert patient.email not in caplog.text
