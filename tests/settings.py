@@ -27,8 +27,11 @@ STORAGES = {
 WHITENOISE_AUTOREFRESH = True  # serve from finders; no collectstatic before tests
 
 # The shifted-clock CI run (.ci/run) sets this to move the clock of every process that loads
-# these settings (pytest and the servers it starts) by the same number of seconds, ticking;
-# the tests' own time_machine freezes still apply on top of it. The database's own clock
+# these settings (pytest, and the servers it starts on them) by the same number of seconds,
+# ticking; the tests' own time_machine freezes still apply on top of it. Processes started on
+# the project's own settings, as a user would run them (scripts/serve.sh, the README tour, the
+# docker/example.env try-out), keep the real clock: they share no clock-dependent data with
+# pytest, so they run on the real day in both runs. The database's own clock
 # (SQLite's CURRENT_TIMESTAMP) is not moved: the code takes the time from Python only
 # (timezone.now()), as every frozen test already requires.
 CLOCK_OFFSET_ENV = "TESTS_CLOCK_OFFSET_SECONDS"
