@@ -749,21 +749,25 @@ def _match(meetings: list[dict[str, Any]], rows: list[Meeting]) -> dict[int, Mee
 
     Rows keyed under another scheme (the old "slug~2" numbering, a slug that was
     unique before) are found by their place and time, so saved meetings and
-    attendance follow the meeting. What is left over under one feed slug, one
-    meeting and one row, is that meeting changed.
+    attendance follow the meeting. Several rows and meetings sharing a match are
+    told apart by what belongs to each (see _pair); those still alike are not
+    paired, as a saved meeting must never move to another meeting. What is left
+    over under one feed slug, one meeting and one row, is that meeting changed
+    when it still has its day and time or its address.
     """
     order = sorted(range(len(meetings)), key=lambda index: meetings[index]["slug"])
-    free = sorted(rows, key=lambda row: (row.retired_at is not None, row.slug))
+    free = list(rows)
     paired: dict[int, Meeting] = {}
     for match in _MATCHES:
         candidates: defaultdict[tuple, list[Meeting]] = defaultdict(list)
         for row in free:
             candidates[match(row.slug, _row_values(row))].append(row)
+        seeking: defaultdict[tuple, list[int]] = defaultdict(list)
         for index in order:
             if index not in paired:
-                found = candidates.get(match(meetings[index]["slug"], meetings[index]))
-                if found:
-                    paired[index] = found.pop(0)
+                seeking[match(meetings[index]["slug"], meetings[index])].append(index)
+        for key, indexes in seeking.items():
+            paired.update(_pair(meetings, indexes, candidates.get(key, [])))
         taken = {row.pk for row in paired.values()}
         free = [row for row in free if row.pk not in taken]
     left_rows: defaultdict[str, list[Meeting]] = defaultdict(list)
@@ -774,9 +778,71 @@ def _match(meetings: list[dict[str, Any]], rows: list[Meeting]) -> dict[int, Mee
         if index not in paired:
             left[_feed_slug(meetings[index]["slug"])].append(index)
     for slug, indexes in left.items():
-        if len(indexes) == 1 and len(left_rows.get(slug, ())) == 1:
-            paired[indexes[0]] = left_rows[slug][0]
+        candidates = left_rows.get(slug, [])
+        one_each = len(indexes) == 1 and len(candidates) == 1
+        if one_each and _same_in_part(meetings[indexes[0]], candidates[0]):
+            paired[indexes[0]] = candidates[0]
     return paired
+
+
+def _same_name(fields: Mapping[str, Any], row: Meeting) -> bool:
+    return places.fold(fields["name"]) == places.fold(row.name)
+
+
+def _same_content(fields: Mapping[str, Any], row: Meeting) -> bool:
+    # The row's content hash covers its key: compare the meeting as if under that key.
+    return _content_hash({**fields, "slug": row.slug}) == row.content_hash
+
+
+def _row_is_active(fields: Mapping[str, Any], row: Meeting) -> bool:
+    return row.retired_at is None
+
+
+# What tells apart several rows and meetings that share a match, the surest first.
+_TIE_BREAKERS: tuple[Callable[[Mapping[str, Any], Meeting], bool], ...] = (
+    _same_name,
+    _same_content,
+    _row_is_active,
+)
+
+
+def _pair(
+    meetings: list[dict[str, Any]], indexes: list[int], rows: list[Meeting]
+) -> dict[int, Meeting]:
+    """Pair meetings and rows that share a match: one with one, else by what is their own.
+
+    A meeting and a row pair when the tie-breaker fits them to each other alone, or
+    when they are the only two left. Those still alike stay unpaired (the row is
+    retired, the meeting created): never paired by their order.
+    """
+    indexes, rows = list(indexes), list(rows)
+    paired: dict[int, Meeting] = {}
+    for breaker in (None, *_TIE_BREAKERS):
+        if breaker is not None:
+            for index in list(indexes):
+                fits = [row for row in rows if breaker(meetings[index], row)]
+                if len(fits) != 1:
+                    continue
+                if sum(breaker(meetings[other], fits[0]) for other in indexes) == 1:
+                    paired[index] = fits[0]
+                    indexes.remove(index)
+                    rows.remove(fits[0])
+        if len(indexes) == 1 and len(rows) == 1:
+            paired[indexes.pop()] = rows.pop()
+        if not indexes or not rows:
+            break
+    return paired
+
+
+def _same_in_part(fields: Mapping[str, Any], row: Meeting) -> bool:
+    """Whether a left-over meeting and row still agree in their day and time, or address."""
+    if fields["start_time"] is not None and (fields["day"], fields["start_time"]) == (
+        row.day,
+        row.start_time,
+    ):
+        return True
+    address = places.fold(fields["formatted_address"])
+    return bool(address) and address == places.fold(row.formatted_address)
 
 
 # Retiring more than this share of a feed's active meetings in one import needs force=True.

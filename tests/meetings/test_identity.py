@@ -196,3 +196,62 @@ def test_a_record_that_drops_to_one_day_keeps_the_row_of_that_day():
     assert (report.created, report.retired) == (0, 1)
     assert Meeting.objects.get(feed=feed, retired_at=None).slug == "weekly"
     assert SavedMeeting.objects.get(patient=patient).meeting.retired_at is None
+
+
+def test_a_meeting_that_leaves_a_shared_slug_does_not_hand_its_saves_to_a_new_one():
+    feed, patient = make_feed("replaced"), PatientFactory()
+    _import(feed, CHURCH, LIBRARY)
+    _save(patient, LIBRARY["formatted_address"])
+    library = Meeting.objects.get(formatted_address=LIBRARY["formatted_address"])
+    park = {
+        **LIBRARY,
+        "day": 6,
+        "time": "08:00",
+        "formatted_address": "1 Park Rd, Springfield, PA 19000, USA",
+        "latitude": 40.05,
+        "longitude": -75.05,
+    }
+
+    report = _import(feed, CHURCH, park)  # the library meeting is gone, a park one is new
+
+    assert (report.created, report.retired) == (1, 1)
+    saved = SavedMeeting.objects.get(patient=patient).meeting
+    assert saved.pk == library.pk
+    assert saved.formatted_address == LIBRARY["formatted_address"]
+    assert saved.retired_at is not None
+    assert Meeting.objects.get(feed=feed, day=6).pk != library.pk
+
+
+def test_two_meetings_at_one_place_and_time_both_renamed_are_not_paired_by_their_order():
+    names = [("Men's Stag", "Women's Step Study"), ("Men 1", "Women 1"), ("Men 2", "Women 2")]
+    for men, women in names:
+        feed = make_feed(f"renamed {men}")
+        _import(feed, {**CHURCH, "name": men}, {**CHURCH, "name": women})
+        patient = PatientFactory()
+        meeting_save(patient=patient, meeting=Meeting.objects.get(feed=feed, name=women))
+
+        report = _import(
+            feed, {**CHURCH, "name": f"{men} Group"}, {**CHURCH, "name": f"{women} Group"}
+        )
+
+        # Nothing of its own tells which renamed meeting is which: new rows, not a guess.
+        assert _counts(report) == (2, 0, 0, 2)
+        saved = SavedMeeting.objects.get(patient=patient).meeting
+        assert (saved.name, saved.retired_at is not None) == (women, True)
+
+
+def test_rows_alike_in_place_time_and_name_are_told_apart_by_their_content():
+    # Rows as the importer used to key them, one group meeting twice at once in two rooms.
+    feed, patient = make_feed("rooms"), PatientFactory()
+    upstairs = {**CHURCH, "location_notes": "Upstairs"}
+    downstairs = {**CHURCH, "location_notes": "Downstairs", "types": ["C"]}
+    _import(feed, downstairs, {**upstairs, "slug": "same~2"})
+    upstairs_row = Meeting.objects.get(feed=feed, slug="same~2")
+    meeting_save(patient=patient, meeting=upstairs_row)
+
+    report = _import(feed, upstairs, downstairs)
+
+    assert (report.created, report.retired) == (0, 0)
+    assert SavedMeeting.objects.get(patient=patient).meeting.pk == upstairs_row.pk
+    upstairs_row.refresh_from_db()
+    assert upstairs_row.location_notes == "Upstairs"
