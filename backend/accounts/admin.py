@@ -1,9 +1,41 @@
+import math
+
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
+from rest_framework.exceptions import Throttled
 
+from backend.accounts import services
 from backend.accounts.models import User
+
+
+class AdminLoginForm(AdminAuthenticationForm):
+    """The admin's sign-in, under the same back-off as the API's: staff accounts hold
+    every patient's records, so their passwords may not be guessed any faster."""
+
+    def clean(self):
+        email = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if email and password:
+            try:
+                self.user_cache = services.sign_in_check(
+                    email=email, password=password, request=self.request
+                )
+            except Throttled as throttled:
+                seconds = math.ceil(throttled.wait or 1)
+                raise forms.ValidationError(
+                    f"Too many failed sign-in attempts: wait {seconds} seconds and try again.",
+                    code="throttled",
+                ) from None
+            if self.user_cache is None:
+                raise self.get_invalid_login_error()
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
+
+
+admin.site.login_form = AdminLoginForm
 
 
 class UserCreationForm(AdminUserCreationForm):

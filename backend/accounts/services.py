@@ -437,11 +437,10 @@ def therapist_create(
     )
 
 
-def tokens_login(*, email: str, password: str, request=None) -> dict[str, str]:
-    """Check credentials and issue a token pair.
+def sign_in_check(*, email: str, password: str, request=None) -> User | None:
+    """The user these credentials name, or None; under the sign-in back-off (Throttled).
 
-    An unknown email and a wrong password get the same answer; repeated failures
-    for one account are throttled whether or not the account exists.
+    Every password sign-in (the API's and the admin's) goes through here.
     """
     email = normalize_email(email)
     generation = (
@@ -455,11 +454,22 @@ def tokens_login(*, email: str, password: str, request=None) -> dict[str, str]:
             wait=wait, detail="Too many failed sign-in attempts: wait before trying again."
         )
     user = authenticate(request, email=email, password=password)
+    if user is not None:
+        backoff.succeeded()
+    return user
+
+
+def tokens_login(*, email: str, password: str, request=None) -> dict[str, str]:
+    """Check credentials and issue a token pair.
+
+    An unknown email and a wrong password get the same answer; repeated failures
+    for one account are throttled whether or not the account exists.
+    """
+    user = sign_in_check(email=email, password=password, request=request)
     if user is None:
         raise AuthenticationFailed(
             "The email or password is incorrect.", code="invalid_credentials"
         )
-    backoff.succeeded()
     if not user.email_verified:
         raise exceptions.PermissionDenied(
             "Confirm your email address first: open the link we sent you, or register again to get a new one."

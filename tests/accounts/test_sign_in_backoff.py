@@ -9,7 +9,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from backend.accounts import services
-from tests.factories import PASSWORD, PatientFactory
+from tests.factories import PASSWORD, ClinicAdminFactory, PatientFactory
 from tests.helpers import assert_problem, client_for
 
 pytestmark = pytest.mark.django_db
@@ -147,3 +147,23 @@ def test_a_stolen_token_cannot_guess_the_password_faster_than_sign_in(patient, c
     patient.refresh_from_db()
     assert patient.is_active
     assert patient.check_password(PASSWORD)
+
+
+def test_the_admin_sign_in_waits_under_the_same_back_off(client, clock):
+    staff = ClinicAdminFactory(email="staff@example.test")
+
+    def admin_login(n, password):
+        return client.post(
+            "/admin/login/?next=/admin/",
+            {"username": staff.email, "password": password},
+            REMOTE_ADDR=f"10.3.0.{n + 1}",
+        )
+
+    assert {admin_login(n, "wrong-guess").status_code for n in range(10)} == {200}
+    held = admin_login(10, PASSWORD)
+    assert held.status_code == 200
+    assert "Too many failed sign-in attempts: wait 60 seconds" in held.content.decode()
+    assert "_auth_user_id" not in client.session
+    clock.shift(60)
+    assert admin_login(11, PASSWORD).status_code == 302
+    assert client.session["_auth_user_id"] == str(staff.pk)
