@@ -32,11 +32,11 @@ from django.utils import timezone  # noqa: E402
 from backend.accounts.models import User  # noqa: E402
 from backend.accounts.services import tokens_issue  # noqa: E402
 from backend.consent import policy  # noqa: E402
-from backend.consent.models import FeedItem  # noqa: E402
 from backend.consent.scopes import Scope  # noqa: E402
 from backend.consent.services import grant_create  # noqa: E402
 from backend.journal.models import (  # noqa: E402
     CheckIn,
+    FeedItem,
     JournalEntry,
     Medication,
     Outcome,

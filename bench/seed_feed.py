@@ -33,12 +33,13 @@ from django.utils import timezone  # noqa: E402
 
 from backend.accounts.models import User  # noqa: E402
 from backend.accounts.services import tokens_issue  # noqa: E402
-from backend.consent.models import ConsentGrant, FeedItem, FeedReview, GrantScope  # noqa: E402
+from backend.consent.models import ConsentGrant, GrantScope  # noqa: E402
 from backend.consent.scopes import Scope  # noqa: E402
 from backend.consent.services import describe  # noqa: E402
 from backend.journal.models import (  # noqa: E402
     CareTeamAlert,
     CheckIn,
+    FeedItem,
     JournalEntry,
     Medication,
     Outcome,
@@ -46,6 +47,7 @@ from backend.journal.models import (  # noqa: E402
     SyncState,
 )
 from backend.journal.services import alert_reasons  # noqa: E402
+from backend.sharing.models import FeedReview  # noqa: E402
 from bench.seeding import bench_caseload, bench_user  # noqa: E402
 
 THERAPIST_EMAIL = "bench-feed-therapist@bench.invalid"

@@ -22,7 +22,7 @@ from backend.accounts import services as account_services
 from backend.accounts.services import _verification_link
 from backend.care import services as care_services
 from backend.care.models import CareLink
-from backend.consent.models import ConsentGrant, FeedItem
+from backend.consent.models import ConsentGrant
 from backend.coping import services as coping_services
 from backend.coping.models import Skill
 from backend.family import services as family_services
@@ -30,6 +30,7 @@ from backend.family.models import FamilyLink
 from backend.homework import services as homework_services
 from backend.homework.models import HomeworkTemplate
 from backend.journal import services as journal_services
+from backend.journal.models import FeedItem
 from backend.journal.services import EntryOp, entries_apply
 from backend.meetings import services as meeting_services
 from backend.nudges import services as nudge_services

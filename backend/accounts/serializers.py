@@ -117,3 +117,10 @@ class UserSummarySerializer(serializers.ModelSerializer):
         model = User
         fields = ["id", "display_name", "role"]
         read_only_fields = fields
+
+
+# Someone named in another person's records: id, the name they go by, and role.
+class PersonSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    display_name = serializers.CharField()
+    role = serializers.CharField()

@@ -27,6 +27,7 @@ from rest_framework_simplejwt.tokens import Token
 from backend.accounts import ratelimit
 from backend.accounts.models import AccountEmail, TokenFamily, User, normalize_email
 from backend.accounts.outbox import account_email_enqueue
+from backend.accounts.signals import account_closed, clock_changed
 from backend.accounts.throttles import AuthIPThrottle, SignInBackoff
 from backend.accounts.tokens import FAMILY_CLAIM, GENERATION_CLAIM, RefreshToken
 
@@ -322,9 +323,7 @@ def user_update_profile(*, user: User, data: dict[str, Any]) -> User:
         user.save(update_fields=changed)
     if {"time_zone", "quiet_hours_start", "quiet_hours_end"} & set(changed):
         # Reminders were planned on the old clock: plan them again on the new one.
-        from backend.nudges.planning import replan
-
-        replan(user)
+        clock_changed.send(sender=User, user=user)
     return user
 
 
@@ -378,12 +377,7 @@ def _account_close(user: User) -> None:
     user.save(update_fields=["is_active", "deactivated_at"])
     _revoke_all_tokens(user)
     # A closed account shares nothing any more, and receives nothing.
-    from backend.consent.services import grants_revoke_all
-
-    grants_revoke_all(user=user, reason="Account deactivated.")
-    from backend.nudges.services import nudges_stop_for
-
-    nudges_stop_for(user)
+    account_closed.send(sender=User, user=user)
 
 
 def password_reset_request(*, email: str) -> None:

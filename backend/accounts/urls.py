@@ -1,7 +1,6 @@
 from django.urls import path
 
 from backend.accounts import views
-from backend.consent import views as consent_views
 
 auth_urlpatterns = [
     path("register/", views.RegisterView.as_view(), name="register"),
@@ -21,6 +20,4 @@ me_urlpatterns = [
     path("", views.MeView.as_view(), name="me"),
     path("password/", views.PasswordChangeView.as_view(), name="me-password"),
     path("deactivate/", views.DeactivateView.as_view(), name="me-deactivate"),
-    path("disclosures/", consent_views.DisclosureListView.as_view(), name="me-disclosures"),
-    path("feedback/", consent_views.FeedbackView.as_view(), name="me-feedback"),
 ]

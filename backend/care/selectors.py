@@ -1,6 +1,6 @@
 """Reads of care links, always from one side of the link."""
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.shortcuts import get_object_or_404
 
 from backend.accounts.models import User
@@ -8,9 +8,15 @@ from backend.care.models import CareInvite, CareLink
 
 
 def active_links() -> QuerySet[CareLink]:
+    """Links in force: not ended, both accounts open. The one meaning of "on the care team"."""
     return CareLink.objects.filter(
         ended_at__isnull=True, patient__is_active=True, therapist__is_active=True
     )
+
+
+def on_care_team(therapist: User, patient_ref: str = "patient") -> Exists:
+    """SQL: the therapist is on the care team of the row's patient (``patient_ref``) now."""
+    return Exists(active_links().filter(therapist=therapist, patient=OuterRef(patient_ref)))
 
 
 def care_team_for(patient: User) -> QuerySet[CareLink]:
@@ -25,6 +31,11 @@ def caseload_for(therapist: User) -> QuerySet[CareLink]:
 
 def is_linked(*, therapist: User, patient: User) -> bool:
     return active_links().filter(therapist=therapist, patient=patient).exists()
+
+
+def is_linked_pair(patient: User, therapist: User) -> bool:
+    """The consent app's rule for whom a patient may grant to (see CareConfig.ready)."""
+    return is_linked(therapist=therapist, patient=patient)
 
 
 def link_get_for_party(*, viewer: User, link_id) -> CareLink:

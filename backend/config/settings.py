@@ -101,16 +101,20 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # The project's apps, lowest layer first (the layers are in pyproject.toml's importlinter).
     "backend.core",
     "backend.accounts",
-    "backend.care",
-    "backend.journal",
+    "backend.disclosure",
     "backend.consent",
+    "backend.care",
     "backend.family",
-    "backend.meetings",
-    "backend.nudges",
     "backend.coping",
     "backend.homework",
+    "backend.meetings",
+    "backend.journal",
+    "backend.sharing",
+    "backend.nudges",
+    "backend.demo",
 ]
 
 MIDDLEWARE = [

@@ -1,192 +1,153 @@
-"""The one access policy: (viewer, kind of record) -> what the viewer may see.
+"""The one access gate: (viewer, kind of record, action) -> what the viewer may have.
 
-Every read of a patient's records by anyone, the patient included, goes
-through here; views and other selectors never filter by user themselves.
+Every read of a patient's records by anyone, the patient included, and every
+write by someone other than the patient, goes through here. Views, reports and
+deliveries never filter by user themselves: they ask this module for
+
+- ``readable(viewer, kind)``: the queryset of records the viewer may read;
+- ``shown_fields(...)`` through ``readable``: a field no scope in force reveals
+  to the viewer (a check-in's note) is never read from the database for them;
+- ``authorize(viewer, action, kind, ...)``: whether they may create, change or
+  delete one (a record they may not see is a 404; a role that can never do the
+  action is a 403, which reveals nothing);
+- ``hand_out(...)``: the records of a response, each read by someone else
+  written to the disclosure log under the grant that allowed it (42 CFR 2.25).
+
+The rules, one place each:
 
 - A patient sees all of their own records.
-- Anyone else sees a patient's records only through an open consent grant
-  whose window contains now and whose scope covers the record: entries need
-  ``journal.all``, or ``journal.shared`` and the entry marked shared; custom
-  coping skills, checklists and the relapse-prevention plan need ``coping``;
-  homework needs ``homework``.
-- One exception, named by the product: homework is also visible to the
-  therapist who assigned it, while that therapist is on the patient's care
-  team (the assignment is the program's own treatment record).
-- Writing into a patient's records (a checklist, a custom skill, a suggestion
-  to the plan) takes a therapist on the care team holding the scope.
+- Anyone else sees a patient's records only through a grant in force
+  (``GrantScope.objects.in_force``: not revoked, started, not expired) whose
+  scope reaches the record; each kind of record names its reaches (a scope and,
+  for some, a condition on the record, such as an entry marked shared).
+- The program's own treatment record (homework) is also seen by the therapist
+  who wrote it, while they are on the patient's care team; such a read is
+  logged without a grant.
+- Writing into a patient's records takes a therapist on the care team (holding
+  the kind's scope where it names one); changing or deleting, for some kinds,
+  only their own.
+- Crisis alerts reach the holders of ``crisis_alerts`` in force whose account
+  is open (``alert_recipients``).
 - Nothing is cached: a revocation or an expiry holds from the next request.
 
-A clinic admin holds no grants and so sees no patient record through the API.
+The kinds are declared beside their models (``<app>/access.py``); this module
+knows no record app, so it sits below them all. A clinic admin holds no grants
+and so sees no patient record through the API.
 """
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
+from typing import Any, TypeVar
 from uuid import UUID
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.utils import timezone
+from django.db import models
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.http import HttpRequest
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 
 from backend.accounts.models import User
-from backend.care.models import CareLink
-from backend.consent.models import FeedItem, GrantScope
-from backend.consent.scopes import Scope
-from backend.coping.models import (
-    Checklist,
-    ChecklistDay,
-    PlanSuggestion,
-    PlanVersion,
-    RelapsePlan,
-    Skill,
-)
-from backend.homework.models import Homework
-from backend.journal.models import CareTeamAlert, CheckIn, JournalEntry, SobrietyCounter
+from backend.consent.models import GrantScope
+from backend.consent.scopes import Purpose, Scope
+from backend.disclosure.services import Disclosure, disclosures_log
+
+T = TypeVar("T", bound=models.Model)
+
+# Builds "the viewer is on the care team of the row's patient" (patient_ref names the column).
+TeamRule = Callable[[User, str], Exists]
 
 
-def open_scopes(*, now: datetime | None = None) -> QuerySet[GrantScope]:
-    """Scope rows of grants in force at ``now``: not revoked, started, not expired."""
-    now = now or timezone.now()
-    return GrantScope.objects.filter(ended_at__isnull=True, starts_at__lte=now, expires_at__gt=now)
+class Action(StrEnum):
+    CREATE = "create"
+    CHANGE = "change"
+    DELETE = "delete"
+    ANSWER = "answer"  # a homework's answers: drafted and submitted by its patient
+    REVIEW = "review"  # a submitted homework: reviewed or returned by its assigner
 
 
-def granted(viewer: User, scope: str, *, patient_ref: str = "patient", now=None) -> Exists:
+@dataclass(frozen=True)
+class Reach:
+    """One way someone other than the patient reaches a record: a scope they hold for its
+    patient, and values the record's fields must have (``{"shared": True}``)."""
+
+    scope: str
+    when: Mapping[str, Any] = field(default_factory=dict)
+
+    def q(self) -> Q:
+        return Q(**self.when)
+
+    def holds_for(self, record: models.Model) -> bool:
+        return all(_value(record, path) == value for path, value in self.when.items())
+
+
+@dataclass(frozen=True)
+class Writers:
+    """Who may do one action on a kind's records: the patient on their own (``patient``),
+    and a therapist on the care team by ``team`` (none if None), holding ``scope`` when one
+    is named, on a record only if it names them as its ``author``."""
+
+    patient: bool = True
+    team: TeamRule | None = None
+    scope: str | None = None
+    author: str | None = None
+    refusal: str = "Only the patient and their therapist may do this."
+
+
+PATIENT_ONLY = Writers(refusal="Only the patient may do this.")
+
+
+@dataclass(frozen=True, eq=False)
+class Kind:
+    """A kind of patient record, as the gate knows it."""
+
+    name: str  # as the disclosure log names what was seen
+    model: type[models.Model]
+    reach: tuple[Reach, ...]
+    patient: str = "patient"  # the path from a record to its patient
+    live: Q = field(default_factory=Q)  # records that still exist (not deleted or archived)
+    public: Q | None = None  # records of no patient, anyone's to read (the skills library)
+    # The program's own record: the therapist named by this field sees it without a grant,
+    # while on the care team by ``team``.
+    assigned_by: str | None = None
+    team: TeamRule | None = None
+    # field -> the scopes that reveal it to someone other than the patient. Such a field
+    # is read as ``shown_<field>``, null where no scope in force reveals it.
+    fields: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # Who may do each action; an action not named is the patient's alone.
+    writers: Mapping[Action, Writers] = field(default_factory=dict)
+    # The id the disclosure log names a record by (the phone's id where there is one).
+    log_id: str = "pk"
+
+    @property
+    def patient_id(self) -> str:
+        return f"{self.patient}_id"
+
+    def patient_of(self, record: models.Model) -> UUID:
+        return _value(record, self.patient_id.replace("__", "."))
+
+
+def _value(record: Any, path: str) -> Any:
+    for part in path.replace("__", ".").split("."):
+        record = None if record is None else getattr(record, part)
+    return record
+
+
+# --- grants in force -----------------------------------------------------------------------
+
+
+def in_force(*, now: datetime | None = None) -> QuerySet[GrantScope]:
+    """Scope rows of grants in force at ``now``."""
+    return GrantScope.objects.in_force(now=now)
+
+
+def granted(
+    viewer: User, scope: str, *, patient_ref: str = "patient", now: datetime | None = None
+) -> Exists:
     """SQL: the viewer holds ``scope`` for the row's patient (``patient_ref`` names its column)."""
     return Exists(
-        open_scopes(now=now).filter(recipient=viewer, scope=scope, patient=OuterRef(patient_ref))
-    )
-
-
-def _entry_rule(viewer: User, *, now=None) -> Q:
-    return Q(granted(viewer, Scope.JOURNAL_ALL, now=now)) | Q(
-        granted(viewer, Scope.JOURNAL_SHARED, now=now), shared=True
-    )
-
-
-def entries_visible_to(viewer: User, *, now=None) -> QuerySet[JournalEntry]:
-    live = JournalEntry.objects.filter(deleted_at__isnull=True)
-    if viewer.role == User.Role.PATIENT:
-        return live.filter(patient=viewer)
-    return live.filter(_entry_rule(viewer, now=now))
-
-
-# Scopes under which a viewer may be shown figures computed over every entry (counts,
-# means, flags), never an entry itself: insights, and journal.all, which shows them all.
-AGGREGATE_SCOPES = (Scope.INSIGHTS, Scope.JOURNAL_ALL)
-
-
-def entries_for_aggregates_visible_to(viewer: User, *, now=None) -> QuerySet[JournalEntry]:
-    """Entries the viewer may see summarised (AGGREGATE_SCOPES); not for showing one by one."""
-    live = JournalEntry.objects.filter(deleted_at__isnull=True)
-    if viewer.role == User.Role.PATIENT:
-        return live.filter(patient=viewer)
-    rule = Q()
-    for scope in AGGREGATE_SCOPES:
-        rule |= Q(granted(viewer, scope, now=now))
-    return live.filter(rule)
-
-
-def checkins_visible_to(viewer: User, *, now=None) -> QuerySet[CheckIn]:
-    live = CheckIn.objects.filter(deleted_at__isnull=True)
-    if viewer.role == User.Role.PATIENT:
-        return live.filter(patient=viewer)
-    return live.filter(granted(viewer, Scope.CHECKINS, now=now))
-
-
-def counters_visible_to(viewer: User, *, now=None) -> QuerySet[SobrietyCounter]:
-    if viewer.role == User.Role.PATIENT:
-        return SobrietyCounter.objects.filter(patient=viewer)
-    return SobrietyCounter.objects.filter(granted(viewer, Scope.COUNTERS, now=now))
-
-
-def alerts_visible_to(viewer: User, *, now=None) -> QuerySet[CareTeamAlert]:
-    if viewer.role == User.Role.PATIENT:
-        return CareTeamAlert.objects.filter(patient=viewer)
-    return CareTeamAlert.objects.filter(granted(viewer, Scope.CRISIS_ALERTS, now=now))
-
-
-def attendance_visible_to(viewer: User, *, now=None) -> QuerySet:
-    """Support-group meetings the patient logged going to (scope meetings)."""
-    from backend.meetings.models import Attendance
-
-    if viewer.role == User.Role.PATIENT:
-        return Attendance.objects.filter(patient=viewer)
-    return Attendance.objects.filter(granted(viewer, Scope.MEETINGS, now=now))
-
-
-def skills_visible_to(viewer: User, *, now=None) -> QuerySet[Skill]:
-    """The library's skills for everyone, and custom skills of the patients it covers."""
-    live = Skill.objects.filter(archived_at__isnull=True)
-    if viewer.role == User.Role.PATIENT:
-        return live.filter(Q(patient__isnull=True) | Q(patient=viewer))
-    return live.filter(Q(patient__isnull=True) | Q(granted(viewer, Scope.COPING, now=now)))
-
-
-def checklists_visible_to(viewer: User, *, now=None) -> QuerySet[Checklist]:
-    live = Checklist.objects.filter(archived_at__isnull=True)
-    if viewer.role == User.Role.PATIENT:
-        return live.filter(patient=viewer)
-    return live.filter(granted(viewer, Scope.COPING, now=now))
-
-
-def checklist_days_visible_to(viewer: User, *, now=None) -> QuerySet[ChecklistDay]:
-    live = ChecklistDay.objects.filter(checklist__archived_at__isnull=True)
-    if viewer.role == User.Role.PATIENT:
-        return live.filter(checklist__patient=viewer)
-    return live.filter(granted(viewer, Scope.COPING, patient_ref="checklist__patient", now=now))
-
-
-def plans_visible_to(viewer: User, *, now=None) -> QuerySet[RelapsePlan]:
-    if viewer.role == User.Role.PATIENT:
-        return RelapsePlan.objects.filter(patient=viewer)
-    return RelapsePlan.objects.filter(granted(viewer, Scope.COPING, now=now))
-
-
-def plan_versions_visible_to(viewer: User, *, now=None) -> QuerySet[PlanVersion]:
-    if viewer.role == User.Role.PATIENT:
-        return PlanVersion.objects.filter(plan__patient=viewer)
-    return PlanVersion.objects.filter(
-        granted(viewer, Scope.COPING, patient_ref="plan__patient", now=now)
-    )
-
-
-def plan_suggestions_visible_to(viewer: User, *, now=None) -> QuerySet[PlanSuggestion]:
-    if viewer.role == User.Role.PATIENT:
-        return PlanSuggestion.objects.filter(plan__patient=viewer)
-    return PlanSuggestion.objects.filter(
-        granted(viewer, Scope.COPING, patient_ref="plan__patient", now=now)
-    )
-
-
-def _on_care_team(therapist: User, *, patient_ref: str = "patient") -> Exists:
-    return Exists(
-        CareLink.objects.filter(
-            therapist=therapist,
-            patient=OuterRef(patient_ref),
-            ended_at__isnull=True,
-            patient__is_active=True,
-        )
-    )
-
-
-def homework_visible_to(viewer: User, *, now=None) -> QuerySet[Homework]:
-    """Own homework for a patient; else what the viewer assigned (while linked) or a grant covers."""
-    if viewer.role == User.Role.PATIENT:
-        return Homework.objects.filter(patient=viewer)
-    rule = Q(granted(viewer, Scope.HOMEWORK, now=now))
-    if viewer.role == User.Role.THERAPIST:
-        rule |= Q(_on_care_team(viewer), assigned_by=viewer)
-    return Homework.objects.filter(rule)
-
-
-def may_write_for(viewer: User, patient_id: UUID, scope: str, *, now=None) -> bool:
-    """A therapist on the patient's care team, holding ``scope`` now, may add to their records."""
-    if viewer.role != User.Role.THERAPIST:
-        return False
-    return (
-        open_scopes(now=now)
-        .filter(recipient=viewer, patient_id=patient_id, scope=scope)
-        .filter(_on_care_team(viewer))
-        .exists()
+        in_force(now=now).filter(recipient=viewer, scope=scope, patient=OuterRef(patient_ref))
     )
 
 
@@ -202,45 +163,11 @@ class HeldScope:
 Held = dict[UUID, dict[str, HeldScope]]
 
 
-FEED_SCOPES = (Scope.JOURNAL_ALL, Scope.JOURNAL_SHARED, Scope.CHECKINS, Scope.CRISIS_ALERTS)
-
-
-def feed_visible_to(viewer: User, *, now=None, held: Held | None = None) -> QuerySet[FeedItem]:
-    """Feed items the viewer may see, across all the patients who granted them anything.
-
-    ``held`` is scopes_held(viewer, now=now) (covering at least FEED_SCOPES); read here
-    when not given. The rule names the patients of each scope as literal ids rather
-    than EXISTS subqueries: the planner estimates an id list from its statistics but
-    an EXISTS blind, and that estimate picks the plan. Walking the feed_at index
-    newest first suits a caseload; a viewer whose patients hold a small part of the
-    feed is served by feed_patient_at and a small sort instead.
-    """
-    if viewer.role == User.Role.PATIENT:
-        return FeedItem.objects.none()
-    if held is None:
-        held = scopes_held(viewer, now=now, scopes=FEED_SCOPES)
-    patients = {
-        scope: [patient_id for patient_id, scopes in held.items() if scope in scopes]
-        for scope in FEED_SCOPES
-    }
-    entries = Q(kind=FeedItem.Kind.ENTRY, entry__deleted_at__isnull=True) & (
-        Q(patient_id__in=patients[Scope.JOURNAL_ALL])
-        | Q(patient_id__in=patients[Scope.JOURNAL_SHARED], entry__shared=True)
-    )
-    checkins = Q(
-        kind=FeedItem.Kind.CHECKIN,
-        checkin__deleted_at__isnull=True,
-        patient_id__in=patients[Scope.CHECKINS],
-    )
-    alerts = Q(kind=FeedItem.Kind.ALERT, patient_id__in=patients[Scope.CRISIS_ALERTS])
-    return FeedItem.objects.filter(entries | checkins | alerts)
-
-
 def scopes_held(
     viewer: User,
     patient_ids: Iterable[UUID] | None = None,
     *,
-    now=None,
+    now: datetime | None = None,
     scopes: Iterable[str] | None = None,
 ) -> Held:
     """patient id -> scope -> the grant in force that gives the viewer that scope; one query.
@@ -250,7 +177,7 @@ def scopes_held(
     # Plain rows, not model instances: a caseload holds hundreds of them, and building
     # a GrantScope and a ConsentGrant for each was the slowest step of a feed page.
     rows = (
-        open_scopes(now=now)
+        in_force(now=now)
         .filter(recipient=viewer)
         .values_list("patient_id", "scope", "grant_id", "grant__purpose")
     )
@@ -264,8 +191,278 @@ def scopes_held(
     return held
 
 
-def patients_granting(viewer: User, *, now=None) -> QuerySet[User]:
+def patients_granting(viewer: User, *, now: datetime | None = None) -> QuerySet[User]:
     """Patients who granted the viewer any scope that is in force now."""
     return User.objects.filter(
-        Exists(open_scopes(now=now).filter(recipient=viewer, patient=OuterRef("pk")))
+        Exists(in_force(now=now).filter(recipient=viewer, patient=OuterRef("pk")))
     )
+
+
+def alert_recipients(
+    patient_ids: Iterable[UUID], *, now: datetime | None = None
+) -> dict[UUID, set[UUID]]:
+    """patient id -> who receives their crisis alerts now: holders of ``crisis_alerts`` in
+    force whose account is open."""
+    recipients: dict[UUID, set[UUID]] = defaultdict(set)
+    rows = in_force(now=now).filter(
+        patient_id__in=set(patient_ids), scope=Scope.CRISIS_ALERTS, recipient__is_active=True
+    )
+    for patient_id, recipient_id in rows.values_list("patient_id", "recipient_id"):
+        recipients[patient_id].add(recipient_id)
+    return recipients
+
+
+def alerts_reaching(viewer: User, *, alert_patient: str, now: datetime | None = None) -> Q:
+    """SQL: a row's crisis alert (its patient at ``alert_patient``) may reach the viewer now."""
+    return Q(granted(viewer, Scope.CRISIS_ALERTS, patient_ref=alert_patient, now=now))
+
+
+# --- reads ---------------------------------------------------------------------------------
+
+
+def _by_patient(kind: Kind, patient_ids: Iterable[UUID]) -> Q:
+    return Q(**{f"{kind.patient_id}__in": list(patient_ids)})
+
+
+def _reach_rule(
+    viewer: User, kind: Kind, *, now: datetime | None = None, held: Held | None = None
+) -> Q:
+    """SQL: the rows of ``kind`` a non-patient viewer reaches.
+
+    With ``held`` (scopes_held for this viewer and request) the patients of each scope
+    are literal ids: the planner estimates an id list from its statistics but an EXISTS
+    blind, and on a caseload's feed that estimate picks the plan.
+    """
+    rule = Q(pk__in=[])
+    for reach in kind.reach:
+        if held is None:
+            who = Q(granted(viewer, reach.scope, patient_ref=kind.patient, now=now))
+        else:
+            who = _by_patient(kind, [pid for pid, scopes in held.items() if reach.scope in scopes])
+        rule |= who & reach.q()
+    if kind.assigned_by is not None and kind.team is not None:
+        rule |= Q(kind.team(viewer, kind.patient), **{kind.assigned_by: viewer})
+    if kind.public is not None:
+        rule |= kind.public
+    return rule
+
+
+def _shown_fields(
+    qs: QuerySet, viewer: User, kind: Kind, *, now: datetime | None = None
+) -> QuerySet:
+    """For someone else, read each restricted field as ``shown_<field>``: the value where a
+    scope in force reveals it, null elsewhere; the field itself stays unread."""
+    if not kind.fields or viewer.role == User.Role.PATIENT:
+        return qs  # a patient reads every field of their own records as it is
+    annotations = {}
+    for path, scopes in kind.fields.items():
+        output = _field_at(kind.model, path).__class__(null=True)
+        reveals = Q(pk__in=[])
+        for scope in sorted(scopes):
+            reveals |= Q(granted(viewer, scope, patient_ref=kind.patient, now=now))
+        annotations[shown_name(path)] = Case(
+            When(reveals, then=F(path)), default=Value(None), output_field=output
+        )
+    return qs.defer(*kind.fields).annotate(**annotations)
+
+
+def shown_name(path: str) -> str:
+    """The name a restricted field is read as: ``note`` -> ``shown_note``, ``checkin__note``
+    (a related record's) -> ``shown_checkin_note``."""
+    return "shown_" + path.replace("__", "_")
+
+
+def _field_at(model: type[models.Model], path: str) -> models.Field:
+    *relations, name = path.split("__")
+    for relation in relations:
+        model = model._meta.get_field(relation).related_model  # type: ignore[assignment]
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        raise TypeError(f"{path} is not a field a record can hide")
+    return field
+
+
+def readable(
+    viewer: User, kind: Kind, *, now: datetime | None = None, held: Held | None = None
+) -> QuerySet:
+    """The records of ``kind`` the viewer may read now (for others, restricted fields as
+    ``shown_<field>``: see _shown_fields)."""
+    rows = kind.model._default_manager.filter(kind.live)
+    if viewer.role == User.Role.PATIENT:
+        own = Q(**{kind.patient: viewer})
+        rows = rows.filter(own | kind.public if kind.public is not None else own)
+    else:
+        rows = rows.filter(_reach_rule(viewer, kind, now=now, held=held))
+    return _shown_fields(rows, viewer, kind, now=now)
+
+
+def get_or_404(viewer: User, kind: Kind, queryset: QuerySet | None = None, **lookup) -> Any:
+    """One record of ``kind`` the viewer may read (from ``queryset`` when given); else 404."""
+    rows = readable(viewer, kind) if queryset is None else queryset
+    record = rows.filter(**lookup).first()
+    if record is None:
+        raise NotFound()
+    return record
+
+
+# --- writes --------------------------------------------------------------------------------
+
+
+def _writers(kind: Kind, action: Action) -> Writers:
+    return kind.writers.get(action, PATIENT_ONLY)
+
+
+def may(
+    viewer: User,
+    action: Action,
+    kind: Kind,
+    *,
+    patient_id: UUID,
+    record: models.Model | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Whether the viewer may do ``action`` on the patient's records of ``kind`` (on ``record``)."""
+    writers = _writers(kind, action)
+    if viewer.role == User.Role.PATIENT:
+        return writers.patient and viewer.pk == patient_id
+    if writers.team is None or viewer.role != User.Role.THERAPIST:
+        return False
+    if (
+        writers.author is not None
+        and record is not None
+        and _value(record, f"{writers.author}_id") != viewer.pk
+    ):
+        return False
+    on_team = User.objects.filter(pk=patient_id).filter(writers.team(viewer, "pk"))
+    if writers.scope is not None:
+        on_team = on_team.filter(granted(viewer, writers.scope, patient_ref="pk", now=now))
+    return on_team.exists()
+
+
+def never_does(role: str, action: Action, kind: Kind) -> bool:
+    """A role that can never do ``action`` on ``kind`` (a 403 that reveals nothing)."""
+    writers = _writers(kind, action)
+    if role == User.Role.PATIENT:
+        return not writers.patient
+    return role != User.Role.THERAPIST or writers.team is None
+
+
+def authorize(
+    viewer: User,
+    action: Action,
+    kind: Kind,
+    *,
+    patient_id: UUID,
+    record: models.Model | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Raise unless the viewer may do ``action``.
+
+    Creating for a patient one may not write for is a 404 (whether the patient exists
+    is not the viewer's to learn); a record the viewer can read but not change is a 403.
+    """
+    if may(viewer, action, kind, patient_id=patient_id, record=record, now=now):
+        return
+    if record is None:
+        raise NotFound()
+    raise PermissionDenied(_writers(kind, action).refusal)
+
+
+def writable_patient(
+    viewer: User, kind: Kind, patient_id: UUID | None, *, now: datetime | None = None
+) -> User:
+    """The patient a new record of ``kind`` is for: the viewer themselves, or a patient the
+    viewer may create it for (named by ``patient_id``); 404 otherwise."""
+    if viewer.role == User.Role.PATIENT:
+        if patient_id not in (None, viewer.pk):
+            raise NotFound()
+        return viewer
+    if patient_id is None:
+        raise ValidationError({"patient": ["Name the patient on your care team this is for."]})
+    authorize(viewer, Action.CREATE, kind, patient_id=patient_id, now=now)
+    return User.objects.get(pk=patient_id)
+
+
+# --- what a response hands out -------------------------------------------------------------
+
+
+def reach_of(viewer: User, kind: Kind, record: models.Model, scopes: Mapping[str, Any]) -> str:
+    """The scope under which ``record`` is shown to the viewer ('' if none of ``scopes``)."""
+    for reach in kind.reach:
+        if reach.scope in scopes and reach.holds_for(record):
+            return reach.scope
+    return ""
+
+
+def hand_out(
+    *,
+    request: HttpRequest,
+    viewer: User,
+    kind: Kind,
+    records: Sequence[T],
+    now: datetime,
+    held: Held | None = None,
+    log_as: Callable[[T], tuple[str, str]] | None = None,
+) -> list[T]:
+    """The records the viewer may be shown, each read by someone else logged (42 CFR 2.25).
+
+    A patient's own records pass unlogged. For anyone else a record is shown when a grant
+    in force reaches it (logged under that grant, one row per patient, scope and kind), or
+    when the viewer assigned it as the program's own record (logged without a grant). A
+    record that fits neither (a grant revoked while this request ran) is left out.
+    ``log_as`` names a record in the log (kind, id); by default the kind's name and log_id.
+    """
+    if viewer.role == User.Role.PATIENT:
+        return [record for record in records if kind.patient_of(record) == viewer.pk]
+    if not records:
+        return []
+    if held is None:
+        held = scopes_held(
+            viewer,
+            {kind.patient_of(record) for record in records},
+            now=now,
+            scopes={reach.scope for reach in kind.reach},
+        )
+    name_of = log_as or (lambda record: (kind.name, str(_value(record, kind.log_id))))
+    shown: list[T] = []
+    groups: dict[tuple[UUID, str, str], list[str]] = defaultdict(list)
+    for record in records:
+        patient_id = kind.patient_of(record)
+        scope = reach_of(viewer, kind, record, held.get(patient_id, {}))
+        if not scope and not (
+            kind.assigned_by and _value(record, f"{kind.assigned_by}_id") == viewer.pk
+        ):
+            continue
+        shown.append(record)
+        logged_kind, record_id = name_of(record)
+        groups[(patient_id, scope, logged_kind)].append(record_id)
+    disclose(
+        request=request,
+        viewer=viewer,
+        held=held,
+        items=[
+            Disclosure(patient_id, scope, logged_kind, ids, len(ids))
+            for (patient_id, scope, logged_kind), ids in groups.items()
+        ],
+    )
+    return shown
+
+
+def disclose(
+    *, request: HttpRequest, viewer: User, held: Held, items: Iterable[Disclosure]
+) -> None:
+    """Log what a response showed of others' records, each under the grant that allowed it.
+
+    ``held`` is what scopes_held returned for this request; an item with a scope it does
+    not cover is a bug, and fails the request rather than go unlogged. An item without a
+    scope was seen as the program's own record (logged without a grant, for treatment).
+    """
+    rows = []
+    for item in items:
+        if item.count == 0:
+            continue
+        row = held[item.patient_id][item.scope] if item.scope else None
+        rows.append(
+            (item, row.grant_id if row else None, row.purpose if row else Purpose.TREATMENT)
+        )
+    disclosures_log(request=request, viewer=viewer, rows=rows)

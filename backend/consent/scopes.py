@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from backend.disclosure.models import Purpose
+
 
 class Scope(models.TextChoices):
     JOURNAL_SHARED = "journal.shared", "Journal entries you mark as shared"
@@ -16,12 +18,6 @@ class Scope(models.TextChoices):
     HOMEWORK = "homework", "Homework"
     MEETINGS = "meetings", "Support-group meeting attendance"
     CRISIS_ALERTS = "crisis_alerts", "Alerts when a craving is very high or after a lapse"
-
-
-class Purpose(models.TextChoices):
-    TREATMENT = "treatment", "Treatment"
-    CARE_COORDINATION = "care_coordination", "Care coordination"
-    FAMILY_SUPPORT = "family_support", "Family support"
 
 
 # Scopes whose records carry the patient's own words (situation, thoughts, notes).
@@ -40,7 +36,3 @@ REVOCATION_INSTRUCTIONS = (
     "POST /api/v1/consents/{id}/revoke/. Revocation takes effect on the recipient's next "
     "request; what they already saw cannot be unseen."
 )
-
-# 42 CFR 2.32(a)(2): the short statement that must accompany a disclosure made with consent.
-REDISCLOSURE_NOTICE = "42 CFR part 2 prohibits unauthorized use or disclosure of these records."
-REDISCLOSURE_HEADER = "Redisclosure-Notice"

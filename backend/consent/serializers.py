@@ -1,7 +1,8 @@
 from django.utils import timezone
 from rest_framework import serializers
 
-from backend.consent.models import ConsentGrant, DisclosureLog, FeedItem, FeedReview
+from backend.accounts.serializers import PersonSerializer
+from backend.consent.models import ConsentGrant
 from backend.consent.scopes import (
     FAMILY_DEFAULT_SCOPES,
     PURPOSES_BY_ROLE,
@@ -11,13 +12,6 @@ from backend.consent.scopes import (
     Scope,
 )
 from backend.core.serializers import AwareDateTimeField, StrictSerializer
-from backend.journal.serializers import CheckInSerializer, EntrySerializer
-
-
-class PersonSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    display_name = serializers.CharField()
-    role = serializers.CharField()
 
 
 class ScopeInfoSerializer(serializers.Serializer):
@@ -114,97 +108,3 @@ class GrantSerializer(serializers.ModelSerializer):
 
 class RevokeSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
-
-
-class AlertSerializer(serializers.Serializer):
-    reason = serializers.CharField(help_text="high_intensity, lapse or use.")
-    created_at = serializers.DateTimeField()
-
-
-class ReviewSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = FeedReview
-        fields = ["comment", "reviewed_at"]
-        read_only_fields = fields
-
-
-class SharedCheckInSerializer(CheckInSerializer):
-    """A check-in as someone else sees it: its note is the patient's own words."""
-
-    note = serializers.SerializerMethodField(
-        help_text=(
-            "The patient's own words: null unless you also hold journal.all or journal.shared "
-            "(for family, granted only with allow_journal_text)."
-        )
-    )
-
-    def get_note(self, checkin) -> str | None:
-        held = self.context.get("held", {}).get(checkin.patient_id, {})
-        return checkin.note if REVEALS_JOURNAL_TEXT & set(held) else None
-
-
-class FeedItemSerializer(serializers.ModelSerializer):
-    patient = PersonSerializer()
-    urgent = serializers.SerializerMethodField(help_text="A crisis alert: look at it first.")
-    state = serializers.SerializerMethodField(help_text="unread or reviewed, for you.")
-    review = serializers.SerializerMethodField()
-    entry = EntrySerializer(allow_null=True)
-    checkin = SharedCheckInSerializer(allow_null=True)
-    alert = AlertSerializer(allow_null=True)
-
-    class Meta:
-        model = FeedItem
-        fields = ["id", "kind", "urgent", "at", "patient", "state", "review", "entry", "checkin", "alert"]  # fmt: skip
-        read_only_fields = fields
-
-    def get_urgent(self, item) -> bool:
-        return item.kind == FeedItem.Kind.ALERT
-
-    def _review(self, item):
-        reviews = item.my_reviews
-        return reviews[0] if reviews else None
-
-    def get_state(self, item) -> str:
-        return "unread" if self._review(item) is None else "reviewed"
-
-    def get_review(self, item) -> dict | None:
-        review = self._review(item)
-        return None if review is None else ReviewSerializer(review).data
-
-
-class FeedReviewWriteSerializer(StrictSerializer):
-    comment = serializers.CharField(
-        max_length=1000,
-        required=False,
-        allow_blank=True,
-        help_text="Optional; the patient sees it.",
-    )
-
-
-class FeedbackSerializer(serializers.ModelSerializer):
-    """A review of something the patient shared, as the patient sees it."""
-
-    reviewer = PersonSerializer()
-    kind = serializers.CharField(source="item.kind")
-    record_id = serializers.SerializerMethodField()
-
-    class Meta:
-        model = FeedReview
-        fields = ["id", "reviewer", "kind", "record_id", "comment", "reviewed_at"]
-        read_only_fields = fields
-
-    def get_record_id(self, review) -> str:
-        # Annotated by selectors.feedback_for: the id the patient's phone chose.
-        return str(review.record_id)
-
-
-class DisclosureSerializer(serializers.ModelSerializer):
-    viewer = PersonSerializer()
-
-    class Meta:
-        model = DisclosureLog
-        fields = [
-            "id", "at", "viewer", "viewer_role", "kind", "record_count", "record_ids", "grant",
-            "purpose", "endpoint",
-        ]  # fmt: skip
-        read_only_fields = fields

@@ -1,10 +1,7 @@
-"""Writes of consent grants, the disclosure log and feed reviews."""
+"""Writes of consent grants: signing, revoking, and revoking when a relationship ends."""
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import TypeVar
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
@@ -13,31 +10,29 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from backend.accounts.models import User
-from backend.care.models import CareLink
-from backend.consent import policy
-from backend.consent.models import ConsentGrant, DisclosureLog, FeedItem, FeedReview, GrantScope
-from backend.consent.policy import Held, HeldScope
-from backend.consent.scopes import PURPOSES_BY_ROLE, REVEALS_JOURNAL_TEXT, Purpose, Scope
+from backend.consent.models import ConsentGrant, GrantScope
+from backend.consent.scopes import PURPOSES_BY_ROLE, REVEALS_JOURNAL_TEXT, Scope
 from backend.core.errors import Conflict
-
-T = TypeVar("T")
 
 DEFAULT_GRANT_LIFETIME = timedelta(days=365)
 MAX_GRANT_LIFETIME = timedelta(days=5 * 365)
 
 
-def _recipient_is_connected(*, patient: User, recipient: User) -> bool:
-    from backend.family.models import FamilyLink
+# Who a patient may grant to: someone linked to them now. The apps that hold the links
+# (care, family) sit above consent, so each names its rule for its role at start-up
+# (their AppConfig.ready); a role with no rule receives no grant.
+LinkRule = Callable[[User, User], bool]
+_link_rules: dict[str, LinkRule] = {}
 
-    if recipient.role == User.Role.THERAPIST:
-        return CareLink.objects.filter(
-            patient=patient, therapist=recipient, ended_at__isnull=True
-        ).exists()
-    if recipient.role == User.Role.FAMILY:
-        return FamilyLink.objects.filter(
-            patient=patient, member=recipient, ended_at__isnull=True
-        ).exists()
-    return False
+
+def link_rule_register(*, role: str, rule: LinkRule) -> None:
+    """``rule(patient, recipient)``: the recipient of ``role`` is linked to the patient now."""
+    _link_rules[role] = rule
+
+
+def _recipient_is_connected(*, patient: User, recipient: User) -> bool:
+    rule = _link_rules.get(recipient.role)
+    return rule is not None and rule(patient, recipient)
 
 
 def describe(scopes: Iterable[str]) -> str:
@@ -179,119 +174,3 @@ def grants_revoke_all(*, user: User, reason: str) -> int:
         grant_revoke(grant=grant, by=user, reason=reason)
         count += 1
     return count
-
-
-@dataclass(frozen=True)
-class Disclosure:
-    """What one response showed of one patient's records, and under which scope."""
-
-    patient_id: UUID
-    scope: str
-    kind: str
-    record_ids: list[str] | None
-    count: int
-    # Seen without a consent (the therapist who assigned homework): logged all the same.
-    without_grant: bool = False
-
-
-def _client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
-
-
-def disclosures_record(*, request, viewer: User, held: Held, items: Iterable[Disclosure]) -> None:
-    """Append one disclosure-log row per patient and kind of record shown (42 CFR 2.25).
-
-    ``held`` is what policy.scopes_held returned for this request; a disclosure
-    not covered by it is a bug, and fails the request rather than go unlogged.
-    """
-    now = timezone.now()
-    endpoint = f"{request.method} {request.path}"[:200]
-    rows = []
-    for item in items:
-        if item.count == 0:
-            continue
-        if item.without_grant:
-            row = HeldScope(grant_id=None, purpose=Purpose.TREATMENT)
-        else:
-            row = held[item.patient_id][item.scope]
-        rows.append(
-            DisclosureLog(
-                viewer=viewer,
-                viewer_role=viewer.role,
-                patient_id=item.patient_id,
-                kind=item.kind,
-                record_ids=item.record_ids or [],
-                record_count=item.count,
-                grant_id=row.grant_id,
-                purpose=row.purpose,
-                at=now,
-                endpoint=endpoint,
-                ip=_client_ip(request),
-            )
-        )
-    DisclosureLog.objects.bulk_create(rows)
-
-
-def records_disclose(
-    *,
-    request,
-    viewer: User,
-    records: Sequence[T],
-    scope: str,
-    kind: str,
-    now: datetime,
-    patient_of: Callable[[T], UUID] = lambda record: record.patient_id,
-    seen_without_grant: Callable[[T], bool] | None = None,
-) -> list[T]:
-    """The records the viewer may be shown, each disclosure logged (42 CFR 2.25).
-
-    A patient's own records pass unlogged. For anyone else, a record is shown
-    when a grant in force gives ``scope`` for its patient (logged under that
-    grant, one row per patient), or when ``seen_without_grant`` says the viewer
-    sees it as part of the program's own treatment (the assigning therapist of
-    homework): not a disclosure under consent, but logged too (without a grant,
-    purpose treatment), so the patient's accounting shows every read. A record
-    that fits neither (a grant revoked while this request ran) is left out.
-    """
-    if viewer.role == User.Role.PATIENT:
-        return [record for record in records if patient_of(record) == viewer.pk]
-    if not records:
-        return []
-    held = policy.scopes_held(
-        viewer, {patient_of(record) for record in records}, now=now, scopes=[scope]
-    )
-    shown: list[T] = []
-    ids: dict[UUID, list[str]] = defaultdict(list)
-    own_ids: dict[UUID, list[str]] = defaultdict(list)
-    for record in records:
-        patient_id = patient_of(record)
-        if scope in held.get(patient_id, {}):
-            shown.append(record)
-            ids[patient_id].append(str(record.pk))
-        elif seen_without_grant is not None and seen_without_grant(record):
-            shown.append(record)
-            own_ids[patient_id].append(str(record.pk))
-    disclosures_record(
-        request=request,
-        viewer=viewer,
-        held=held,
-        items=[
-            *(Disclosure(pid, scope, kind, pks, len(pks)) for pid, pks in ids.items()),
-            *(
-                Disclosure(pid, scope, kind, pks, len(pks), without_grant=True)
-                for pid, pks in own_ids.items()
-            ),
-        ],
-    )
-    return shown
-
-
-@transaction.atomic
-def feed_item_review(*, item: FeedItem, reviewer: User, comment: str = "") -> FeedReview:
-    """Mark a feed item reviewed, with an optional comment for the patient (re-reviewing edits it)."""
-    review, _ = FeedReview.objects.update_or_create(
-        item=item,
-        reviewer=reviewer,
-        defaults={"comment": comment, "reviewed_at": timezone.now()},
-    )
-    return review

@@ -18,6 +18,7 @@ from rest_framework.exceptions import ValidationError
 
 from backend.accounts.models import User
 from backend.consent import policy
+from backend.coping.access import SKILL
 from backend.coping.models import (
     Checklist,
     ChecklistDay,
@@ -50,7 +51,7 @@ def _skills_for_patient(patient: User, skill_ids: Iterable[UUID]) -> dict[UUID, 
     wanted = set(skill_ids)
     if not wanted:
         return {}
-    return {s.pk: s for s in policy.skills_visible_to(patient).filter(pk__in=wanted)}
+    return {s.pk: s for s in policy.readable(patient, SKILL).filter(pk__in=wanted)}
 
 
 # --- custom skills ------------------------------------------------------------------------

@@ -38,7 +38,6 @@ urlpatterns = [
         views.ChecklistDayView.as_view(),
         name="coping-checklist-day",
     ),
-    path("effectiveness/", views.EffectivenessView.as_view(), name="coping-effectiveness"),
     path("plans/", views.PlanListCreateView.as_view(), name="coping-plans"),
     path("plans/<uuid:plan_id>/", views.PlanDetailView.as_view(), name="coping-plan-detail"),
     path(

@@ -11,21 +11,23 @@ from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.accounts.models import User
 from backend.consent import policy
-from backend.consent import services as consent_services
-from backend.consent.disclosure import (
-    DisclosesRecordsToOthers,
-    NoticeToOthersPagination,
-    discloses,
-)
-from backend.consent.scopes import Scope
+from backend.consent.policy import Action
 from backend.coping import selectors, services
+from backend.coping.access import (
+    CHECKLIST,
+    CHECKLIST_DAY,
+    PLAN,
+    PLAN_SUGGESTION,
+    PLAN_VERSION,
+    SKILL,
+)
 from backend.coping.models import (
     Checklist,
     ChecklistDay,
@@ -41,8 +43,6 @@ from backend.coping.serializers import (
     ChecklistUpdateSerializer,
     DaySerializer,
     DayWriteSerializer,
-    EffectivenessQuerySerializer,
-    EffectivenessSerializer,
     PlanContentSerializer,
     PlanSerializer,
     PlanVersionSerializer,
@@ -58,7 +58,11 @@ from backend.coping.serializers import (
 from backend.core import conditional
 from backend.core.errors import PreconditionFailed
 from backend.core.idempotency import idempotent
-from backend.core.permissions import HasRole
+from backend.disclosure.notice import (
+    DisclosesRecordsToOthers,
+    NoticeToOthersPagination,
+    discloses,
+)
 
 READERS = (User.Role.PATIENT, User.Role.THERAPIST, User.Role.FAMILY)
 WRITERS = (User.Role.PATIENT, User.Role.THERAPIST)
@@ -94,53 +98,19 @@ class CopingAccess(BasePermission):
         return user.role in writers
 
 
-class IsPatientOrTherapist(HasRole):
-    roles = (User.Role.PATIENT, User.Role.THERAPIST)
-    message = "Skill effectiveness is for patients and their therapists."
-
-
 def _context(request) -> dict:
     return {"request": request, "disclosed": discloses(request)}
 
 
-def _target_patient(request, patient_id) -> User:
-    """Whose record a new skill or checklist is: the patient, or one a therapist may write for.
-
-    A therapist names a patient on their care team who granted them the coping
-    scope; any other patient answers 404, as if they did not exist.
-    """
-    viewer = request.user
-    if viewer.role == User.Role.PATIENT:
-        if patient_id not in (None, viewer.pk):
-            raise NotFound()
-        return viewer
-    if patient_id is None:
-        raise ValidationError({"patient": ["Name the patient on your care team this is for."]})
-    if not policy.may_write_for(viewer, patient_id, Scope.COPING):
-        raise NotFound()
-    return User.objects.get(pk=patient_id)
-
-
-def _may_change(viewer: User, patient_id) -> bool:
-    return viewer.pk == patient_id or policy.may_write_for(viewer, patient_id, Scope.COPING)
-
-
-def _coping_shown(request, records, *, kind: str, now, patient_of=None) -> list:
-    """The coping records the viewer may be shown, each read by another logged (42 CFR 2.25)."""
-    extra = {} if patient_of is None else {"patient_of": patient_of}
-    return consent_services.records_disclose(
-        request=request,
-        viewer=request.user,
-        records=records,
-        scope=Scope.COPING,
-        kind=kind,
-        now=now,
-        **extra,
+def _shown(request, kind: policy.Kind, records, *, now) -> list:
+    """The records the viewer may be shown, each read by another logged (42 CFR 2.25)."""
+    return policy.hand_out(
+        request=request, viewer=request.user, kind=kind, records=records, now=now
     )
 
 
-def _shown_or_404(request, record, *, kind: str, now, patient_of=None):
-    if not _coping_shown(request, [record], kind=kind, now=now, patient_of=patient_of):
+def _shown_or_404(request, kind: policy.Kind, record, *, now):
+    if not _shown(request, kind, [record], now=now):
         raise NotFound()  # the grant ended while this request ran
     return record
 
@@ -150,9 +120,7 @@ def _shown_or_404(request, record, *, kind: str, now, patient_of=None):
 
 def _skills_shown(request, skills: list[Skill], *, now) -> list[Skill]:
     """Library skills as they are; custom skills only as the policy and the log allow."""
-    custom = _coping_shown(
-        request, [s for s in skills if not s.is_system], kind="custom_skill", now=now
-    )
+    custom = _shown(request, SKILL, [s for s in skills if not s.is_system], now=now)
     allowed = {s.pk for s in custom}
     return [s for s in skills if s.is_system or s.pk in allowed]
 
@@ -219,9 +187,9 @@ class SkillListCreateView(DisclosesRecordsToOthers, generics.ListAPIView):
         serializer = SkillCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        patient = _target_patient(request, data.pop("patient", None))
+        patient = policy.writable_patient(request.user, SKILL, data.pop("patient", None))
         skill = services.skill_create(author=request.user, patient=patient, data=data)
-        skill = _shown_or_404(request, skill, kind="custom_skill", now=timezone.now())
+        skill = _shown_or_404(request, SKILL, skill, now=timezone.now())
         return Response(
             SkillSerializer(skill, context=_context(request)).data, status=status.HTTP_201_CREATED
         )
@@ -234,7 +202,7 @@ class SkillDetailView(DisclosesRecordsToOthers, APIView):
     def _skill(self, request, skill_id, now) -> Skill:
         skill = selectors.skill_get(viewer=request.user, skill_id=skill_id, now=now)
         if not skill.is_system:
-            _shown_or_404(request, skill, kind="custom_skill", now=now)
+            _shown_or_404(request, SKILL, skill, now=now)
         return skill
 
     def _changeable(self, request, skill_id) -> Skill:
@@ -244,13 +212,9 @@ class SkillDetailView(DisclosesRecordsToOthers, APIView):
             raise PermissionDenied(
                 "The library's skills cannot be changed; write your own instead."
             )
-        viewer = request.user
-        if viewer.pk != skill.patient_id and not (
-            skill.author_id == viewer.pk and _may_change(viewer, skill.patient_id)
-        ):
-            raise PermissionDenied(
-                "Only the patient and the therapist who wrote it change a skill."
-            )
+        policy.authorize(
+            request.user, Action.CHANGE, SKILL, patient_id=skill.patient_id, record=skill, now=now
+        )
         return skill
 
     @extend_schema(summary="One coping skill", responses={200: SkillSerializer})
@@ -269,7 +233,7 @@ class SkillDetailView(DisclosesRecordsToOthers, APIView):
         serializer = SkillFieldsSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         skill = services.skill_update(skill=skill, data=dict(serializer.validated_data))
-        skill = _shown_or_404(request, skill, kind="custom_skill", now=timezone.now())
+        skill = _shown_or_404(request, SKILL, skill, now=timezone.now())
         return Response(SkillSerializer(skill, context=_context(request)).data)
 
     @extend_schema(
@@ -327,7 +291,7 @@ class ChecklistListCreateView(DisclosesRecordsToOthers, generics.ListAPIView):
         if "patient" in query.validated_data:
             checklists = checklists.filter(patient_id=query.validated_data["patient"])
         page = self.paginate_queryset(checklists)
-        shown = _coping_shown(request, page, kind="checklist", now=now)
+        shown = _shown(request, CHECKLIST, page, now=now)
         return self.get_paginated_response(
             ChecklistSerializer(
                 _with_progress(shown, now), many=True, context=_context(request)
@@ -348,13 +312,13 @@ class ChecklistListCreateView(DisclosesRecordsToOthers, generics.ListAPIView):
         serializer = ChecklistCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        patient = _target_patient(request, data.get("patient"))
+        patient = policy.writable_patient(request.user, CHECKLIST, data.get("patient"))
         checklist = services.checklist_create(
             author=request.user, patient=patient, title=data["title"], items=data.get("items", [])
         )
         now = timezone.now()
         checklist = selectors.checklist_get(viewer=request.user, checklist_id=checklist.pk, now=now)
-        _shown_or_404(request, checklist, kind="checklist", now=now)
+        _shown_or_404(request, CHECKLIST, checklist, now=now)
         return Response(
             ChecklistSerializer(
                 _with_progress([checklist], now)[0], context=_context(request)
@@ -369,7 +333,7 @@ class ChecklistDetailView(DisclosesRecordsToOthers, APIView):
 
     def _shown(self, request, checklist_id, now) -> Checklist:
         checklist = selectors.checklist_get(viewer=request.user, checklist_id=checklist_id, now=now)
-        _shown_or_404(request, checklist, kind="checklist", now=now)
+        _shown_or_404(request, CHECKLIST, checklist, now=now)
         return _with_progress([checklist], now)[0]
 
     @extend_schema(
@@ -395,8 +359,13 @@ class ChecklistDetailView(DisclosesRecordsToOthers, APIView):
         checklist = selectors.checklist_get(
             viewer=request.user, checklist_id=checklist_id, items=False
         )
-        if not _may_change(request.user, checklist.patient_id):
-            raise PermissionDenied("Only the patient and their therapist change a checklist.")
+        policy.authorize(
+            request.user,
+            Action.CHANGE,
+            CHECKLIST,
+            patient_id=checklist.patient_id,
+            record=checklist,
+        )
         serializer = ChecklistUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         services.checklist_update(checklist=checklist, **serializer.validated_data)
@@ -412,11 +381,13 @@ class ChecklistDetailView(DisclosesRecordsToOthers, APIView):
         checklist = selectors.checklist_get(
             viewer=request.user, checklist_id=checklist_id, items=False
         )
-        viewer = request.user
-        if viewer.pk != checklist.patient_id and not (
-            checklist.author_id == viewer.pk and _may_change(viewer, checklist.patient_id)
-        ):
-            raise PermissionDenied("Only the patient and the therapist who made it delete it.")
+        policy.authorize(
+            request.user,
+            Action.DELETE,
+            CHECKLIST,
+            patient_id=checklist.patient_id,
+            record=checklist,
+        )
         services.checklist_archive(checklist=checklist)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -438,13 +409,7 @@ class ChecklistDayListView(DisclosesRecordsToOthers, generics.ListAPIView):
             viewer=request.user, checklist_id=self.kwargs["checklist_id"], now=now, items=False
         )
         page = self.paginate_queryset(selectors.checklist_days(request.user, checklist, now=now))
-        shown = _coping_shown(
-            request,
-            page,
-            kind="checklist_day",
-            now=now,
-            patient_of=lambda day: day.checklist.patient_id,
-        )
+        shown = _shown(request, CHECKLIST_DAY, page, now=now)
         return self.get_paginated_response(
             DaySerializer(shown, many=True, context=_context(request)).data
         )
@@ -481,55 +446,6 @@ class ChecklistDayView(APIView):
 # --- effectiveness -----------------------------------------------------------------------------
 
 
-@extend_schema(tags=["coping"])
-class EffectivenessView(DisclosesRecordsToOthers, APIView):
-    permission_classes = [IsPatientOrTherapist]
-
-    @extend_schema(
-        summary="Which coping skills work, from the journal",
-        description=(
-            "For each coping skill logged in journal entries: how often it was used, the share of "
-            "those cravings that ended resisted (of those that ended: resisted, lapsed or used), "
-            "and the mean drop in intensity (intensity minus intensity after). Logged skills "
-            'match library skills by id, name or a common phrasing ("called my sponsor"), or the '
-            "patient's custom skills. Patients see their own; a therapist names `patient`, who "
-            "must have granted them `insights` or `journal.all`. Under `insights` alone, skills "
-            "in the patient's own words are counted together without their label. "
-            "`from`/`to` (local dates) narrow the range; by default the whole journal."
-        ),
-        parameters=[EffectivenessQuerySerializer],
-        responses={200: EffectivenessSerializer},
-    )
-    def get(self, request):
-        query = EffectivenessQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        params = query.validated_data
-        now = timezone.now()
-        patient, held = selectors.effectiveness_patient(
-            viewer=request.user, patient_id=params.get("patient"), now=now
-        )
-        scopes = held.get(patient.pk, {})
-        report = selectors.skill_effectiveness(
-            request.user,
-            patient,
-            start=params.get("from"),
-            end=params.get("to"),
-            own_words=request.user == patient or Scope.JOURNAL_ALL in scopes,
-            now=now,
-        )
-        if request.user != patient:
-            scope = next(s for s in policy.AGGREGATE_SCOPES if s in scopes)
-            consent_services.disclosures_record(
-                request=request,
-                viewer=request.user,
-                held=held,
-                items=[
-                    consent_services.Disclosure(patient.pk, scope, "skill_effectiveness", None, 1)
-                ],
-            )
-        return Response(EffectivenessSerializer(report, context=_context(request)).data)
-
-
 # --- the relapse-prevention plan ---------------------------------------------------------------
 
 
@@ -555,7 +471,7 @@ class PlanListCreateView(DisclosesRecordsToOthers, generics.ListAPIView):
     def list(self, request, *args, **kwargs):
         now = timezone.now()
         page = self.paginate_queryset(selectors.plans_for(request.user, now=now))
-        shown = _coping_shown(request, page, kind="relapse_plan", now=now)
+        shown = _shown(request, PLAN, page, now=now)
         return self.get_paginated_response(
             PlanSerializer(
                 selectors.plans_rendered(shown), many=True, context=_context(request)
@@ -596,8 +512,8 @@ class PlanDetailView(DisclosesRecordsToOthers, APIView):
         now = timezone.now()
         plan = _shown_or_404(
             request,
+            PLAN,
             selectors.plan_get(viewer=request.user, plan_id=plan_id, now=now),
-            kind="relapse_plan",
             now=now,
         )
         return _plan_response(request, plan)
@@ -649,13 +565,7 @@ class PlanVersionListView(DisclosesRecordsToOthers, generics.ListAPIView):
         now = timezone.now()
         plan = selectors.plan_get(viewer=request.user, plan_id=self.kwargs["plan_id"], now=now)
         page = self.paginate_queryset(selectors.plan_versions(request.user, plan, now=now))
-        shown = _coping_shown(
-            request,
-            page,
-            kind="relapse_plan_version",
-            now=now,
-            patient_of=lambda version: version.plan.patient_id,
-        )
+        shown = _shown(request, PLAN_VERSION, page, now=now)
         return self.get_paginated_response(
             PlanVersionSerializer(
                 selectors.versions_rendered(shown), many=True, context=_context(request)
@@ -673,10 +583,9 @@ class PlanVersionDetailView(DisclosesRecordsToOthers, APIView):
         plan = selectors.plan_get(viewer=request.user, plan_id=plan_id, now=now)
         version = _shown_or_404(
             request,
+            PLAN_VERSION,
             selectors.plan_version_get(viewer=request.user, plan=plan, number=number, now=now),
-            kind="relapse_plan_version",
             now=now,
-            patient_of=lambda v: v.plan.patient_id,
         )
         [body] = selectors.versions_rendered([version])
         return Response(PlanVersionSerializer(body, context=_context(request)).data)
@@ -711,9 +620,7 @@ class SuggestionListCreateView(DisclosesRecordsToOthers, generics.ListAPIView):
         if "state" in query.validated_data:
             suggestions = suggestions.filter(state=query.validated_data["state"])
         page = self.paginate_queryset(suggestions)
-        shown = _coping_shown(
-            request, page, kind="plan_suggestion", now=now, patient_of=lambda s: s.plan.patient_id
-        )
+        shown = _shown(request, PLAN_SUGGESTION, page, now=now)
         return self.get_paginated_response(
             SuggestionSerializer(shown, many=True, context=_context(request)).data
         )
@@ -732,8 +639,9 @@ class SuggestionListCreateView(DisclosesRecordsToOthers, generics.ListAPIView):
     def post(self, request, plan_id):
         now = timezone.now()
         plan = selectors.plan_get(viewer=request.user, plan_id=plan_id, now=now)
-        if not policy.may_write_for(request.user, plan.patient_id, Scope.COPING, now=now):
-            raise NotFound()
+        policy.authorize(
+            request.user, Action.CREATE, PLAN_SUGGESTION, patient_id=plan.patient_id, now=now
+        )
         serializer = SuggestionWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         suggestion = services.suggestion_create(
@@ -741,10 +649,9 @@ class SuggestionListCreateView(DisclosesRecordsToOthers, generics.ListAPIView):
         )
         suggestion = _shown_or_404(
             request,
+            PLAN_SUGGESTION,
             selectors.suggestion_get(viewer=request.user, plan=plan, suggestion_id=suggestion.pk),
-            kind="plan_suggestion",
             now=timezone.now(),
-            patient_of=lambda s: s.plan.patient_id,
         )
         return Response(
             SuggestionSerializer(suggestion, context=_context(request)).data,

@@ -1,5 +1,6 @@
 """Time helpers: aware datetimes only, stored in UTC, converted per user."""
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
@@ -71,3 +72,14 @@ def parse_api_datetime(text: object) -> datetime:
         )
     validate_api_datetime(value)
     return value
+
+
+def date_runs(dates: Sequence[date]) -> tuple[int, int, date | None]:
+    """(last run's length, longest run, last date) of sorted distinct dates."""
+    longest = run = 0
+    previous = None
+    for day in dates:
+        run = run + 1 if previous is not None and (day - previous).days == 1 else 1
+        longest = max(longest, run)
+        previous = day
+    return run, longest, previous

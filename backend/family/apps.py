@@ -5,3 +5,11 @@ class FamilyConfig(AppConfig):
     name = "backend.family"
     label = "family"
     verbose_name = "Family and friends"
+
+    def ready(self) -> None:
+        # consent sits below family and so cannot read its links: it is told the rule instead.
+        from backend.accounts.models import User
+        from backend.consent.services import link_rule_register
+        from backend.family.selectors import is_linked_pair
+
+        link_rule_register(role=User.Role.FAMILY, rule=is_linked_pair)

@@ -35,6 +35,11 @@ def members_of(patient: User) -> QuerySet[FamilyLink]:
     return active_links().filter(patient=patient).select_related("member", "invite")
 
 
+def is_linked_pair(patient: User, member: User) -> bool:
+    """The consent app's rule for whom a patient may grant to (see FamilyConfig.ready)."""
+    return active_links().filter(patient=patient, member=member).exists()
+
+
 def link_get_for_party(*, viewer: User, link_id) -> FamilyLink:
     side = Q(patient=viewer) if viewer.role == User.Role.PATIENT else Q(member=viewer)
     return get_object_or_404(active_links().filter(side), pk=link_id)
@@ -45,7 +50,7 @@ def with_open_scopes(links: Sequence[FamilyLink]) -> Sequence[FamilyLink]:
     if not links:
         return links
     held: dict[tuple, set[str]] = defaultdict(set)
-    rows = policy.open_scopes().filter(
+    rows = policy.in_force().filter(
         patient_id__in={link.patient_id for link in links},
         recipient_id__in={link.member_id for link in links},
     )

@@ -15,10 +15,11 @@ from rest_framework import exceptions
 
 from backend.accounts.models import User, normalize_email
 from backend.accounts.services import account_register
-from backend.consent.scopes import REVEALS_JOURNAL_TEXT, Purpose
+from backend.consent.scopes import REVEALS_JOURNAL_TEXT
 from backend.consent.services import MAX_GRANT_LIFETIME, grant_create, grants_revoke_between
 from backend.core import codes
 from backend.core.errors import Conflict
+from backend.disclosure.models import Purpose
 from backend.family.models import FamilyInvite, FamilyLink
 
 MAX_GRANT_DAYS = MAX_GRANT_LIFETIME.days

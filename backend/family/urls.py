@@ -1,9 +1,8 @@
 from django.urls import path
 
-from backend.consent import summary_views
 from backend.family import views
 
-urlpatterns: list = [
+urlpatterns = [
     path("invites/", views.InviteListCreateView.as_view(), name="family-invites"),
     path("invites/accept/", views.InviteAcceptView.as_view(), name="family-invite-accept"),
     path(
@@ -13,9 +12,4 @@ urlpatterns: list = [
     path("patients/", views.PatientsView.as_view(), name="family-patients"),
     path("members/", views.MembersView.as_view(), name="family-members"),
     path("links/<uuid:link_id>/", views.LinkDetailView.as_view(), name="family-link-detail"),
-    path(
-        "patients/<uuid:patient_id>/summary/",
-        summary_views.FamilyPatientSummaryView.as_view(),
-        name="family-patient-summary",
-    ),
 ]

@@ -7,9 +7,9 @@ from backend.accounts.models import User
 from backend.accounts.serializers import AcceptedSerializer
 from backend.accounts.throttles import AuthIPThrottle
 from backend.accounts.views import ACCEPTED, PublicAuthView
-from backend.consent.disclosure import DisclosesRecords, DisclosingPagination
 from backend.core.idempotency import idempotent
 from backend.core.permissions import HasRole, IsFamily, IsPatient
+from backend.disclosure.notice import DisclosesRecords, DisclosingPagination
 from backend.family import selectors, serializers, services
 from backend.family.models import FamilyInvite, FamilyLink
 

@@ -8,13 +8,14 @@ from django.shortcuts import get_object_or_404
 
 from backend.accounts.models import User
 from backend.consent import policy
+from backend.homework.access import HOMEWORK
 from backend.homework.models import Homework, HomeworkReview, HomeworkTemplate
 
 
 def homework_for(viewer: User, *, now: datetime | None = None) -> QuerySet[Homework]:
     """Homework the viewer may see, with its people and its reviews (two queries per page)."""
     return (
-        policy.homework_visible_to(viewer, now=now)
+        policy.readable(viewer, HOMEWORK, now=now)
         .select_related("patient", "assigned_by", "template")
         .prefetch_related(
             Prefetch(

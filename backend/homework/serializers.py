@@ -1,14 +1,14 @@
 from django.utils import timezone
 from rest_framework import serializers
 
-from backend.consent.disclosure import NoticeToOthersField
-from backend.consent.serializers import PersonSerializer
+from backend.accounts.serializers import PersonSerializer
 from backend.core.serializers import (
     BoundedDateField,
     ForPatientField,
     StrictIntegerField,
     StrictSerializer,
 )
+from backend.disclosure.notice import NoticeToOthersField
 from backend.homework import selectors
 from backend.homework.models import Homework, HomeworkKind, HomeworkReview, QuestionType, Recurrence
 from backend.homework.questions import QUESTION_ID

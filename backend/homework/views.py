@@ -10,23 +10,23 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.accounts.models import User
-from backend.care.selectors import is_linked
-from backend.consent import services as consent_services
-from backend.consent.disclosure import (
+from backend.consent import policy
+from backend.consent.policy import Action
+from backend.core.idempotency import idempotent
+from backend.core.permissions import IsTherapist
+from backend.disclosure.notice import (
     DisclosesRecordsToOthers,
     NoticeToOthersPagination,
     discloses,
 )
-from backend.consent.scopes import Scope
-from backend.core.idempotency import idempotent
-from backend.core.permissions import IsTherapist
 from backend.homework import selectors, services
+from backend.homework.access import HOMEWORK
 from backend.homework.models import Homework, HomeworkTemplate
 from backend.homework.serializers import (
     AnswersSerializer,
@@ -63,20 +63,13 @@ class HomeworkAccess(BasePermission):
 
 
 def _shown(request, homework: list[Homework], *, now) -> list[Homework]:
-    """The homework the viewer may be shown now, each read by another logged under its grant.
+    """The homework the viewer may be shown now, each read by another logged (42 CFR 2.25).
 
     The assigning therapist reads as part of the patient's treatment, not under a
-    consent: shown, and logged only when a homework grant covers it too.
+    consent: shown, and logged without a grant unless a homework grant covers it too.
     """
-    viewer = request.user
-    return consent_services.records_disclose(
-        request=request,
-        viewer=viewer,
-        records=homework,
-        scope=Scope.HOMEWORK,
-        kind="homework",
-        now=now,
-        seen_without_grant=lambda h: h.assigned_by_id == viewer.pk,
+    return policy.hand_out(
+        request=request, viewer=request.user, kind=HOMEWORK, records=homework, now=now
     )
 
 
@@ -171,8 +164,9 @@ class HomeworkListCreateView(HomeworkPage):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         patient = User.objects.filter(pk=data.pop("patient"), role=User.Role.PATIENT).first()
-        if patient is None or not is_linked(therapist=request.user, patient=patient):
+        if patient is None:
             raise NotFound()
+        policy.authorize(request.user, Action.CREATE, HOMEWORK, patient_id=patient.pk)
         template = None
         if "template" in data:
             template = selectors.template_by_slug(data.pop("template"))
@@ -232,8 +226,9 @@ class HomeworkDetailView(DisclosesRecordsToOthers, APIView):
     )
     def patch(self, request, homework_id):
         homework = selectors.homework_get(viewer=request.user, homework_id=homework_id)
-        if homework.assigned_by_id != request.user.pk:
-            raise PermissionDenied("Only the therapist who assigned this homework changes it.")
+        policy.authorize(
+            request.user, Action.CHANGE, HOMEWORK, patient_id=homework.patient_id, record=homework
+        )
         serializer = HomeworkUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         services.homework_update(homework=homework, data=dict(serializer.validated_data))
@@ -241,7 +236,11 @@ class HomeworkDetailView(DisclosesRecordsToOthers, APIView):
 
 
 def _own_homework(request, homework_id) -> Homework:
-    return selectors.homework_get(viewer=request.user, homework_id=homework_id)
+    homework = selectors.homework_get(viewer=request.user, homework_id=homework_id)
+    policy.authorize(
+        request.user, Action.ANSWER, HOMEWORK, patient_id=homework.patient_id, record=homework
+    )
+    return homework
 
 
 @extend_schema(tags=["homework"])
@@ -314,8 +313,9 @@ class ReviewView(DisclosesRecordsToOthers, APIView):
     )
     def post(self, request, homework_id):
         homework = selectors.homework_get(viewer=request.user, homework_id=homework_id)
-        if homework.assigned_by_id != request.user.pk:
-            raise PermissionDenied("Only the therapist who assigned this homework reviews it.")
+        policy.authorize(
+            request.user, Action.REVIEW, HOMEWORK, patient_id=homework.patient_id, record=homework
+        )
         serializer = ReviewWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.homework_review(

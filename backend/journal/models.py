@@ -356,3 +356,61 @@ class CareTeamAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reason} alert"
+
+
+class FeedItem(models.Model):
+    """Something a patient logged that a recipient may see, if a grant covers it.
+
+    Written for every entry, check-in and crisis alert; who sees it is decided
+    at read time by the access policy, so a revocation hides it at once.
+    """
+
+    class Kind(models.TextChoices):
+        ENTRY = "entry", "Journal entry"
+        CHECKIN = "checkin", "Check-in"
+        ALERT = "alert", "Crisis alert"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    entry = models.ForeignKey(
+        JournalEntry, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    checkin = models.ForeignKey(
+        CheckIn, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    alert = models.ForeignKey(
+        CareTeamAlert, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    at = models.DateTimeField(help_text="When it happened: the entry's time, the check-in's day.")
+
+    class Meta:
+        db_table = "consent_feeditem"  # made by the consent app; the table keeps its name
+        indexes = [
+            models.Index(fields=["patient", "-at"], name="feed_patient_at"),
+            # The feed of a caseload, newest first: read in order, stopping at the page's end.
+            models.Index(fields=["-at", "-id"], name="feed_at"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="entry", entry__isnull=False, checkin__isnull=True, alert__isnull=True)
+                    | Q(
+                        kind="checkin",
+                        entry__isnull=True,
+                        checkin__isnull=False,
+                        alert__isnull=True,
+                    )
+                    | Q(kind="alert", entry__isnull=True, checkin__isnull=True, alert__isnull=False)
+                ),
+                name="feed_item_one_record",
+            ),
+            models.UniqueConstraint(fields=["entry"], name="feed_item_entry_once"),
+            models.UniqueConstraint(fields=["checkin"], name="feed_item_checkin_once"),
+            models.UniqueConstraint(fields=["alert"], name="feed_item_alert_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.patient_id} at {self.at:%Y-%m-%d %H:%M}"

@@ -4,8 +4,11 @@ from datetime import date, timedelta
 
 from rest_framework import serializers
 
-from backend.core.serializers import BoundedDateField
+from backend.accounts.serializers import PersonSerializer
+from backend.coping.serializers import ItemSkillSerializer
+from backend.core.serializers import BoundedDateField, ForPatientField
 from backend.core.time import LAST_YEAR
+from backend.disclosure.notice import NoticeToOthersField
 from backend.journal.reports import DEFAULT_RANGE_DAYS, EXPORT_KINDS, MAX_RANGE_DAYS
 from backend.journal.serializers import (
     EARLIEST_YEAR,
@@ -196,3 +199,75 @@ class ExportSerializer(serializers.Serializer):
     checkins = CheckInSerializer(many=True)
     counters = ExportCounterSerializer(many=True)
     triggers = ExportTriggerSerializer(many=True, help_text="Your trigger vocabulary.")
+
+
+# --- coping skill effectiveness ----------------------------------------------------------
+
+
+class EffectivenessQuerySerializer(serializers.Serializer):
+    patient = ForPatientField(
+        help_text="Whose skills: a patient who granted you `coping` (therapists), or your own id."
+    )
+    to = BoundedDateField(required=False, help_text="Last local date, included.")
+
+    def get_fields(self):
+        # "from" is a Python keyword, so it cannot be declared as a class attribute.
+        return {
+            "from": BoundedDateField(
+                required=False, help_text="First local date, included; with `to`."
+            ),
+            **super().get_fields(),
+        }
+
+    def validate(self, attrs):
+        start, end = attrs.get("from"), attrs.get("to")
+        if (start is None) != (end is None):
+            raise serializers.ValidationError(
+                {"from" if start is None else "to": ["Give both `from` and `to`, or neither."]}
+            )
+        if start is not None and start > end:
+            raise serializers.ValidationError({"from": ["Must be on or before `to`."]})
+        for name in ("from", "to"):
+            value = attrs.get(name)
+            if value is not None and not RANGE_EARLIEST <= value <= RANGE_LATEST:
+                raise serializers.ValidationError(
+                    {name: [f"Use a date from {RANGE_EARLIEST} to {RANGE_LATEST}."]}
+                )
+        return attrs
+
+
+class EffectivenessSkillSerializer(serializers.Serializer):
+    skill = ItemSkillSerializer(
+        allow_null=True, help_text="The library or custom skill it matched; null if none."
+    )
+    label = serializers.CharField(
+        allow_null=True,
+        help_text=(
+            "The skill's name, or the patient's own words. Null for the row that counts "
+            "unmatched skills together when the patient's own words are not yours to see."
+        ),
+    )
+    times_used = serializers.IntegerField()
+    ended = serializers.IntegerField(help_text="Of those, cravings that ended (not ongoing).")
+    resisted = serializers.IntegerField()
+    resisted_share = serializers.FloatField(allow_null=True, help_text="resisted / ended.")
+    with_intensity_after = serializers.IntegerField()
+    mean_intensity_drop = serializers.FloatField(
+        allow_null=True, help_text="Mean of intensity minus intensity after (0-10 scale)."
+    )
+
+
+class EffectivenessRangeSerializer(serializers.Serializer):
+    to = serializers.DateField()
+
+    def get_fields(self):
+        return {"from": serializers.DateField(), **super().get_fields()}
+
+
+class EffectivenessSerializer(serializers.Serializer):
+    patient = PersonSerializer()
+    range = EffectivenessRangeSerializer(allow_null=True, help_text="Null: the whole journal.")
+    entries_with_skills = serializers.IntegerField()
+    skills = EffectivenessSkillSerializer(many=True, help_text="Most used first; at most 50.")
+    more = serializers.IntegerField(help_text="Skills left out after the first 50.")
+    redisclosure_notice = NoticeToOthersField()

@@ -1,24 +1,39 @@
-"""Insights and export of the patient's own journal.
+"""Reports over the journal: insights and export of the patient's own journal, and
+which coping skills work (for the patient, or a therapist under a consent).
 
-Both answer with ``Cache-Control: no-store``: they are health records, and no
-browser, proxy or shared device should keep a copy.
+Insights and export answer with ``Cache-Control: no-store``: they are health records,
+and no browser, proxy or shared device should keep a copy.
 """
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.core.permissions import IsPatient
+from backend.accounts.models import User
+from backend.consent import policy
+from backend.consent.scopes import Scope
+from backend.core.permissions import HasRole, IsPatient
 from backend.core.renderers import JSONRenderer
-from backend.journal import reports, selectors
+from backend.disclosure.notice import DisclosesRecordsToOthers, discloses
+from backend.disclosure.services import Disclosure
+from backend.journal import effectiveness, reports, selectors
+from backend.journal.access import COUNTER, ENTRY_FIGURES
 from backend.journal.renderers import CSVRenderer
 from backend.journal.report_serializers import (
+    EffectivenessQuerySerializer,
+    EffectivenessSerializer,
     ExportQuerySerializer,
     ExportSerializer,
     InsightsQuerySerializer,
     InsightsSerializer,
 )
+
+
+class IsPatientOrTherapist(HasRole):
+    roles = (User.Role.PATIENT, User.Role.THERAPIST)
+    message = "Skill effectiveness is for patients and their therapists."
 
 
 def _private(response: Response) -> Response:
@@ -48,8 +63,14 @@ class InsightsView(APIView):
             data=request.query_params, context={"today": selectors.local_today(request.user)}
         )
         query.is_valid(raise_exception=True)
+        patient = request.user
         insights = reports.insights_for(
-            request.user, query.validated_data["from"], query.validated_data["to"]
+            patient,
+            query.validated_data["from"],
+            query.validated_data["to"],
+            entries=policy.readable(patient, ENTRY_FIGURES),
+            counters=policy.readable(patient, COUNTER),
+            trigger_labels=True,
         )
         return _private(Response(InsightsSerializer(insights).data))
 
@@ -92,3 +113,51 @@ class ExportView(APIView):
             filename = f"recovery-journal-{today}.json"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return _private(response)
+
+
+@extend_schema(tags=["coping"])
+class SkillEffectivenessView(DisclosesRecordsToOthers, APIView):
+    permission_classes = [IsPatientOrTherapist]
+
+    @extend_schema(
+        summary="Which coping skills work, from the journal",
+        description=(
+            "For each coping skill logged in journal entries: how often it was used, the share of "
+            "those cravings that ended resisted (of those that ended: resisted, lapsed or used), "
+            "and the mean drop in intensity (intensity minus intensity after). Logged skills "
+            'match library skills by id, name or a common phrasing ("called my sponsor"), or the '
+            "patient's custom skills. Patients see their own; a therapist names `patient`, who "
+            "must have granted them `insights` or `journal.all`. Under `insights` alone, skills "
+            "in the patient's own words are counted together without their label. "
+            "`from`/`to` (local dates) narrow the range; by default the whole journal."
+        ),
+        parameters=[EffectivenessQuerySerializer],
+        responses={200: EffectivenessSerializer},
+    )
+    def get(self, request):
+        query = EffectivenessQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        now = timezone.now()
+        patient, held = effectiveness.effectiveness_patient(
+            viewer=request.user, patient_id=params.get("patient"), now=now
+        )
+        scopes = held.get(patient.pk, {})
+        report = effectiveness.skill_effectiveness(
+            request.user,
+            patient,
+            start=params.get("from"),
+            end=params.get("to"),
+            own_words=request.user == patient or Scope.JOURNAL_ALL in scopes,
+            now=now,
+        )
+        if request.user != patient:
+            scope = next(s for s in effectiveness.FIGURE_SCOPES if s in scopes)
+            policy.disclose(
+                request=request,
+                viewer=request.user,
+                held=held,
+                items=[Disclosure(patient.pk, scope, "skill_effectiveness", None, 1)],
+            )
+        context = {"request": request, "disclosed": discloses(request)}
+        return Response(EffectivenessSerializer(report, context=context).data)

@@ -149,12 +149,6 @@ def local_clock(vendor: str, tz: ZoneInfo, lower: datetime, upper: datetime) -> 
     )
 
 
-def _entries_between(patient: User, lower: datetime, upper: datetime) -> QuerySet[JournalEntry]:
-    return JournalEntry.objects.filter(
-        patient=patient, deleted_at__isnull=True, occurred_at__gte=lower, occurred_at__lt=upper
-    )
-
-
 def _rounded(value: float | None, places: int = 2) -> float | None:
     return None if value is None else round(value, places)
 
@@ -164,19 +158,27 @@ def _share(count: int, total: int) -> dict[str, Any]:
 
 
 def insights_for(
-    patient: User, start: date, end: date, *, trigger_labels: bool = True
+    patient: User,
+    start: date,
+    end: date,
+    *,
+    entries: QuerySet[JournalEntry],
+    counters: QuerySet[SobrietyCounter] | None,
+    trigger_labels: bool,
 ) -> dict[str, Any]:
     """Craving patterns from ``start`` to ``end`` (inclusive local dates in the patient's zone).
 
-    ``trigger_labels=False`` counts triggers per category instead: labels are the
-    patient's own words, for the patient and for readers of their whole journal.
+    Computed only from what it is handed, already scoped to the viewer by the access
+    policy: ``entries`` (readable for figures), ``counters`` (None: the section is left
+    out, not computed) and ``trigger_labels`` (False counts triggers per category
+    instead: labels are the patient's own words).
 
     Five queries, whatever the number of entries. Means are rounded to 2 places and
     shares (of the range's entries) to 4; both are null when there is nothing to divide.
     """
     tz = ZoneInfo(patient.time_zone)
     lower, upper = local_day_bounds(start, end, tz)
-    entries = _entries_between(patient, lower, upper)
+    entries = entries.filter(patient=patient, occurred_at__gte=lower, occurred_at__lt=upper)
     clock = local_clock(connections[entries.db].vendor, tz, lower, upper)
 
     coping = Q(coping_used=True, intensity_after__isnull=False)
@@ -191,76 +193,12 @@ def insights_for(
     )  # fmt: skip
     total = totals["entries"]
 
-    by_day = {
-        row["day"]: row
-        for row in entries.annotate(day=clock.date)
-        .values("day")
-        .annotate(count=Count("pk"), mean=Avg("intensity"), peak=Max("intensity"))
-        .order_by("day")
-    }
-    days = []
-    for offset in range((end - start).days + 1):
-        day = start + timedelta(days=offset)
-        row = by_day.get(day)
-        days.append(
-            {
-                "date": day,
-                "count": row["count"] if row else 0,
-                "mean_intensity": _rounded(row["mean"]) if row else None,
-                "peak_intensity": row["peak"] if row else None,
-            }
-        )
-
-    # Rows are ISO weekdays (Monday first), columns the hour on the patient's clock.
-    heatmap = [[0] * 24 for _ in range(7)]
-    cells = (
-        entries.annotate(weekday=clock.iso_weekday, hour=clock.hour)
-        .values("weekday", "hour")
-        .annotate(count=Count("pk"))
-        .order_by()
-    )
-    for cell in cells:
-        heatmap[cell["weekday"] - 1][cell["hour"]] = cell["count"]
-
-    links = EntryTrigger.objects.filter(
-        entry__patient=patient,
-        entry__deleted_at__isnull=True,
-        entry__occurred_at__gte=lower,
-        entry__occurred_at__lt=upper,
-    )
-    if trigger_labels:
-        rows = (
-            links.values("trigger_id", "trigger__category", "trigger__label")
-            .annotate(count=Count("pk"))
-            .order_by("-count", "trigger__category", "trigger__label")
-        )
-    else:
-        rows = (
-            links.values("trigger__category")
-            .annotate(count=Count("entry_id", distinct=True))
-            .order_by("-count", "trigger__category")
-        )
-    top_triggers = [
-        {
-            "category": row["trigger__category"],
-            "label": row.get("trigger__label"),
-            "count": row["count"],
-        }
-        for row in rows[:TOP_TRIGGERS]
-    ]
+    days = _daily(entries, clock.date, start, end)
+    heatmap = _heatmap(entries, clock)
+    top_triggers = _top_triggers(entries, labels=trigger_labels)
 
     today = selectors.local_today(patient)
-    counters = [
-        {
-            "id": counter.pk,
-            "substance": counter.substance,
-            "start_date": counter.start_date,
-            "days_sober": selectors.counter_days_sober(counter, today=today),
-        }
-        for counter in SobrietyCounter.objects.filter(patient=patient).order_by("substance")
-    ]
-
-    return {
+    insights: dict[str, Any] = {
         "time_zone": patient.time_zone,
         "range": {"from": start, "to": end, "days": len(days)},
         "totals": {
@@ -277,9 +215,83 @@ def insights_for(
             "entries": totals["coping_n"],
             "mean_intensity_drop": _rounded(totals["coping_drop"]),
         },
-        "counters": counters,
         "today": today,
     }
+    if counters is not None:
+        insights["counters"] = [
+            {
+                "id": counter.pk,
+                "substance": counter.substance,
+                "start_date": counter.start_date,
+                "days_sober": selectors.counter_days_sober(counter, today=today),
+            }
+            for counter in counters.filter(patient=patient).order_by("substance")
+        ]
+    return insights
+
+
+def _daily(entries: QuerySet[JournalEntry], day: Any, start: date, end: date) -> list[dict]:
+    """Every local date from ``start`` to ``end``, with its count, mean and peak (one query)."""
+    by_day = {
+        row["day"]: row
+        for row in entries.annotate(day=day)
+        .values("day")
+        .annotate(count=Count("pk"), mean=Avg("intensity"), peak=Max("intensity"))
+        .order_by("day")
+    }
+    days = []
+    for offset in range((end - start).days + 1):
+        date_ = start + timedelta(days=offset)
+        row = by_day.get(date_)
+        days.append(
+            {
+                "date": date_,
+                "count": row["count"] if row else 0,
+                "mean_intensity": _rounded(row["mean"]) if row else None,
+                "peak_intensity": row["peak"] if row else None,
+            }
+        )
+    return days
+
+
+def _heatmap(entries: QuerySet[JournalEntry], clock: LocalClock) -> list[list[int]]:
+    """Rows are ISO weekdays (Monday first), columns the hour on the patient's clock."""
+    heatmap = [[0] * 24 for _ in range(7)]
+    cells = (
+        entries.annotate(weekday=clock.iso_weekday, hour=clock.hour)
+        .values("weekday", "hour")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    for cell in cells:
+        heatmap[cell["weekday"] - 1][cell["hour"]] = cell["count"]
+    return heatmap
+
+
+def _top_triggers(entries: QuerySet[JournalEntry], *, labels: bool) -> list[dict]:
+    """The most frequent triggers; per category only when labels (the patient's words) are
+    not the viewer's to see."""
+    links = EntryTrigger.objects.filter(entry__in=entries.values("pk"))
+    if labels:
+        rows = (
+            links.values("trigger_id", "trigger__category", "trigger__label")
+            .annotate(count=Count("pk"))
+            .order_by("-count", "trigger__category", "trigger__label")
+        )
+    else:
+        rows = (
+            links.values("trigger__category")
+            .annotate(count=Count("entry_id", distinct=True))
+            .order_by("-count", "trigger__category")
+        )
+    return [
+        {
+            "category": row["trigger__category"],
+            "label": row.get("trigger__label"),
+            "count": row["count"],
+        }
+        for row in rows[:TOP_TRIGGERS]
+    ]
 
 
 # --- export -------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 """Reads of the journal by its owner. Every read goes through backend.consent.policy,
 which for a patient's own endpoints yields their own records only."""
 
-from collections.abc import Sequence
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -12,6 +11,8 @@ from rest_framework.exceptions import ValidationError
 
 from backend.accounts.models import User
 from backend.consent import policy
+from backend.core.time import date_runs
+from backend.journal.access import CHECKIN, COUNTER, ENTRY
 from backend.journal.models import (
     CheckIn,
     CounterDecision,
@@ -36,7 +37,7 @@ def with_triggers(queryset: QuerySet[JournalEntry]) -> QuerySet[JournalEntry]:
 
 def entries_of(patient: User) -> QuerySet[JournalEntry]:
     """The patient's live entries (tombstones are only in the changes feed)."""
-    return with_triggers(policy.entries_visible_to(patient))
+    return with_triggers(policy.readable(patient, ENTRY))
 
 
 def entry_get_for_owner(*, patient: User, entry_id) -> JournalEntry:
@@ -59,7 +60,7 @@ def trigger_vocabulary(patient: User) -> QuerySet[Trigger]:
 
 
 def checkins_of(patient: User) -> QuerySet[CheckIn]:
-    return policy.checkins_visible_to(patient)
+    return policy.readable(patient, CHECKIN)
 
 
 def checkin_get_for_owner(*, patient: User, checkin_id) -> CheckIn:
@@ -69,17 +70,6 @@ def checkin_get_for_owner(*, patient: User, checkin_id) -> CheckIn:
 
 def local_today(patient: User) -> date:
     return timezone.localdate(timezone=ZoneInfo(patient.time_zone))
-
-
-def date_runs(dates: Sequence[date]) -> tuple[int, int, date | None]:
-    """(last run's length, longest run, last date) of sorted distinct dates."""
-    longest = run = 0
-    previous = None
-    for day in dates:
-        run = run + 1 if previous is not None and (day - previous).days == 1 else 1
-        longest = max(longest, run)
-        previous = day
-    return run, longest, previous
 
 
 def checkin_streak(patient: User) -> dict:
@@ -113,7 +103,7 @@ def counters_of(patient: User) -> QuerySet[SobrietyCounter]:
             "created_at"
         )
     )
-    return policy.counters_visible_to(patient).prefetch_related(
+    return policy.readable(patient, COUNTER).prefetch_related(
         Prefetch("decisions", queryset=pending, to_attr="pending")
     )
 

@@ -20,19 +20,20 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from backend.accounts.models import User
-from backend.consent.models import FeedItem
 from backend.core.errors import Conflict, PreconditionFailed
 from backend.journal.models import (
     CareTeamAlert,
     CheckIn,
     CounterDecision,
     EntryTrigger,
+    FeedItem,
     JournalEntry,
     Outcome,
     SobrietyCounter,
     Trigger,
 )
 from backend.journal.selectors import with_triggers
+from backend.journal.signals import alerts_raised
 from backend.journal.sync import seq_reserve
 
 SIMPLE_FIELDS = (
@@ -343,9 +344,7 @@ def _record_alerts(
         [FeedItem(patient=patient, kind=FeedItem.Kind.ALERT, alert=a, at=now) for a in alerts]
     )
     # And an urgent nudge for each recipient whose consent covers crisis alerts.
-    from backend.nudges.services import crisis_alerts_enqueue
-
-    crisis_alerts_enqueue(alerts)
+    alerts_raised.send(sender=CareTeamAlert, alerts=alerts)
 
 
 def crisis_support(

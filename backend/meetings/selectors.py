@@ -11,6 +11,7 @@ from rest_framework.exceptions import NotFound
 
 from backend.accounts.models import User
 from backend.consent import policy
+from backend.meetings.access import ATTENDANCE
 from backend.meetings.models import CalendarFeed, Meeting, SavedMeeting
 
 ZONES_CACHE_KEY = "meetings:zones"
@@ -78,7 +79,7 @@ def attendance_weeks(patient: User, *, weeks: int, today: date) -> list[dict]:
     counts = dict.fromkeys((first_monday + timedelta(weeks=n) for n in range(weeks)), 0)
     since = datetime.combine(first_monday - timedelta(days=1), datetime.min.time(), tzinfo=UTC)
     for attended_at in (
-        policy.attendance_visible_to(patient)
+        policy.readable(patient, ATTENDANCE)
         .filter(attended_at__gte=since)
         .values_list("attended_at", flat=True)
     ):

@@ -17,6 +17,7 @@ from backend.core.idempotency import idempotent
 from backend.core.pagination import PinnedPagePagination
 from backend.core.permissions import IsPatient
 from backend.meetings import calendar, search, selectors, serializers, services
+from backend.meetings.access import ATTENDANCE
 from backend.meetings.models import Attendance, Meeting, SavedMeeting
 
 SEARCH_PARAMETERS = [
@@ -163,7 +164,7 @@ class AttendanceListCreateView(generics.ListAPIView):
     ordering = ("-attended_at", "-id")
 
     def get_queryset(self):
-        return policy.attendance_visible_to(self.request.user)
+        return policy.readable(self.request.user, ATTENDANCE)
 
     @idempotent
     @extend_schema(
@@ -199,7 +200,7 @@ class AttendanceDetailView(APIView):
     @extend_schema(summary="Delete an attendance logged by mistake", responses={204: None})
     def delete(self, request, attendance_id):
         attendance = get_object_or_404(
-            policy.attendance_visible_to(request.user), client_id=attendance_id
+            policy.readable(request.user, ATTENDANCE), client_id=attendance_id
         )
         services.attendance_delete(attendance=attendance)
         return Response(status=status.HTTP_204_NO_CONTENT)

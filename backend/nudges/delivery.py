@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from backend.consent import policy
 from backend.nudges.models import Delivery, Nudge, PushSubscription
 
 logger = logging.getLogger(__name__)
@@ -173,22 +174,14 @@ def _inbox_only(nudges: list[Nudge], now: datetime) -> int:
 
 
 def _consented_alerts(nudges: list[Nudge], now: datetime) -> set[tuple]:
-    """(recipient, patient) pairs whose crisis-alert consent holds now, in one query."""
+    """(recipient, patient) pairs whose crisis alerts still reach the recipient now."""
     alerts = [n for n in nudges if n.alert_id]
     if not alerts:
         return set()
-    from backend.consent import policy
-    from backend.consent.scopes import Scope
-
-    return set(
-        policy.open_scopes(now=now)
-        .filter(
-            scope=Scope.CRISIS_ALERTS,
-            recipient_id__in={n.recipient_id for n in alerts},
-            patient_id__in={n.alert.patient_id for n in alerts},
-        )
-        .values_list("recipient_id", "patient_id")
-    )
+    recipients = policy.alert_recipients({n.alert.patient_id for n in alerts}, now=now)
+    return {
+        (recipient_id, patient_id) for patient_id, ids in recipients.items() for recipient_id in ids
+    }
 
 
 def deliver(now: datetime | None = None, *, sender=send_web_push) -> dict[str, int]:

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.consent import policy
+from backend.journal.access import ENTRY
 from backend.journal.models import JournalEntry
 from backend.nudges.models import NudgeRule
 from backend.nudges.wording import DEFAULT_TITLES
@@ -60,7 +61,7 @@ def windows_for(patient: User, *, now: datetime | None = None) -> tuple[list[Win
     since = now - timedelta(weeks=WINDOW_WEEKS)
     moments = [
         moment.astimezone(zone)
-        for moment in policy.entries_visible_to(patient)
+        for moment in policy.readable(patient, ENTRY)
         .filter(occurred_at__gte=since, occurred_at__lte=now)
         .values_list("occurred_at", flat=True)
     ]

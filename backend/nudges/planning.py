@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from backend.accounts.models import User
+from backend.homework.models import Homework
 from backend.meetings.search import next_start
 from backend.nudges.models import Nudge, NudgePreferences, NudgeRule
 
@@ -109,8 +110,6 @@ def _open_homework_due_dates(patient_ids: list, now: datetime) -> dict:
     """Patient id -> local due dates of their open homework, in one query."""
     if not patient_ids:
         return {}
-    from backend.homework.models import Homework
-
     dates: dict = defaultdict(set)
     rows = Homework.objects.filter(
         patient_id__in=patient_ids,

@@ -40,6 +40,8 @@ from django.utils import timezone
 from backend.accounts import outbox
 from backend.accounts import services as account_services
 from backend.core.idempotency import idempotency_keys_purge
+from backend.meetings.importer import ImportFailed, import_feed
+from backend.meetings.models import MeetingFeed
 from backend.nudges import delivery, high_risk, planning
 
 logger = logging.getLogger("backend.scheduler")
@@ -159,9 +161,6 @@ class Leadership:
 
 def reimport_due_feeds() -> int:
     """Meeting feeds whose refresh interval has passed (a no-op without registered feeds)."""
-    from backend.meetings.importer import ImportFailed, import_feed
-    from backend.meetings.models import MeetingFeed
-
     now = timezone.now()
     count = 0
     for feed in MeetingFeed.objects.filter(active=True).exclude(url=""):

@@ -11,7 +11,9 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from backend.accounts.models import User
+from backend.consent import policy
 from backend.core.errors import Conflict
+from backend.meetings.models import SavedMeeting
 from backend.nudges.models import Nudge, NudgePreferences, NudgeRule, PushSubscription
 from backend.nudges.wording import DEFAULT_TITLES, URGENT_TITLE, revealing_words
 
@@ -61,11 +63,11 @@ def rule_create(
 ) -> NudgeRule:
     """A patient's rule (active), or a therapist's suggestion (waiting for the patient)."""
     data = _check_rule(dict(data), kind=data["kind"])
-    if data.get("meeting") is not None:
-        from backend.meetings.models import SavedMeeting
-
-        if not SavedMeeting.objects.filter(patient=patient, meeting=data["meeting"]).exists():
-            raise ValidationError({"meeting": ["Choose one of your saved meetings."]})
+    if (
+        data.get("meeting") is not None
+        and not SavedMeeting.objects.filter(patient=patient, meeting=data["meeting"]).exists()
+    ):
+        raise ValidationError({"meeting": ["Choose one of your saved meetings."]})
     return NudgeRule.objects.create(
         patient=patient,
         status=NudgeRule.Status.SUGGESTED if suggested_by else NudgeRule.Status.ACTIVE,
@@ -214,23 +216,12 @@ def crisis_alerts_enqueue(alerts: Iterable) -> int:
 
     The title says nothing of why: it may show on a locked phone.
     """
-    from backend.consent import policy
-    from backend.consent.scopes import Scope
-
     alerts = list(alerts)
     if not alerts:
         return 0
     now = timezone.now()
     rows = []
-    patient_ids = {alert.patient_id for alert in alerts}
-    recipients = (
-        policy.open_scopes(now=now)
-        .filter(patient_id__in=patient_ids, scope=Scope.CRISIS_ALERTS, recipient__is_active=True)
-        .values_list("patient_id", "recipient_id")
-    )
-    by_patient: dict = {}
-    for patient_id, recipient_id in recipients:
-        by_patient.setdefault(patient_id, set()).add(recipient_id)
+    by_patient = policy.alert_recipients({alert.patient_id for alert in alerts}, now=now)
     for alert in alerts:
         for recipient_id in sorted(by_patient.get(alert.patient_id, ()), key=str):
             rows.append(

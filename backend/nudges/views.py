@@ -1,3 +1,4 @@
+from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
@@ -6,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.care import selectors as care_selectors
+from backend.consent import policy
 from backend.core.idempotency import idempotent
 from backend.core.permissions import IsPatient, IsTherapist
 from backend.nudges import high_risk, serializers, services
@@ -16,16 +18,10 @@ from backend.nudges.planning import DEFAULT_DAILY_CAP
 def inbox_of(user):
     """What reached the user's in-app inbox: every nudge that came due and was not skipped
     (a failing Web Push never hides it), crisis alerts only while the consent holds."""
-    from django.db.models import Q
-
-    from backend.consent import policy
-    from backend.consent.scopes import Scope
-
     return (
         Nudge.objects.filter(recipient=user, state__in=Nudge.INBOX_STATES)
         .filter(
-            Q(alert__isnull=True)
-            | Q(policy.granted(user, Scope.CRISIS_ALERTS, patient_ref="alert__patient"))
+            Q(alert__isnull=True) | policy.alerts_reaching(user, alert_patient="alert__patient")
         )
         .select_related("rule")
     )

@@ -4,7 +4,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from backend.consent.models import DisclosureLog
+from backend.disclosure.models import DisclosureLog
 from tests.factories import grant_for
 
 pytestmark = pytest.mark.django_db

@@ -3,8 +3,10 @@
 import pytest
 from django.db import connection
 
-from backend.consent.models import DisclosureLog, FeedItem, FeedReview
-from backend.consent.scopes import REDISCLOSURE_HEADER, REDISCLOSURE_NOTICE
+from backend.disclosure.models import DisclosureLog
+from backend.disclosure.notice import REDISCLOSURE_HEADER, REDISCLOSURE_NOTICE
+from backend.journal.models import FeedItem
+from backend.sharing.models import FeedReview
 from tests.factories import CareLinkFactory, FamilyLinkFactory, PatientFactory, grant_for
 from tests.helpers import assert_problem, client_for
 from tests.journal.helpers import ENTRIES, entry_payload, make_checkin, make_entry

@@ -9,7 +9,7 @@ from django.utils import timezone
 from backend.care import services as care_services
 from backend.care.models import CareLink
 from backend.consent.models import ConsentGrant, GrantScope
-from backend.consent.scopes import REDISCLOSURE_HEADER
+from backend.disclosure.notice import REDISCLOSURE_HEADER
 from tests.factories import (
     CareLinkFactory,
     FamilyFactory,

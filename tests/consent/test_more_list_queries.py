@@ -7,9 +7,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from backend.consent.models import DisclosureLog, FeedItem, FeedReview
-from backend.consent.services import feed_item_review
+from backend.disclosure.models import DisclosureLog
 from backend.family import services as family_services
+from backend.journal.models import FeedItem
+from backend.sharing.models import FeedReview
+from backend.sharing.services import feed_item_review
 from tests.factories import CareLinkFactory, grant_for
 from tests.helpers import client_for
 from tests.journal.helpers import make_checkin, make_entry

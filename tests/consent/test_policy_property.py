@@ -36,14 +36,15 @@ from backend.care import services as care_services
 from backend.care.models import CareLink
 from backend.consent import policy
 from backend.consent import services as consent_services
-from backend.consent.models import FeedItem
 from backend.consent.scopes import Scope
-from backend.consent.summaries import summaries_for
 from backend.core.errors import Conflict
 from backend.journal import services as journal_services
-from backend.journal.models import CareTeamAlert, JournalEntry, Outcome, Substance
+from backend.journal.access import ALERT, CHECKIN, COUNTER, ENTRY, ENTRY_FIGURES
+from backend.journal.effectiveness import FIGURE_SCOPES
+from backend.journal.models import CareTeamAlert, FeedItem, JournalEntry, Outcome, Substance
 from backend.journal.models import CheckIn as CheckInRecord
 from backend.journal.services import EntryOp
+from backend.sharing.summaries import summaries_for
 from tests.factories import (
     CareLinkFactory,
     FamilyFactory,
@@ -235,7 +236,7 @@ record_index = st.integers(0, 40)
 # Scopes that open feed items and summary sections come first: they are drawn more often.
 SCOPES = [
     Scope.JOURNAL_ALL, Scope.CRISIS_ALERTS, Scope.JOURNAL_SHARED, Scope.CHECKINS, Scope.COUNTERS,
-    Scope.INSIGHTS, *(s for s in Scope if s not in policy.AGGREGATE_SCOPES and s not in (
+    Scope.INSIGHTS, *(s for s in Scope if s not in FIGURE_SCOPES and s not in (
         Scope.CRISIS_ALERTS, Scope.JOURNAL_SHARED, Scope.CHECKINS, Scope.COUNTERS)),
 ]  # fmt: skip
 scope_sets = st.frozensets(st.sampled_from(SCOPES), min_size=1, max_size=4)
@@ -485,20 +486,20 @@ def _check(world: World, people: People, page_size: int) -> None:
         allowed = world.visible(name, n, now)
         context = (name, now)
 
+        assert set(policy.readable(user, ENTRY).values_list("pk", flat=True)) == allowed["entry"], (
+            context
+        )
         assert (
-            set(policy.entries_visible_to(user).values_list("pk", flat=True)) == allowed["entry"]
-        ), context
-        assert (
-            set(policy.entries_for_aggregates_visible_to(user).values_list("pk", flat=True))
+            set(policy.readable(user, ENTRY_FIGURES).values_list("pk", flat=True))
             == allowed["aggregate"]
         ), context
         assert (
-            set(policy.checkins_visible_to(user).values_list("pk", flat=True)) == allowed["checkin"]
+            set(policy.readable(user, CHECKIN).values_list("pk", flat=True)) == allowed["checkin"]
         ), context
         assert (
-            set(policy.counters_visible_to(user).values_list("pk", flat=True)) == allowed["counter"]
+            set(policy.readable(user, COUNTER).values_list("pk", flat=True)) == allowed["counter"]
         ), context
-        assert _alert_keys(policy.alerts_visible_to(user)) == allowed["alert"], context
+        assert _alert_keys(policy.readable(user, ALERT)) == allowed["alert"], context
 
         feed = _feed(user, page_size)
         event(f"{name} feed " + ("0" if not feed else "1-5" if len(feed) <= 5 else "6+"))
@@ -528,14 +529,10 @@ def _check(world: World, people: People, page_size: int) -> None:
 
     for p, patient in enumerate(people.patients):
         own = world.own(p)
-        assert set(policy.entries_visible_to(patient).values_list("pk", flat=True)) == own["entry"]
-        assert (
-            set(policy.checkins_visible_to(patient).values_list("pk", flat=True)) == own["checkin"]
-        )
-        assert (
-            set(policy.counters_visible_to(patient).values_list("pk", flat=True)) == own["counter"]
-        )
-        assert _alert_keys(policy.alerts_visible_to(patient)) == own["alert"]
+        assert set(policy.readable(patient, ENTRY).values_list("pk", flat=True)) == own["entry"]
+        assert set(policy.readable(patient, CHECKIN).values_list("pk", flat=True)) == own["checkin"]
+        assert set(policy.readable(patient, COUNTER).values_list("pk", flat=True)) == own["counter"]
+        assert _alert_keys(policy.readable(patient, ALERT)) == own["alert"]
 
 
 @settings(

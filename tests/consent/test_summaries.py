@@ -11,11 +11,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from backend.consent import services as consent_services
-from backend.consent.models import ConsentGrant, DisclosureLog
-from backend.consent.scopes import REDISCLOSURE_HEADER, REDISCLOSURE_NOTICE
-from backend.consent.summaries import summaries_for
-from backend.consent.summary_serializers import SummaryFlagsSerializer
+from backend.consent.models import ConsentGrant
+from backend.disclosure.models import DisclosureLog
+from backend.disclosure.notice import REDISCLOSURE_HEADER, REDISCLOSURE_NOTICE
 from backend.journal import services as journal_services
+from backend.sharing.summaries import summaries_for
+from backend.sharing.summary_serializers import SummaryFlagsSerializer
 from tests.factories import (
     CareLinkFactory,
     FamilyFactory,
@@ -606,7 +607,7 @@ def test_one_patients_summary_runs_a_fixed_number_of_queries(
 
 
 def test_every_flag_is_documented_in_the_schema_serializer():
-    from backend.consent.summaries import FLAGS
+    from backend.sharing.summaries import FLAGS
 
     assert set(SummaryFlagsSerializer().fields) == set(FLAGS)
 

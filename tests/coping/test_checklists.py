@@ -8,10 +8,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from backend.consent import services as consent_services
-from backend.consent.models import DisclosureLog
-from backend.consent.scopes import REDISCLOSURE_HEADER, REDISCLOSURE_NOTICE
 from backend.coping import services
 from backend.coping.models import Skill
+from backend.disclosure.models import DisclosureLog
+from backend.disclosure.notice import REDISCLOSURE_HEADER, REDISCLOSURE_NOTICE
 from tests.factories import FamilyFactory, FamilyLinkFactory, PatientFactory, grant_for
 from tests.helpers import assert_problem, client_for, problem_fields
 

@@ -7,10 +7,10 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from backend.consent.models import DisclosureLog
-from backend.consent.scopes import REDISCLOSURE_HEADER
 from backend.coping import services
 from backend.coping.models import Skill
+from backend.disclosure.models import DisclosureLog
+from backend.disclosure.notice import REDISCLOSURE_HEADER
 from backend.journal.services import EntryOp, entries_apply
 from tests.factories import FamilyFactory, FamilyLinkFactory, grant_for
 from tests.helpers import assert_problem, client_for, problem_fields

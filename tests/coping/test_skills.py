@@ -5,11 +5,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from backend.consent import services as consent_services
-from backend.consent.models import DisclosureLog
-from backend.consent.scopes import REDISCLOSURE_HEADER, REDISCLOSURE_NOTICE
 from backend.coping import services
 from backend.coping.models import Skill, SkillCategory
-from backend.coping.selectors import normalize_label
+from backend.disclosure.models import DisclosureLog
+from backend.disclosure.notice import REDISCLOSURE_HEADER, REDISCLOSURE_NOTICE
+from backend.journal.effectiveness import normalize_label
 from tests.factories import CareLinkFactory, FamilyFactory, FamilyLinkFactory, grant_for
 from tests.helpers import assert_problem, client_for, problem_fields
 

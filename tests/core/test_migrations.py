@@ -25,13 +25,18 @@ def test_existing_records_keep_their_ids_when_client_ids_become_per_patient():
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
-    before = [("journal", "0002_journalentry_shared"), ("meetings", "0002_keys_as_text")]
-    after = [("journal", "0003_client_ids_per_patient"), ("meetings", "0003_attendance_client_id")]
+    # The feed items were consent's until consent 0007 gave them to journal (0004).
+    feed_owner = ("consent", "0006_disclosure_without_grant")
+    before = [
+        ("journal", "0002_journalentry_shared"),
+        ("meetings", "0002_keys_as_text"),
+        feed_owner,
+    ]
+    after = [("journal", "0003_client_ids_per_patient"), ("meetings", "0003_attendance_client_id"), feed_owner]  # fmt: skip
+    pinned = ("journal", "meetings", "consent", "disclosure", "sharing")
     executor = MigrationExecutor(connection)
     try:
-        others = [
-            n for n in executor.loader.graph.leaf_nodes() if n[0] not in ("journal", "meetings")
-        ]
+        others = [n for n in executor.loader.graph.leaf_nodes() if n[0] not in pinned]
         executor.migrate(before)
         old = executor.loader.project_state(before + others).apps
         patient = old.get_model("accounts", "User").objects.create(

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.consent.models import ConsentGrant, GrantScope
-from backend.consent.scopes import REDISCLOSURE_HEADER, REDISCLOSURE_NOTICE
+from backend.disclosure.notice import REDISCLOSURE_HEADER, REDISCLOSURE_NOTICE
 from backend.family import services as family_services
 from backend.family.models import FamilyInvite, FamilyLink
 from tests.factories import (

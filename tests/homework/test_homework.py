@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from backend.care import services as care_services
 from backend.care.models import CareLink
 from backend.consent import services as consent_services
-from backend.consent.models import DisclosureLog
-from backend.consent.scopes import REDISCLOSURE_HEADER, REDISCLOSURE_NOTICE
+from backend.disclosure.models import DisclosureLog
+from backend.disclosure.notice import REDISCLOSURE_HEADER, REDISCLOSURE_NOTICE
 from backend.homework import services
 from backend.homework.models import Homework, HomeworkTemplate
 from tests.factories import (

@@ -8,13 +8,28 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from backend.consent import policy
 from backend.journal import reports, services
+from backend.journal.access import COUNTER, ENTRY_FIGURES
 from backend.journal.serializers import EntryUpdateSerializer
 from backend.journal.services import EntryOp, entries_apply
 from tests.helpers import assert_problem, client_for, problem_fields
 from tests.journal.helpers import make_entry
 
 pytestmark = pytest.mark.django_db
+
+
+def own_insights(patient, start, end):
+    """The insights a patient gets of their own journal, as the insights endpoint builds them."""
+    return reports.insights_for(
+        patient,
+        start,
+        end,
+        entries=policy.readable(patient, ENTRY_FIGURES),
+        counters=policy.readable(patient, COUNTER),
+        trigger_labels=True,
+    )
+
 
 INSIGHTS = "/api/v1/journal/insights/"
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # 10:00 in New York
@@ -158,7 +173,7 @@ def test_the_fall_back_day_has_25_hours_and_01_30_happens_twice(patient):
     ]:
         log(patient, occurred_at)
 
-    body = reports.insights_for(patient, date(2026, 10, 31), date(2026, 11, 2))
+    body = own_insights(patient, date(2026, 10, 31), date(2026, 11, 2))
 
     assert [(str(day["date"]), day["count"]) for day in body["days"]] == [
         ("2026-10-31", 1),
@@ -168,7 +183,7 @@ def test_the_fall_back_day_has_25_hours_and_01_30_happens_twice(patient):
     assert cells(body["heatmap"]) == {(5, 23): 1, (6, 0): 1, (6, 1): 2, (6, 23): 1, (0, 0): 1}
 
     # The 25-hour day alone holds exactly its four entries.
-    only_sunday = reports.insights_for(patient, date(2026, 11, 1), date(2026, 11, 1))
+    only_sunday = own_insights(patient, date(2026, 11, 1), date(2026, 11, 1))
     assert only_sunday["totals"]["entries"] == 4
 
 
@@ -184,13 +199,11 @@ def test_the_spring_forward_day_has_23_hours_and_no_02_00(patient):
     ]:
         log(patient, occurred_at)
 
-    body = reports.insights_for(patient, date(2026, 3, 7), date(2026, 3, 9))
+    body = own_insights(patient, date(2026, 3, 7), date(2026, 3, 9))
 
     assert [day["count"] for day in body["days"]] == [1, 4, 0]
     assert cells(body["heatmap"]) == {(5, 23): 1, (6, 1): 1, (6, 3): 2, (6, 23): 1}
-    assert (
-        reports.insights_for(patient, date(2026, 3, 8), date(2026, 3, 8))["totals"]["entries"] == 4
-    )
+    assert own_insights(patient, date(2026, 3, 8), date(2026, 3, 8))["totals"]["entries"] == 4
 
 
 @pytest.mark.parametrize(
@@ -355,7 +368,7 @@ def test_the_api_answers_what_insights_for_computes(patient):
     # consent-checked view can show a therapist the very same figures.
     with time_machine.travel(NOW):
         log(patient, "2026-11-20T12:00:00-05:00", intensity=4, halt=["angry"])
-        direct = reports.insights_for(patient, date(2026, 11, 20), date(2026, 11, 21))
+        direct = own_insights(patient, date(2026, 11, 20), date(2026, 11, 21))
         via_api = insights(patient, **{"from": "2026-11-20", "to": "2026-11-21"})
     assert via_api["totals"] == direct["totals"]
     assert via_api["halt"] == direct["halt"]
@@ -444,7 +457,7 @@ def test_days_and_heatmap_agree_with_python_in_many_zones_and_at_every_change(pa
             cell = (moment.weekday(), moment.hour)
             expected_cells[cell] = expected_cells.get(cell, 0) + 1
 
-        body = reports.insights_for(patient, start, end)
+        body = own_insights(patient, start, end)
 
         assert body["totals"]["entries"] == len(local), name
         assert {d["date"]: d["count"] for d in body["days"] if d["count"]} == expected_days, name

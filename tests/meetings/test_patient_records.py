@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from icalendar import Calendar
 
-from backend.consent.models import DisclosureLog
+from backend.disclosure.models import DisclosureLog
 from backend.meetings.models import Attendance, CalendarFeed
 from tests.factories import CareLinkFactory, FamilyLinkFactory, PatientFactory, grant_for
 from tests.helpers import answer_without_ids, assert_problem, client_for, problem_fields

@@ -12,14 +12,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.accounts.models import User
-from backend.consent import policy, services, summaries
-from backend.consent.disclosure import DisclosesRecords, DisclosingPagination
-from backend.consent.summary_serializers import (
+from backend.consent import policy
+from backend.core.permissions import IsFamily, IsTherapist
+from backend.disclosure.notice import DisclosesRecords, DisclosingPagination
+from backend.sharing import summaries
+from backend.sharing.summary_serializers import (
     CaseloadSummaryQuerySerializer,
     SharedPatientSummarySerializer,
     SharedSummarySerializer,
 )
-from backend.core.permissions import IsFamily, IsTherapist
 
 SUMMARY_DESCRIPTION = (
     "What the patient's consents in force give you, on the patient's clock (their time zone): "
@@ -42,7 +43,7 @@ class PatientSummaryView(DisclosesRecords, APIView):
         summary, held = summaries.patient_summary_get(
             viewer=request.user, patient_id=patient_id, now=now
         )
-        services.disclosures_record(
+        policy.disclose(
             request=request,
             viewer=request.user,
             held=held,
@@ -98,7 +99,7 @@ class CaseloadSummariesView(DisclosesRecords, generics.ListAPIView):
         found = summaries.summaries_for(request.user, page, now=now, held=held)
         # A grant revoked between the two reads leaves its patient out of the page.
         shown = [found[p.pk] for p in page if p.pk in found]
-        services.disclosures_record(
+        policy.disclose(
             request=request,
             viewer=request.user,
             held=held,

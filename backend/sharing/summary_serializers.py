@@ -6,10 +6,10 @@ so every one of them is optional here.
 
 from rest_framework import serializers
 
-from backend.consent.disclosure import NoticeField
 from backend.consent.scopes import Scope
-from backend.consent.summaries import FLAGS
+from backend.disclosure.notice import NoticeField
 from backend.journal.report_serializers import InsightsSerializer
+from backend.sharing.summaries import FLAGS
 
 
 class SummaryPatientSerializer(serializers.Serializer):

@@ -50,11 +50,12 @@ from rest_framework.exceptions import NotFound
 
 from backend.accounts.models import User
 from backend.consent import policy
-from backend.consent.models import GrantScope
 from backend.consent.scopes import Scope
-from backend.consent.services import Disclosure
+from backend.disclosure.services import Disclosure
 from backend.journal import reports, selectors
+from backend.journal.access import CHECKIN, COUNTER, ENTRY_FIGURES
 from backend.journal.models import CheckIn, Outcome
+from backend.meetings.access import ATTENDANCE
 
 SILENCE_DAYS = 3
 TREND_DAYS = 7
@@ -68,7 +69,26 @@ INSIGHTS_DAYS = 30
 FLAGS = ("no_checkin_3_days", "rising_craving_trend", "lapse_last_7_days")
 ENTRY_FLAGS = ("rising_craving_trend", "lapse_last_7_days")
 
-Held = dict[UUID, dict[str, GrantScope]]
+# The sections of a summary, each shown only under one of its scopes.
+FIGURE_SCOPES = tuple(reach.scope for reach in ENTRY_FIGURES.reach)  # insights, journal.all
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "checkins": (Scope.CHECKINS,),
+    "counters": (Scope.COUNTERS,),
+    "craving_trend": FIGURE_SCOPES,
+    "insights": (Scope.INSIGHTS,),
+    "trigger_labels": (Scope.JOURNAL_ALL,),  # the patient's own words
+    "meetings": (Scope.MEETINGS,),
+}
+
+
+def sections_shown(scopes: Iterable[str]) -> dict[str, str]:
+    """section -> the scope it is shown under, for a patient's scopes in force."""
+    scopes = set(scopes)
+    return {
+        section: next(scope for scope in needs if scope in scopes)
+        for section, needs in SECTIONS.items()
+        if scopes.intersection(needs)
+    }
 
 
 class DayNumber(Func):
@@ -90,11 +110,6 @@ class DayNumber(Func):
         return super().as_sql(compiler, connection, template=template, **extra)
 
 
-def _aggregate_scope(scopes: dict[str, GrantScope]) -> str | None:
-    """The scope under which entry figures are shown, if any (insights before journal.all)."""
-    return next((scope for scope in policy.AGGREGATE_SCOPES if scope in scopes), None)
-
-
 def _current_runs(viewer: User, patient_ids: list[UUID], *, now: datetime) -> dict[UUID, dict]:
     """patient id -> {"days", "last"}: the run of consecutive check-in dates ending at the last one.
 
@@ -107,7 +122,7 @@ def _current_runs(viewer: User, patient_ids: list[UUID], *, now: datetime) -> di
     day = DayNumber("local_date")
     by_patient = {"partition_by": [F("patient_id")]}
     ranked = (
-        policy.checkins_visible_to(viewer, now=now)
+        policy.readable(viewer, CHECKIN, now=now)
         .filter(patient_id__in=patient_ids)
         .annotate(
             behind=Window(Max(day), **by_patient)
@@ -150,7 +165,7 @@ def _entry_days(
         )
     lower = min(b[0] for b in bounds)
     upper = max(b[1] for b in bounds)
-    entries = policy.entries_for_aggregates_visible_to(viewer, now=now).filter(
+    entries = policy.readable(viewer, ENTRY_FIGURES, now=now).filter(
         patient_id__in=[p.pk for p in patients], occurred_at__gte=lower, occurred_at__lt=upper
     )
     vendor = connections[entries.db].vendor
@@ -211,7 +226,7 @@ def _craving_trend(days: dict[date, dict], today: date) -> tuple[dict, bool]:
 
 
 def summaries_for(
-    viewer: User, patients: Iterable[User], *, now: datetime, held: Held | None = None
+    viewer: User, patients: Iterable[User], *, now: datetime, held: policy.Held | None = None
 ) -> dict[UUID, dict[str, Any]]:
     """patient id -> what the viewer's grants in force at ``now`` allow them to see.
 
@@ -225,71 +240,91 @@ def summaries_for(
     patients = [p for p in patients if held.get(p.pk)]
     todays = {p.pk: now.astimezone(ZoneInfo(p.time_zone)).date() for p in patients}
 
-    def holding(*scopes: str) -> list[User]:
-        return [p for p in patients if any(scope in held[p.pk] for scope in scopes)]
+    shown = {p.pk: sections_shown(held[p.pk]) for p in patients}
 
-    with_checkins = holding(Scope.CHECKINS)
-    with_counters = holding(Scope.COUNTERS)
-    with_entries = holding(*policy.AGGREGATE_SCOPES)
+    def holding(section: str) -> list[User]:
+        return [p for p in patients if section in shown[p.pk]]
+
+    with_checkins = holding("checkins")
+    with_counters = holding("counters")
+    with_entries = holding("craving_trend")
 
     runs = _current_runs(viewer, [p.pk for p in with_checkins], now=now)
     counters: dict[UUID, list] = defaultdict(list)
     if with_counters:
         for counter in (
-            policy.counters_visible_to(viewer, now=now)
+            policy.readable(viewer, COUNTER, now=now)
             .filter(patient_id__in=[p.pk for p in with_counters])
             .order_by("substance")
         ):
             counters[counter.patient_id].append(counter)
     entry_days = _entry_days(viewer, with_entries, todays, now=now)
-    attendance = _attendance_weeks(viewer, holding(Scope.MEETINGS), todays, now=now)
+    attendance = _attendance_weeks(viewer, holding("meetings"), todays, now=now)
 
-    summaries = {}
-    for patient in patients:
-        scopes = held[patient.pk]
-        today = todays[patient.pk]
-        summary: dict[str, Any] = {
-            "patient": patient,
-            "today": today,
-            "scopes": sorted(scopes),
-            "flags": {},
+    return {
+        patient.pk: _summary(
+            patient,
+            scopes=held[patient.pk],
+            sections=shown[patient.pk],
+            today=todays[patient.pk],
+            run=runs.get(patient.pk),
+            counters=counters.get(patient.pk, []),
+            days=entry_days.get(patient.pk, {}),
+            attendance=attendance.get(patient.pk),
+        )
+        for patient in patients
+    }
+
+
+def _summary(
+    patient: User,
+    *,
+    scopes: Iterable[str],
+    sections: dict[str, str],
+    today: date,
+    run: dict | None,
+    counters: list,
+    days: dict[date, dict],
+    attendance: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """One patient's summary from the rows read for them: no query, and only ``sections``."""
+    summary: dict[str, Any] = {
+        "patient": patient,
+        "today": today,
+        "scopes": sorted(scopes),
+        "flags": {},
+    }
+    if "checkins" in sections:
+        last = run["last"] if run else None
+        # Today is still open: a run that reached yesterday is still current.
+        current = run["days"] if run and last is not None and (today - last).days <= 1 else 0
+        summary["checkins"] = {
+            "current_streak": current,
+            "last_check_in": last,
+            "checked_in_today": last == today,
         }
-        if Scope.CHECKINS in scopes:
-            run = runs.get(patient.pk)
-            last = run["last"] if run else None
-            # Today is still open: a run that reached yesterday is still current.
-            current = run["days"] if last is not None and (today - last).days <= 1 else 0
-            summary["checkins"] = {
-                "current_streak": current,
-                "last_check_in": last,
-                "checked_in_today": last == today,
+        summary["flags"]["no_checkin_3_days"] = last is None or (today - last).days >= SILENCE_DAYS
+    if "counters" in sections:
+        summary["counters"] = [
+            {
+                "id": counter.pk,
+                "substance": counter.substance,
+                "start_date": counter.start_date,
+                "days_sober": selectors.counter_days_sober(counter, today=today),
             }
-            summary["flags"]["no_checkin_3_days"] = (
-                last is None or (today - last).days >= SILENCE_DAYS
-            )
-        if Scope.COUNTERS in scopes:
-            summary["counters"] = [
-                {
-                    "id": counter.pk,
-                    "substance": counter.substance,
-                    "start_date": counter.start_date,
-                    "days_sober": selectors.counter_days_sober(counter, today=today),
-                }
-                for counter in counters.get(patient.pk, [])
-            ]
-        if _aggregate_scope(scopes):
-            days = entry_days.get(patient.pk, {})
-            summary["craving_trend"], summary["flags"]["rising_craving_trend"] = _craving_trend(
-                days, today
-            )
-            first_lapse_day = today - timedelta(days=LAPSE_DAYS - 1)
-            summary["flags"]["lapse_last_7_days"] = any(
-                row["lapses"] for day, row in days.items() if day >= first_lapse_day
-            )
-        if Scope.MEETINGS in scopes:
-            summary["meetings"] = attendance[patient.pk]
-        summaries[patient.pk] = summary
-    return summaries
+            for counter in counters
+        ]
+    if "craving_trend" in sections:
+        summary["craving_trend"], summary["flags"]["rising_craving_trend"] = _craving_trend(
+            days, today
+        )
+        first_lapse_day = today - timedelta(days=LAPSE_DAYS - 1)
+        summary["flags"]["lapse_last_7_days"] = any(
+            row["lapses"] for day, row in days.items() if day >= first_lapse_day
+        )
+    if "meetings" in sections:
+        summary["meetings"] = attendance
+    return summary
 
 
 def _attendance_weeks(
@@ -306,7 +341,7 @@ def _attendance_weeks(
     zones = {p.pk: ZoneInfo(p.time_zone) for p in patients}
     mondays = {pk: today - timedelta(days=today.weekday()) for pk, today in todays.items()}
     earliest = min(mondays[pk] for pk in ids) - timedelta(weeks=ATTENDANCE_WEEKS - 1, days=1)
-    visible = policy.attendance_visible_to(viewer, now=now).filter(patient_id__in=ids)
+    visible = policy.readable(viewer, ATTENDANCE, now=now).filter(patient_id__in=ids)
     counts: dict[UUID, dict[date, int]] = defaultdict(lambda: defaultdict(int))
     for patient_id, attended_at in visible.filter(
         attended_at__gte=datetime.combine(earliest, datetime.min.time(), tzinfo=UTC)
@@ -337,28 +372,33 @@ def _attendance_weeks(
     return result
 
 
-def patient_summary_get(*, viewer: User, patient_id: UUID, now: datetime) -> tuple[dict, Held]:
+def patient_summary_get(
+    *, viewer: User, patient_id: UUID, now: datetime
+) -> tuple[dict, policy.Held]:
     """One patient's summary for the viewer, with 30 days of insights under the insights scope.
 
     Returns the summary and the grants it was read under. A patient who granted
-    the viewer nothing in force is NotFound (404), never 403.
+    the viewer nothing in force is NotFound (404), never 403. Insights are computed
+    from the entries and counters the policy hands over for this viewer, so a section
+    no scope covers is never computed.
     """
     held = policy.scopes_held(viewer, [patient_id], now=now)
     patient = policy.patients_granting(viewer, now=now).filter(pk=patient_id).first()
     if patient is None or patient.pk not in held:
         raise NotFound()
     summary = summaries_for(viewer, [patient], now=now, held=held)[patient.pk]
-    if Scope.INSIGHTS in held[patient.pk]:
+    sections = sections_shown(held[patient.pk])
+    if "insights" in sections:
         end = summary["today"]
-        insights = reports.insights_for(
+        summary["insights"] = reports.insights_for(
             patient,
             end - timedelta(days=INSIGHTS_DAYS - 1),
             end,
-            trigger_labels=Scope.JOURNAL_ALL in held[patient.pk],
+            entries=policy.readable(viewer, ENTRY_FIGURES, now=now),
+            # Days sober belong to the counters scope: a summary shows them in "counters".
+            counters=None,
+            trigger_labels="trigger_labels" in sections,
         )
-        # Days sober belong to the counters scope: shown (in "counters") only under it.
-        insights.pop("counters", None)
-        summary["insights"] = insights
     return summary, held
 
 
@@ -385,16 +425,18 @@ def summary_disclosures(summaries: Iterable[dict[str, Any]]) -> list[Disclosure]
     items = []
     for summary in summaries:
         patient_id = summary["patient"].pk
+        sections = sections_shown(summary["scopes"])
         if "checkins" in summary:
-            items.append(Disclosure(patient_id, Scope.CHECKINS, "checkin_streak", None, 1))
+            items.append(Disclosure(patient_id, sections["checkins"], "checkin_streak", None, 1))
         if "counters" in summary:
             ids = [str(counter["id"]) for counter in summary["counters"]]
-            items.append(Disclosure(patient_id, Scope.COUNTERS, "counter", ids, len(ids)))
+            items.append(Disclosure(patient_id, sections["counters"], "counter", ids, len(ids)))
         if "craving_trend" in summary:
-            scope = _aggregate_scope(dict.fromkeys(summary["scopes"]))
+            scope = sections["craving_trend"]
             items.append(Disclosure(patient_id, scope, "craving_flags", None, 1))
         if "insights" in summary:
-            items.append(Disclosure(patient_id, Scope.INSIGHTS, "insights", None, 1))
+            items.append(Disclosure(patient_id, sections["insights"], "insights", None, 1))
         if "meetings" in summary:
-            items.append(Disclosure(patient_id, Scope.MEETINGS, "meeting_attendance", None, 1))
+            scope = sections["meetings"]
+            items.append(Disclosure(patient_id, scope, "meeting_attendance", None, 1))
     return items

@@ -4,9 +4,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from backend.consent.scopes import REDISCLOSURE_HEADER, REDISCLOSURE_NOTICE
 from backend.core.pagination import CursorPagination
 
+# 42 CFR 2.32(a)(2): the short statement that must accompany a disclosure made with consent.
+REDISCLOSURE_NOTICE = "42 CFR part 2 prohibits unauthorized use or disclosure of these records."
+REDISCLOSURE_HEADER = "Redisclosure-Notice"
 NOTICE_FIELD = "redisclosure_notice"
 
 

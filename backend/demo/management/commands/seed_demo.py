@@ -7,6 +7,18 @@ from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.care.models import CareLink
+from backend.consent import services as consent
+from backend.consent.models import ConsentGrant
+from backend.coping import services as coping
+from backend.coping.models import Checklist, RelapsePlan, Skill
+from backend.family.models import FamilyLink
+from backend.homework import services as homework
+from backend.homework.models import Homework, HomeworkTemplate
+from backend.journal import services as journal
+from backend.journal.models import JournalEntry
+from backend.meetings import services as meeting_services
+from backend.meetings.importer import import_feed
+from backend.meetings.models import Attendance, Meeting, MeetingFeed
 
 # Synthetic people only. Demo logins share one password, printed for the tour.
 DEMO_PASSWORD = "demo-recovery-2026"  # noqa: S105 - printed for local demos; refused in production
@@ -25,9 +37,6 @@ def _seed_journal(patient: User) -> None:
     import uuid
     from datetime import datetime, time, timedelta
     from zoneinfo import ZoneInfo
-
-    from backend.journal import services as journal
-    from backend.journal.models import JournalEntry
 
     if JournalEntry.objects.filter(patient=patient).exists():
         return
@@ -76,9 +85,6 @@ def _seed_journal(patient: User) -> None:
 
 def _seed_sharing(patient: User, therapist: User, family: User) -> None:
     """Sam shares some of the journal with Dr. Rivera and a little with Jordan."""
-    from backend.consent import services as consent
-    from backend.consent.models import ConsentGrant
-    from backend.family.models import FamilyLink
 
     if ConsentGrant.objects.filter(patient=patient).exists():
         return
@@ -114,10 +120,6 @@ def _seed_meetings(patient: User) -> None:
     """The synthetic demo directory; Sam saves two meetings and went to one last week."""
     from datetime import timedelta
 
-    from backend.meetings import services as meeting_services
-    from backend.meetings.importer import import_feed
-    from backend.meetings.models import Attendance, Meeting, MeetingFeed
-
     feed, _ = MeetingFeed.objects.get_or_create(
         name="demo",
         defaults={"fellowship": "AA", "time_zone": "America/New_York"},
@@ -141,9 +143,6 @@ def _seed_meetings(patient: User) -> None:
 def _seed_coping(patient: User) -> None:
     """Sam's morning checklist, ticked most of the last week, and a relapse-prevention plan."""
     from datetime import timedelta
-
-    from backend.coping import services as coping
-    from backend.coping.models import Checklist, RelapsePlan, Skill
 
     if not Checklist.objects.filter(patient=patient).exists():
         skills = {s.slug: s for s in Skill.objects.filter(slug__in=["halt-check", "box-breathing"])}
@@ -194,9 +193,6 @@ def _seed_coping(patient: User) -> None:
 def _seed_homework(patient: User, therapist: User) -> None:
     """Dr. Rivera assigns Sam a HALT log, and has a decisional balance waiting for review."""
     from datetime import timedelta
-
-    from backend.homework import services as homework
-    from backend.homework.models import Homework, HomeworkTemplate
 
     if Homework.objects.filter(patient=patient).exists():
         return

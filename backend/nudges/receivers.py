@@ -1,0 +1,16 @@
+"""Nudges' part when a lower app announces something (connected in NudgesConfig.ready)."""
+
+from backend.nudges.planning import replan
+from backend.nudges.services import crisis_alerts_enqueue, nudges_stop_for
+
+
+def alerts_raised(*, alerts, **_) -> None:
+    crisis_alerts_enqueue(alerts)
+
+
+def account_closed(*, user, **_) -> None:
+    nudges_stop_for(user)
+
+
+def clock_changed(*, user, **_) -> None:
+    replan(user)

@@ -1,0 +1,234 @@
+"""The access gate's own promises: fields no scope reveals are never read, writes are
+decided in one place (404 for what may not be seen, 403 for what may be seen but not
+changed), each record handed out is logged under the grant that allowed it, and crisis
+alerts reach only those whose consent holds."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.exceptions import NotFound, PermissionDenied
+
+from backend.consent import policy
+from backend.consent.policy import Action
+from backend.consent.scopes import Scope
+from backend.consent.services import grant_revoke
+from backend.coping.access import CHECKLIST
+from backend.coping.services import checklist_create
+from backend.disclosure.models import DisclosureLog
+from backend.homework.access import HOMEWORK
+from backend.homework.models import Homework
+from backend.journal import reports
+from backend.journal.access import CHECKIN, ENTRY, ENTRY_FIGURES
+from tests.factories import (
+    CareLinkFactory,
+    FamilyFactory,
+    FamilyLinkFactory,
+    PatientFactory,
+    TherapistFactory,
+    grant_for,
+)
+from tests.journal.helpers import make_checkin, make_entry
+
+pytestmark = pytest.mark.django_db
+
+
+class _Request:
+    """What the disclosure log reads of a request."""
+
+    method = "GET"
+    path = "/api/v1/test/"
+    META = {"REMOTE_ADDR": "127.0.0.1"}
+
+
+def _family_with(patient, scopes):
+    member = FamilyFactory()
+    FamilyLinkFactory(patient=patient, member=member)
+    grant_for(patient, member, scopes)
+    return member
+
+
+def test_a_check_in_note_no_journal_scope_reveals_is_never_read_for_the_viewer(patient):
+    make_checkin(patient, note="Hard morning, called my sponsor.")
+    member = _family_with(patient, [Scope.CHECKINS])
+
+    [checkin] = policy.readable(member, CHECKIN)
+
+    assert checkin.shown_note is None
+    assert "note" in checkin.get_deferred_fields()
+
+
+def test_a_journal_scope_reveals_the_check_in_note(patient, linked_therapist):
+    make_checkin(patient, note="Hard morning, called my sponsor.")
+    grant_for(patient, linked_therapist, [Scope.CHECKINS, Scope.JOURNAL_SHARED])
+
+    [checkin] = policy.readable(linked_therapist, CHECKIN)
+
+    assert checkin.shown_note == "Hard morning, called my sponsor."
+
+
+def test_journal_shared_reaches_only_entries_marked_shared(patient, linked_therapist):
+    shared = make_entry(patient, shared=True)
+    make_entry(patient, shared=False)
+    grant_for(patient, linked_therapist, [Scope.JOURNAL_SHARED])
+
+    assert list(policy.readable(linked_therapist, ENTRY)) == [shared]
+    assert not policy.readable(linked_therapist, ENTRY_FIGURES).exists()
+
+
+def test_insights_handed_no_counters_leave_the_section_out(patient):
+    make_entry(patient)
+    today = timezone.localdate()
+
+    insights = reports.insights_for(
+        patient,
+        today - timedelta(days=6),
+        today,
+        entries=policy.readable(patient, ENTRY_FIGURES),
+        counters=None,
+        trigger_labels=False,
+    )
+
+    assert "counters" not in insights
+    assert all(row["label"] is None for row in insights["top_triggers"])
+
+
+def test_a_therapist_off_the_care_team_cannot_assign_homework(patient, unlinked_therapist):
+    with pytest.raises(NotFound):
+        policy.authorize(unlinked_therapist, Action.CREATE, HOMEWORK, patient_id=patient.pk)
+
+
+def test_a_family_member_can_never_assign_homework():
+    assert policy.never_does("family", Action.CREATE, HOMEWORK)
+    assert policy.never_does("patient", Action.REVIEW, HOMEWORK)
+    assert not policy.never_does("therapist", Action.REVIEW, HOMEWORK)
+
+
+def _homework(patient, therapist) -> Homework:
+    return Homework.objects.create(
+        patient=patient,
+        assigned_by=therapist,
+        title="Thought record",
+        kind="worksheet",
+        due_date=date(2026, 12, 31),
+    )
+
+
+def test_only_the_assigning_therapist_reviews_a_homework_they_can_see(patient, linked_therapist):
+    colleague = TherapistFactory()
+    CareLinkFactory(patient=patient, therapist=colleague)
+    grant_for(patient, colleague, [Scope.HOMEWORK])
+    homework = _homework(patient, linked_therapist)
+
+    assert policy.readable(colleague, HOMEWORK).filter(pk=homework.pk).exists()
+    with pytest.raises(PermissionDenied):
+        policy.authorize(colleague, Action.REVIEW, HOMEWORK, patient_id=patient.pk, record=homework)
+    policy.authorize(
+        linked_therapist, Action.REVIEW, HOMEWORK, patient_id=patient.pk, record=homework
+    )
+
+
+def test_an_assigner_who_left_the_care_team_no_longer_sees_their_homework(patient):
+    therapist = TherapistFactory()
+    link = CareLinkFactory(patient=patient, therapist=therapist)
+    homework = _homework(patient, therapist)
+    assert policy.readable(therapist, HOMEWORK).filter(pk=homework.pk).exists()
+
+    link.ended_at = timezone.now()
+    link.save(update_fields=["ended_at"])
+
+    assert not policy.readable(therapist, HOMEWORK).exists()
+
+
+def test_writing_a_checklist_takes_the_coping_scope_and_the_care_team(patient, linked_therapist):
+    assert not policy.may(linked_therapist, Action.CREATE, CHECKLIST, patient_id=patient.pk)
+    grant_for(patient, linked_therapist, [Scope.COPING])
+    assert policy.may(linked_therapist, Action.CREATE, CHECKLIST, patient_id=patient.pk)
+    outsider = TherapistFactory()
+    assert not policy.may(outsider, Action.CREATE, CHECKLIST, patient_id=patient.pk)
+
+
+def test_deleting_a_checklist_takes_its_author(patient, linked_therapist):
+    grant_for(patient, linked_therapist, [Scope.COPING])
+    checklist = checklist_create(
+        patient=patient, author=patient, title="Mornings", items=[{"text": "Walk"}]
+    )
+
+    assert policy.may(linked_therapist, Action.CHANGE, CHECKLIST, patient_id=patient.pk)
+    assert not policy.may(
+        linked_therapist, Action.DELETE, CHECKLIST, patient_id=patient.pk, record=checklist
+    )
+    assert policy.may(patient, Action.DELETE, CHECKLIST, patient_id=patient.pk, record=checklist)
+
+
+def test_hand_out_logs_each_record_under_the_grant_that_allowed_it(patient, linked_therapist):
+    grant = grant_for(patient, linked_therapist, [Scope.HOMEWORK])
+    own = _homework(patient, linked_therapist)
+    colleague = TherapistFactory()
+    CareLinkFactory(patient=patient, therapist=colleague)
+    theirs = _homework(patient, colleague)
+    now = timezone.now()
+
+    shown = policy.hand_out(
+        request=_Request(),
+        viewer=linked_therapist,
+        kind=HOMEWORK,
+        records=[own, theirs],
+        now=now,
+    )
+
+    assert shown == [own, theirs]
+    [row] = DisclosureLog.objects.filter(viewer=linked_therapist)
+    assert (row.grant_id, row.kind, row.record_count) == (grant.pk, "homework", 2)
+
+
+def test_hand_out_logs_the_assigners_own_homework_without_a_grant(patient, linked_therapist):
+    homework = _homework(patient, linked_therapist)
+
+    shown = policy.hand_out(
+        request=_Request(),
+        viewer=linked_therapist,
+        kind=HOMEWORK,
+        records=[homework],
+        now=timezone.now(),
+    )
+
+    assert shown == [homework]
+    [row] = DisclosureLog.objects.filter(viewer=linked_therapist)
+    assert (row.grant_id, row.purpose, row.record_ids) == (None, "treatment", [str(homework.pk)])
+
+
+def test_hand_out_leaves_out_a_record_whose_grant_ended_during_the_request(
+    patient, linked_therapist
+):
+    grant = grant_for(patient, linked_therapist, [Scope.CHECKINS])
+    checkin = make_checkin(patient)
+    [read] = policy.readable(linked_therapist, CHECKIN)
+    grant_revoke(grant=grant, by=patient)
+
+    shown = policy.hand_out(
+        request=_Request(),
+        viewer=linked_therapist,
+        kind=CHECKIN,
+        records=[read],
+        now=timezone.now(),
+    )
+
+    assert (shown, checkin.pk == read.pk) == ([], True)
+    assert not DisclosureLog.objects.exists()
+
+
+def test_crisis_alerts_reach_open_accounts_holding_the_scope_in_force(patient):
+    holder = _family_with(patient, [Scope.CRISIS_ALERTS])
+    closed = _family_with(patient, [Scope.CRISIS_ALERTS])
+    closed.is_active = False
+    closed.save(update_fields=["is_active"])
+    _family_with(patient, [Scope.CHECKINS])
+    revoked_member = FamilyFactory()
+    FamilyLinkFactory(patient=patient, member=revoked_member)
+    grant_revoke(grant=grant_for(patient, revoked_member, [Scope.CRISIS_ALERTS]), by=patient)
+    stranger = PatientFactory()
+
+    recipients = policy.alert_recipients([patient.pk, stranger.pk])
+
+    assert recipients == {patient.pk: {holder.pk}}
