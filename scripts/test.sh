@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install everything and run the whole test suite: lint, format, then pytest
-# (which includes the OpenAPI drift check and `check --deploy`).
+# Install everything and run the whole test suite: lint, format, the layers
+# (import-linter), then pytest (which includes the OpenAPI drift check and
+# `check --deploy`).
 # Uses SQLite unless DATABASE_URL points at PostgreSQL. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,4 +11,5 @@ ensure_venv "[test]"
 
 ruff check .
 ruff format --check .
+lint-imports
 python -m pytest "$@"
