@@ -11,7 +11,8 @@ from rest_framework.views import APIView
 
 from backend.core.permissions import IsPatient
 from backend.core.renderers import JSONRenderer
-from backend.journal import reports, selectors
+from backend.core.time import local_today
+from backend.journal import reports
 from backend.journal.renderers import CSVRenderer
 from backend.journal.report_serializers import (
     ExportQuerySerializer,
@@ -45,7 +46,7 @@ class InsightsView(APIView):
     )
     def get(self, request):
         query = InsightsQuerySerializer(
-            data=request.query_params, context={"today": selectors.local_today(request.user)}
+            data=request.query_params, context={"today": local_today(request.user)}
         )
         query.is_valid(raise_exception=True)
         insights = reports.insights_for(
@@ -82,7 +83,7 @@ class ExportView(APIView):
     def get(self, request, *args, **kwargs):
         query = ExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        today = selectors.local_today(request.user)
+        today = local_today(request.user)
         if request.accepted_renderer.format == CSVRenderer.format:
             kind = query.validated_data["kind"]
             response = Response(reports.export_table(request.user, kind))

@@ -3,15 +3,14 @@ which for a patient's own endpoints yields their own records only."""
 
 from collections.abc import Sequence
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from django.db.models import Count, F, Max, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from backend.accounts.models import User
 from backend.consent import policy
+from backend.core.time import local_today
 from backend.journal.models import (
     CheckIn,
     CounterDecision,
@@ -65,10 +64,6 @@ def checkins_of(patient: User) -> QuerySet[CheckIn]:
 def checkin_get_for_owner(*, patient: User, checkin_id) -> CheckIn:
     """The patient's check-in by the id their phone chose (unique per patient, not overall)."""
     return get_object_or_404(checkins_of(patient), client_id=checkin_id)
-
-
-def local_today(patient: User) -> date:
-    return timezone.localdate(timezone=ZoneInfo(patient.time_zone))
 
 
 def date_runs(dates: Sequence[date]) -> tuple[int, int, date | None]:

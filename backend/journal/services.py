@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -22,6 +21,7 @@ from rest_framework.exceptions import ValidationError
 from backend.accounts.models import User
 from backend.consent.models import FeedItem
 from backend.core.errors import Conflict, PreconditionFailed
+from backend.core.time import local_today
 from backend.journal.models import (
     CareTeamAlert,
     CheckIn,
@@ -419,12 +419,8 @@ def _open_counter_decisions(patient: User, entries: list[JournalEntry]) -> None:
         CounterDecision.objects.bulk_create(decisions, ignore_conflicts=True)
 
 
-def _local_today(patient: User) -> date:
-    return timezone.localdate(timezone=ZoneInfo(patient.time_zone))
-
-
 def _not_in_future(value: date, patient: User, field_name: str) -> None:
-    if value > _local_today(patient):
+    if value > local_today(patient):
         raise ValidationError({field_name: ["This date is in the future in your time zone."]})
 
 

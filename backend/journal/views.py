@@ -11,6 +11,7 @@ from backend.core import conditional
 from backend.core.errors import Conflict, PreconditionFailed, PreconditionRequired, field_errors
 from backend.core.idempotency import idempotent
 from backend.core.permissions import IsPatient
+from backend.core.time import local_today
 from backend.journal import selectors, services
 from backend.journal.filters import EntryFilter
 from backend.journal.models import CheckIn, CounterDecision, JournalEntry, SobrietyCounter, Trigger
@@ -415,7 +416,7 @@ class CounterListCreateView(generics.ListAPIView):
     def get_serializer_context(self):
         return {
             **super().get_serializer_context(),
-            "today": selectors.local_today(self.request.user),
+            "today": local_today(self.request.user),
         }
 
     @idempotent
@@ -443,7 +444,7 @@ class CounterDetailView(APIView):
     def get(self, request, counter_id):
         counter = selectors.counter_get_for_owner(patient=request.user, counter_id=counter_id)
         return Response(
-            CounterSerializer(counter, context={"today": selectors.local_today(request.user)}).data
+            CounterSerializer(counter, context={"today": local_today(request.user)}).data
         )
 
     @extend_schema(summary="Delete a sobriety counter and its history", responses={204: None})

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from backend.consent.models import FeedItem
 from backend.consent.services import feed_item_review
+from backend.core.time import local_today
 from backend.journal import services as journal_services
-from backend.journal.selectors import local_today
 from tests.factories import CareLinkFactory, FamilyFactory, FamilyLinkFactory, grant_for
 from tests.helpers import client_for
 from tests.journal.helpers import make_entry

@@ -13,6 +13,7 @@ from backend.care.models import CareLink
 from backend.consent import services as consent_services
 from backend.consent.models import DisclosureLog
 from backend.consent.scopes import REDISCLOSURE_HEADER, REDISCLOSURE_NOTICE
+from backend.core.time import local_today
 from backend.homework import services
 from backend.homework.models import Homework, HomeworkTemplate
 from tests.factories import (
@@ -54,7 +55,7 @@ def assign(therapist, patient, *, due=None, questions=QUESTIONS, **data):
     """Assign homework; by default due three days after today on the patient's clock, so the
     date is valid whenever the test runs (27 November under the frozen NOW)."""
     if due is None:
-        due = services.local_today(patient) + timedelta(days=3)
+        due = local_today(patient) + timedelta(days=3)
     [homework, *_] = services.homework_assign(
         therapist=therapist,
         patient=patient,

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.care.models import CareLink
+from backend.core.time import local_today
 
 # Synthetic people only. Demo logins share one password, printed for the tour.
 DEMO_PASSWORD = "demo-recovery-2026"  # noqa: S105 - printed for local demos; refused in production
@@ -158,7 +159,7 @@ def _seed_coping(patient: User) -> None:
             ],
         )
         items = list(checklist.items.order_by("position").values_list("pk", flat=True))
-        today = coping.local_today(patient)
+        today = local_today(patient)
         for days_ago, done in [
             (6, items),
             (5, items),
@@ -200,7 +201,7 @@ def _seed_homework(patient: User, therapist: User) -> None:
 
     if Homework.objects.filter(patient=patient).exists():
         return
-    today = homework.local_today(patient)
+    today = local_today(patient)
     homework.homework_assign(
         therapist=therapist,
         patient=patient,
