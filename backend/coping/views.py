@@ -9,7 +9,7 @@ disclosure log. Anything the viewer may not see answers 404.
 
 from django.db.models import Q
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import SAFE_METHODS, BasePermission
@@ -69,10 +69,7 @@ WRITER_MESSAGES = {
     (User.Role.THERAPIST,): "Only a therapist does this: patients change their plan directly.",
 }
 
-IF_MATCH_OPTIONAL = OpenApiParameter(
-    "If-Match",
-    str,
-    OpenApiParameter.HEADER,
+IF_MATCH_PLAN = conditional.if_match_parameter(
     required=False,
     description='Change only if still at this version, e.g. "3" (412 otherwise).',
 )
@@ -609,7 +606,7 @@ class PlanDetailView(DisclosesRecordsToOthers, APIView):
             "earlier one is kept. With If-Match, a plan changed since is a 412 with the current "
             "version. Therapists suggest changes instead."
         ),
-        parameters=[IF_MATCH_OPTIONAL],
+        parameters=[IF_MATCH_PLAN],
         request=PlanContentSerializer,
         responses={200: PlanSerializer, 412: None},
     )

@@ -1,7 +1,7 @@
 from contextlib import contextmanager
 
 from django.db.models import Model
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -35,28 +35,6 @@ from backend.journal.serializers import (
     TriggerVocabularySerializer,
 )
 from backend.journal.services import EntryOp, EntryResult
-
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    str,
-    OpenApiParameter.HEADER,
-    required=True,
-    description='The ETag you last read, e.g. "3".',
-)
-IF_MATCH_OPTIONAL = OpenApiParameter(
-    "If-Match",
-    str,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="Delete only if still at this ETag.",
-)
-IF_NONE_MATCH = OpenApiParameter(
-    "If-None-Match",
-    str,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="Answer 304 if unchanged.",
-)
 
 
 def _support(patient, reasons: list[str]) -> dict | None:
@@ -141,7 +119,7 @@ class EntryDetailView(APIView):
 
     @extend_schema(
         summary="One of your entries",
-        parameters=[IF_NONE_MATCH],
+        parameters=[conditional.IF_NONE_MATCH],
         responses={200: EntryResponseSerializer, 304: OpenApiResponse(description="Not modified.")},
     )
     def get(self, request, entry_id):
@@ -154,7 +132,7 @@ class EntryDetailView(APIView):
 
     @extend_schema(
         summary="Change an entry (needs If-Match)",
-        parameters=[IF_MATCH],
+        parameters=[conditional.IF_MATCH],
         request=EntryUpdateSerializer,
         responses={200: EntryResponseSerializer, 412: None, 428: None},
     )
@@ -181,7 +159,7 @@ class EntryDetailView(APIView):
     @extend_schema(
         summary="Delete an entry",
         description="Leaves a tombstone in the changes feed so your other devices delete it too.",
-        parameters=[IF_MATCH_OPTIONAL],
+        parameters=[conditional.IF_MATCH_OPTIONAL],
         responses={204: None, 412: None},
     )
     def delete(self, request, entry_id):
@@ -344,7 +322,7 @@ class CheckInDetailView(APIView):
 
     @extend_schema(
         summary="One of your check-ins",
-        parameters=[IF_NONE_MATCH],
+        parameters=[conditional.IF_NONE_MATCH],
         responses={200: CheckInSerializer, 304: OpenApiResponse(description="Not modified.")},
     )
     def get(self, request, checkin_id):
@@ -355,7 +333,7 @@ class CheckInDetailView(APIView):
 
     @extend_schema(
         summary="Change a check-in (needs If-Match)",
-        parameters=[IF_MATCH],
+        parameters=[conditional.IF_MATCH],
         request=CheckInUpdateSerializer,
         responses={200: CheckInSerializer, 409: None, 412: None, 428: None},
     )
@@ -376,7 +354,7 @@ class CheckInDetailView(APIView):
 
     @extend_schema(
         summary="Delete a check-in",
-        parameters=[IF_MATCH_OPTIONAL],
+        parameters=[conditional.IF_MATCH_OPTIONAL],
         responses={204: None, 412: None},
     )
     def delete(self, request, checkin_id):
