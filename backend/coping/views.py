@@ -12,7 +12,6 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -58,7 +57,7 @@ from backend.coping.serializers import (
 from backend.core import conditional
 from backend.core.errors import PreconditionFailed
 from backend.core.idempotency import idempotent
-from backend.core.permissions import HasRole
+from backend.core.permissions import ReadWriteRoles, role_permission
 
 READERS = (User.Role.PATIENT, User.Role.THERAPIST, User.Role.FAMILY)
 WRITERS = (User.Role.PATIENT, User.Role.THERAPIST)
@@ -75,25 +74,20 @@ IF_MATCH_PLAN = conditional.if_match_parameter(
 )
 
 
-class CopingAccess(BasePermission):
+class CopingAccess(ReadWriteRoles):
     """Patients, therapists and family read (what the policy lets them); patients and therapists write."""
 
     message = "Only patients and the people they share with see coping records."
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        if request.method in SAFE_METHODS:
-            return user.role in READERS
-        writers = tuple(getattr(view, "writers", WRITERS))
-        self.message = WRITER_MESSAGES.get(writers, WRITER_MESSAGES[WRITERS])
-        return user.role in writers
+    readers, writers = READERS, WRITERS
+    write_message = WRITER_MESSAGES[WRITERS]
+    writer_messages = WRITER_MESSAGES
 
 
-class IsPatientOrTherapist(HasRole):
-    roles = (User.Role.PATIENT, User.Role.THERAPIST)
-    message = "Skill effectiveness is for patients and their therapists."
+IsPatientOrTherapist = role_permission(
+    User.Role.PATIENT,
+    User.Role.THERAPIST,
+    message="Skill effectiveness is for patients and their therapists.",
+)
 
 
 def _context(request) -> dict:

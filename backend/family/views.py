@@ -9,14 +9,15 @@ from backend.accounts.throttles import AuthIPThrottle
 from backend.accounts.views import ACCEPTED, PublicAuthView
 from backend.consent.disclosure import DisclosesRecords, DisclosingPagination
 from backend.core.idempotency import idempotent
-from backend.core.permissions import HasRole, IsFamily, IsPatient
+from backend.core.permissions import IsFamily, IsPatient, role_permission
 from backend.family import selectors, serializers, services
 from backend.family.models import FamilyInvite, FamilyLink
 
-
-class IsFamilyParty(HasRole):
-    roles = (User.Role.PATIENT, User.Role.FAMILY)
-    message = "Only patients and their family members have family links."
+IsFamilyParty = role_permission(
+    User.Role.PATIENT,
+    User.Role.FAMILY,
+    message="Only patients and their family members have family links.",
+)
 
 
 @extend_schema(tags=["family"])
