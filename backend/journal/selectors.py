@@ -3,6 +3,7 @@ which for a patient's own endpoints yields their own records only."""
 
 from collections.abc import Sequence
 from datetime import date
+from typing import NamedTuple
 
 from django.db.models import Count, F, Max, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
@@ -126,9 +127,18 @@ def counter_decisions(counter: SobrietyCounter) -> QuerySet[CounterDecision]:
     return with_entry_ids(counter.decisions.exclude(decision=CounterDecision.Decision.PENDING))
 
 
-def changes_since(
-    *, patient: User, cursor: int, limit: int
-) -> tuple[list[tuple[str, object]], int, bool]:
+class Change(NamedTuple):
+    """One record in the changes feed: ``kind`` "entry" or "checkin"."""
+
+    kind: str
+    record: JournalEntry | CheckIn
+
+    @property
+    def deleted(self) -> bool:
+        return self.record.deleted_at is not None
+
+
+def changes_since(*, patient: User, cursor: int, limit: int) -> tuple[list[Change], int, bool]:
     """Entries and check-ins written after ``cursor``, in sequence order, tombstones included.
 
     Reads the committed end of the sequence (the horizon) first and stops there:
@@ -149,11 +159,11 @@ def changes_since(
     )
     checkins = list(CheckIn.objects.filter(**window).order_by("seq")[: limit + 1])
     merged = sorted(
-        [("entry", e) for e in entries] + [("checkin", c) for c in checkins],
-        key=lambda kv: kv[1].seq,
+        [Change("entry", e) for e in entries] + [Change("checkin", c) for c in checkins],
+        key=lambda change: change.record.seq,
     )
     if len(merged) > limit:
         page = merged[:limit]
-        return page, page[-1][1].seq, True
+        return page, page[-1].record.seq, True
     # All of it up to the horizon is in this page; numbers with no record left are skipped.
     return merged, horizon, False

@@ -44,10 +44,14 @@ def _support(patient, reasons: list[str]) -> dict | None:
     return services.crisis_support(reasons, coping_selectors.support_contacts(patient))
 
 
+# One for every response: DRF builds a serializer's fields per instance (deep copies).
+ENTRY_RESPONSE = EntryResponseSerializer()
+
+
 def _entry_body(entry: JournalEntry, patient) -> dict:
-    body = EntrySerializer(entry).data
-    body["support"] = _support(patient, services.alert_reasons(entry))
-    return body
+    """The entry as EntryResponseSerializer documents it, crisis support included."""
+    entry.support = _support(patient, services.alert_reasons(entry))
+    return ENTRY_RESPONSE.to_representation(entry)
 
 
 def _entry_response(entry: JournalEntry, patient, status_code: int = 200) -> Response:
@@ -175,13 +179,12 @@ class EntryDetailView(APIView):
 
 
 def _batch_result(index: int, result: EntryResult, contacts: list[dict[str, str]]) -> dict:
-    body: dict = {"index": index, "id": str(result.id), "status": result.status}
+    """One item's result as BatchResultSerializer takes it."""
+    body: dict = {"index": index, "id": result.id, "status": result.status}
     if result.status == "invalid":
         body["errors"] = list(field_errors(result.errors))
     elif result.status == "conflict":
-        body["current"] = (
-            EntrySerializer(result.entry).data if result.entry.deleted_at is None else None
-        )
+        body["current"] = result.entry if result.entry.deleted_at is None else None
         body["version"] = result.entry.version
         body["deleted"] = result.deleted
     elif result.entry is not None:
@@ -249,7 +252,7 @@ class EntryBatchView(APIView):
         counts = dict.fromkeys(["created", "updated", "unchanged", "conflict", "invalid"], 0)
         for row in ordered:
             counts[row["status"]] += 1
-        return Response({"results": ordered, "counts": counts})
+        return Response(BatchResponseSerializer({"results": ordered, "counts": counts}).data)
 
 
 @extend_schema(tags=["journal"])
@@ -496,24 +499,5 @@ class ChangesView(APIView):
         page, next_cursor, has_more = selectors.changes_since(
             patient=request.user, **query.validated_data
         )
-        changes = []
-        for kind, record in page:
-            deleted = record.deleted_at is not None
-            data = None
-            if not deleted:
-                data = (
-                    EntrySerializer(record).data
-                    if kind == "entry"
-                    else CheckInSerializer(record).data
-                )
-            changes.append(
-                {
-                    "kind": kind,
-                    "id": str(record.client_id),
-                    "seq": record.seq,
-                    "version": record.version,
-                    "deleted": deleted,
-                    "data": data,
-                }
-            )
-        return Response({"changes": changes, "next_cursor": next_cursor, "has_more": has_more})
+        body = {"changes": page, "next_cursor": next_cursor, "has_more": has_more}
+        return Response(ChangesSerializer(body).data)
