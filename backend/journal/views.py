@@ -11,6 +11,7 @@ from backend.core import conditional
 from backend.core.errors import Conflict, PreconditionFailed, PreconditionRequired, field_errors
 from backend.core.idempotency import idempotent
 from backend.core.permissions import IsPatient
+from backend.core.serializers import validated
 from backend.core.time import local_today
 from backend.journal import selectors, services
 from backend.journal.filters import EntryFilter
@@ -44,7 +45,8 @@ def _support(patient, reasons: list[str]) -> dict | None:
     return services.crisis_support(reasons, coping_selectors.support_contacts(patient))
 
 
-# One for every response: DRF builds a serializer's fields per instance (deep copies).
+# One of each for every request: DRF builds a serializer's fields per instance (deep copies).
+ENTRY_WRITE = EntryWriteSerializer()
 ENTRY_RESPONSE = EntryResponseSerializer()
 
 
@@ -94,9 +96,7 @@ class EntryListCreateView(generics.ListAPIView):
         },
     )
     def post(self, request):
-        serializer = EntryWriteSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
+        data = validated(ENTRY_WRITE, request.data)
         [result] = services.entries_apply(
             patient=request.user, ops=[EntryOp("upsert", data.pop("id"), None, data)]
         )
