@@ -226,7 +226,6 @@ def _carry_out(
     return EntryResult(op.id, "updated", entry, alerts=alert_reasons(entry))
 
 
-@transaction.atomic
 def entries_apply(*, patient: User, ops: list[EntryOp]) -> list[EntryResult]:
     """Apply creates, updates and deletes of the patient's entries, in order.
 
@@ -238,13 +237,27 @@ def entries_apply(*, patient: User, ops: list[EntryOp]) -> list[EntryResult]:
     """
     if not ops:
         return []
+    [op, *others] = ops
+    if not others and op.kind == "upsert" and op.base_version is None:
+        # One new entry, the usual write from the phone: insert it without first
+        # reading whether the id is taken (one round trip fewer). The unique
+        # (patient, client_id) constraint says when it is; then the write is undone
+        # and judged against the stored entry, as every other write is.
+        try:
+            return _apply(patient=patient, ops=ops, look_up=False)
+        except IntegrityError:
+            pass
+    return _apply(patient=patient, ops=ops, look_up=True)
+
+
+@transaction.atomic
+def _apply(*, patient: User, ops: list[EntryOp], look_up: bool) -> list[EntryResult]:
+    """entries_apply's work; ``look_up=False`` takes it that none of the ids is stored."""
     next_seq = seq_reserve(patient=patient, count=len(ops))
-    existing = {
-        entry.client_id: entry
-        for entry in with_triggers(
-            JournalEntry.objects.filter(patient=patient, client_id__in={op.id for op in ops})
-        )
-    }
+    existing: dict[UUID, JournalEntry] = {}
+    if look_up:
+        stored = JournalEntry.objects.filter(patient=patient, client_id__in={op.id for op in ops})
+        existing = {entry.client_id: entry for entry in with_triggers(stored)}
     now = timezone.now()
     repeated = {pk for pk, n in Counter(op.id for op in ops).items() if n > 1}
     writes = _Writes()
