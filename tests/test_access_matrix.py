@@ -25,6 +25,7 @@ from backend.care.models import CareLink
 from backend.consent.models import ConsentGrant
 from backend.coping import services as coping_services
 from backend.coping.models import Skill
+from backend.core.time import local_today
 from backend.family import services as family_services
 from backend.family.models import FamilyLink
 from backend.homework import services as homework_services
@@ -1020,7 +1021,7 @@ def world(personas) -> World:
 
 def _coping_world(world: World) -> None:
     patient = world.personas["patient"].user
-    world.objects["today"] = coping_services.local_today(patient)
+    world.objects["today"] = local_today(patient)
     world.objects["library_skill"] = Skill.objects.get(slug="urge-surfing")
     world.objects["skill"] = coping_services.skill_create(
         author=patient,

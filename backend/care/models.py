@@ -4,25 +4,20 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from backend.core.invites import InviteCode
 
-class CareInvite(models.Model):
+
+class CareInvite(InviteCode):
     """A single-use, expiring code a therapist hands to a patient to link up.
 
     Only a hash of the code is stored: a database dump cannot be used to link.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    code_purpose = "care.invite-code"
+
     therapist = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="care_invites"
     )
-    code_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
-    used_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

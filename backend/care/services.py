@@ -8,33 +8,22 @@ from rest_framework import exceptions
 from backend.accounts.models import User
 from backend.care.models import CareInvite, CareLink
 from backend.consent.services import grants_revoke_between
-from backend.core import codes
+from backend.core import invites
 from backend.core.errors import Conflict
-
-
-def hash_code(code: str) -> str:
-    return codes.hash_code(code, purpose="care.invite-code")
 
 
 @transaction.atomic
 def invite_create(*, therapist: User) -> tuple[CareInvite, str]:
     """A single-use, expiring invite code; the plain code is returned only now."""
-    now = timezone.now()
-    code = codes.new_code()
-    invite = CareInvite.objects.create(
-        therapist=therapist,
-        code_hash=hash_code(code),
-        expires_at=now + settings.CARE_INVITE_LIFETIME,
+    return invites.invite_issue(
+        CareInvite, lifetime=settings.CARE_INVITE_LIFETIME, now=timezone.now(), therapist=therapist
     )
-    return invite, code
 
 
 @transaction.atomic
 def invite_revoke(*, invite: CareInvite) -> None:
     """Withdraw an unused invite; a used or already withdrawn one stays as it is."""
-    if invite.used_at is None and invite.revoked_at is None:
-        invite.revoked_at = timezone.now()
-        invite.save(update_fields=["revoked_at"])
+    invites.invite_withdraw(invite)
 
 
 def _invalid_code() -> exceptions.ValidationError:
@@ -49,14 +38,9 @@ def invite_redeem(*, patient: User, code: str) -> CareLink:
     """Link the patient to the therapist who issued the code, using the code up."""
     now = timezone.now()
     invite = (
-        CareInvite.objects.select_for_update(of=("self",))
+        invites.usable_invites(CareInvite, code=code, now=now)
+        .select_for_update(of=("self",))
         .select_related("therapist")
-        .filter(
-            code_hash=hash_code(code),
-            used_at__isnull=True,
-            revoked_at__isnull=True,
-            expires_at__gt=now,
-        )
         .first()
     )
     if (
@@ -66,9 +50,7 @@ def invite_redeem(*, patient: User, code: str) -> CareLink:
     ):
         raise _invalid_code()
     link = link_create(patient=patient, therapist=invite.therapist, source=CareLink.Source.INVITE)
-    invite.used_at = now
-    invite.used_by = patient
-    invite.save(update_fields=["used_at", "used_by"])
+    invites.invite_use(invite, by=patient, now=now)
     return link
 
 

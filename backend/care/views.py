@@ -8,12 +8,11 @@ from backend.accounts.throttles import AuthIPThrottle
 from backend.care import selectors, serializers, services
 from backend.care.models import CareInvite, CareLink
 from backend.core.idempotency import idempotent
-from backend.core.permissions import HasRole, IsPatient, IsTherapist
+from backend.core.permissions import IsPatient, IsTherapist, role_permission
 
-
-class IsCareParty(HasRole):
-    roles = (User.Role.PATIENT, User.Role.THERAPIST)
-    message = "Only patients and therapists have care links."
+IsCareParty = role_permission(
+    User.Role.PATIENT, User.Role.THERAPIST, message="Only patients and therapists have care links."
+)
 
 
 @extend_schema(tags=["care"])

@@ -79,27 +79,16 @@ def grant_create(
                 ]
             }
         )
-    errors: dict[str, list[str]] = {}
-    if purpose not in PURPOSES_BY_ROLE[recipient.role]:
-        allowed = ", ".join(sorted(PURPOSES_BY_ROLE[recipient.role]))
-        errors["purpose"] = [f"For this recipient the purpose is one of: {allowed}."]
-    if (
-        recipient.role == User.Role.FAMILY
-        and REVEALS_JOURNAL_TEXT & set(scopes)
-        and not allow_journal_text
-    ):
-        errors["scopes"] = [
-            "journal.shared and journal.all show your own words; for family they are off unless "
-            "you also send allow_journal_text: true."
-        ]
-    if expires_at <= now:
-        errors["expires_at"] = ["Choose a time in the future."]
-    elif expires_at <= starts_at:
-        errors["expires_at"] = ["Must be after starts_at."]
-    elif expires_at - starts_at > MAX_GRANT_LIFETIME:
-        errors["expires_at"] = ["A consent lasts at most five years; sign a new one then."]
-    if not signature_name.strip():
-        errors["signature_name"] = ["Type your name to sign."]
+    errors = grant_terms_errors(
+        recipient_role=recipient.role,
+        purpose=purpose,
+        scopes=scopes,
+        allow_journal_text=allow_journal_text,
+        starts_at=starts_at,
+        expires_at=expires_at,
+        signature_name=signature_name,
+        now=now,
+    )
     if errors:
         raise ValidationError(errors)
 
@@ -115,6 +104,46 @@ def grant_create(
         signature_name=signature_name.strip(),
         signed_at=signed_at or now,
     )
+    _scopes_create(grant=grant, scopes=scopes)
+    return grant
+
+
+def grant_terms_errors(
+    *,
+    recipient_role: str,
+    purpose: str,
+    scopes: list[str],
+    allow_journal_text: bool,
+    starts_at: datetime,
+    expires_at: datetime,
+    signature_name: str,
+    now: datetime,
+) -> dict[str, list[str]]:
+    """What is wrong with a consent's terms, field by field (empty: nothing). Reads nothing."""
+    errors: dict[str, list[str]] = {}
+    if purpose not in PURPOSES_BY_ROLE[recipient_role]:
+        allowed = ", ".join(sorted(PURPOSES_BY_ROLE[recipient_role]))
+        errors["purpose"] = [f"For this recipient the purpose is one of: {allowed}."]
+    family_reads_text = recipient_role == User.Role.FAMILY and REVEALS_JOURNAL_TEXT & set(scopes)
+    if family_reads_text and not allow_journal_text:
+        errors["scopes"] = [
+            "journal.shared and journal.all show your own words; for family they are off "
+            "unless you also send allow_journal_text: true."
+        ]
+    if expires_at <= now:
+        errors["expires_at"] = ["Choose a time in the future."]
+    elif expires_at <= starts_at:
+        errors["expires_at"] = ["Must be after starts_at."]
+    elif expires_at - starts_at > MAX_GRANT_LIFETIME:
+        errors["expires_at"] = ["A consent lasts at most five years; sign a new one then."]
+    if not signature_name.strip():
+        errors["signature_name"] = ["Type your name to sign."]
+    return errors
+
+
+def _scopes_create(*, grant: ConsentGrant, scopes: list[str]) -> None:
+    """The grant's scopes, each one the only one in force per patient, recipient and scope."""
+    patient, recipient = grant.patient, grant.recipient
     try:
         with transaction.atomic():
             GrantScope.objects.bulk_create(
@@ -123,8 +152,8 @@ def grant_create(
                     patient=patient,
                     recipient=recipient,
                     scope=scope,
-                    starts_at=starts_at,
-                    expires_at=expires_at,
+                    starts_at=grant.starts_at,
+                    expires_at=grant.expires_at,
                 )
                 for scope in scopes
             )
@@ -138,7 +167,6 @@ def grant_create(
             f"You already share {', '.join(taken)} with this person under another consent. "
             "Revoke that consent first, then sign a new one."
         ) from exc
-    return grant
 
 
 @transaction.atomic

@@ -16,12 +16,14 @@ from backend.consent.serializers import (
     scope_catalogue,
 )
 from backend.core.idempotency import idempotent
-from backend.core.permissions import HasRole, IsPatient
+from backend.core.permissions import IsPatient, role_permission
 
-
-class IsConsentParty(HasRole):
-    roles = (User.Role.PATIENT, User.Role.THERAPIST, User.Role.FAMILY)
-    message = "Only patients and the people they share with have consents."
+IsConsentParty = role_permission(
+    User.Role.PATIENT,
+    User.Role.THERAPIST,
+    User.Role.FAMILY,
+    message="Only patients and the people they share with have consents.",
+)
 
 
 class GrantFilter(filters.FilterSet):

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from django.db.models import Count, F, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
@@ -37,7 +36,7 @@ from backend.coping.models import (
     RelapsePlan,
     Skill,
 )
-from backend.core.time import date_runs
+from backend.core.time import date_runs, local_today
 
 COMPLETION_WINDOW_DAYS = 30
 
@@ -129,7 +128,7 @@ def checklist_progress(checklists: Iterable[Checklist], *, now: datetime) -> dic
     checklists = list(checklists)
     if not checklists:
         return {}
-    todays = {c.pk: now.astimezone(ZoneInfo(c.patient.time_zone)).date() for c in checklists}
+    todays = {c.pk: local_today(c.patient, now) for c in checklists}
     completed: dict[UUID, list[date]] = defaultdict(list)
     for checklist_id, local_date in (
         ChecklistDay.objects.filter(checklist_id__in=list(todays), completed=True)
@@ -150,7 +149,7 @@ def checklist_progress(checklists: Iterable[Checklist], *, now: datetime) -> dic
         dates = [d for d in completed[checklist.pk] if d <= today]
         run, longest, last = date_runs(dates)
         current = run if last is not None and (today - last).days <= 1 else 0
-        created = checklist.created_at.astimezone(ZoneInfo(checklist.patient.time_zone)).date()
+        created = local_today(checklist.patient, checklist.created_at)
         # A day ticked after the fact may come before the checklist's own creation date.
         began = min(created, dates[0]) if dates else created
         first = max(today - timedelta(days=COMPLETION_WINDOW_DAYS - 1), min(began, today))

@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -31,6 +30,7 @@ from backend.coping.models import (
     Skill,
 )
 from backend.core.errors import Conflict, PreconditionFailed
+from backend.core.time import local_today
 
 # How far back a patient may still tick a day they forgot (today counts as day 0).
 TICK_BACKFILL_DAYS = 6
@@ -40,10 +40,6 @@ DEFAULT_CRISIS_LINES = [
     {"name": "SAMHSA National Helpline", "phone": "1-800-662-4357"},
 ]
 EMPTY_PLAN: dict[str, list] = {section: [] for section in PlanSection.values}
-
-
-def local_today(patient: User) -> date:
-    return timezone.localdate(timezone=ZoneInfo(patient.time_zone))
 
 
 def _skills_for_patient(patient: User, skill_ids: Iterable[UUID]) -> dict[UUID, Skill]:

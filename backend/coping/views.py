@@ -9,10 +9,9 @@ disclosure log. Anything the viewer may not see answers 404.
 
 from django.db.models import Q
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -58,6 +57,7 @@ from backend.coping.serializers import (
 from backend.core import conditional
 from backend.core.errors import PreconditionFailed
 from backend.core.idempotency import idempotent
+from backend.core.permissions import ReadWriteRoles
 from backend.disclosure.notice import (
     DisclosesRecordsToOthers,
     NoticeToOthersPagination,
@@ -73,29 +73,19 @@ WRITER_MESSAGES = {
     (User.Role.THERAPIST,): "Only a therapist does this: patients change their plan directly.",
 }
 
-IF_MATCH_OPTIONAL = OpenApiParameter(
-    "If-Match",
-    str,
-    OpenApiParameter.HEADER,
+IF_MATCH_PLAN = conditional.if_match_parameter(
     required=False,
     description='Change only if still at this version, e.g. "3" (412 otherwise).',
 )
 
 
-class CopingAccess(BasePermission):
+class CopingAccess(ReadWriteRoles):
     """Patients, therapists and family read (what the policy lets them); patients and therapists write."""
 
     message = "Only patients and the people they share with see coping records."
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        if request.method in SAFE_METHODS:
-            return user.role in READERS
-        writers = tuple(getattr(view, "writers", WRITERS))
-        self.message = WRITER_MESSAGES.get(writers, WRITER_MESSAGES[WRITERS])
-        return user.role in writers
+    readers, writers = READERS, WRITERS
+    write_message = WRITER_MESSAGES[WRITERS]
+    writer_messages = WRITER_MESSAGES
 
 
 def _context(request) -> dict:
@@ -525,7 +515,7 @@ class PlanDetailView(DisclosesRecordsToOthers, APIView):
             "earlier one is kept. With If-Match, a plan changed since is a 412 with the current "
             "version. Therapists suggest changes instead."
         ),
-        parameters=[IF_MATCH_OPTIONAL],
+        parameters=[IF_MATCH_PLAN],
         request=PlanContentSerializer,
         responses={200: PlanSerializer, 412: None},
     )

@@ -1,8 +1,29 @@
 """ETag / If-Match / If-None-Match for versioned resources (RFC 9110 section 13)."""
 
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
 
 ANY = "*"
+
+
+def if_match_parameter(*, required: bool, description: str) -> OpenApiParameter:
+    """The If-Match header as the schema documents it; what it guards varies by endpoint."""
+    return OpenApiParameter(
+        "If-Match", str, OpenApiParameter.HEADER, required=required, description=description
+    )
+
+
+IF_MATCH = if_match_parameter(required=True, description='The ETag you last read, e.g. "3".')
+IF_MATCH_OPTIONAL = if_match_parameter(
+    required=False, description="Delete only if still at this ETag."
+)
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Answer 304 if unchanged.",
+)
 
 
 def etag(version: int) -> str:

@@ -1,27 +1,56 @@
-from rest_framework.permissions import BasePermission
+"""Who may call an endpoint at all, by role: one mechanism, parametrised per endpoint.
+
+These answer only "can this role ever do this?" (403, which reveals nothing);
+whose records a viewer may see or change is the access policy's question.
+"""
+
+from collections.abc import Mapping
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 
 class HasRole(BasePermission):
-    """Only users of the given roles; subclass with ``roles`` set."""
+    """Only users of the given roles; make one with ``role_permission``."""
 
     roles: tuple[str, ...] = ()
     message = "Your role may not do this."
 
+    def allowed_roles(self, request, view) -> tuple[str, ...]:
+        return self.roles
+
     def has_permission(self, request, view) -> bool:
         user = request.user
-        return bool(user and user.is_authenticated and user.role in self.roles)
+        if not (user and user.is_authenticated):
+            return False
+        return user.role in self.allowed_roles(request, view)
 
 
-class IsPatient(HasRole):
-    roles = ("patient",)
-    message = "Only patients may do this."
+def role_permission(*roles: str, message: str) -> type[HasRole]:
+    """A permission class that lets in only ``roles``, refusing others with ``message``."""
+    return type("RolePermission", (HasRole,), {"roles": tuple(roles), "message": message})
 
 
-class IsTherapist(HasRole):
-    roles = ("therapist",)
-    message = "Only therapists may do this."
+class ReadWriteRoles(HasRole):
+    """``readers`` read (safe methods); writes take the view's ``writers``, else the class's.
+
+    A refused write says who may do it: ``writer_messages`` by the writers' roles,
+    else ``write_message``. Subclass per app with the four set.
+    """
+
+    readers: tuple[str, ...] = ()
+    writers: tuple[str, ...] = ()
+    write_message = "Your role may not change this."
+    writer_messages: Mapping[tuple[str, ...], str] = {}
+
+    def allowed_roles(self, request, view) -> tuple[str, ...]:
+        if request.method in SAFE_METHODS:
+            return self.readers
+        writers = tuple(getattr(view, "writers", self.writers))
+        # DRF makes a permission object per request: the message is this request's.
+        self.message = self.writer_messages.get(writers, self.write_message)
+        return writers
 
 
-class IsFamily(HasRole):
-    roles = ("family",)
-    message = "Only family members may do this."
+IsPatient = role_permission("patient", message="Only patients may do this.")
+IsTherapist = role_permission("therapist", message="Only therapists may do this.")
+IsFamily = role_permission("family", message="Only family members may do this.")

@@ -1,12 +1,20 @@
 """Time helpers: aware datetimes only, stored in UTC, converted per user."""
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
+from typing import Protocol
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+
+
+class Zoned(Protocol):
+    """Anything with an IANA time zone name: a user, a program, a meeting feed."""
+
+    time_zone: str
 
 
 @cache
@@ -14,9 +22,18 @@ def known_time_zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+def is_time_zone(value: object) -> bool:
+    """An IANA name the system's zoneinfo database lists.
+
+    Stricter than "ZoneInfo(value) loads": that also takes file names such as
+    ``posixrules`` or ``localtime`` and, on some systems, paths below the tz directory.
+    """
+    return isinstance(value, str) and value in known_time_zones()
+
+
 def validate_time_zone(value: str) -> None:
     """Django validator: an IANA name the system's zoneinfo database knows."""
-    if value not in known_time_zones():
+    if not is_time_zone(value):
         raise ValidationError(
             "%(value)s is not a known IANA time zone (for example America/New_York).",
             code="invalid_time_zone",
@@ -26,6 +43,46 @@ def validate_time_zone(value: str) -> None:
 
 def local_now(time_zone: str, now: datetime) -> datetime:
     return now.astimezone(ZoneInfo(time_zone))
+
+
+def local_today(who: Zoned, now: datetime | None = None) -> date:
+    """Today's date on ``who``'s clock (at ``now``, else the current time)."""
+    return (now or timezone.now()).astimezone(ZoneInfo(who.time_zone)).date()
+
+
+# Daylight-saving changes are months apart; sampling the offset this often finds each.
+OFFSET_PROBE = timedelta(hours=6)
+
+
+def offset_periods(zone: ZoneInfo, lower: datetime, upper: datetime) -> list[tuple[datetime, int]]:
+    """The zone's UTC offset (seconds) from ``lower`` to ``upper``: [(from instant, offset)].
+
+    The first period starts at ``lower`` (in UTC); each next one at the exact second
+    the zone's rules change the offset.
+    """
+
+    def offset(instant: datetime) -> int:
+        return int(instant.astimezone(zone).utcoffset().total_seconds())
+
+    # In UTC: arithmetic on datetimes in a ZoneInfo zone is wall-clock arithmetic,
+    # which is off by the change itself around a daylight-saving change.
+    lower, upper = lower.astimezone(UTC), upper.astimezone(UTC)
+    periods = [(lower, offset(lower))]
+    probe = lower
+    while probe < upper:
+        step_end = min(probe + OFFSET_PROBE, upper)
+        if offset(step_end) != periods[-1][1]:
+            # Bisect to the second: the first instant with the new offset.
+            before, after = probe, step_end
+            while after - before > timedelta(seconds=1):
+                middle = before + timedelta(seconds=(after - before) // timedelta(seconds=2))
+                if offset(middle) == periods[-1][1]:
+                    before = middle
+                else:
+                    after = middle
+            periods.append((after, offset(after)))
+        probe = step_end
+    return periods
 
 
 # What the API takes at every datetime and date boundary. PostgreSQL's timestamptz

@@ -5,9 +5,10 @@ from django.db import models
 from django.db.models import F, Q
 
 from backend.consent.scopes import Scope
+from backend.core.invites import InviteCode
 
 
-class FamilyInvite(models.Model):
+class FamilyInvite(InviteCode):
     """A patient's single-use, expiring code for one family member or friend.
 
     Holds the scopes the patient chose and their signature, so accepting the
@@ -15,7 +16,8 @@ class FamilyInvite(models.Model):
     the code is stored.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    code_purpose = "family.invite-code"
+
     patient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="family_invites"
     )
@@ -30,14 +32,6 @@ class FamilyInvite(models.Model):
     grant_days = models.PositiveSmallIntegerField(default=365)
     signature_name = models.CharField(max_length=150)
     signed_at = models.DateTimeField()
-    code_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
-    used_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["patient", "-created_at"], name="family_invite_patient")]

@@ -17,16 +17,12 @@ from backend.accounts.models import User, normalize_email
 from backend.accounts.services import account_register
 from backend.consent.scopes import REVEALS_JOURNAL_TEXT
 from backend.consent.services import MAX_GRANT_LIFETIME, grant_create, grants_revoke_between
-from backend.core import codes
+from backend.core import invites
 from backend.core.errors import Conflict
 from backend.disclosure.models import Purpose
 from backend.family.models import FamilyInvite, FamilyLink
 
 MAX_GRANT_DAYS = MAX_GRANT_LIFETIME.days
-
-
-def hash_code(code: str) -> str:
-    return codes.hash_code(code, purpose="family.invite-code")
 
 
 @transaction.atomic
@@ -61,8 +57,10 @@ def invite_create(
     if errors:
         raise exceptions.ValidationError(errors)
     now = timezone.now()
-    code = codes.new_code()
-    invite = FamilyInvite.objects.create(
+    return invites.invite_issue(
+        FamilyInvite,
+        lifetime=settings.FAMILY_INVITE_LIFETIME,
+        now=now,
         patient=patient,
         email=email,
         recipient_name=recipient_name.strip(),
@@ -71,10 +69,7 @@ def invite_create(
         grant_days=grant_days,
         signature_name=signature_name.strip(),
         signed_at=now,
-        code_hash=hash_code(code),
-        expires_at=now + settings.FAMILY_INVITE_LIFETIME,
     )
-    return invite, code
 
 
 @transaction.atomic
@@ -89,9 +84,7 @@ def invite_revoke(*, invite: FamilyInvite) -> None:
         raise Conflict(
             "This invite was already accepted. End the family connection to stop sharing."
         )
-    if invite.revoked_at is None:
-        invite.revoked_at = timezone.now()
-        invite.save(update_fields=["revoked_at"])
+    invites.invite_withdraw(invite)
 
 
 def _invalid_code() -> exceptions.ValidationError:
@@ -103,15 +96,12 @@ def _invalid_code() -> exceptions.ValidationError:
 
 
 def _usable_invite(*, code: str, email: str, lock: bool) -> FamilyInvite:
-    invites = FamilyInvite.objects.select_related("patient").filter(
-        code_hash=hash_code(code),
-        used_at__isnull=True,
-        revoked_at__isnull=True,
-        expires_at__gt=timezone.now(),
+    usable = invites.usable_invites(FamilyInvite, code=code, now=timezone.now()).select_related(
+        "patient"
     )
     if lock:
-        invites = invites.select_for_update(of=("self",))
-    invite = invites.first()
+        usable = usable.select_for_update(of=("self",))
+    invite = usable.first()
     if (
         invite is None
         or invite.email != normalize_email(email)
@@ -176,9 +166,7 @@ def invite_accept(*, member: User, code: str) -> FamilyLink:
         raise exceptions.ValidationError(
             {"code": ["This invitation can no longer be accepted. Ask for a new one."]}
         ) from exc
-    invite.used_at = now
-    invite.used_by = member
-    invite.save(update_fields=["used_at", "used_by"])
+    invites.invite_use(invite, by=member, now=now)
     return link
 
 

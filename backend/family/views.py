@@ -8,15 +8,16 @@ from backend.accounts.serializers import AcceptedSerializer
 from backend.accounts.throttles import AuthIPThrottle
 from backend.accounts.views import ACCEPTED, PublicAuthView
 from backend.core.idempotency import idempotent
-from backend.core.permissions import HasRole, IsFamily, IsPatient
+from backend.core.permissions import IsFamily, IsPatient, role_permission
 from backend.disclosure.notice import DisclosesRecords, DisclosingPagination
 from backend.family import selectors, serializers, services
 from backend.family.models import FamilyInvite, FamilyLink
 
-
-class IsFamilyParty(HasRole):
-    roles = (User.Role.PATIENT, User.Role.FAMILY)
-    message = "Only patients and their family members have family links."
+IsFamilyParty = role_permission(
+    User.Role.PATIENT,
+    User.Role.FAMILY,
+    message="Only patients and their family members have family links.",
+)
 
 
 @extend_schema(tags=["family"])

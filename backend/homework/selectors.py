@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404
 
 from backend.accounts.models import User
 from backend.consent import policy
+from backend.core.time import local_today
 from backend.homework.access import HOMEWORK
 from backend.homework.models import Homework, HomeworkReview, HomeworkTemplate
 
@@ -39,7 +40,7 @@ def review_queue(therapist: User, *, now: datetime | None = None) -> QuerySet[Ho
 
 def is_overdue(homework: Homework, *, now: datetime) -> bool:
     """Still open after its due date has passed on the patient's clock."""
-    today = now.astimezone(ZoneInfo(homework.patient.time_zone)).date()
+    today = local_today(homework.patient, now)
     return homework.state in Homework.OPEN_STATES and homework.due_date < today
 
 

@@ -8,7 +8,6 @@ the current state does not allow is a 409 that says why.
 import uuid
 from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,15 +15,12 @@ from rest_framework.exceptions import ValidationError
 
 from backend.accounts.models import User
 from backend.core.errors import Conflict
+from backend.core.time import local_today
 from backend.homework.models import Homework, HomeworkReview, HomeworkTemplate, Recurrence
 from backend.homework.questions import clean_answers, normalize_questions
 
 State = Homework.State
 MAX_DUE_AHEAD = timedelta(days=366)
-
-
-def local_today(patient: User) -> date:
-    return timezone.localdate(timezone=ZoneInfo(patient.time_zone))
 
 
 def _check_due_date(patient: User, due_date: date) -> None:

@@ -11,7 +11,6 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,7 +18,7 @@ from backend.accounts.models import User
 from backend.consent import policy
 from backend.consent.policy import Action
 from backend.core.idempotency import idempotent
-from backend.core.permissions import IsTherapist
+from backend.core.permissions import IsTherapist, ReadWriteRoles
 from backend.disclosure.notice import (
     DisclosesRecordsToOthers,
     NoticeToOthersPagination,
@@ -42,24 +41,13 @@ from backend.homework.serializers import (
 READERS = (User.Role.PATIENT, User.Role.THERAPIST, User.Role.FAMILY)
 
 
-class HomeworkAccess(BasePermission):
-    """Patients, therapists and family read what the policy allows; ``writers`` write."""
+class HomeworkAccess(ReadWriteRoles):
+    """Patients, therapists and family read what the policy allows; the view's ``writers`` write."""
 
     message = "Only patients and the people they share with see homework."
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        if request.method in SAFE_METHODS:
-            return user.role in READERS
-        writers = view.writers
-        self.message = (
-            "Only therapists do this."
-            if writers == (User.Role.THERAPIST,)
-            else "Only patients do this."
-        )
-        return user.role in writers
+    readers = READERS
+    write_message = "Only patients do this."
+    writer_messages = {(User.Role.THERAPIST,): "Only therapists do this."}
 
 
 def _shown(request, homework: list[Homework], *, now) -> list[Homework]:

@@ -76,23 +76,51 @@ def skill_effectiveness(
     index = _library_index(
         policy.readable(viewer, SKILL, now=now).filter(Q(patient__isnull=True) | Q(patient=patient))
     )
+    counted, groups = _tally(entries, index, own_words=own_words)
+    rows = sorted(
+        groups.values(),
+        key=lambda g: (-g["used"], g["label"] is None, (g["label"] or "").lower()),
+    )
+    return {
+        "patient": patient,
+        "range": {"from": start, "to": end} if start is not None else None,
+        "entries_with_skills": counted,
+        "skills": [_effectiveness_row(g) for g in rows[:MAX_EFFECTIVENESS_ROWS]],
+        "more": max(0, len(rows) - MAX_EFFECTIVENESS_ROWS),
+    }
+
+
+def _skill_keys(
+    labels: Iterable[str], index: dict[str, Skill], *, own_words: bool
+) -> dict[tuple, dict[str, Any]]:
+    """The rows one entry counts in, by key: each skill once, however often it is listed."""
+    keys: dict[tuple, dict[str, Any]] = {}
+    for label in labels:
+        normalized = normalize_label(label)
+        if not normalized:
+            continue
+        skill = index.get(normalized)
+        if skill is not None:
+            keys[("skill", skill.pk)] = {"skill": skill, "label": skill.name}
+        elif own_words:
+            keys.setdefault(("label", normalized), {"skill": None, "label": label.strip()})
+        else:
+            keys[("hidden",)] = {"skill": None, "label": None}
+    return keys
+
+
+def _tally(
+    entries: Iterable[tuple[list[str], int, int | None, str]],
+    index: dict[str, Skill],
+    *,
+    own_words: bool,
+) -> tuple[int, dict[tuple, dict[str, Any]]]:
+    """(entries counted, running totals per row) over (skills, intensity, after, outcome)."""
     groups: dict[tuple, dict[str, Any]] = {}
     counted = 0
     for labels, intensity, after, outcome in entries:
         counted += 1
-        keys = {}
-        for label in labels:
-            normalized = normalize_label(label)
-            if not normalized:
-                continue
-            skill = index.get(normalized)
-            if skill is not None:
-                keys[("skill", skill.pk)] = {"skill": skill, "label": skill.name}
-            elif own_words:
-                keys.setdefault(("label", normalized), {"skill": None, "label": label.strip()})
-            else:
-                keys[("hidden",)] = {"skill": None, "label": None}
-        for key, identity in keys.items():
+        for key, identity in _skill_keys(labels, index, own_words=own_words).items():
             group = groups.setdefault(
                 key, {**identity, "used": 0, "ended": 0, "resisted": 0, "after": 0, "drop": 0}
             )
@@ -103,28 +131,20 @@ def skill_effectiveness(
             if after is not None:
                 group["after"] += 1
                 group["drop"] += intensity - after
-    rows = sorted(
-        groups.values(),
-        key=lambda g: (-g["used"], g["label"] is None, (g["label"] or "").lower()),
-    )
+    return counted, groups
+
+
+def _effectiveness_row(group: dict[str, Any]) -> dict[str, Any]:
+    ended, after = group["ended"], group["after"]
     return {
-        "patient": patient,
-        "range": {"from": start, "to": end} if start is not None else None,
-        "entries_with_skills": counted,
-        "skills": [
-            {
-                "skill": g["skill"],
-                "label": g["label"],
-                "times_used": g["used"],
-                "ended": g["ended"],
-                "resisted": g["resisted"],
-                "resisted_share": round(g["resisted"] / g["ended"], 4) if g["ended"] else None,
-                "with_intensity_after": g["after"],
-                "mean_intensity_drop": round(g["drop"] / g["after"], 2) if g["after"] else None,
-            }
-            for g in rows[:MAX_EFFECTIVENESS_ROWS]
-        ],
-        "more": max(0, len(rows) - MAX_EFFECTIVENESS_ROWS),
+        "skill": group["skill"],
+        "label": group["label"],
+        "times_used": group["used"],
+        "ended": ended,
+        "resisted": group["resisted"],
+        "resisted_share": round(group["resisted"] / ended, 4) if ended else None,
+        "with_intensity_after": after,
+        "mean_intensity_drop": round(group["drop"] / after, 2) if after else None,
     }
 
 

@@ -14,11 +14,12 @@ from rest_framework.views import APIView
 from backend.accounts.models import User
 from backend.consent import policy
 from backend.consent.scopes import Scope
-from backend.core.permissions import HasRole, IsPatient
+from backend.core.permissions import IsPatient, role_permission
 from backend.core.renderers import JSONRenderer
+from backend.core.time import local_today
 from backend.disclosure.notice import DisclosesRecordsToOthers, discloses
 from backend.disclosure.services import Disclosure
-from backend.journal import effectiveness, reports, selectors
+from backend.journal import effectiveness, reports
 from backend.journal.access import COUNTER, ENTRY_FIGURES
 from backend.journal.renderers import CSVRenderer
 from backend.journal.report_serializers import (
@@ -30,10 +31,11 @@ from backend.journal.report_serializers import (
     InsightsSerializer,
 )
 
-
-class IsPatientOrTherapist(HasRole):
-    roles = (User.Role.PATIENT, User.Role.THERAPIST)
-    message = "Skill effectiveness is for patients and their therapists."
+IsPatientOrTherapist = role_permission(
+    User.Role.PATIENT,
+    User.Role.THERAPIST,
+    message="Skill effectiveness is for patients and their therapists.",
+)
 
 
 def _private(response: Response) -> Response:
@@ -60,7 +62,7 @@ class InsightsView(APIView):
     )
     def get(self, request):
         query = InsightsQuerySerializer(
-            data=request.query_params, context={"today": selectors.local_today(request.user)}
+            data=request.query_params, context={"today": local_today(request.user)}
         )
         query.is_valid(raise_exception=True)
         patient = request.user
@@ -103,7 +105,7 @@ class ExportView(APIView):
     def get(self, request, *args, **kwargs):
         query = ExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        today = selectors.local_today(request.user)
+        today = local_today(request.user)
         if request.accepted_renderer.format == CSVRenderer.format:
             kind = query.validated_data["kind"]
             response = Response(reports.export_table(request.user, kind))

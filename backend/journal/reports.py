@@ -12,7 +12,7 @@ reach Python.
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,6 +39,7 @@ from django.db.models.functions import Cast, ExtractHour, ExtractIsoWeekDay, Tru
 from django.utils import timezone
 
 from backend.accounts.models import User
+from backend.core.time import local_today, offset_periods
 from backend.journal import selectors
 from backend.journal.models import (
     CounterDecision,
@@ -65,41 +66,6 @@ def local_day_bounds(start: date, end: date, tz: ZoneInfo) -> tuple[datetime, da
     lower = datetime.combine(start, time.min, tzinfo=tz)
     upper = datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz)
     return lower, upper
-
-
-# Daylight-saving changes are months apart; sampling the offset this often finds each.
-OFFSET_PROBE = timedelta(hours=6)
-
-
-def offset_periods(tz: ZoneInfo, lower: datetime, upper: datetime) -> list[tuple[datetime, int]]:
-    """The zone's UTC offset (seconds) from ``lower`` to ``upper``: [(from instant, offset)].
-
-    The first period starts at ``lower``; each next one at the exact second the
-    zone's rules change the offset.
-    """
-
-    def offset(instant: datetime) -> int:
-        return int(instant.astimezone(tz).utcoffset().total_seconds())
-
-    # In UTC: arithmetic on datetimes in a ZoneInfo zone is wall-clock arithmetic,
-    # which is off by the change itself around a daylight-saving change.
-    lower, upper = lower.astimezone(UTC), upper.astimezone(UTC)
-    periods = [(lower, offset(lower))]
-    probe = lower
-    while probe < upper:
-        step_end = min(probe + OFFSET_PROBE, upper)
-        if offset(step_end) != periods[-1][1]:
-            # Bisect to the second: the first instant with the new offset.
-            before, after = probe, step_end
-            while after - before > timedelta(seconds=1):
-                middle = before + timedelta(seconds=(after - before) // timedelta(seconds=2))
-                if offset(middle) == periods[-1][1]:
-                    before = middle
-                else:
-                    after = middle
-            periods.append((after, offset(after)))
-        probe = step_end
-    return periods
 
 
 @dataclass(frozen=True)
@@ -197,7 +163,7 @@ def insights_for(
     heatmap = _heatmap(entries, clock)
     top_triggers = _top_triggers(entries, labels=trigger_labels)
 
-    today = selectors.local_today(patient)
+    today = local_today(patient)
     insights: dict[str, Any] = {
         "time_zone": patient.time_zone,
         "range": {"from": start, "to": end, "days": len(days)},
@@ -321,7 +287,7 @@ def _trigger_vocabulary(patient: User) -> QuerySet[Trigger]:
 
 def export_for(patient: User) -> dict[str, Any]:
     """All of the patient's live journal records, for their own download (six queries)."""
-    today = selectors.local_today(patient)
+    today = local_today(patient)
     return {
         "exported_at": timezone.now(),
         "time_zone": patient.time_zone,
@@ -380,7 +346,7 @@ def _checkin_rows(patient: User) -> Iterator[list[Any]]:
 
 
 def _counter_rows(patient: User) -> Iterator[list[Any]]:
-    today = selectors.local_today(patient)
+    today = local_today(patient)
     for counter in SobrietyCounter.objects.filter(patient=patient).order_by("substance"):
         yield [
             counter.pk, counter.substance, counter.start_date,

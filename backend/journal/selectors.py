@@ -2,16 +2,15 @@
 which for a patient's own endpoints yields their own records only."""
 
 from datetime import date
-from zoneinfo import ZoneInfo
+from typing import NamedTuple
 
 from django.db.models import Count, F, Max, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from backend.accounts.models import User
 from backend.consent import policy
-from backend.core.time import date_runs
+from backend.core.time import date_runs, local_today
 from backend.journal.access import CHECKIN, COUNTER, ENTRY
 from backend.journal.models import (
     CheckIn,
@@ -68,10 +67,6 @@ def checkin_get_for_owner(*, patient: User, checkin_id) -> CheckIn:
     return get_object_or_404(checkins_of(patient), client_id=checkin_id)
 
 
-def local_today(patient: User) -> date:
-    return timezone.localdate(timezone=ZoneInfo(patient.time_zone))
-
-
 def checkin_streak(patient: User) -> dict:
     """Current and longest runs of consecutive check-in days, in the patient's time zone.
 
@@ -121,9 +116,18 @@ def counter_decisions(counter: SobrietyCounter) -> QuerySet[CounterDecision]:
     return with_entry_ids(counter.decisions.exclude(decision=CounterDecision.Decision.PENDING))
 
 
-def changes_since(
-    *, patient: User, cursor: int, limit: int
-) -> tuple[list[tuple[str, object]], int, bool]:
+class Change(NamedTuple):
+    """One record in the changes feed: ``kind`` "entry" or "checkin"."""
+
+    kind: str
+    record: JournalEntry | CheckIn
+
+    @property
+    def deleted(self) -> bool:
+        return self.record.deleted_at is not None
+
+
+def changes_since(*, patient: User, cursor: int, limit: int) -> tuple[list[Change], int, bool]:
     """Entries and check-ins written after ``cursor``, in sequence order, tombstones included.
 
     Reads the committed end of the sequence (the horizon) first and stops there:
@@ -144,11 +148,11 @@ def changes_since(
     )
     checkins = list(CheckIn.objects.filter(**window).order_by("seq")[: limit + 1])
     merged = sorted(
-        [("entry", e) for e in entries] + [("checkin", c) for c in checkins],
-        key=lambda kv: kv[1].seq,
+        [Change("entry", e) for e in entries] + [Change("checkin", c) for c in checkins],
+        key=lambda change: change.record.seq,
     )
     if len(merged) > limit:
         page = merged[:limit]
-        return page, page[-1][1].seq, True
+        return page, page[-1].record.seq, True
     # All of it up to the horizon is in this page; numbers with no record left are skipped.
     return merged, horizon, False

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from typing import Any
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -21,7 +22,7 @@ from backend.journal.models import (
     Substance,
     TriggerCategory,
 )
-from backend.journal.selectors import counter_days_sober
+from backend.journal.selectors import Change, counter_days_sober
 
 HALT = ("hungry", "angry", "lonely", "tired")
 MAX_TEXT = 10_000
@@ -214,6 +215,9 @@ class BatchSerializer(StrictSerializer):
     )
 
 
+# Takes a dict holding the keys this item has (the optional ones only where they
+# apply), each value as its field takes it: `current` an entry, `errors` field-error
+# dicts, `support` a crisis-support dict. (A comment: a docstring would enter the schema.)
 class BatchResultSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     id = serializers.UUIDField(allow_null=True)
@@ -227,6 +231,16 @@ class BatchResultSerializer(serializers.Serializer):
     )
     errors = FieldErrorSerializer(many=True, required=False, help_text="When invalid.")
     support = SupportSerializer(required=False)
+
+    def to_representation(self, instance: dict) -> dict:
+        # Each key through its declared field, in the result's own order: a key the
+        # schema does not declare cannot be sent (KeyError), and an optional one that
+        # does not apply is left out rather than sent as null.
+        fields = self.fields
+        return {
+            name: None if value is None else fields[name].to_representation(value)
+            for name, value in instance.items()
+        }
 
 
 class BatchResponseSerializer(serializers.Serializer):
@@ -354,15 +368,28 @@ class DecisionSerializer(serializers.ModelSerializer):
         "nullable": True,
     }
 )
-class ChangedRecordField(serializers.JSONField):
-    """A change's record, serialized by the view as an entry or a check-in."""
+class ChangedRecordField(serializers.Field):
+    """A change's record (the field reads the whole change): by its kind, an entry or a
+    check-in; null for a deletion."""
+
+    # One of each for every change: DRF builds a serializer's fields per instance.
+    serializers_by_kind = {"entry": EntrySerializer(), "checkin": CheckInSerializer()}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(source="*", **kwargs)
+
+    def to_representation(self, change: Change) -> dict | None:
+        if change.deleted:
+            return None
+        return self.serializers_by_kind[change.kind].to_representation(change.record)
 
 
+# Takes a Change (backend.journal.selectors).
 class ChangeSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["entry", "checkin"])
-    id = serializers.UUIDField()
-    seq = serializers.IntegerField()
-    version = serializers.IntegerField()
+    id = serializers.UUIDField(source="record.client_id")
+    seq = serializers.IntegerField(source="record.seq")
+    version = serializers.IntegerField(source="record.version")
     deleted = serializers.BooleanField()
     data = ChangedRecordField(
         allow_null=True, help_text="The entry or check-in (by `kind`); null for a deletion."

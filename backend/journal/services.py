@@ -8,10 +8,9 @@ SQL statements whatever the number of operations (bulk reads and writes).
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -21,6 +20,7 @@ from rest_framework.exceptions import ValidationError
 
 from backend.accounts.models import User
 from backend.core.errors import Conflict, PreconditionFailed
+from backend.core.time import local_today
 from backend.journal.models import (
     CareTeamAlert,
     CheckIn,
@@ -150,7 +150,83 @@ def alert_reasons(entry: JournalEntry) -> list[str]:
     return reasons
 
 
-@transaction.atomic
+Verdict = Literal["invalid", "unchanged", "conflict", "create", "update", "delete"]
+
+REPEATED_ID_ERRORS = {"id": ["This id appears more than once in the request."]}
+UNKNOWN_BASE_ERRORS = {
+    "base_version": ["No entry of yours has this id: send it without a base version to create it."]
+}
+
+
+def _judge(op: EntryOp, entry: JournalEntry | None, data: dict[str, Any]) -> Verdict:
+    """What one operation does to the stored entry (``None``: no entry of theirs has the id).
+
+    Pure: it reads the entry and the operation and changes nothing.
+    """
+    if op.kind == "delete":
+        if entry is None or entry.deleted_at is not None:
+            return "unchanged"
+        if op.base_version is not None and op.base_version != entry.version:
+            return "conflict"
+        return "delete"
+    if entry is None:
+        # Updating what is not there: the client thinks it has a copy we never had.
+        return "invalid" if op.base_version is not None else "create"
+    current = _snapshot(entry)
+    if entry.deleted_at is None and {**current, **_incoming(data)} == current:
+        return "unchanged"  # a retry of what is stored, whatever version it names
+    if entry.deleted_at is not None or op.base_version != entry.version:
+        return "conflict"
+    return "update"
+
+
+@dataclass
+class _Writes:
+    """What a run of operations leaves to write, keyed by the server's id of each entry."""
+
+    created: dict[UUID, JournalEntry] = field(default_factory=dict)
+    changed: dict[UUID, JournalEntry] = field(default_factory=dict)
+    trigger_sets: dict[UUID, list[dict[str, str]]] = field(default_factory=dict)
+
+
+def _carry_out(
+    verdict: Verdict,
+    op: EntryOp,
+    entry: JournalEntry | None,
+    data: dict[str, Any],
+    *,
+    patient: User,
+    seq: int,
+    now: datetime,
+    writes: _Writes,
+) -> EntryResult:
+    """Apply a verdict to the entry in memory, noting what to write; returns the op's result."""
+    if verdict == "invalid":
+        return EntryResult(op.id, "invalid", errors=UNKNOWN_BASE_ERRORS)
+    if verdict in ("unchanged", "conflict"):
+        return EntryResult(op.id, verdict, entry)
+    if verdict == "create":
+        entry = JournalEntry(client_id=op.id, patient=patient, seq=seq, version=1)
+        _assign(entry, data)
+        writes.created[entry.pk] = entry
+        writes.trigger_sets[entry.pk] = data["triggers"]
+        return EntryResult(op.id, "created", entry, alerts=alert_reasons(entry))
+    if entry is None:
+        raise AssertionError("only a stored entry is deleted or updated")
+    if verdict == "delete":
+        for name, value in TOMBSTONE_CLEARED.items():
+            setattr(entry, name, value)
+        entry.deleted_at = now
+        writes.trigger_sets[entry.pk] = []
+    else:
+        _assign(entry, data)
+        if "triggers" in data:
+            writes.trigger_sets[entry.pk] = data["triggers"]
+    entry.version, entry.seq = entry.version + 1, seq
+    writes.changed[entry.pk] = entry
+    return EntryResult(op.id, "updated", entry, alerts=alert_reasons(entry))
+
+
 def entries_apply(*, patient: User, ops: list[EntryOp]) -> list[EntryResult]:
     """Apply creates, updates and deletes of the patient's entries, in order.
 
@@ -162,104 +238,83 @@ def entries_apply(*, patient: User, ops: list[EntryOp]) -> list[EntryResult]:
     """
     if not ops:
         return []
+    [op, *others] = ops
+    if not others and op.kind == "upsert" and op.base_version is None:
+        # One new entry, the usual write from the phone: insert it without first
+        # reading whether the id is taken (one round trip fewer). The unique
+        # (patient, client_id) constraint says when it is; then the write is undone
+        # and judged against the stored entry, as every other write is.
+        try:
+            return _apply(patient=patient, ops=ops, look_up=False)
+        except IntegrityError:
+            pass
+    return _apply(patient=patient, ops=ops, look_up=True)
+
+
+@transaction.atomic
+def _apply(*, patient: User, ops: list[EntryOp], look_up: bool) -> list[EntryResult]:
+    """entries_apply's work; ``look_up=False`` takes it that none of the ids is stored."""
     next_seq = seq_reserve(patient=patient, count=len(ops))
-    ids = {op.id for op in ops}
-    existing = {
-        entry.client_id: entry
-        for entry in with_triggers(JournalEntry.objects.filter(patient=patient, client_id__in=ids))
-    }
+    existing: dict[UUID, JournalEntry] = {}
+    if look_up:
+        stored = JournalEntry.objects.filter(patient=patient, client_id__in={op.id for op in ops})
+        existing = {entry.client_id: entry for entry in with_triggers(stored)}
     now = timezone.now()
-    # Keyed by the server's id: what the triggers, alerts and feed items refer to.
-    created: dict[UUID, JournalEntry] = {}
-    changed: dict[UUID, JournalEntry] = {}
-    trigger_sets: dict[UUID, list[dict[str, str]]] = {}
-    results: list[EntryResult] = []
-
     repeated = {pk for pk, n in Counter(op.id for op in ops).items() if n > 1}
-
+    writes = _Writes()
+    results: list[EntryResult] = []
     for op in ops:
-        entry = existing.get(op.id)
         if op.id in repeated:
             # Which of two writes to one id is meant? Neither is guessed at.
-            results.append(
-                EntryResult(
-                    op.id,
-                    "invalid",
-                    errors={"id": ["This id appears more than once in the request."]},
-                )
-            )
+            results.append(EntryResult(op.id, "invalid", errors=REPEATED_ID_ERRORS))
             continue
         seq, next_seq = next_seq, next_seq + 1
-
-        if op.kind == "delete":
-            if entry is None or entry.deleted_at is not None:
-                results.append(EntryResult(op.id, "unchanged", entry))
-            elif op.base_version is not None and op.base_version != entry.version:
-                results.append(EntryResult(op.id, "conflict", entry))
-            else:
-                for name, value in TOMBSTONE_CLEARED.items():
-                    setattr(entry, name, value)
-                entry.deleted_at, entry.version, entry.seq = now, entry.version + 1, seq
-                trigger_sets[entry.pk] = []
-                changed[entry.pk] = entry
-                results.append(EntryResult(op.id, "updated", entry))
-            continue
-
+        entry = existing.get(op.id)
         data = op.data if op.partial else {**FULL_DEFAULTS, **(op.data or {})}
-        if entry is None:
-            if op.base_version is not None:
-                results.append(
-                    EntryResult(
-                        op.id,
-                        "invalid",
-                        errors={
-                            "base_version": [
-                                "No entry of yours has this id: send it without a base version to create it."
-                            ]
-                        },
-                    )
-                )
-                continue
-            entry = JournalEntry(client_id=op.id, patient=patient, seq=seq, version=1)
-            _assign(entry, data)
-            created[entry.pk] = entry
-            trigger_sets[entry.pk] = data["triggers"]
-            results.append(EntryResult(op.id, "created", entry, alerts=alert_reasons(entry)))
-            continue
+        verdict = _judge(op, entry, data or {})
+        results.append(
+            _carry_out(
+                verdict, op, entry, data or {}, patient=patient, seq=seq, now=now, writes=writes
+            )
+        )
+    _write(patient, writes, stored=existing.values(), now=now)
+    _record_alerts(
+        patient,
+        [(r.entry, reason) for r in results for reason in r.alerts],
+        updated=list(writes.changed),
+    )
+    _open_counter_decisions(patient, [*writes.created.values(), *writes.changed.values()])
+    return results
 
-        current = _snapshot(entry)
-        if entry.deleted_at is None and {**current, **_incoming(data)} == current:
-            results.append(EntryResult(op.id, "unchanged", entry))
-        elif entry.deleted_at is not None or op.base_version != entry.version:
-            results.append(EntryResult(op.id, "conflict", entry))
-        else:
-            _assign(entry, data)
-            entry.version, entry.seq = entry.version + 1, seq
-            if "triggers" in data:
-                trigger_sets[entry.pk] = data["triggers"]
-            changed[entry.pk] = entry
-            results.append(EntryResult(op.id, "updated", entry, alerts=alert_reasons(entry)))
 
+CHANGED_FIELDS = (
+    *SIMPLE_FIELDS,
+    "occurred_at",
+    "utc_offset_minutes",
+    "coping_used",
+    "version",
+    "seq",
+    "deleted_at",
+    *(f for _, f in JournalEntry.HALT_FIELDS),
+    "updated_at",
+)
+
+
+def _write(
+    patient: User, writes: _Writes, *, stored: Iterable[JournalEntry], now: datetime
+) -> None:
+    """Store the entries, their triggers and their feed items (bulk statements)."""
+    created, changed = writes.created, writes.changed
     JournalEntry.objects.bulk_create(created.values())
     if changed:
         for entry in changed.values():
             entry.updated_at = now
-        JournalEntry.objects.bulk_update(
-            changed.values(),
-            [
-                *SIMPLE_FIELDS,
-                "occurred_at",
-                "utc_offset_minutes",
-                "coping_used",
-                "version",
-                "seq",
-                "deleted_at",
-                *(f for _, f in JournalEntry.HALT_FIELDS),
-                "updated_at",
-            ],
-        )
+        JournalEntry.objects.bulk_update(changed.values(), CHANGED_FIELDS)
     _store_triggers(
-        patient, trigger_sets, {e.pk: e for e in (*existing.values(), *created.values())}
+        patient,
+        writes.trigger_sets,
+        {e.pk: e for e in (*stored, *created.values())},
+        replaced=[pk for pk in writes.trigger_sets if pk not in created],
     )
     moved = [e.pk for e in changed.values() if e.deleted_at is None]
     if moved:
@@ -267,28 +322,28 @@ def entries_apply(*, patient: User, ops: list[EntryOp]) -> list[EntryResult]:
         FeedItem.objects.filter(entry_id__in=moved).update(
             at=Subquery(JournalEntry.objects.filter(pk=OuterRef("entry_id")).values("occurred_at"))
         )
-    FeedItem.objects.bulk_create(
-        [
-            FeedItem(patient=patient, kind=FeedItem.Kind.ENTRY, entry=e, at=e.occurred_at)
-            for e in created.values()
-        ]
-    )
-    _record_alerts(
-        patient,
-        [(r.entry, reason) for r in results for reason in r.alerts],
-        updated=[pk for pk in changed],
-    )
-    _open_counter_decisions(patient, [*created.values(), *changed.values()])
-    return results
+    if created:
+        FeedItem.objects.bulk_create(
+            [
+                FeedItem(patient=patient, kind=FeedItem.Kind.ENTRY, entry=e, at=e.occurred_at)
+                for e in created.values()
+            ]
+        )
 
 
 def _store_triggers(
-    patient: User, trigger_sets: dict[UUID, list[dict[str, str]]], entries: dict[UUID, JournalEntry]
+    patient: User,
+    trigger_sets: dict[UUID, list[dict[str, str]]],
+    entries: dict[UUID, JournalEntry],
+    *,
+    replaced: list[UUID],
 ) -> None:
-    """Replace the triggers of the given entries, growing the patient's vocabulary."""
-    if not trigger_sets:
-        return
-    EntryTrigger.objects.filter(entry_id__in=list(trigger_sets)).delete()
+    """Set the triggers of the given entries, growing the patient's vocabulary.
+
+    ``replaced`` are the entries that may have triggers already (a new one has none).
+    """
+    if replaced:
+        EntryTrigger.objects.filter(entry_id__in=replaced).delete()
     wanted = {
         (t["category"], t["label"].lower()): t["label"] for ts in trigger_sets.values() for t in ts
     }
@@ -317,7 +372,8 @@ def _store_triggers(
             )
             links.append(link)
             entry.prefetched_triggers.append(link)
-    EntryTrigger.objects.bulk_create(links)
+    if links:
+        EntryTrigger.objects.bulk_create(links)
 
 
 def _record_alerts(
@@ -418,12 +474,8 @@ def _open_counter_decisions(patient: User, entries: list[JournalEntry]) -> None:
         CounterDecision.objects.bulk_create(decisions, ignore_conflicts=True)
 
 
-def _local_today(patient: User) -> date:
-    return timezone.localdate(timezone=ZoneInfo(patient.time_zone))
-
-
 def _not_in_future(value: date, patient: User, field_name: str) -> None:
-    if value > _local_today(patient):
+    if value > local_today(patient):
         raise ValidationError({field_name: ["This date is in the future in your time zone."]})
 
 

@@ -1,7 +1,7 @@
 from contextlib import contextmanager
 
 from django.db.models import Model
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,6 +11,8 @@ from backend.core import conditional
 from backend.core.errors import Conflict, PreconditionFailed, PreconditionRequired, field_errors
 from backend.core.idempotency import idempotent
 from backend.core.permissions import IsPatient
+from backend.core.serializers import validated
+from backend.core.time import local_today
 from backend.journal import selectors, services
 from backend.journal.filters import EntryFilter
 from backend.journal.models import CheckIn, CounterDecision, JournalEntry, SobrietyCounter, Trigger
@@ -35,28 +37,6 @@ from backend.journal.serializers import (
 )
 from backend.journal.services import EntryOp, EntryResult
 
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    str,
-    OpenApiParameter.HEADER,
-    required=True,
-    description='The ETag you last read, e.g. "3".',
-)
-IF_MATCH_OPTIONAL = OpenApiParameter(
-    "If-Match",
-    str,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="Delete only if still at this ETag.",
-)
-IF_NONE_MATCH = OpenApiParameter(
-    "If-None-Match",
-    str,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="Answer 304 if unchanged.",
-)
-
 
 def _support(patient, reasons: list[str]) -> dict | None:
     """Crisis support with the patient's own support contacts (read only when it is shown)."""
@@ -65,10 +45,15 @@ def _support(patient, reasons: list[str]) -> dict | None:
     return services.crisis_support(reasons, coping_selectors.support_contacts(patient))
 
 
+# One of each for every request: DRF builds a serializer's fields per instance (deep copies).
+ENTRY_WRITE = EntryWriteSerializer()
+ENTRY_RESPONSE = EntryResponseSerializer()
+
+
 def _entry_body(entry: JournalEntry, patient) -> dict:
-    body = EntrySerializer(entry).data
-    body["support"] = _support(patient, services.alert_reasons(entry))
-    return body
+    """The entry as EntryResponseSerializer documents it, crisis support included."""
+    entry.support = _support(patient, services.alert_reasons(entry))
+    return ENTRY_RESPONSE.to_representation(entry)
 
 
 def _entry_response(entry: JournalEntry, patient, status_code: int = 200) -> Response:
@@ -111,9 +96,7 @@ class EntryListCreateView(generics.ListAPIView):
         },
     )
     def post(self, request):
-        serializer = EntryWriteSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
+        data = validated(ENTRY_WRITE, request.data)
         [result] = services.entries_apply(
             patient=request.user, ops=[EntryOp("upsert", data.pop("id"), None, data)]
         )
@@ -140,7 +123,7 @@ class EntryDetailView(APIView):
 
     @extend_schema(
         summary="One of your entries",
-        parameters=[IF_NONE_MATCH],
+        parameters=[conditional.IF_NONE_MATCH],
         responses={200: EntryResponseSerializer, 304: OpenApiResponse(description="Not modified.")},
     )
     def get(self, request, entry_id):
@@ -153,7 +136,7 @@ class EntryDetailView(APIView):
 
     @extend_schema(
         summary="Change an entry (needs If-Match)",
-        parameters=[IF_MATCH],
+        parameters=[conditional.IF_MATCH],
         request=EntryUpdateSerializer,
         responses={200: EntryResponseSerializer, 412: None, 428: None},
     )
@@ -180,7 +163,7 @@ class EntryDetailView(APIView):
     @extend_schema(
         summary="Delete an entry",
         description="Leaves a tombstone in the changes feed so your other devices delete it too.",
-        parameters=[IF_MATCH_OPTIONAL],
+        parameters=[conditional.IF_MATCH_OPTIONAL],
         responses={204: None, 412: None},
     )
     def delete(self, request, entry_id):
@@ -196,13 +179,12 @@ class EntryDetailView(APIView):
 
 
 def _batch_result(index: int, result: EntryResult, contacts: list[dict[str, str]]) -> dict:
-    body: dict = {"index": index, "id": str(result.id), "status": result.status}
+    """One item's result as BatchResultSerializer takes it."""
+    body: dict = {"index": index, "id": result.id, "status": result.status}
     if result.status == "invalid":
         body["errors"] = list(field_errors(result.errors))
     elif result.status == "conflict":
-        body["current"] = (
-            EntrySerializer(result.entry).data if result.entry.deleted_at is None else None
-        )
+        body["current"] = result.entry if result.entry.deleted_at is None else None
         body["version"] = result.entry.version
         body["deleted"] = result.deleted
     elif result.entry is not None:
@@ -270,7 +252,7 @@ class EntryBatchView(APIView):
         counts = dict.fromkeys(["created", "updated", "unchanged", "conflict", "invalid"], 0)
         for row in ordered:
             counts[row["status"]] += 1
-        return Response({"results": ordered, "counts": counts})
+        return Response(BatchResponseSerializer({"results": ordered, "counts": counts}).data)
 
 
 @extend_schema(tags=["journal"])
@@ -343,7 +325,7 @@ class CheckInDetailView(APIView):
 
     @extend_schema(
         summary="One of your check-ins",
-        parameters=[IF_NONE_MATCH],
+        parameters=[conditional.IF_NONE_MATCH],
         responses={200: CheckInSerializer, 304: OpenApiResponse(description="Not modified.")},
     )
     def get(self, request, checkin_id):
@@ -354,7 +336,7 @@ class CheckInDetailView(APIView):
 
     @extend_schema(
         summary="Change a check-in (needs If-Match)",
-        parameters=[IF_MATCH],
+        parameters=[conditional.IF_MATCH],
         request=CheckInUpdateSerializer,
         responses={200: CheckInSerializer, 409: None, 412: None, 428: None},
     )
@@ -375,7 +357,7 @@ class CheckInDetailView(APIView):
 
     @extend_schema(
         summary="Delete a check-in",
-        parameters=[IF_MATCH_OPTIONAL],
+        parameters=[conditional.IF_MATCH_OPTIONAL],
         responses={204: None, 412: None},
     )
     def delete(self, request, checkin_id):
@@ -415,7 +397,7 @@ class CounterListCreateView(generics.ListAPIView):
     def get_serializer_context(self):
         return {
             **super().get_serializer_context(),
-            "today": selectors.local_today(self.request.user),
+            "today": local_today(self.request.user),
         }
 
     @idempotent
@@ -443,7 +425,7 @@ class CounterDetailView(APIView):
     def get(self, request, counter_id):
         counter = selectors.counter_get_for_owner(patient=request.user, counter_id=counter_id)
         return Response(
-            CounterSerializer(counter, context={"today": selectors.local_today(request.user)}).data
+            CounterSerializer(counter, context={"today": local_today(request.user)}).data
         )
 
     @extend_schema(summary="Delete a sobriety counter and its history", responses={204: None})
@@ -517,24 +499,5 @@ class ChangesView(APIView):
         page, next_cursor, has_more = selectors.changes_since(
             patient=request.user, **query.validated_data
         )
-        changes = []
-        for kind, record in page:
-            deleted = record.deleted_at is not None
-            data = None
-            if not deleted:
-                data = (
-                    EntrySerializer(record).data
-                    if kind == "entry"
-                    else CheckInSerializer(record).data
-                )
-            changes.append(
-                {
-                    "kind": kind,
-                    "id": str(record.client_id),
-                    "seq": record.seq,
-                    "version": record.version,
-                    "deleted": deleted,
-                    "data": data,
-                }
-            )
-        return Response({"changes": changes, "next_cursor": next_cursor, "has_more": has_more})
+        body = {"changes": page, "next_cursor": next_cursor, "has_more": has_more}
+        return Response(ChangesSerializer(body).data)

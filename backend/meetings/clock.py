@@ -18,12 +18,14 @@ night is 03:30 on the new clock); one that happens twice counts once, the first 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from itertools import pairwise
 from zoneinfo import ZoneInfo
+
+from backend.core.time import offset_periods
 
 MINUTES_PER_WEEK = 7 * 24 * 60
 # Offset changes this close to ``at`` (either way) can move a start within a week.
 WINDOW = timedelta(days=8)
-SAMPLE = timedelta(hours=6)  # changes further apart than this are all found
 
 
 @lru_cache(maxsize=1024)
@@ -60,36 +62,18 @@ def next_start(zone: ZoneInfo, day: int, start: time, at: datetime) -> datetime:
     raise AssertionError("a weekly meeting starts within a week")
 
 
-def _offset(zone: ZoneInfo, moment: datetime) -> int:
-    return round(moment.astimezone(zone).utcoffset().total_seconds() / 60)
-
-
 @lru_cache(maxsize=4096)
 def offset_changes(name: str, around: date) -> tuple[tuple[datetime, int, int], ...]:
     """The zone's offset changes from 9 days before ``around`` to 10 days after.
 
     Each is (instant in UTC, old offset, new offset), offsets in minutes, in time order.
     """
-    zone = zone_named(name)
-    moment = datetime.combine(around, time(), tzinfo=UTC) - timedelta(days=9)
-    end = moment + timedelta(days=19)
-    changes = []
-    offset = _offset(zone, moment)
-    while moment < end:
-        later = moment + SAMPLE
-        new = _offset(zone, later)
-        if new != offset:
-            low, high = 0, int(SAMPLE.total_seconds() // 60)  # minutes after moment
-            while high - low > 1:
-                middle = (low + high) // 2
-                if _offset(zone, moment + timedelta(minutes=middle)) == offset:
-                    low = middle
-                else:
-                    high = middle
-            changes.append((moment + timedelta(minutes=high), offset, new))
-            offset = new
-        moment = later
-    return tuple(changes)
+    start = datetime.combine(around, time(), tzinfo=UTC) - timedelta(days=9)
+    periods = offset_periods(zone_named(name), start, start + timedelta(days=19))
+    return tuple(
+        (instant, round(old / 60), round(new / 60))
+        for (_, old), (instant, new) in pairwise(periods)
+    )
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,13 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from backend.core.time import is_time_zone
 from backend.meetings import places
 from backend.meetings import types as meeting_types
 from backend.meetings.models import Meeting, MeetingFeed
@@ -243,9 +243,7 @@ def _zone(value: Any, default: str, report: Report) -> str:
     name = _text(value)
     if not name:
         return default
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    if not is_time_zone(name):
         report.warnings["unknown time zone, feed default used"] += 1
         return default
     return name
@@ -937,10 +935,8 @@ def import_feed(
     """Read, normalise and apply one feed; record the outcome on the feed row."""
     report = Report()
     try:
-        try:
-            ZoneInfo(feed.time_zone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ImportFailed(f"The feed's time zone {feed.time_zone!r} is not known.") from exc
+        if not is_time_zone(feed.time_zone):
+            raise ImportFailed(f"The feed's time zone {feed.time_zone!r} is not known.")
         raw = read_source(source or feed.url, allow_http=allow_http)
         records = parse_records(raw, feed.format)
         meetings = normalize(

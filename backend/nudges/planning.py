@@ -173,62 +173,102 @@ def plan(now: datetime | None = None, *, rules: Iterable[NudgeRule] | None = Non
             "patient_id", "daily_cap"
         )
     )
-    # What is already planned, per patient (the cap counts it, per local date).
+    planned, taken = _already_planned(list(by_patient), now)
+    new_rows = []
+    for patient_id, patient_rules in by_patient.items():
+        patient: User = patient_rules[0].patient
+        zone = ZoneInfo(patient.time_zone)
+        dates = due_dates.get(patient_id, ())
+        candidates = []
+        for rule in patient_rules:
+            candidates += _rule_candidates(rule, patient, zone, now, end, dates, taken)
+            rule.next_due_at = _next_moment(rule, zone, end, dates)
+        kept = _within_cap(
+            candidates, planned[patient_id], caps.get(patient_id, DEFAULT_DAILY_CAP), zone
+        )
+        new_rows += [
+            Nudge(
+                recipient_id=patient_id,
+                rule=rule,
+                slot=slot,
+                due_at=due,
+                next_attempt_at=due,
+                title=rule.message,
+                tolerance=TOLERANCE[rule.kind],
+            )
+            for due, slot, rule in kept
+        ]
+    Nudge.objects.bulk_create(new_rows, batch_size=1000, ignore_conflicts=True)
+    NudgeRule.objects.bulk_update(rules, ["next_due_at"], batch_size=1000)
+    return len(new_rows)
+
+
+def _already_planned(
+    patient_ids: list, now: datetime
+) -> tuple[dict[object, list[datetime]], set[tuple]]:
+    """Per patient the due times already planned (the cap counts them), and the (rule, slot)
+    pairs taken."""
     planned: dict[object, list[datetime]] = defaultdict(list)
     taken: set[tuple] = set()
-    if by_patient:
+    if patient_ids:
         for recipient_id, rule_id, slot, due in Nudge.objects.filter(
-            recipient_id__in=list(by_patient),
+            recipient_id__in=patient_ids,
             rule__isnull=False,
             due_at__gte=now - timedelta(days=2),
         ).values_list("recipient_id", "rule_id", "slot", "due_at"):
             taken.add((rule_id, slot))
             planned[recipient_id].append(due)
-    new_rows = []
-    for patient_id, patient_rules in by_patient.items():
-        patient: User = patient_rules[0].patient
-        zone = ZoneInfo(patient.time_zone)
-        cap = caps.get(patient_id, DEFAULT_DAILY_CAP)
-        per_day: dict[date, int] = defaultdict(int)
-        for due in planned[patient_id]:
-            per_day[due.astimezone(zone).date()] += 1
-        candidates, seen = [], set()
-        for rule in patient_rules:
-            dates = due_dates.get(patient_id, ())
-            for slot in rule_slots(rule, zone, now, end, due_dates=dates):
-                if (rule.pk, slot) in taken:
-                    continue
-                due = slot
-                if in_quiet_hours(slot, patient.quiet_hours_start, patient.quiet_hours_end):
-                    if rule.quiet_hours == NudgeRule.Quiet.DROP:
-                        continue
-                    due = quiet_hours_end(
-                        slot, patient.quiet_hours_start, patient.quiet_hours_end, zone
-                    )
-                if (rule.pk, due) in seen:
-                    continue  # several slots moved to the end of quiet hours: one nudge
-                seen.add((rule.pk, due))
-                candidates.append((due, slot, rule))
-            rule.next_due_at = _next_moment(rule, zone, end, dates)
-        for due, slot, rule in sorted(candidates, key=lambda c: (c[0], str(c[2].pk))):
-            local_day = due.astimezone(zone).date()
-            if per_day[local_day] >= cap:
+    return planned, taken
+
+
+Candidate = tuple[datetime, datetime, NudgeRule]  # (due, slot, rule)
+
+
+def _rule_candidates(
+    rule: NudgeRule,
+    patient: User,
+    zone: ZoneInfo,
+    now: datetime,
+    end: datetime,
+    dates: Iterable[date],
+    taken: set[tuple],
+) -> list[Candidate]:
+    """The rule's slots not yet planned, each moved out of (or dropped in) quiet hours.
+
+    Several slots moved to the end of the same quiet hours make one nudge.
+    """
+    start, stop = patient.quiet_hours_start, patient.quiet_hours_end
+    candidates: list[Candidate] = []
+    seen: set[datetime] = set()
+    for slot in rule_slots(rule, zone, now, end, due_dates=dates):
+        if (rule.pk, slot) in taken:
+            continue
+        due = slot
+        if in_quiet_hours(slot, start, stop):
+            if rule.quiet_hours == NudgeRule.Quiet.DROP:
                 continue
+            due = quiet_hours_end(slot, start, stop, zone)
+        if due not in seen:
+            seen.add(due)
+            candidates.append((due, slot, rule))
+    return candidates
+
+
+def _within_cap(
+    candidates: list[Candidate], planned: list[datetime], cap: int, zone: ZoneInfo
+) -> list[Candidate]:
+    """The earliest candidates of each local day that fit under the daily cap, with what
+    is already planned counted first."""
+    per_day: dict[date, int] = defaultdict(int)
+    for due in planned:
+        per_day[due.astimezone(zone).date()] += 1
+    kept = []
+    for candidate in sorted(candidates, key=lambda c: (c[0], str(c[2].pk))):
+        local_day = candidate[0].astimezone(zone).date()
+        if per_day[local_day] < cap:
             per_day[local_day] += 1
-            new_rows.append(
-                Nudge(
-                    recipient_id=patient_id,
-                    rule=rule,
-                    slot=slot,
-                    due_at=due,
-                    next_attempt_at=due,
-                    title=rule.message,
-                    tolerance=TOLERANCE[rule.kind],
-                )
-            )
-    Nudge.objects.bulk_create(new_rows, batch_size=1000, ignore_conflicts=True)
-    NudgeRule.objects.bulk_update(rules, ["next_due_at"], batch_size=1000)
-    return len(new_rows)
+            kept.append(candidate)
+    return kept
 
 
 def replan(patient: User) -> None:

@@ -9,9 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from backend.core.time import local_today
 from backend.journal import services as journal_services
 from backend.journal.models import FeedItem
-from backend.journal.selectors import local_today
 from backend.sharing.services import feed_item_review
 from tests.factories import CareLinkFactory, FamilyFactory, FamilyLinkFactory, grant_for
 from tests.helpers import client_for

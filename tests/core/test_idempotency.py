@@ -13,8 +13,8 @@ from backend.care import services as care_services
 from backend.care.models import CareInvite
 from backend.core.idempotency import REPLAYED_HEADER, idempotency_keys_purge
 from backend.core.models import IdempotencyKey
+from backend.core.time import local_today
 from backend.journal.models import JournalEntry, SobrietyCounter
-from backend.journal.selectors import local_today
 from tests.helpers import assert_problem, client_for, problem_fields, requires_postgres
 from tests.journal.helpers import ENTRIES, entry_payload
 

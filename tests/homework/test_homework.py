@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from backend.care import services as care_services
 from backend.care.models import CareLink
 from backend.consent import services as consent_services
+from backend.core.time import local_today
 from backend.disclosure.models import DisclosureLog
 from backend.disclosure.notice import REDISCLOSURE_HEADER, REDISCLOSURE_NOTICE
 from backend.homework import services
@@ -54,7 +55,7 @@ def assign(therapist, patient, *, due=None, questions=QUESTIONS, **data):
     """Assign homework; by default due three days after today on the patient's clock, so the
     date is valid whenever the test runs (27 November under the frozen NOW)."""
     if due is None:
-        due = services.local_today(patient) + timedelta(days=3)
+        due = local_today(patient) + timedelta(days=3)
     [homework, *_] = services.homework_assign(
         therapist=therapist,
         patient=patient,

@@ -11,6 +11,7 @@ from backend.consent import services as consent
 from backend.consent.models import ConsentGrant
 from backend.coping import services as coping
 from backend.coping.models import Checklist, RelapsePlan, Skill
+from backend.core.time import local_today
 from backend.family.models import FamilyLink
 from backend.homework import services as homework
 from backend.homework.models import Homework, HomeworkTemplate
@@ -157,7 +158,7 @@ def _seed_coping(patient: User) -> None:
             ],
         )
         items = list(checklist.items.order_by("position").values_list("pk", flat=True))
-        today = coping.local_today(patient)
+        today = local_today(patient)
         for days_ago, done in [
             (6, items),
             (5, items),
@@ -196,7 +197,7 @@ def _seed_homework(patient: User, therapist: User) -> None:
 
     if Homework.objects.filter(patient=patient).exists():
         return
-    today = homework.local_today(patient)
+    today = local_today(patient)
     homework.homework_assign(
         therapist=therapist,
         patient=patient,

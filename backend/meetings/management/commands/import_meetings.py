@@ -1,9 +1,8 @@
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.text import slugify
 
+from backend.core.time import is_time_zone
 from backend.meetings.importer import ImportFailed, import_feed
 from backend.meetings.models import MeetingFeed
 
@@ -64,11 +63,8 @@ class Command(BaseCommand):
         if not name:
             raise CommandError("--feed needs letters or digits.")
         zone = options["timezone"]
-        if zone:
-            try:
-                ZoneInfo(zone)
-            except (ZoneInfoNotFoundError, ValueError) as exc:
-                raise CommandError(f"Unknown time zone: {zone}") from exc
+        if zone and not is_time_zone(zone):
+            raise CommandError(f"Unknown time zone: {zone}")
         with transaction.atomic():
             feed = MeetingFeed.objects.select_for_update().filter(name=name).first()
             if feed is None:
