@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
+from django.utils import timezone
 from rest_framework.exceptions import Throttled
 
 from backend.accounts import services
@@ -102,8 +103,6 @@ class UserAdmin(DjangoUserAdmin):
 
     def save_model(self, request, obj, form, change):
         if not change and obj.role == User.Role.THERAPIST and obj.email_verified_at is None:
-            from django.utils import timezone
-
             # The clinic vouches for its therapists' addresses.
             obj.email_verified_at = timezone.now()
         super().save_model(request, obj, form, change)

@@ -9,6 +9,8 @@ when present; real environment variables win over it.
 import base64
 from datetime import timedelta
 from pathlib import Path
+
+from cryptography.fernet import Fernet
 from zoneinfo import ZoneInfo
 
 import dj_database_url
@@ -46,8 +48,6 @@ def _required_secret(name: str, purpose: str) -> str:
 
 
 def _validate_fernet_keys(keys: list[str]) -> None:
-    from cryptography.fernet import Fernet
-
     for index, key in enumerate(keys):
         try:
             Fernet(key.encode())

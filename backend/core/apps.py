@@ -7,4 +7,5 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from backend.core import checks  # noqa: F401 (registers the deploy checks)
+        # Imported here, once the app registry is ready; the import registers the checks.
+        from backend.core import checks  # noqa: F401, PLC0415

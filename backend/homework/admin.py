@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import admin
 
 from backend.homework.models import HomeworkTemplate
+from backend.homework.serializers import QuestionSerializer
 
 
 class HomeworkTemplateForm(forms.ModelForm):
@@ -14,8 +15,6 @@ class HomeworkTemplateForm(forms.ModelForm):
 
     def clean_questions(self):
         """The same checks as questions a therapist writes in the API (types, prompts, choices)."""
-        from backend.homework.serializers import QuestionSerializer
-
         questions = self.cleaned_data["questions"]
         serializer = QuestionSerializer(data=questions, many=True)
         if not isinstance(questions, list) or not serializer.is_valid():

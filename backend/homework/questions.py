@@ -44,39 +44,59 @@ def normalize_questions(questions: list[dict[str, Any]]) -> list[dict[str, Any]]
     return result
 
 
-def _check(question: dict[str, Any], value: Any) -> tuple[Any, str | None]:
-    """(cleaned value, error message or None) for one answer."""
-    kind = question["type"]
-    if kind == QuestionType.TEXT:
-        if not isinstance(value, str):
-            return None, "Answer with text."
-        if len(value) > MAX_TEXT_ANSWER:
-            return None, f"Keep it to {MAX_TEXT_ANSWER} characters."
-        return value, None
-    if kind == QuestionType.SCALE:
-        if isinstance(value, bool) or not isinstance(value, int):
-            return None, f"Answer with a whole number from {SCALE_MIN} to {SCALE_MAX}."
-        if not SCALE_MIN <= value <= SCALE_MAX:
-            return None, f"Choose a number from {SCALE_MIN} to {SCALE_MAX}."
-        return value, None
-    if kind == QuestionType.YES_NO:
-        if not isinstance(value, bool):
-            return None, "Answer true (yes) or false (no)."
-        return value, None
+def _text_error(question: dict[str, Any], value: Any) -> str | None:
+    if not isinstance(value, str):
+        return "Answer with text."
+    if len(value) > MAX_TEXT_ANSWER:
+        return f"Keep it to {MAX_TEXT_ANSWER} characters."
+    return None
+
+
+def _scale_error(question: dict[str, Any], value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"Answer with a whole number from {SCALE_MIN} to {SCALE_MAX}."
+    if not SCALE_MIN <= value <= SCALE_MAX:
+        return f"Choose a number from {SCALE_MIN} to {SCALE_MAX}."
+    return None
+
+
+def _yes_no_error(question: dict[str, Any], value: Any) -> str | None:
+    return None if isinstance(value, bool) else "Answer true (yes) or false (no)."
+
+
+def _single_choice_error(question: dict[str, Any], value: Any) -> str | None:
     choices = question.get("choices", [])
-    if kind == QuestionType.SINGLE_CHOICE:
-        if not isinstance(value, str) or value not in choices:
-            return None, f"Choose one of: {'; '.join(choices)}."
-        return value, None
-    # multiple choice
+    if not isinstance(value, str) or value not in choices:
+        return f"Choose one of: {'; '.join(choices)}."
+    return None
+
+
+def _multiple_choice_error(question: dict[str, Any], value: Any) -> str | None:
+    choices = question.get("choices", [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        return None, "Answer with a list of choices."
+        return "Answer with a list of choices."
     unknown = [v for v in value if v not in choices]
     if unknown:
-        return None, f"Not a choice: {'; '.join(unknown)[:200]}. Choose from: {'; '.join(choices)}."
+        return f"Not a choice: {'; '.join(unknown)[:200]}. Choose from: {'; '.join(choices)}."
     if len(set(value)) != len(value):
-        return None, "Name each choice once."
-    return value, None
+        return "Name each choice once."
+    return None
+
+
+# What makes an answer wrong, by question type (None: it is right as it is).
+_ANSWER_ERRORS = {
+    QuestionType.TEXT: _text_error,
+    QuestionType.SCALE: _scale_error,
+    QuestionType.YES_NO: _yes_no_error,
+    QuestionType.SINGLE_CHOICE: _single_choice_error,
+    QuestionType.MULTIPLE_CHOICE: _multiple_choice_error,
+}
+
+
+def _check(question: dict[str, Any], value: Any) -> tuple[Any, str | None]:
+    """(cleaned value, error message or None) for one answer."""
+    error = _ANSWER_ERRORS[question["type"]](question, value)
+    return (None, error) if error else (value, None)
 
 
 def _answered(value: Any) -> bool:

@@ -7,11 +7,12 @@ class NudgesConfig(AppConfig):
     verbose_name = "Nudges and reminders"
 
     def ready(self) -> None:
+        # Imported here, once the app registry is ready (models cannot load earlier).
         # Lower apps announce what nudges must act on in the same transaction (see their
         # signals modules); nudges sits above them and so cannot be called directly.
-        from backend.accounts.signals import account_closed, clock_changed
-        from backend.journal.signals import alerts_raised
-        from backend.nudges import receivers
+        from backend.accounts.signals import account_closed, clock_changed  # noqa: PLC0415
+        from backend.journal.signals import alerts_raised  # noqa: PLC0415
+        from backend.nudges import receivers  # noqa: PLC0415
 
         alerts_raised.connect(receivers.alerts_raised, dispatch_uid="nudges.alerts_raised")
         account_closed.connect(receivers.account_closed, dispatch_uid="nudges.account_closed")

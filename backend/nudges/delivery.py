@@ -11,6 +11,7 @@ in-app inbox; Web Push goes to their subscriptions as well.
 
 import json
 import logging
+import time as clock
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,9 +20,11 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from pywebpush import WebPushException, webpush
 
 from backend.consent import policy
 from backend.nudges.models import Delivery, Nudge, PushSubscription
+from backend.nudges.services import endpoint_is_public
 
 logger = logging.getLogger(__name__)
 
@@ -87,12 +90,8 @@ def send_web_push(nudge: Nudge) -> Outcome:
     subscriptions = list(PushSubscription.objects.filter(user_id=nudge.recipient_id))
     if not subscriptions or not settings.VAPID_PRIVATE_KEY:
         return Outcome(True)
-    from pywebpush import WebPushException, webpush
-
     failures = []
     payload = json.dumps({"id": str(nudge.pk), "title": nudge.title, "urgent": nudge.urgent})
-    from backend.nudges.services import endpoint_is_public
-
     for subscription in subscriptions:
         if not settings.WEB_PUSH_ALLOW_LOOPBACK and not endpoint_is_public(subscription.endpoint):
             failures.append("the endpoint no longer points at a public address")
@@ -227,8 +226,6 @@ def deliver(now: datetime | None = None, *, sender=send_web_push) -> dict[str, i
 
 def deliver_all(*, budget_seconds: float = 8.0, sender=send_web_push) -> dict[str, int]:
     """Rounds until nothing due is left or the time budget is spent (the scheduler's job)."""
-    import time as clock
-
     totals = {"sent": 0, "failed": 0, "skipped": 0, "claimed": 0}
     started = clock.monotonic()
     while True:

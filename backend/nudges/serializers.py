@@ -157,7 +157,7 @@ class PushKeysSerializer(StrictSerializer):
 class PushSubscriptionWriteSerializer(StrictSerializer):
     endpoint = serializers.URLField(max_length=1000)
     keys = PushKeysSerializer()
-    expirationTime = serializers.IntegerField(required=False, allow_null=True)
+    expirationTime = serializers.IntegerField(required=False, allow_null=True)  # noqa: N815 (the Push API's key)
 
 
 class PushSubscriptionSerializer(serializers.Serializer):

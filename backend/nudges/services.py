@@ -1,10 +1,13 @@
 """Writes of nudge rules, preferences, push subscriptions, inbox state and urgent alerts."""
 
+import ipaddress
+import socket
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -132,9 +135,6 @@ def preferences_update(*, patient: User, daily_cap: int) -> NudgePreferences:
 def endpoint_is_public(endpoint: str) -> bool:
     """The host is on the public internet: never a private, loopback or link-local address
     (the scheduler would otherwise POST wherever a user points it)."""
-    import ipaddress
-    import socket
-
     host = urlsplit(endpoint).hostname or ""
     try:
         addresses = {ipaddress.ip_address(host)}
@@ -158,8 +158,6 @@ def _check_endpoint(endpoint: str) -> None:
 
 
 def _check_keys(p256dh: bytes, auth: bytes) -> None:
-    from cryptography.hazmat.primitives.asymmetric import ec
-
     errors = {}
     try:
         ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), p256dh)

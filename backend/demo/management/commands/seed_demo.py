@@ -1,4 +1,8 @@
+import random
+import uuid
+from datetime import datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -34,10 +38,6 @@ DEMO_USERS = [
 
 def _seed_journal(patient: User) -> None:
     """Two synthetic weeks of Sam's journal, written through the real services."""
-    import random
-    import uuid
-    from datetime import datetime, time, timedelta
-    from zoneinfo import ZoneInfo
 
     if JournalEntry.objects.filter(patient=patient).exists():
         return
@@ -119,7 +119,6 @@ DEMO_FEED = Path(__file__).resolve().parents[3] / "meetings" / "fixtures" / "dem
 
 def _seed_meetings(patient: User) -> None:
     """The synthetic demo directory; Sam saves two meetings and went to one last week."""
-    from datetime import timedelta
 
     feed, _ = MeetingFeed.objects.get_or_create(
         name="demo",
@@ -143,7 +142,6 @@ def _seed_meetings(patient: User) -> None:
 
 def _seed_coping(patient: User) -> None:
     """Sam's morning checklist, ticked most of the last week, and a relapse-prevention plan."""
-    from datetime import timedelta
 
     if not Checklist.objects.filter(patient=patient).exists():
         skills = {s.slug: s for s in Skill.objects.filter(slug__in=["halt-check", "box-breathing"])}
@@ -193,7 +191,6 @@ def _seed_coping(patient: User) -> None:
 
 def _seed_homework(patient: User, therapist: User) -> None:
     """Dr. Rivera assigns Sam a HALT log, and has a decisional balance waiting for review."""
-    from datetime import timedelta
 
     if Homework.objects.filter(patient=patient).exists():
         return
