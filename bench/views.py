@@ -111,7 +111,7 @@ def bare_entry_create(request: HttpRequest) -> JsonResponse:
     occurred_at = parse_datetime(data["occurred_at"])
     with transaction.atomic():
         entry = JournalEntry.objects.create(
-            id=data["id"],
+            client_id=data["id"],
             patient=user,
             seq=seq_reserve(patient=user, count=1),
             occurred_at=occurred_at,
@@ -124,7 +124,7 @@ def bare_entry_create(request: HttpRequest) -> JsonResponse:
             situation=data.get("situation", ""),
         )
     return JsonResponse(
-        {"id": str(entry.id), "version": entry.version, "occurred_at": data["occurred_at"]},
+        {"id": str(entry.client_id), "version": entry.version, "occurred_at": data["occurred_at"]},
         status=201,
         json_dumps_params=COMPACT_JSON,
     )
