@@ -1,4 +1,4 @@
-.PHONY: run test ci bench schema contract-deep
+.PHONY: run test ci bench bench-compare schema contract-deep
 
 run:     ## install and serve the API with demo data on http://127.0.0.1:8000
 	bash scripts/run.sh
@@ -11,6 +11,10 @@ ci:      ## the test suite on SQLite and on PostgreSQL, as CI runs it
 
 bench:   ## the HTTP benchmarks (gunicorn + wrk on loopback)
 	bash bench/run.sh
+
+bench-compare:  ## two checkouts side by side: make bench-compare A=dir B=dir [SCENARIOS="me feed"]
+	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make bench-compare A=dir B=dir [SCENARIOS=...]" >&2; exit 2; }
+	bash bench/compare.sh "$(A)" "$(B)" $(SCENARIOS)
 
 schema:  ## regenerate api_schema/openapi.yaml from the code
 	.venv/bin/python backend/manage.py spectacular --fail-on-warn --validate --file api_schema/openapi.yaml

@@ -398,6 +398,36 @@ def parse_wrk(output: str) -> dict:
     }
 
 
+def combine(endpoint: Endpoint, runs: list[dict]) -> dict:
+    """One endpoint's wrk rounds as one figure: requests/s over all rounds, medians of the
+    rounds' percentiles, the errors summed (bench/compare.py reuses it per side)."""
+    requests = sum(run["requests"] for run in runs)
+    elapsed = sum(run["seconds"] for run in runs)
+    errors = {key: sum(run["errors"][key] for run in runs) for key in runs[0]["errors"]}
+    return {
+        "path": endpoint.path,
+        "requests": requests,
+        "seconds": round(elapsed, 3),
+        "requests_per_second": round(requests / elapsed, 1),
+        "items_per_second": round(requests * endpoint.items / elapsed, 1),
+        "latency_ms": {
+            key: round(statistics.median(run["latency_ms"][key] for run in runs), 3)
+            for key in ("p50", "p90", "p95", "p99")
+        },
+        "latency_ms_max": max(run["latency_ms"]["max"] for run in runs),
+        "errors": errors,
+        "valid": sum(errors.values()) == 0,
+        "rounds": [
+            {
+                "requests_per_second": run["requests_per_second"],
+                "items_per_second": run["requests_per_second"] * endpoint.items,
+                **run["latency_ms"],
+            }
+            for run in runs
+        ],
+    }
+
+
 def measure(scenario: Scenario, args: argparse.Namespace) -> dict[str, dict]:
     """Alternating wrk rounds over the scenario's endpoints, combined per endpoint."""
     seconds = max(1, round(args.duration / args.rounds))
@@ -411,35 +441,9 @@ def measure(scenario: Scenario, args: argparse.Namespace) -> dict[str, dict]:
             rounds[endpoint.label].append(
                 run_wrk(url, token_for(endpoint), seconds, threads, connections, endpoint.body)
             )
-    combined = {}
-    for endpoint in scenario.endpoints:
-        runs = rounds[endpoint.label]
-        requests = sum(run["requests"] for run in runs)
-        elapsed = sum(run["seconds"] for run in runs)
-        errors = {key: sum(run["errors"][key] for run in runs) for key in runs[0]["errors"]}
-        combined[endpoint.label] = {
-            "path": endpoint.path,
-            "requests": requests,
-            "seconds": round(elapsed, 3),
-            "requests_per_second": round(requests / elapsed, 1),
-            "items_per_second": round(requests * endpoint.items / elapsed, 1),
-            "latency_ms": {
-                key: round(statistics.median(run["latency_ms"][key] for run in runs), 3)
-                for key in ("p50", "p90", "p95", "p99")
-            },
-            "latency_ms_max": max(run["latency_ms"]["max"] for run in runs),
-            "errors": errors,
-            "valid": sum(errors.values()) == 0,
-            "rounds": [
-                {
-                    "requests_per_second": run["requests_per_second"],
-                    "items_per_second": run["requests_per_second"] * endpoint.items,
-                    **run["latency_ms"],
-                }
-                for run in runs
-            ],
-        }
-    return combined
+    return {
+        endpoint.label: combine(endpoint, rounds[endpoint.label]) for endpoint in scenario.endpoints
+    }
 
 
 def run_scenario(scenario: Scenario, args: argparse.Namespace) -> dict:
