@@ -446,7 +446,7 @@ def measure(scenario: Scenario, args: argparse.Namespace) -> dict[str, dict]:
     }
 
 
-def run_scenario(scenario: Scenario, args: argparse.Namespace) -> dict:
+def run_scenario(scenario: Scenario, args: argparse.Namespace) -> dict:  # noqa: PLR0915 (one scenario's run, read top to bottom)
     print(f"== {scenario.name}: {scenario.description}")
     result: dict = {"description": scenario.description}
     if scenario.check:

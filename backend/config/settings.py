@@ -9,11 +9,10 @@ when present; real environment variables win over it.
 import base64
 from datetime import timedelta
 from pathlib import Path
-
-from cryptography.fernet import Fernet
 from zoneinfo import ZoneInfo
 
 import dj_database_url
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 

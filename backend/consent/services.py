@@ -48,7 +48,7 @@ def _close_expired(*, patient: User, recipient: User, now: datetime) -> None:
 
 
 @transaction.atomic
-def grant_create(
+def grant_create(  # noqa: PLR0913 (each term of a signed consent, 42 CFR 2.31, by name)
     *,
     patient: User,
     recipient_id: UUID,

@@ -158,7 +158,7 @@ UNKNOWN_BASE_ERRORS = {
 }
 
 
-def _judge(op: EntryOp, entry: JournalEntry | None, data: dict[str, Any]) -> Verdict:
+def _judge(op: EntryOp, entry: JournalEntry | None, data: dict[str, Any]) -> Verdict:  # noqa: PLR0911 (a decision table)
     """What one operation does to the stored entry (``None``: no entry of theirs has the id).
 
     Pure: it reads the entry and the operation and changes nothing.
