@@ -46,6 +46,7 @@ from backend.journal.models import CheckIn as CheckInRecord
 from backend.journal.services import EntryOp
 from tests.factories import (
     CareLinkFactory,
+    EntryFactory,
     FamilyFactory,
     FamilyLinkFactory,
     PatientFactory,
@@ -53,7 +54,6 @@ from tests.factories import (
     grant_for,
 )
 from tests.helpers import client_for
-from tests.journal.helpers import make_entry
 
 pytestmark = pytest.mark.django_db
 
@@ -326,8 +326,8 @@ def _apply(event: tuple, world: World, people: People) -> None:
         p, shared, intensity, outcome, hours_ago = args
         p %= n
         occurred = (now - timedelta(hours=hours_ago)).astimezone(ZoneInfo(world.zones[p % n]))
-        entry = make_entry(
-            people.patients[p],
+        entry = EntryFactory(
+            patient=people.patients[p],
             occurred_at=occurred.isoformat(),
             intensity=intensity,
             outcome=outcome,

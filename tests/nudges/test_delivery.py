@@ -18,9 +18,14 @@ from django.utils import timezone
 from backend.nudges import delivery
 from backend.nudges.models import Delivery, Nudge, PushSubscription
 from backend.nudges.wording import URGENT_TITLE, revealing_words
-from tests.factories import CareLinkFactory, FamilyLinkFactory, PatientFactory, grant_for
+from tests.factories import (
+    CareLinkFactory,
+    EntryFactory,
+    FamilyLinkFactory,
+    PatientFactory,
+    grant_for,
+)
 from tests.helpers import client_for, requires_postgres
-from tests.journal.helpers import make_entry
 from tests.nudges.helpers import b64url, browser_keys, push_subscription_body
 
 pytestmark = pytest.mark.django_db
@@ -143,7 +148,7 @@ def test_a_crisis_alert_reaches_only_recipients_with_the_scope_urgently_and_neut
     grant_for(patient, therapist, ["crisis_alerts"])
     grant_for(patient, family, ["crisis_alerts", "checkins"])
     grant_for(patient, quiet_family, ["checkins"])
-    make_entry(patient, intensity=9)
+    EntryFactory(patient=patient, intensity=9)
     urgent = Nudge.objects.filter(urgent=True)
     assert sorted(n.recipient_id for n in urgent) == sorted([therapist.pk, family.pk])
     assert all(n.title == URGENT_TITLE for n in urgent)
@@ -289,7 +294,7 @@ def test_a_withdrawn_consent_stops_a_queued_crisis_alert_and_hides_it():
     patient = PatientFactory()
     therapist = CareLinkFactory(patient=patient).therapist
     grant = grant_for(patient, therapist, ["crisis_alerts"])
-    make_entry(patient, intensity=9)
+    EntryFactory(patient=patient, intensity=9)
     from backend.consent import services as consent_services
 
     consent_services.grant_revoke(grant=grant, by=patient)
