@@ -896,6 +896,17 @@ def _check_records(world: RecordsWorld, people: People, library: set[str]) -> No
             and world.holds(viewer, next(e.patient for e in world.entries if e.id == key[0]),
                             Scope.CRISIS_ALERTS, now)
         }, context  # fmt: skip
+        if viewer != "stranger":
+            # How much each example shows (--hypothesis-show-statistics), so that a change
+            # of strategy that leaves these lists empty does not go unnoticed.
+            shown = {
+                "coping": any(sees(r) for r in [*world.skills, *world.checklists]),
+                "homework": bool(world.visible_homework(viewer, now)),
+                "attendance": world.holds(viewer, 0, Scope.MEETINGS, now)
+                and bool(world.attendance),
+                "alerts": bool(got_alerts),
+            }
+            event(f"{viewer} sees " + (", ".join(k for k, v in shown.items() if v) or "nothing"))
 
 
 def _check_summary_meetings(client, world, user, patient_id, p, viewer, now) -> None:

@@ -537,16 +537,15 @@ def _caseload(therapist, size: int) -> list:
 
 @time_machine.travel(NOW)
 def test_summaries_for_runs_the_same_queries_for_1_and_30_patients(therapist):
-    one_therapist, many_therapist = therapist, TherapistFactory()
-    one = _caseload(one_therapist, 1)
-    many = _caseload(many_therapist, 30)
-    with CaptureQueriesContext(connection) as for_one:
-        assert len(summaries_for(one_therapist, one, now=timezone.now())) == 1
-    with CaptureQueriesContext(connection) as for_many:
-        found = summaries_for(many_therapist, many, now=timezone.now())
-    assert len(found) == 30
-    assert all(s["flags"]["lapse_last_7_days"] for s in found.values())
-    assert len(for_one.captured_queries) == len(for_many.captured_queries) == 4
+    caseloads = {1: therapist, 30: TherapistFactory()}
+    patients = {size: _caseload(owner, size) for size, owner in caseloads.items()}
+
+    def summaries(size: int) -> None:
+        found = summaries_for(caseloads[size], patients[size], now=timezone.now())
+        assert len(found) == size
+        assert all(s["flags"]["lapse_last_7_days"] for s in found.values())
+
+    assert assert_flat_queries(summaries, (1, 30)) == 4
 
 
 @time_machine.travel(NOW)
@@ -566,14 +565,14 @@ def test_meeting_attendance_adds_two_queries_whatever_the_number_of_patients(the
             patients.append(patient)
         return patients
 
-    one_therapist, many_therapist = therapist, TherapistFactory()
-    one, many = caseload(one_therapist, 1), caseload(many_therapist, 30)
-    with CaptureQueriesContext(connection) as for_one:
-        summaries_for(one_therapist, one, now=timezone.now())
-    with CaptureQueriesContext(connection) as for_many:
-        found = summaries_for(many_therapist, many, now=timezone.now())
-    assert len(for_one.captured_queries) == len(for_many.captured_queries) == 4
-    assert all(sum(w["count"] for w in s["meetings"]["weeks"]) == 2 for s in found.values())
+    caseloads = {1: therapist, 30: TherapistFactory()}
+    patients = {size: caseload(owner, size) for size, owner in caseloads.items()}
+
+    def summaries(size: int) -> None:
+        found = summaries_for(caseloads[size], patients[size], now=timezone.now())
+        assert all(sum(w["count"] for w in s["meetings"]["weeks"]) == 2 for s in found.values())
+
+    assert assert_flat_queries(summaries, (1, 30)) == 4
 
 
 @time_machine.travel(NOW)

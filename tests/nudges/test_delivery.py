@@ -25,7 +25,7 @@ from tests.factories import (
     PatientFactory,
     grant_for,
 )
-from tests.helpers import client_for, requires_postgres
+from tests.helpers import assert_flat_queries, client_for, requires_postgres
 from tests.nudges.helpers import b64url, browser_keys, push_subscription_body
 
 pytestmark = pytest.mark.django_db
@@ -331,14 +331,12 @@ def test_a_push_endpoint_must_be_on_the_public_internet(endpoint):
 
 
 def test_inbox_only_nudges_are_delivered_a_batch_at_a_time():
-    from django.test.utils import CaptureQueriesContext
+    def due(nudges: int) -> None:
+        for _ in range(nudges):
+            _nudge(PatientFactory())
 
-    _nudge(PatientFactory())
-    with CaptureQueriesContext(connection) as one:
-        assert delivery.deliver(NOW)["sent"] == 1
-    for _ in range(30):
-        _nudge(PatientFactory())
-    with CaptureQueriesContext(connection) as many:
-        assert delivery.deliver(NOW)["sent"] == 30
-    assert len(one) == len(many), "the same statements for 1 as for 30"
+    def deliver(nudges: int) -> None:
+        assert delivery.deliver(NOW)["sent"] == nudges
+
+    assert_flat_queries(deliver, (1, 30), prepare=due)
     assert Delivery.objects.filter(channel="inbox").count() == 31
