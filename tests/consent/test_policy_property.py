@@ -693,13 +693,21 @@ record_grants = st.tuples(
     st.just("grant"),
     st.sampled_from(["therapist", "family"]),
     patient_index,
-    st.frozensets(st.sampled_from(RECORD_SCOPES), min_size=1, max_size=3),
+    st.frozensets(st.sampled_from(RECORD_SCOPES), min_size=1, max_size=4),
     st.sampled_from([0, 0, 0, 2, 30]),
     st.sampled_from([24 * 30, 72, 24, 6]),
 )
+# Records to see: a history starts with some, so that most examples have something to show.
+record_makers = st.one_of(
+    *(st.tuples(st.just(kind), patient_index) for kind in ("skill", "checklist", "plan", "assign")),
+    st.tuples(st.just("attend"), patient_index, st.integers(0, 30 * 24)),
+    st.tuples(st.just("entry"), patient_index, st.just(False), st.just(9), st.just(Outcome.LAPSED),
+              st.integers(0, 48)),
+)  # fmt: skip
 record_histories = st.builds(
     lambda *parts: [event for part in parts for event in part],
     st.lists(record_grants, min_size=2, max_size=5),
+    st.lists(record_makers, min_size=2, max_size=8),
     st.lists(record_events, min_size=3, max_size=30),
 )
 
@@ -929,7 +937,7 @@ def _check_summary_meetings(client, world, user, patient_id, p, viewer, now) -> 
 
 
 @settings(
-    max_examples=25,
+    max_examples=20,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
