@@ -32,6 +32,7 @@ PERSONAS = (
     "patient",
     "other_patient",
     "granted_therapist",  # linked, holding every scope of the patient's records
+    "shared_therapist",  # linked, holding journal.shared only: the entries marked shared
     "linked_therapist",  # linked, no grant
     "expired_therapist",  # linked, grant expired
     "revoked_therapist",  # linked, grant revoked
@@ -103,6 +104,14 @@ def granted_therapist(db, patient) -> User:
 
 
 @pytest.fixture
+def shared_therapist(db, patient) -> User:
+    therapist = TherapistFactory(email="shared.therapist@example.test")
+    CareLinkFactory(patient=patient, therapist=therapist)
+    grant_for(patient, therapist, [Scope.JOURNAL_SHARED])
+    return therapist
+
+
+@pytest.fixture
 def expired_therapist(db, patient) -> User:
     therapist = TherapistFactory(email="expired.therapist@example.test")
     CareLinkFactory(patient=patient, therapist=therapist)
@@ -156,6 +165,7 @@ def personas(
     patient,
     other_patient,
     granted_therapist,
+    shared_therapist,
     linked_therapist,
     expired_therapist,
     revoked_therapist,
@@ -174,6 +184,7 @@ def personas(
         "patient": patient,
         "other_patient": other_patient,
         "granted_therapist": granted_therapist,
+        "shared_therapist": shared_therapist,
         "linked_therapist": linked_therapist,
         "expired_therapist": expired_therapist,
         "revoked_therapist": revoked_therapist,

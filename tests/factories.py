@@ -1,10 +1,29 @@
-"""Synthetic people and records for tests. No real patient data, ever."""
+"""Synthetic people and records for tests, one factory per kind. No real patient data, ever.
+
+Records a patient writes are made through the same validation and services the API
+uses (so a record built here is one the API could have made); plain rows only where
+no service writes them (links made by an admin, outbox rows the scheduler writes).
+"""
+
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import factory
 from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.care.models import CareLink
+from backend.coping import services as coping_services
+from backend.core.time import local_today
+from backend.homework import services as homework_services
+from backend.homework.models import HomeworkTemplate
+from backend.journal import services as journal_services
+from backend.journal.models import CheckIn, JournalEntry, SobrietyCounter
+from backend.journal.serializers import CheckInUpdateSerializer, EntryUpdateSerializer
+from backend.meetings import services as meeting_services
+from backend.meetings.models import Attendance
+from backend.nudges import services as nudge_services
+from backend.nudges.models import Nudge, NudgeRule, PushSubscription
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -78,3 +97,228 @@ def grant_for(patient, recipient, scopes, *, purpose=None, **kwargs):
         allow_journal_text=True,
         **kwargs,
     )
+
+
+# --- journal --------------------------------------------------------------------------------
+
+
+def entry_payload(**overrides) -> dict:
+    """A journal entry as the phone sends it (with the id it chose)."""
+    occurred = (timezone.now() - timedelta(hours=2)).astimezone(timezone.get_fixed_timezone(-300))
+    payload = {
+        "id": str(uuid.uuid4()),
+        "occurred_at": occurred.isoformat(),
+        "intensity": 6,
+        "intensity_after": 3,
+        "duration_minutes": 20,
+        "substance": "alcohol",
+        "triggers": [
+            {"category": "places", "label": "Bar on 5th"},
+            {"category": "emotions", "label": "Lonely"},
+        ],
+        "halt": ["lonely", "tired"],
+        "mood": -1,
+        "emotions": ["anxious"],
+        "place_label": "Home",
+        "situation": "Friends texted about going out.",
+        "thoughts": "Just one would be fine.",
+        "coping_skills": ["urge surfing"],
+        "outcome": "resisted",
+    }
+    payload.update(overrides)
+    return payload
+
+
+class EntryFactory(factory.Factory):
+    """``EntryFactory(patient=..., intensity=9, shared=True)``: through the API's
+    validation and the journal service, as an upload would be."""
+
+    class Meta:
+        model = JournalEntry
+
+    patient = factory.SubFactory(PatientFactory)
+
+    @classmethod
+    def _create(cls, model_class, patient, **overrides):
+        payload = entry_payload(**overrides)
+        entry_id = uuid.UUID(str(payload.pop("id")))
+        serializer = EntryUpdateSerializer(data=payload)
+        serializer.is_valid(raise_exception=True)
+        [result] = journal_services.entries_apply(
+            patient=patient,
+            ops=[
+                journal_services.EntryOp("upsert", entry_id, None, dict(serializer.validated_data))
+            ],
+        )
+        return result.entry
+
+
+class CheckInFactory(factory.Factory):
+    """``CheckInFactory(patient=..., local_date="2026-11-01", mood=2)``: validated as the
+    API does, written by the journal service."""
+
+    class Meta:
+        model = CheckIn
+
+    patient = factory.SubFactory(PatientFactory)
+
+    @classmethod
+    def _create(cls, model_class, patient, **overrides):
+        serializer = CheckInUpdateSerializer(
+            data={
+                "local_date": "2026-11-01",
+                "mood": 1,
+                "peak_craving": 3,
+                "used_today": False,
+                "medication": "yes",
+                **overrides,
+            }
+        )
+        serializer.is_valid(raise_exception=True)
+        checkin, _ = journal_services.checkin_create(
+            patient=patient, checkin_id=uuid.uuid4(), data=dict(serializer.validated_data)
+        )
+        return checkin
+
+
+class CounterFactory(factory.Factory):
+    class Meta:
+        model = SobrietyCounter
+
+    patient = factory.SubFactory(PatientFactory)
+    substance = "alcohol"
+    start_date = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=30))
+
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        return journal_services.counter_create(**kwargs)
+
+
+# --- coping, homework -----------------------------------------------------------------------
+
+
+class SkillFactory(factory.Factory):
+    """A custom skill written for a patient (by the patient unless an author is given)."""
+
+    class Meta:
+        model = "coping.Skill"
+
+    patient = factory.SubFactory(PatientFactory)
+    name = factory.Sequence(lambda n: f"Custom skill {n}")
+
+    @classmethod
+    def _create(cls, model_class, patient, name, author=None, **data):
+        return coping_services.skill_create(
+            author=author or patient,
+            patient=patient,
+            data={"name": name, "category": "social_support", "duration_minutes": 10, **data},
+        )
+
+
+class ChecklistFactory(factory.Factory):
+    class Meta:
+        model = "coping.Checklist"
+
+    patient = factory.SubFactory(PatientFactory)
+    title = factory.Sequence(lambda n: f"Checklist {n}")
+    items = factory.LazyFunction(lambda: [{"text": "Drink water"}])
+
+    @classmethod
+    def _create(cls, model_class, patient, author=None, **kwargs):
+        return coping_services.checklist_create(author=author or patient, patient=patient, **kwargs)
+
+
+class PlanFactory(factory.Factory):
+    """A patient's relapse-prevention plan (one per patient)."""
+
+    class Meta:
+        model = "coping.RelapsePlan"
+
+    patient = factory.SubFactory(PatientFactory)
+    content = factory.LazyFunction(lambda: {"reasons": ["My health"]})
+
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        return coping_services.plan_create(**kwargs)
+
+
+class HomeworkFactory(factory.Factory):
+    """Homework assigned from a template, due in a week; the therapist must be on the care team."""
+
+    class Meta:
+        model = "homework.Homework"
+
+    patient = factory.SubFactory(PatientFactory)
+    template = "halt-log"
+
+    @classmethod
+    def _create(cls, model_class, patient, therapist, template, **data):
+        data.setdefault("due_date", local_today(patient) + timedelta(days=7))
+        [homework] = homework_services.homework_assign(
+            therapist=therapist,
+            patient=patient,
+            data=data,
+            template=HomeworkTemplate.objects.get(slug=template),
+        )
+        return homework
+
+
+# --- meetings, nudges -----------------------------------------------------------------------
+
+
+class AttendanceFactory(factory.Factory):
+    """A meeting the patient logged going to (a month ago unless told)."""
+
+    class Meta:
+        model = Attendance
+
+    patient = factory.SubFactory(PatientFactory)
+    attendance_id = None
+    meeting = None
+    name = "Tuesday group"
+    attended_at = factory.LazyFunction(
+        lambda: (timezone.now() - timedelta(days=30)).replace(minute=0, second=0, microsecond=0)
+    )
+    duration_minutes = 60
+
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        return meeting_services.attendance_log(**kwargs)
+
+
+class NudgeRuleFactory(factory.Factory):
+    class Meta:
+        model = NudgeRule
+
+    patient = factory.SubFactory(PatientFactory)
+    data = factory.LazyFunction(lambda: {"kind": "checkin", "times": ["20:00"]})
+
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        return nudge_services.rule_create(**kwargs)
+
+
+class NudgeFactory(factory.django.DjangoModelFactory):
+    """A nudge the scheduler wrote to the outbox, already sent to the in-app inbox."""
+
+    class Meta:
+        model = Nudge
+
+    rule = factory.SubFactory(NudgeRuleFactory)
+    recipient = factory.SelfAttribute("rule.patient")
+    slot = datetime(2026, 11, 1, 1, tzinfo=UTC)
+    due_at = factory.SelfAttribute("slot")
+    next_attempt_at = factory.SelfAttribute("slot")
+    title = "Time for your daily note"
+    tolerance = timedelta(hours=1)
+    state = Nudge.State.SENT
+
+
+class PushSubscriptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PushSubscription
+
+    user = factory.SubFactory(PatientFactory)
+    endpoint = factory.Sequence(lambda n: f"https://push.example.test/{n}")
+    p256dh = "x"
+    auth = "y"

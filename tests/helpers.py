@@ -1,11 +1,14 @@
 """Assertions and clients shared by tests."""
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import yaml
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from backend.accounts import services as account_services
@@ -18,6 +21,41 @@ def client_for(user: User | None) -> APIClient:
         access = account_services.tokens_issue(user=user)["access"]
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
     return client
+
+
+def assert_flat_queries(
+    run: Callable[[int], Any],
+    sizes: Iterable[int] = (1, 10),
+    *,
+    prepare: Callable[[int], Any] | None = None,
+    at_most: int | None = None,
+) -> int:
+    """The one query-count check: ``run(size)`` costs the same SQL queries for every size.
+
+    ``size`` is a page size, or a number of records that ``prepare(size)`` makes first
+    (outside the count). With ``at_most``, that count is also a ceiling. Returns the count.
+    """
+    counts = {}
+    for size in sizes:
+        if prepare is not None:
+            prepare(size)
+        with CaptureQueriesContext(connection) as captured:
+            run(size)
+        counts[size] = len(captured)
+    assert len(set(counts.values())) == 1, f"the query count grows: {counts}"
+    [count] = set(counts.values())
+    if at_most is not None:
+        assert count <= at_most, f"{count} queries, more than {at_most}"
+    return count
+
+
+def full_page(client: APIClient, path: str, size: int, **params) -> list[dict]:
+    """GET one page of ``size`` rows of a list, asserting it is full."""
+    response = client.get(path, {**params, "page_size": size})
+    assert response.status_code == 200, response.content[:500]
+    rows = response.json()["results"]
+    assert len(rows) == size, (len(rows), size)
+    return rows
 
 
 def problem_fields(response) -> dict[str, list[str]]:

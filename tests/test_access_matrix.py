@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.tokens import default_token_generator
+from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -23,6 +24,7 @@ from backend.accounts.services import _verification_link
 from backend.care import services as care_services
 from backend.care.models import CareLink
 from backend.consent.models import ConsentGrant
+from backend.consent.scopes import Scope
 from backend.coping import services as coping_services
 from backend.coping.models import Skill
 from backend.core.time import local_today
@@ -30,14 +32,20 @@ from backend.family import services as family_services
 from backend.family.models import FamilyLink
 from backend.homework import services as homework_services
 from backend.homework.models import HomeworkTemplate
-from backend.journal import services as journal_services
-from backend.journal.models import FeedItem
-from backend.journal.services import EntryOp, entries_apply
+from backend.journal.models import CheckIn, FeedItem, JournalEntry
 from backend.meetings import services as meeting_services
-from backend.nudges import services as nudge_services
-from backend.nudges.models import Nudge, PushSubscription
-from tests.conftest import PERSONAS
-from tests.factories import PatientFactory
+from backend.meetings.models import Attendance
+from tests.conftest import FAMILY_SCOPES, PERSONAS
+from tests.factories import (
+    AttendanceFactory,
+    CheckInFactory,
+    CounterFactory,
+    EntryFactory,
+    NudgeFactory,
+    NudgeRuleFactory,
+    PatientFactory,
+    PushSubscriptionFactory,
+)
 from tests.helpers import assert_problem
 from tests.meetings.helpers import make_meetings, record
 from tests.nudges.helpers import push_subscription_body
@@ -68,6 +76,7 @@ def roles(status: int, allowed: tuple[str, ...], **overrides: int) -> dict[str, 
 
 THERAPISTS = (
     "granted_therapist",
+    "shared_therapist",
     "linked_therapist",
     "expired_therapist",
     "revoked_therapist",
@@ -89,12 +98,36 @@ def _days_ago(days: int) -> datetime.datetime:
     return (timezone.now() - datetime.timedelta(days=days)).replace(microsecond=0)
 
 
+# Models whose API id is the id the phone chose (unique per patient), not the primary key.
+PHONE_IDS = (JournalEntry, CheckIn, Attendance)
+
+
+def api_id(record) -> str:
+    """The id the API shows for a record."""
+    return str(record.client_id if isinstance(record, PHONE_IDS) else record.pk)
+
+
 @dataclass
 class World:
     """The objects the matrix requests point at."""
 
     personas: dict
     objects: dict[str, Any] = field(default_factory=dict)
+
+    def ids(self, *keys: str) -> set[str]:
+        """API ids of the named objects; a key may name one record or a list of them."""
+        result = set()
+        for key in keys:
+            value = self.objects[key]
+            records = value if isinstance(value, list | tuple) else [value]
+            result |= {api_id(record) for record in records}
+        return result
+
+    def known_ids(self) -> set[str]:
+        """Every id the world made before the request: a created record must be new."""
+        return self.ids(
+            *(k for k, v in self.objects.items() if hasattr(v, "pk") or isinstance(v, list))
+        )
 
 
 @dataclass(frozen=True)
@@ -105,9 +138,10 @@ class Case:
     expect: dict[str, int]
     body: Callable[[World, Any], dict | None] = lambda world, persona: None
     headers: Callable[[World], dict] = lambda world: {}
+    note: str = ""  # tells apart two cases of one (route, method)
 
     def __str__(self) -> str:
-        return f"{self.method} {self.route}"
+        return f"{self.method} {self.route}" + (f" ({self.note})" if self.note else "")
 
 
 def _refresh_of_patient(world: World, persona) -> dict:
@@ -150,7 +184,8 @@ def _family_registration(world: World, persona) -> dict:
 
 
 CASES = [
-    Case("GET", "", lambda w: "/", everyone(302)),  # to the interactive docs
+    # The bare address points to the interactive docs, whatever the method.
+    *(Case(m, "", lambda w: "/", everyone(302)) for m in ("GET", "POST", "PUT", "PATCH", "DELETE")),
     Case("GET", "healthz", lambda w: "/healthz", everyone(200)),
     Case("GET", "api/schema/", lambda w: "/api/schema/", everyone(200)),
     Case("GET", "api/docs/", lambda w: "/api/docs/", everyone(200)),
@@ -261,7 +296,9 @@ CASES = [
         roles(
             204,
             ("patient", "linked_therapist"),
-            **dict.fromkeys(("other_patient", *THERAPISTS[:1], *THERAPISTS[2:]), 404),
+            **dict.fromkeys(
+                ("other_patient", *(t for t in THERAPISTS if t != "linked_therapist")), 404
+            ),
         ),
     ),
     # --- journal: only the owner, until consent opens it (issue 4)
@@ -426,8 +463,16 @@ CASES = [
         "POST",
         "api/v1/care/feed/<uuid:item_id>/review/",
         lambda w: f"/api/v1/care/feed/{w.objects['entry_item'].pk}/review/",
-        only(200, ("granted_therapist",), THERAPISTS),
+        only(200, ("granted_therapist",), THERAPISTS),  # an entry not marked shared
         lambda w, p: {"comment": "Thank you for sharing this."},
+    ),
+    Case(
+        "POST",
+        "api/v1/care/feed/<uuid:item_id>/review/",
+        lambda w: f"/api/v1/care/feed/{w.objects['shared_entry_item'].pk}/review/",
+        only(200, ("granted_therapist", "shared_therapist"), THERAPISTS),
+        lambda w, p: {"comment": "Thank you for sharing this."},
+        note="a shared entry",
     ),
     Case("GET", "api/v1/family/feed/", lambda w: "/api/v1/family/feed/", roles(200, FAMILIES)),
     Case(
@@ -455,7 +500,8 @@ CASES = [
         "GET",
         "api/v1/care/patients/<uuid:patient_id>/summary/",
         lambda w: f"/api/v1/care/patients/{w.personas['patient'].user.pk}/summary/",
-        only(200, ("granted_therapist",), THERAPISTS),
+        # journal.shared alone: a summary of no section but the scopes held.
+        only(200, ("granted_therapist", "shared_therapist"), THERAPISTS),
     ),
     Case(
         "GET",
@@ -692,7 +738,13 @@ CASES = [
         # A care link is enough: a suggestion discloses nothing of the patient's records.
         only(
             201,
-            ("granted_therapist", "linked_therapist", "expired_therapist", "revoked_therapist"),
+            (
+                "granted_therapist",
+                "shared_therapist",
+                "linked_therapist",
+                "expired_therapist",
+                "revoked_therapist",
+            ),
             THERAPISTS,
         ),
         lambda w, p: {"kind": "custom", "times": ["08:00"], "weekdays": [0, 2, 4]},
@@ -701,7 +753,7 @@ CASES = [
     Case(
         "GET",
         "api/v1/coping/skills/",
-        lambda w: "/api/v1/coping/skills/",
+        lambda w: "/api/v1/coping/skills/?page_size=100",  # the library and the custom skills
         roles(200, CONSENT_PARTIES),
     ),
     Case(
@@ -922,6 +974,219 @@ CASES = [
     ),
 ]
 
+# --- which records each 2xx answer holds ---------------------------------------------------
+
+NEW = object()  # a record the request made: its id is none the world had before
+
+
+@dataclass(frozen=True)
+class Shows:
+    """Which records a 2xx answer holds: ``got`` reads them from the body, ``want`` names
+    them for a persona let through (``want(world, persona name, request body)``)."""
+
+    want: Callable[[World, str, Any], Any]
+    got: Callable[[Any], Any]
+
+
+def _page_ids(body) -> set[str]:
+    assert body["next"] is None, "the page must hold the whole list"
+    return {str(row["id"]) for row in body["results"]}
+
+
+def _page_of(read: Callable[[dict], Any]) -> Callable[[Any], set]:
+    def got(body) -> set:
+        assert body["next"] is None, "the page must hold the whole list"
+        return {str(read(row)) for row in body["results"]}
+
+    return got
+
+
+def page(*everyone_sees: str, got=_page_ids, **seen: tuple[str, ...]) -> Shows:
+    """A list: exactly these objects' ids on the page, by persona (unnamed: ``everyone_sees``)."""
+    return Shows(lambda w, name, sent: w.ids(*everyone_sees, *seen.get(name, ())), got)
+
+
+def the(key: str, got=lambda body: str(body["id"])) -> Shows:
+    """One record, the same for every persona let through."""
+    return Shows(lambda w, name, sent: api_id(w.objects[key]), got)
+
+
+def created(got=lambda body: str(body["id"])) -> Shows:
+    return Shows(lambda w, name, sent: NEW, got)
+
+
+def sent_id() -> Shows:
+    """A record made with the id the phone chose and sent."""
+    return Shows(lambda w, name, sent: sent["id"], lambda body: str(body["id"]))
+
+
+def yourself() -> Shows:
+    return Shows(lambda w, name, sent: str(w.personas[name].user.pk), lambda b: str(b["id"]))
+
+
+def patient_summary() -> Shows:
+    """A summary of the matrix's patient and the scopes the persona holds for them."""
+    return Shows(
+        lambda w, name, sent: (str(w.personas["patient"].user.pk), w.objects["scopes"][name]),
+        lambda body: (body["patient"]["id"], sorted(body["scopes"])),
+    )
+
+
+def _export_ids(body) -> dict:
+    return {
+        kind: {str(row["id"]) for row in body[kind]} for kind in ("entries", "checkins", "counters")
+    }
+
+
+def _changes_ids(body) -> set[str]:
+    assert body["has_more"] is False
+    return {str(change["id"]) for change in body["changes"]}
+
+
+OWN_ENTRIES = ("entry", "shared_entry")
+SHOWS: dict[str, Shows] = {
+    "GET api/v1/me/": yourself(),
+    "PATCH api/v1/me/": yourself(),
+    "GET api/v1/care/invites/": page(
+        linked_therapist=("invite",), unlinked_therapist=("unlinked_invite",)
+    ),
+    "POST api/v1/care/invites/": created(),
+    "POST api/v1/care/invites/redeem/": created(),
+    "GET api/v1/care/team/": page(patient=("care_links",)),
+    "GET api/v1/care/caseload/": page(
+        **{t: (f"link:{t}",) for t in THERAPISTS if t != "unlinked_therapist"}
+    ),
+    "GET api/v1/journal/entries/": page(patient=OWN_ENTRIES),
+    "POST api/v1/journal/entries/": sent_id(),
+    "POST api/v1/journal/entries/batch/": Shows(
+        lambda w, name, sent: {item["id"] for item in sent["items"]},
+        lambda body: {str(item["id"]) for item in body["results"]},
+    ),
+    "GET api/v1/journal/entries/<uuid:entry_id>/": the("entry"),
+    "PATCH api/v1/journal/entries/<uuid:entry_id>/": the("entry"),
+    "GET api/v1/journal/triggers/": Shows(
+        lambda w, name, sent: {"Bar on 5th"} if name == "patient" else set(),
+        _page_of(lambda row: row["label"]),
+    ),
+    "GET api/v1/journal/checkins/": page(patient=("checkin",)),
+    "POST api/v1/journal/checkins/": sent_id(),
+    "GET api/v1/journal/checkins/<uuid:checkin_id>/": the("checkin"),
+    "PATCH api/v1/journal/checkins/<uuid:checkin_id>/": the("checkin"),
+    "GET api/v1/journal/counters/": page(patient=("counter",)),
+    "POST api/v1/journal/counters/": created(),
+    "GET api/v1/journal/counters/<uuid:counter_id>/": the("counter"),
+    "GET api/v1/journal/counters/<uuid:counter_id>/decisions/": page(),
+    "POST api/v1/journal/counters/<uuid:counter_id>/decisions/": created(),
+    "GET api/v1/journal/changes/": Shows(
+        lambda w, name, sent: w.ids(*OWN_ENTRIES, "checkin") if name == "patient" else set(),
+        _changes_ids,
+    ),
+    "GET api/v1/journal/export/": Shows(
+        lambda w, name, sent: {
+            "entries": w.ids(*OWN_ENTRIES) if name == "patient" else set(),
+            "checkins": w.ids("checkin") if name == "patient" else set(),
+            "counters": w.ids("counter") if name == "patient" else set(),
+        },
+        _export_ids,
+    ),
+    "GET api/v1/consents/": page(
+        patient=("grants",), **{name: (f"grant:{name}",) for name in (*THERAPISTS, *FAMILIES)}
+    ),
+    "POST api/v1/consents/": created(),
+    "GET api/v1/consents/<uuid:grant_id>/": the("grant"),
+    "POST api/v1/consents/<uuid:grant_id>/revoke/": the("grant"),
+    "GET api/v1/care/feed/": page(
+        granted_therapist=("entry_item", "shared_entry_item", "checkin_item"),
+        shared_therapist=("shared_entry_item",),
+    ),
+    "POST api/v1/care/feed/<uuid:item_id>/review/": the("entry_item"),
+    "POST api/v1/care/feed/<uuid:item_id>/review/ (a shared entry)": the("shared_entry_item"),
+    "GET api/v1/family/feed/": page(family_granted=("checkin_item",)),
+    "POST api/v1/family/feed/<uuid:item_id>/review/": the("checkin_item"),
+    "GET api/v1/me/disclosures/": page(),
+    "GET api/v1/me/feedback/": page(),
+    "GET api/v1/care/patients/<uuid:patient_id>/summary/": patient_summary(),
+    "GET api/v1/care/caseload/summaries/": Shows(
+        lambda w, name, sent: (
+            {str(w.personas["patient"].user.pk)} if w.objects["scopes"].get(name) else set()
+        ),
+        _page_of(lambda row: row["patient"]["id"]),
+    ),
+    "GET api/v1/family/patients/<uuid:patient_id>/summary/": patient_summary(),
+    "GET api/v1/family/invites/": page(patient=("family_invite",)),
+    "POST api/v1/family/invites/": created(),
+    "POST api/v1/family/invites/accept/": created(),
+    "GET api/v1/family/patients/": page(**{f: (f"family_link:{f}",) for f in FAMILIES}),
+    "GET api/v1/family/members/": page(patient=tuple(f"family_link:{f}" for f in FAMILIES)),
+    "GET api/v1/meetings/": page("meeting", "other_meeting"),
+    "GET api/v1/meetings/<uuid:meeting_id>/": the("meeting"),
+    "GET api/v1/meetings/saved/": page(
+        patient=("meeting",), got=_page_of(lambda row: row["meeting"]["id"])
+    ),
+    "POST api/v1/meetings/saved/": the("other_meeting", got=lambda body: body["meeting"]["id"]),
+    "GET api/v1/meetings/attendance/": page(patient=("attendance",)),
+    "POST api/v1/meetings/attendance/": created(),
+    "GET api/v1/nudges/rules/": page(patient=("rule", "suggested_rule")),
+    "POST api/v1/nudges/rules/": created(),
+    "GET api/v1/nudges/rules/<uuid:rule_id>/": the("rule"),
+    "PATCH api/v1/nudges/rules/<uuid:rule_id>/": the("rule"),
+    "POST api/v1/nudges/rules/<uuid:rule_id>/accept/": the("suggested_rule"),
+    "POST api/v1/nudges/rules/<uuid:rule_id>/decline/": the("suggested_rule"),
+    "GET api/v1/nudges/inbox/": page(patient=("nudge",)),
+    "POST api/v1/nudges/inbox/<uuid:nudge_id>/opened/": the("nudge"),
+    "POST api/v1/nudges/inbox/<uuid:nudge_id>/dismissed/": the("nudge"),
+    "GET api/v1/nudges/push-subscriptions/": page(patient=("push",)),
+    "POST api/v1/nudges/push-subscriptions/": created(),
+    "POST api/v1/care/patients/<uuid:patient_id>/nudge-suggestions/": created(),
+    "GET api/v1/coping/skills/": page(
+        "library_skills", patient=("skill",), granted_therapist=("skill",)
+    ),
+    "POST api/v1/coping/skills/": created(),
+    "GET api/v1/coping/skills/<uuid:skill_id>/": the("skill"),
+    "PATCH api/v1/coping/skills/<uuid:skill_id>/": the("skill"),
+    "GET api/v1/coping/checklists/": page(patient=("checklist",), granted_therapist=("checklist",)),
+    "POST api/v1/coping/checklists/": created(),
+    "GET api/v1/coping/checklists/<uuid:checklist_id>/": the("checklist"),
+    "PATCH api/v1/coping/checklists/<uuid:checklist_id>/": the("checklist"),
+    "GET api/v1/coping/checklists/<uuid:checklist_id>/days/": Shows(
+        lambda w, name, sent: {str(w.objects["yesterday"])},
+        _page_of(lambda row: row["date"]),
+    ),
+    "GET api/v1/coping/effectiveness/": Shows(
+        lambda w, name, sent: str(w.personas["patient"].user.pk),
+        lambda body: body["patient"]["id"],
+    ),
+    "GET api/v1/coping/plans/": page(patient=("plan",), granted_therapist=("plan",)),
+    "POST api/v1/coping/plans/": created(),
+    "GET api/v1/coping/plans/<uuid:plan_id>/": the("plan"),
+    "PATCH api/v1/coping/plans/<uuid:plan_id>/": the("plan"),
+    "GET api/v1/coping/plans/<uuid:plan_id>/versions/": Shows(
+        lambda w, name, sent: {"1"}, _page_of(lambda row: row["number"])
+    ),
+    "GET api/v1/coping/plans/<uuid:plan_id>/versions/<int:number>/": Shows(
+        lambda w, name, sent: 1, lambda body: body["number"]
+    ),
+    "GET api/v1/coping/plans/<uuid:plan_id>/suggestions/": page("suggestion"),
+    "POST api/v1/coping/plans/<uuid:plan_id>/suggestions/": created(),
+    "POST api/v1/coping/plans/<uuid:plan_id>/suggestions/<uuid:suggestion_id>/decision/": the(
+        "suggestion"
+    ),
+    "GET api/v1/homework/": page(
+        patient=("homework", "submitted_homework"),
+        granted_therapist=("homework", "submitted_homework"),
+        linked_therapist=("homework", "submitted_homework"),
+    ),
+    "POST api/v1/homework/": created(),
+    "GET api/v1/homework/templates/": page("templates"),
+    "GET api/v1/homework/review-queue/": page(linked_therapist=("submitted_homework",)),
+    "GET api/v1/homework/<uuid:homework_id>/": the("homework"),
+    "PATCH api/v1/homework/<uuid:homework_id>/": the("homework"),
+    "PUT api/v1/homework/<uuid:homework_id>/answers/": the("homework"),
+    "POST api/v1/homework/<uuid:homework_id>/submit/": the("homework"),
+    "POST api/v1/homework/<uuid:homework_id>/review/": the("submitted_homework"),
+}
+
+
 HALT_ANSWERS = {"halt": ["Tired"], "strongest": 6, "what_i_did": "Slept early", "craving": False}
 
 
@@ -949,22 +1214,19 @@ def world(personas) -> World:
     world.objects["invite"], _ = care_services.invite_create(
         therapist=personas["linked_therapist"].user
     )
-    _, world.objects["unlinked_code"] = care_services.invite_create(
+    world.objects["unlinked_invite"], world.objects["unlinked_code"] = care_services.invite_create(
         therapist=personas["unlinked_therapist"].user
     )
-    [created] = entries_apply(
-        patient=personas["patient"].user,
-        ops=[EntryOp("upsert", uuid.uuid4(), None, _entry_data())],
-    )
-    world.objects["entry"] = created.entry
-    world.objects["checkin"], _ = journal_services.checkin_create(
-        patient=personas["patient"].user, checkin_id=uuid.uuid4(), data=_checkin_data()
-    )
-    world.objects["counter"] = journal_services.counter_create(
-        patient=personas["patient"].user, substance="alcohol", start_date=datetime.date(2026, 10, 1)
+    patient = personas["patient"].user
+    world.objects["entry"] = EntryFactory(patient=patient, **ENTRY)
+    world.objects["shared_entry"] = EntryFactory(patient=patient, **ENTRY, shared=True)
+    world.objects["checkin"] = CheckInFactory(patient=patient, **CHECKIN)
+    world.objects["counter"] = CounterFactory(
+        patient=patient, start_date=datetime.date(2026, 10, 1)
     )
     world.objects["grant"] = ConsentGrant.objects.get(recipient=personas["granted_therapist"].user)
     world.objects["entry_item"] = FeedItem.objects.get(entry=world.objects["entry"])
+    world.objects["shared_entry_item"] = FeedItem.objects.get(entry=world.objects["shared_entry"])
     world.objects["checkin_item"] = FeedItem.objects.get(checkin=world.objects["checkin"])
     world.objects["link"] = CareLink.objects.get(
         patient=personas["patient"].user, therapist=personas["linked_therapist"].user
@@ -980,11 +1242,9 @@ def world(personas) -> World:
         patient=personas["patient"].user, member=personas["family"].user
     )
     world.objects["meeting"], world.objects["other_meeting"] = make_meetings(record(), record())
-    patient = personas["patient"].user
     meeting_services.meeting_save(patient=patient, meeting=world.objects["meeting"])
-    world.objects["attendance"] = meeting_services.attendance_log(
+    world.objects["attendance"] = AttendanceFactory(
         patient=patient,
-        attendance_id=None,
         meeting=world.objects["meeting"],
         name="",
         attended_at=_days_ago(64),
@@ -993,30 +1253,49 @@ def world(personas) -> World:
     _, world.objects["calendar_key"] = meeting_services.calendar_issue(
         patient=patient, neutral_titles=True
     )
-    world.objects["rule"] = nudge_services.rule_create(
-        patient=patient, data={"kind": "checkin", "times": ["20:00"]}
-    )
-    world.objects["suggested_rule"] = nudge_services.rule_create(
+    world.objects["rule"] = NudgeRuleFactory(patient=patient)
+    world.objects["suggested_rule"] = NudgeRuleFactory(
         patient=patient,
         data={"kind": "custom", "times": ["07:30"]},
         suggested_by=personas["linked_therapist"].user,
     )
-    world.objects["nudge"] = Nudge.objects.create(
-        recipient=patient,
-        rule=world.objects["rule"],
-        slot=datetime.datetime(2026, 11, 1, 1, tzinfo=datetime.UTC),
-        due_at=datetime.datetime(2026, 11, 1, 1, tzinfo=datetime.UTC),
-        next_attempt_at=datetime.datetime(2026, 11, 1, 1, tzinfo=datetime.UTC),
-        title="Time for your daily note",
-        tolerance=datetime.timedelta(hours=1),
-        state=Nudge.State.SENT,
-    )
-    world.objects["push"] = PushSubscription.objects.create(
-        user=patient, endpoint="https://push.example.test/patient-old", p256dh="x", auth="y"
+    world.objects["nudge"] = NudgeFactory(rule=world.objects["rule"])
+    world.objects["push"] = PushSubscriptionFactory(
+        user=patient, endpoint="https://push.example.test/patient-old"
     )
     _coping_world(world)
     _homework_world(world)
+    _people_world(world)
     return world
+
+
+def _people_world(world: World) -> None:
+    """Each persona's links and grants, and the scopes each holds for the patient."""
+    patient = world.personas["patient"].user
+    links = CareLink.objects.filter(patient=patient)
+    for link in links:
+        name = next(n for n, p in world.personas.items() if p.user == link.therapist)
+        world.objects[f"link:{name}"] = link
+    world.objects["care_links"] = list(links)
+    grants = list(ConsentGrant.objects.filter(patient=patient))
+    world.objects["grants"] = grants
+    for name in (*THERAPISTS, *FAMILIES):
+        user = world.personas[name].user
+        world.objects[f"grant:{name}"] = [g for g in grants if g.recipient_id == user.pk]
+    for name in FAMILIES:
+        world.objects[f"family_link:{name}"] = FamilyLink.objects.get(
+            patient=patient, member=world.personas[name].user
+        )
+    world.objects["scopes"] = {
+        "granted_therapist": sorted(Scope.values),
+        "shared_therapist": [Scope.JOURNAL_SHARED],
+        "family_granted": sorted(FAMILY_SCOPES),
+        "family": [Scope.MEETINGS],
+    }
+    world.objects["library_skills"] = list(
+        Skill.objects.filter(patient__isnull=True, archived_at__isnull=True)
+    )
+    world.objects["templates"] = list(HomeworkTemplate.objects.all())
 
 
 def _coping_world(world: World) -> None:
@@ -1036,6 +1315,12 @@ def _coping_world(world: World) -> None:
     )
     world.objects["checklist"] = checklist
     world.objects["checklist_item"] = checklist.items.order_by("position").first()
+    world.objects["yesterday"] = world.objects["today"] - datetime.timedelta(days=1)
+    coping_services.checklist_day_set(
+        checklist=checklist,
+        local_date=world.objects["yesterday"],
+        item_ids=[world.objects["checklist_item"].pk],
+    )
     plan = coping_services.plan_create(
         patient=patient,
         content={"support_contacts": [{"name": "May", "relation": "aunt", "phone": "555 0101"}]},
@@ -1072,6 +1357,7 @@ def test_endpoint_answers_each_persona_as_the_matrix_says(
 ):
     persona = world.personas[persona_name]
     body = case.body(world, persona)
+    known = world.known_ids()
     response = persona.client.generic(
         case.method,
         case.url(world),
@@ -1083,42 +1369,73 @@ def test_endpoint_answers_each_persona_as_the_matrix_says(
     assert response.status_code == expected, (persona_name, response.content[:500])
     if expected >= 400:
         assert_problem(response, expected)
+    elif expected < 300:
+        _assert_records(case, world, persona_name, body, known, response)
 
 
-def _entry_data() -> dict:
-    from backend.journal.serializers import EntryUpdateSerializer
+def _assert_records(case: Case, world: World, name: str, sent, known: set, response) -> None:
+    """A 2xx answer holds exactly the records the persona may see (SHOWS)."""
+    json_body = response.get("Content-Type", "").startswith("application/json")
+    content = response.json() if json_body and response.content else None
+    shows = SHOWS.get(str(case))
+    if shows is None:
+        assert not (isinstance(content, dict) and content.keys() & {"results", "id"}), (
+            f"{case} answers records: say in SHOWS which ones each persona gets"
+        )
+        return
+    got, want = shows.got(content), shows.want(world, name, sent)
+    if want is NEW:
+        assert got not in known, (name, "a created record has a new id")
+    else:
+        assert got == want, name
 
-    serializer = EntryUpdateSerializer(data=ENTRY)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
+
+PROBED = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
-def _checkin_data() -> dict:
-    from backend.journal.serializers import CheckInUpdateSerializer
+def _methods(callback) -> set[str]:
+    """The HTTP methods a resolved view answers, OPTIONS and HEAD aside."""
+    view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+    if view_class is not None:  # DRF and Django class-based views
+        return {
+            name.upper()
+            for name in view_class.http_method_names
+            if name not in ("options", "head") and hasattr(view_class, name)
+        }
+    # A plain function (e.g. behind @require_GET): ask it; a refused method answers 405.
+    factory = RequestFactory()
+    return {m for m in PROBED if callback(factory.generic(m, "/")).status_code != 405}
 
-    serializer = CheckInUpdateSerializer(data=CHECKIN)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
-
-def _routes(patterns, prefix: str = "") -> list[str]:
-    routes = []
+def _endpoints(patterns, prefix: str = "") -> set[tuple[str, str]]:
+    """Every (URL pattern, method) pair the URLconf serves."""
+    endpoints = set()
     for pattern in patterns:
         route = prefix + str(pattern.pattern)
         if isinstance(pattern, URLResolver):
             if route.startswith("admin/"):
-                routes.append("admin/")  # the Django admin: session-based, one row for all of it
+                # The Django admin: session-based, staff only, one row for all of it.
+                endpoints.add(("admin/", "GET"))
                 continue
-            routes.extend(_routes(pattern.url_patterns, route))
+            endpoints |= _endpoints(pattern.url_patterns, route)
         elif isinstance(pattern, URLPattern):
-            routes.append(route)
-    return routes
+            endpoints |= {(route, method) for method in _methods(pattern.callback)}
+    return endpoints
 
 
-def test_every_url_pattern_is_in_the_matrix():
-    listed = {case.route for case in CASES}
-    missing = sorted(set(_routes(get_resolver().url_patterns)) - listed)
-    assert not missing, f"URL patterns missing from the access matrix: {missing}"
+def test_every_route_and_method_is_in_the_matrix():
+    listed = {(case.route, case.method) for case in CASES}
+    served = _endpoints(get_resolver().url_patterns)
+    missing = sorted(served - listed)
+    assert not missing, f"(URL pattern, method) pairs missing from the access matrix: {missing}"
+    stale = sorted(listed - served)
+    assert not stale, f"cases for pairs no view answers: {stale}"
+
+
+def test_every_records_expectation_names_a_case():
+    labels = {str(case) for case in CASES}
+    assert not set(SHOWS) - labels, sorted(set(SHOWS) - labels)
+    assert len(labels) == len(CASES), "two cases of one pair need notes that tell them apart"
 
 
 def test_the_matrix_lists_every_persona_for_every_case():

@@ -7,9 +7,17 @@ from backend.disclosure.models import DisclosureLog
 from backend.disclosure.notice import REDISCLOSURE_HEADER, REDISCLOSURE_NOTICE
 from backend.journal.models import FeedItem
 from backend.sharing.models import FeedReview
-from tests.factories import CareLinkFactory, FamilyLinkFactory, PatientFactory, grant_for
-from tests.helpers import assert_problem, client_for
-from tests.journal.helpers import ENTRIES, entry_payload, make_checkin, make_entry
+from tests.factories import (
+    CareLinkFactory,
+    CheckInFactory,
+    EntryFactory,
+    FamilyLinkFactory,
+    PatientFactory,
+    entry_payload,
+    grant_for,
+)
+from tests.helpers import assert_flat_queries, assert_problem, client_for, full_page
+from tests.journal.helpers import ENTRIES
 
 pytestmark = pytest.mark.django_db
 
@@ -24,14 +32,14 @@ def _ids(response, kind="entry") -> list[str]:
 
 def test_journal_shared_shows_only_entries_the_patient_marked_shared(patient, linked_therapist):
     grant_for(patient, linked_therapist, ["journal.shared"])
-    shared = make_entry(patient, shared=True)
-    make_entry(patient, shared=False)
+    shared = EntryFactory(patient=patient, shared=True)
+    EntryFactory(patient=patient, shared=False)
     assert _ids(client_for(linked_therapist).get(FEED)) == [str(shared.client_id)]
 
 
 def test_journal_all_shows_every_live_entry(patient, linked_therapist):
     grant_for(patient, linked_therapist, ["journal.all"])
-    a, b = make_entry(patient), make_entry(patient, shared=True)
+    a, b = EntryFactory(patient=patient), EntryFactory(patient=patient, shared=True)
     assert set(_ids(client_for(linked_therapist).get(FEED))) == {str(a.client_id), str(b.client_id)}
 
 
@@ -53,15 +61,15 @@ def test_sharing_an_entry_later_puts_it_in_the_feed_and_unsharing_takes_it_out(
 
 def test_a_deleted_entry_leaves_the_feed(patient, linked_therapist):
     grant_for(patient, linked_therapist, ["journal.all"])
-    entry = make_entry(patient)
+    entry = EntryFactory(patient=patient)
     client_for(patient).delete(f"{ENTRIES}{entry.client_id}/")
     assert _ids(client_for(linked_therapist).get(FEED)) == []
 
 
 def test_without_a_grant_nothing_shows_not_even_a_count(patient, linked_therapist):
-    make_entry(patient, shared=True)
-    make_checkin(patient)
-    make_entry(patient, intensity=9)
+    EntryFactory(patient=patient, shared=True)
+    CheckInFactory(patient=patient)
+    EntryFactory(patient=patient, intensity=9)
     body = client_for(linked_therapist).get(FEED).json()
     assert body["results"] == []
     assert body["next"] is None
@@ -70,15 +78,15 @@ def test_without_a_grant_nothing_shows_not_even_a_count(patient, linked_therapis
 
 def test_each_scope_opens_only_its_kind(patient, linked_therapist):
     grant_for(patient, linked_therapist, ["checkins"])
-    make_entry(patient, shared=True)
-    checkin = make_checkin(patient)
+    EntryFactory(patient=patient, shared=True)
+    checkin = CheckInFactory(patient=patient)
     items = client_for(linked_therapist).get(FEED).json()["results"]
     assert [(i["kind"], i["checkin"]["id"]) for i in items] == [("checkin", str(checkin.client_id))]
 
 
 def test_a_crisis_alert_is_an_urgent_item_without_the_entrys_words(patient, linked_therapist):
     grant_for(patient, linked_therapist, ["crisis_alerts"])
-    make_entry(patient, intensity=9, situation="Private words")
+    EntryFactory(patient=patient, intensity=9, situation="Private words")
     [item] = client_for(linked_therapist).get(FEED).json()["results"]
     assert item["kind"] == "alert"
     assert item["urgent"] is True
@@ -88,7 +96,7 @@ def test_a_crisis_alert_is_an_urgent_item_without_the_entrys_words(patient, link
 
 
 def test_crisis_alerts_reach_family_with_that_scope(patient, family_granted, family):
-    make_entry(patient, outcome="lapsed")
+    EntryFactory(patient=patient, outcome="lapsed")
     [item] = client_for(family_granted).get(FAMILY_FEED).json()["results"]
     assert (item["kind"], item["urgent"], item["alert"]["reason"]) == ("alert", True, "lapse")
     assert client_for(family).get(FAMILY_FEED).json()["results"] == []
@@ -100,8 +108,8 @@ def test_one_therapist_sees_each_patient_only_through_that_patients_grant(
     other = PatientFactory()
     CareLinkFactory(patient=other, therapist=linked_therapist)
     grant_for(patient, linked_therapist, ["journal.all"])
-    mine = make_entry(patient)
-    make_entry(other, shared=True)
+    mine = EntryFactory(patient=patient)
+    EntryFactory(patient=other, shared=True)
     assert _ids(client_for(linked_therapist).get(FEED)) == [str(mine.client_id)]
 
 
@@ -110,9 +118,9 @@ def test_the_feed_filters_by_patient_kind_and_state(patient, linked_therapist):
     CareLinkFactory(patient=other, therapist=linked_therapist)
     grant_for(patient, linked_therapist, ["journal.all", "checkins"])
     grant_for(other, linked_therapist, ["journal.all"])
-    first = make_entry(patient)
-    make_entry(other)
-    make_checkin(patient)
+    first = EntryFactory(patient=patient)
+    EntryFactory(patient=other)
+    CheckInFactory(patient=patient)
     client = client_for(linked_therapist)
     by_patient = client.get(FEED, {"patient": str(patient.pk)}).json()["results"]
     assert {i["patient"]["id"] for i in by_patient} == {str(patient.pk)}
@@ -131,7 +139,7 @@ def test_the_feed_filters_by_patient_kind_and_state(patient, linked_therapist):
 
 def test_a_review_comment_reaches_the_patient(patient, linked_therapist):
     grant_for(patient, linked_therapist, ["journal.shared"])
-    entry = make_entry(patient, shared=True)
+    entry = EntryFactory(patient=patient, shared=True)
     item = FeedItem.objects.get(entry=entry)
     therapist = client_for(linked_therapist)
     reviewed = therapist.post(
@@ -153,7 +161,7 @@ def test_a_review_comment_reaches_the_patient(patient, linked_therapist):
 
 
 def test_reviewing_an_item_you_cannot_see_is_404(patient, linked_therapist):
-    entry = make_entry(patient, shared=False)
+    entry = EntryFactory(patient=patient, shared=False)
     grant_for(patient, linked_therapist, ["journal.shared"])
     item = FeedItem.objects.get(entry=entry)
     response = client_for(linked_therapist).post(f"{FEED}{item.pk}/review/", {}, format="json")
@@ -163,7 +171,7 @@ def test_reviewing_an_item_you_cannot_see_is_404(patient, linked_therapist):
 
 def test_a_long_or_unknown_review_field_is_refused(patient, linked_therapist):
     grant_for(patient, linked_therapist, ["journal.all"])
-    item = FeedItem.objects.get(entry=make_entry(patient))
+    item = FeedItem.objects.get(entry=EntryFactory(patient=patient))
     client = client_for(linked_therapist)
     assert_problem(
         client.post(f"{FEED}{item.pk}/review/", {"comment": "x" * 1001}, format="json"), 400
@@ -173,7 +181,7 @@ def test_a_long_or_unknown_review_field_is_refused(patient, linked_therapist):
 
 def test_the_feed_carries_the_redisclosure_notice_and_is_not_cached(patient, linked_therapist):
     grant_for(patient, linked_therapist, ["journal.all"])
-    make_entry(patient)
+    EntryFactory(patient=patient)
     response = client_for(linked_therapist).get(FEED)
     assert response[REDISCLOSURE_HEADER] == REDISCLOSURE_NOTICE
     assert "no-store" in response["Cache-Control"]
@@ -182,8 +190,11 @@ def test_the_feed_carries_the_redisclosure_notice_and_is_not_cached(patient, lin
 
 def test_every_feed_read_is_in_the_disclosure_log(patient, linked_therapist):
     grant = grant_for(patient, linked_therapist, ["journal.all", "checkins"])
-    entries = {str(make_entry(patient).client_id), str(make_entry(patient).client_id)}
-    checkin = make_checkin(patient)
+    entries = {
+        str(EntryFactory(patient=patient).client_id),
+        str(EntryFactory(patient=patient).client_id),
+    }
+    checkin = CheckInFactory(patient=patient)
     client_for(linked_therapist).get(FEED, REMOTE_ADDR="203.0.113.9")
     rows = {row.kind: row for row in DisclosureLog.objects.all()}
     assert set(rows) == {"entry", "checkin"}
@@ -206,25 +217,22 @@ def test_every_feed_read_is_in_the_disclosure_log(patient, linked_therapist):
 
 def test_a_patient_sees_only_their_own_disclosures(patient, other_patient, linked_therapist):
     grant_for(patient, linked_therapist, ["journal.all"])
-    make_entry(patient)
+    EntryFactory(patient=patient)
     client_for(linked_therapist).get(FEED)
     assert len(client_for(patient).get("/api/v1/me/disclosures/").json()["results"]) == 1
     assert client_for(other_patient).get("/api/v1/me/disclosures/").json()["results"] == []
 
 
-def test_the_disclosure_accounting_runs_a_fixed_number_of_queries(
-    patient, linked_therapist, django_assert_max_num_queries
-):
+def test_the_disclosure_accounting_runs_a_fixed_number_of_queries(patient, linked_therapist):
     grant_for(patient, linked_therapist, ["journal.all"])
-    make_entry(patient)
+    EntryFactory(patient=patient)
     therapist = client_for(linked_therapist)
     for _ in range(10):
         therapist.get(FEED)
     client = client_for(patient)
-    with django_assert_max_num_queries(4) as one:
-        client.get("/api/v1/me/disclosures/", {"page_size": 1})
-    with django_assert_max_num_queries(len(one.captured_queries)):
-        assert len(client.get("/api/v1/me/disclosures/", {"page_size": 10}).json()["results"]) == 10
+    assert_flat_queries(
+        lambda size: full_page(client, "/api/v1/me/disclosures/", size), (1, 10), at_most=4
+    )
 
 
 @pytest.mark.parametrize(
@@ -241,7 +249,7 @@ def test_a_check_in_note_is_the_patients_own_words_and_needs_a_journal_scope(
     family_member = FamilyLinkFactory(patient=patient).member
     grant_for(patient, linked_therapist, scopes)
     grant_for(patient, family_member, scopes)
-    checkin = make_checkin(patient, note="Synthetic: call my sister tonight")
+    checkin = CheckInFactory(patient=patient, note="Synthetic: call my sister tonight")
     for viewer, path in ((linked_therapist, FEED), (family_member, FAMILY_FEED)):
         [item] = client_for(viewer).get(path).json()["results"]
         assert item["checkin"]["id"] == str(checkin.client_id)

@@ -3,7 +3,7 @@ decided in one place (404 for what may not be seen, 403 for what may be seen but
 changed), each record handed out is logged under the grant that allowed it, and crisis
 alerts reach only those whose consent holds."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -14,7 +14,6 @@ from backend.consent.policy import Action
 from backend.consent.scopes import Scope
 from backend.consent.services import grant_revoke
 from backend.coping.access import CHECKLIST
-from backend.coping.services import checklist_create
 from backend.disclosure.models import DisclosureLog
 from backend.homework.access import HOMEWORK
 from backend.homework.models import Homework
@@ -22,13 +21,16 @@ from backend.journal import reports
 from backend.journal.access import CHECKIN, ENTRY, ENTRY_FIGURES
 from tests.factories import (
     CareLinkFactory,
+    CheckInFactory,
+    ChecklistFactory,
+    EntryFactory,
     FamilyFactory,
     FamilyLinkFactory,
+    HomeworkFactory,
     PatientFactory,
     TherapistFactory,
     grant_for,
 )
-from tests.journal.helpers import make_checkin, make_entry
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +51,7 @@ def _family_with(patient, scopes):
 
 
 def test_a_check_in_note_no_journal_scope_reveals_is_never_read_for_the_viewer(patient):
-    make_checkin(patient, note="Hard morning, called my sponsor.")
+    CheckInFactory(patient=patient, note="Hard morning, called my sponsor.")
     member = _family_with(patient, [Scope.CHECKINS])
 
     [checkin] = policy.readable(member, CHECKIN)
@@ -59,7 +61,7 @@ def test_a_check_in_note_no_journal_scope_reveals_is_never_read_for_the_viewer(p
 
 
 def test_a_journal_scope_reveals_the_check_in_note(patient, linked_therapist):
-    make_checkin(patient, note="Hard morning, called my sponsor.")
+    CheckInFactory(patient=patient, note="Hard morning, called my sponsor.")
     grant_for(patient, linked_therapist, [Scope.CHECKINS, Scope.JOURNAL_SHARED])
 
     [checkin] = policy.readable(linked_therapist, CHECKIN)
@@ -68,8 +70,8 @@ def test_a_journal_scope_reveals_the_check_in_note(patient, linked_therapist):
 
 
 def test_journal_shared_reaches_only_entries_marked_shared(patient, linked_therapist):
-    shared = make_entry(patient, shared=True)
-    make_entry(patient, shared=False)
+    shared = EntryFactory(patient=patient, shared=True)
+    EntryFactory(patient=patient, shared=False)
     grant_for(patient, linked_therapist, [Scope.JOURNAL_SHARED])
 
     assert list(policy.readable(linked_therapist, ENTRY)) == [shared]
@@ -77,7 +79,7 @@ def test_journal_shared_reaches_only_entries_marked_shared(patient, linked_thera
 
 
 def test_insights_handed_no_counters_leave_the_section_out(patient):
-    make_entry(patient)
+    EntryFactory(patient=patient)
     today = timezone.localdate()
 
     insights = reports.insights_for(
@@ -105,13 +107,7 @@ def test_a_family_member_can_never_assign_homework():
 
 
 def _homework(patient, therapist) -> Homework:
-    return Homework.objects.create(
-        patient=patient,
-        assigned_by=therapist,
-        title="Thought record",
-        kind="worksheet",
-        due_date=date(2026, 12, 31),
-    )
+    return HomeworkFactory(patient=patient, therapist=therapist)
 
 
 def test_only_the_assigning_therapist_reviews_a_homework_they_can_see(patient, linked_therapist):
@@ -150,9 +146,7 @@ def test_writing_a_checklist_takes_the_coping_scope_and_the_care_team(patient, l
 
 def test_deleting_a_checklist_takes_its_author(patient, linked_therapist):
     grant_for(patient, linked_therapist, [Scope.COPING])
-    checklist = checklist_create(
-        patient=patient, author=patient, title="Mornings", items=[{"text": "Walk"}]
-    )
+    checklist = ChecklistFactory(patient=patient)
 
     assert policy.may(linked_therapist, Action.CHANGE, CHECKLIST, patient_id=patient.pk)
     assert not policy.may(
@@ -202,7 +196,7 @@ def test_hand_out_leaves_out_a_record_whose_grant_ended_during_the_request(
     patient, linked_therapist
 ):
     grant = grant_for(patient, linked_therapist, [Scope.CHECKINS])
-    checkin = make_checkin(patient)
+    checkin = CheckInFactory(patient=patient)
     [read] = policy.readable(linked_therapist, CHECKIN)
     grant_revoke(grant=grant, by=patient)
 

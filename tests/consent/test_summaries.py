@@ -19,14 +19,15 @@ from backend.sharing.summaries import summaries_for
 from backend.sharing.summary_serializers import SummaryFlagsSerializer
 from tests.factories import (
     CareLinkFactory,
+    CheckInFactory,
+    EntryFactory,
     FamilyFactory,
     FamilyLinkFactory,
     PatientFactory,
     TherapistFactory,
     grant_for,
 )
-from tests.helpers import assert_problem, client_for
-from tests.journal.helpers import make_checkin, make_entry
+from tests.helpers import assert_flat_queries, assert_problem, client_for, full_page
 
 pytestmark = pytest.mark.django_db
 
@@ -49,8 +50,8 @@ CASELOAD = "/api/v1/care/caseload/summaries/"
 
 def log(patient, occurred_at: str, intensity: int = 5, outcome: str = "resisted"):
     """An entry with nothing but a time, an intensity and an outcome."""
-    return make_entry(
-        patient,
+    return EntryFactory(
+        patient=patient,
         occurred_at=occurred_at,
         intensity=intensity,
         intensity_after=None,
@@ -86,13 +87,13 @@ def therapist():
 def test_streak_counts_consecutive_local_dates_up_to_today_or_yesterday(therapist):
     today = patient_of(therapist)
     for day in ("2026-11-19", "2026-11-21", "2026-11-22", "2026-11-23", "2026-11-24"):
-        make_checkin(today, day)
+        CheckInFactory(patient=today, local_date=day)
     yesterday = patient_of(therapist)
     for day in ("2026-11-22", "2026-11-23"):
-        make_checkin(yesterday, day)
+        CheckInFactory(patient=yesterday, local_date=day)
     broken = patient_of(therapist)
     for day in ("2026-11-20", "2026-11-21", "2026-11-22"):
-        make_checkin(broken, day)
+        CheckInFactory(patient=broken, local_date=day)
     never = patient_of(therapist)
 
     found = summaries_for(therapist, [today, yesterday, broken, never], now=timezone.now())
@@ -122,9 +123,9 @@ def test_streak_counts_consecutive_local_dates_up_to_today_or_yesterday(therapis
 @time_machine.travel(NOW)
 def test_a_deleted_check_in_breaks_the_streak(therapist):
     patient = patient_of(therapist)
-    make_checkin(patient, "2026-11-22")
-    gap = make_checkin(patient, "2026-11-23")
-    make_checkin(patient, "2026-11-24")
+    CheckInFactory(patient=patient, local_date="2026-11-22")
+    gap = CheckInFactory(patient=patient, local_date="2026-11-23")
+    CheckInFactory(patient=patient, local_date="2026-11-24")
     journal_services.checkin_delete(checkin=gap, expected_version=None)
     assert get_summary(therapist, patient)["checkins"]["current_streak"] == 1
 
@@ -160,7 +161,7 @@ def test_days_sober_count_on_each_patients_own_clock(therapist):
 def test_no_checkin_3_days_is_raised_at_the_patients_midnight(therapist, instant, flagged):
     with time_machine.travel(datetime(2026, 11, 22, 15, 0, tzinfo=UTC)):
         patient = patient_of(therapist)
-        make_checkin(patient, "2026-11-22")
+        CheckInFactory(patient=patient, local_date="2026-11-22")
     with time_machine.travel(datetime.fromisoformat(instant)):
         flags = get_summary(therapist, patient)["flags"]
     assert flags["no_checkin_3_days"] is flagged
@@ -353,7 +354,7 @@ def test_family_sees_only_their_scopes():
     patient = PatientFactory()
     family_granted = family_of(patient, ["checkins", "counters", "insights", "crisis_alerts"])
     family = family_of(patient, ["meetings"])
-    make_checkin(patient, "2026-11-24")
+    CheckInFactory(patient=patient, local_date="2026-11-24")
     journal_services.counter_create(patient=patient, substance="alcohol", start_date=NOW.date())
     granted = get_summary(family_granted, patient, family_summary)
     assert granted["scopes"] == ["checkins", "counters", "crisis_alerts", "insights"]
@@ -494,9 +495,9 @@ def test_family_reads_are_logged_under_the_family_grant():
 @time_machine.travel(NOW)
 def test_the_caseload_filters_by_flag_and_pages_by_name(therapist):
     calm = patient_of(therapist, display_name="Ann")
-    make_checkin(calm, "2026-11-24")
+    CheckInFactory(patient=calm, local_date="2026-11-24")
     lapsed = patient_of(therapist, display_name="Bea")
-    make_checkin(lapsed, "2026-11-24")
+    CheckInFactory(patient=lapsed, local_date="2026-11-24")
     log(lapsed, "2026-11-23T12:00:00-05:00", outcome="lapsed")
     silent = patient_of(therapist, display_name="Cy", scopes=["checkins"])
     client = client_for(therapist)
@@ -526,7 +527,7 @@ def _caseload(therapist, size: int) -> list:
     zones = ("Pacific/Auckland", "America/Los_Angeles", "America/New_York", "Asia/Kathmandu")
     for number in range(size):
         patient = patient_of(therapist, time_zone=zones[number % len(zones)])
-        make_checkin(patient, "2026-11-23")
+        CheckInFactory(patient=patient, local_date="2026-11-23")
         log(patient, "2026-11-20T12:00:00Z", outcome="lapsed")
         journal_services.counter_create(
             patient=patient, substance="alcohol", start_date=date(2026, 10, 1)
@@ -537,16 +538,15 @@ def _caseload(therapist, size: int) -> list:
 
 @time_machine.travel(NOW)
 def test_summaries_for_runs_the_same_queries_for_1_and_30_patients(therapist):
-    one_therapist, many_therapist = therapist, TherapistFactory()
-    one = _caseload(one_therapist, 1)
-    many = _caseload(many_therapist, 30)
-    with CaptureQueriesContext(connection) as for_one:
-        assert len(summaries_for(one_therapist, one, now=timezone.now())) == 1
-    with CaptureQueriesContext(connection) as for_many:
-        found = summaries_for(many_therapist, many, now=timezone.now())
-    assert len(found) == 30
-    assert all(s["flags"]["lapse_last_7_days"] for s in found.values())
-    assert len(for_one.captured_queries) == len(for_many.captured_queries) == 4
+    caseloads = {1: therapist, 30: TherapistFactory()}
+    patients = {size: _caseload(owner, size) for size, owner in caseloads.items()}
+
+    def summaries(size: int) -> None:
+        found = summaries_for(caseloads[size], patients[size], now=timezone.now())
+        assert len(found) == size
+        assert all(s["flags"]["lapse_last_7_days"] for s in found.values())
+
+    assert assert_flat_queries(summaries, (1, 30)) == 4
 
 
 @time_machine.travel(NOW)
@@ -566,44 +566,41 @@ def test_meeting_attendance_adds_two_queries_whatever_the_number_of_patients(the
             patients.append(patient)
         return patients
 
-    one_therapist, many_therapist = therapist, TherapistFactory()
-    one, many = caseload(one_therapist, 1), caseload(many_therapist, 30)
-    with CaptureQueriesContext(connection) as for_one:
-        summaries_for(one_therapist, one, now=timezone.now())
-    with CaptureQueriesContext(connection) as for_many:
-        found = summaries_for(many_therapist, many, now=timezone.now())
-    assert len(for_one.captured_queries) == len(for_many.captured_queries) == 4
-    assert all(sum(w["count"] for w in s["meetings"]["weeks"]) == 2 for s in found.values())
+    caseloads = {1: therapist, 30: TherapistFactory()}
+    patients = {size: caseload(owner, size) for size, owner in caseloads.items()}
+
+    def summaries(size: int) -> None:
+        found = summaries_for(caseloads[size], patients[size], now=timezone.now())
+        assert all(sum(w["count"] for w in s["meetings"]["weeks"]) == 2 for s in found.values())
+
+    assert assert_flat_queries(summaries, (1, 30)) == 4
 
 
 @time_machine.travel(NOW)
 def test_the_caseload_page_runs_the_same_queries_for_1_and_30_patients(therapist):
     _caseload(therapist, 30)
     client = client_for(therapist)
-    with CaptureQueriesContext(connection) as small:
-        assert len(client.get(CASELOAD, {"page_size": 1}).json()["results"]) == 1
-    with CaptureQueriesContext(connection) as large:
-        assert len(client.get(CASELOAD, {"page_size": 30}).json()["results"]) == 30
-    assert len(small.captured_queries) == len(large.captured_queries)
+    page = assert_flat_queries(lambda size: full_page(client, CASELOAD, size), (1, 30))
     with CaptureQueriesContext(connection) as flagged:
         response = client.get(CASELOAD, {"flag": "lapse_last_7_days", "page_size": 30})
     assert len(response.json()["results"]) == 30
-    assert len(flagged.captured_queries) <= len(large.captured_queries) + 5
+    assert len(flagged.captured_queries) <= page + 5
 
 
 @time_machine.travel(NOW)
-def test_one_patients_summary_runs_a_fixed_number_of_queries(
-    therapist, django_assert_max_num_queries
-):
+def test_one_patients_summary_runs_a_fixed_number_of_queries(therapist):
     [patient] = _caseload(therapist, 1)
     client = client_for(therapist)
-    with CaptureQueriesContext(connection) as few:
-        client.get(care_summary(patient))
-    for day in range(1, 20):
-        log(patient, f"2026-11-{day:02d}T12:00:00Z", outcome="used")
-        make_checkin(patient, f"2026-11-{day:02d}")
-    with django_assert_max_num_queries(len(few.captured_queries)):
+
+    def more_records(days: int) -> None:
+        for day in range(1, days):
+            log(patient, f"2026-11-{day:02d}T12:00:00Z", outcome="used")
+            CheckInFactory(patient=patient, local_date=f"2026-11-{day:02d}")
+
+    def summary(days: int) -> None:
         assert client.get(care_summary(patient)).status_code == 200
+
+    assert_flat_queries(summary, (1, 20), prepare=more_records)
 
 
 def test_every_flag_is_documented_in_the_schema_serializer():
@@ -635,16 +632,16 @@ def test_every_flag_is_documented_in_the_schema_serializer():
 )
 def test_trigger_labels_are_the_patients_words_and_need_journal_all(therapist, scopes, expected):
     patient = patient_of(therapist, scopes=scopes)
-    make_entry(
-        patient,
+    EntryFactory(
+        patient=patient,
         occurred_at="2026-11-23T12:00:00-05:00",
         triggers=[
             {"category": "places", "label": "Bar on 5th"},
             {"category": "emotions", "label": "Lonely"},
         ],
     )
-    make_entry(
-        patient,
+    EntryFactory(
+        patient=patient,
         occurred_at="2026-11-22T12:00:00-05:00",
         triggers=[{"category": "places", "label": "Old street"}],
     )

@@ -4,17 +4,14 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from backend.coping import services
 from backend.coping.models import Skill
 from backend.disclosure.models import DisclosureLog
 from backend.disclosure.notice import REDISCLOSURE_HEADER
 from backend.journal.services import EntryOp, entries_apply
-from tests.factories import FamilyFactory, FamilyLinkFactory, grant_for
-from tests.helpers import assert_problem, client_for, problem_fields
-from tests.journal.helpers import make_entry
+from tests.factories import EntryFactory, FamilyFactory, FamilyLinkFactory, grant_for
+from tests.helpers import assert_flat_queries, assert_problem, client_for, problem_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -23,8 +20,14 @@ NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 
 
 def log(patient, occurred_at="2026-11-20T12:00:00-05:00", **fields):
-    return make_entry(
-        patient, occurred_at=occurred_at, triggers=[], halt=[], situation="", thoughts="", **fields
+    return EntryFactory(
+        patient=patient,
+        occurred_at=occurred_at,
+        triggers=[],
+        halt=[],
+        situation="",
+        thoughts="",
+        **fields,
     )
 
 
@@ -195,11 +198,10 @@ def test_family_never_sees_effectiveness(patient):
 def test_the_report_runs_a_fixed_number_of_queries_however_many_entries(patient, linked_therapist):
     grant_for(patient, linked_therapist, ["insights"])
     client = client_for(linked_therapist)
-    counts = []
-    for _ in range(2):
-        journal(patient)
-        with CaptureQueriesContext(connection) as captured:
-            client.get(EFFECTIVENESS, {"patient": str(patient.pk)})
-        counts.append(len(captured))
     # Authentication, the grants, the patient, the entries, the skills, the log insert.
-    assert counts[0] == counts[1] <= 6, counts
+    assert_flat_queries(
+        lambda times: client.get(EFFECTIVENESS, {"patient": str(patient.pk)}),
+        (1, 2),
+        prepare=lambda times: journal(patient),
+        at_most=6,
+    )

@@ -11,9 +11,15 @@ from backend.coping import services
 from backend.coping.models import PlanVersion, Skill
 from backend.disclosure.models import DisclosureLog
 from backend.disclosure.notice import REDISCLOSURE_HEADER, REDISCLOSURE_NOTICE
-from tests.factories import FamilyFactory, FamilyLinkFactory, PatientFactory, grant_for
-from tests.helpers import assert_problem, client_for, problem_fields
-from tests.journal.helpers import BATCH, ENTRIES, entry_payload
+from tests.factories import (
+    FamilyFactory,
+    FamilyLinkFactory,
+    PatientFactory,
+    entry_payload,
+    grant_for,
+)
+from tests.helpers import assert_flat_queries, assert_problem, client_for, full_page, problem_fields
+from tests.journal.helpers import BATCH, ENTRIES
 
 pytestmark = pytest.mark.django_db
 
@@ -213,13 +219,7 @@ def test_the_plan_list_runs_the_same_queries_for_one_plan_as_for_many(linked_the
             plan=plan, author=linked_therapist, section="reasons", proposed=[f"R{number}"]
         )
     client = client_for(linked_therapist)
-    counts = []
-    for size in (1, 4):
-        with CaptureQueriesContext(connection) as captured:
-            response = client.get(PLANS, {"page_size": size})
-        assert len(response.json()["results"]) == size
-        counts.append(len(captured))
-    assert counts[0] == counts[1] <= 8, counts
+    assert_flat_queries(lambda size: full_page(client, PLANS, size), (1, 4), at_most=8)
 
 
 def test_crisis_support_offers_the_plans_support_contacts(patient):

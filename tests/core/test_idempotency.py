@@ -15,8 +15,9 @@ from backend.core.idempotency import REPLAYED_HEADER, idempotency_keys_purge
 from backend.core.models import IdempotencyKey
 from backend.core.time import local_today
 from backend.journal.models import JournalEntry, SobrietyCounter
+from tests.factories import entry_payload
 from tests.helpers import assert_problem, client_for, problem_fields, requires_postgres
-from tests.journal.helpers import ENTRIES, entry_payload
+from tests.journal.helpers import ENTRIES
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,6 @@ import pytest
 import time_machine
 from django.core import mail
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from backend.accounts.models import User
@@ -19,14 +18,21 @@ from backend.family.models import FamilyInvite, FamilyLink
 from tests.factories import (
     PASSWORD,
     CareLinkFactory,
+    EntryFactory,
     FamilyFactory,
     FamilyLinkFactory,
     PatientFactory,
     TherapistFactory,
     grant_for,
 )
-from tests.helpers import assert_problem, client_for, problem_fields, requires_postgres
-from tests.journal.helpers import make_entry
+from tests.helpers import (
+    assert_flat_queries,
+    assert_problem,
+    client_for,
+    full_page,
+    problem_fields,
+    requires_postgres,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -137,7 +143,7 @@ def test_someone_elses_invite_is_not_found(patient, other_patient):
 def test_the_invited_person_registers_verifies_signs_in_and_accepts(
     api, patient, django_capture_on_commit_callbacks
 ):
-    make_entry(patient, shared=True)
+    EntryFactory(patient=patient, shared=True)
     body = _invite(patient, scopes=["checkins", "counters"], grant_days=90)
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post(
@@ -324,8 +330,8 @@ def test_only_family_accounts_accept(patient, role):
 
 
 def test_journal_text_reaches_family_when_the_patient_allowed_it(patient):
-    shared = make_entry(patient, shared=True)
-    make_entry(patient, shared=False)
+    shared = EntryFactory(patient=patient, shared=True)
+    EntryFactory(patient=patient, shared=False)
     body = _invite(patient, scopes=["journal.shared"], allow_journal_text=True)
     member = FamilyFactory(email="aunt.may@example.test")
     assert _accept(member, body["code"]).status_code == 201
@@ -393,15 +399,7 @@ def test_the_lists_run_the_same_queries_for_one_row_as_for_many():
     for patient in patients:
         grant_for(patient, member, ["checkins", "counters"])
     client = client_for(member)
-
-    def count(path):
-        with CaptureQueriesContext(connection) as captured:
-            response = client.get(path)
-        assert response.status_code == 200
-        return len(captured), len(response.json()["results"])
-
-    assert count(f"{PATIENTS}?page_size=1")[0] == count(f"{PATIENTS}?page_size=100")[0]
-    assert count(f"{PATIENTS}?page_size=100")[1] == 4
+    assert_flat_queries(lambda size: full_page(client, PATIENTS, size), (1, 4))
 
     patient = patients[0]
     for _ in range(3):
@@ -409,8 +407,7 @@ def test_the_lists_run_the_same_queries_for_one_row_as_for_many():
         FamilyLinkFactory(patient=patient, member=other)
         grant_for(patient, other, ["meetings"])
     client = client_for(patient)
-    assert count(f"{MEMBERS}?page_size=1")[0] == count(f"{MEMBERS}?page_size=100")[0]
-    assert count(f"{MEMBERS}?page_size=100")[1] == 4
+    assert_flat_queries(lambda size: full_page(client, MEMBERS, size), (1, 4))
 
 
 def test_a_therapist_on_the_care_team_is_not_a_family_member(patient):

@@ -5,8 +5,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from backend.journal.models import JournalEntry
+from tests.factories import EntryFactory, entry_payload
 from tests.helpers import assert_problem, client_for, problem_fields, requires_postgres
-from tests.journal.helpers import BATCH, entry_payload, make_entry
+from tests.journal.helpers import BATCH
 
 pytestmark = pytest.mark.django_db
 
@@ -20,8 +21,8 @@ def upsert(payload: dict, base_version=None) -> dict:
 
 
 def test_a_batch_creates_updates_deletes_and_reports_each_item(patient):
-    keep = make_entry(patient)
-    gone = make_entry(patient)
+    keep = EntryFactory(patient=patient)
+    gone = EntryFactory(patient=patient)
     new = entry_payload()
     changed = {**entry_payload(id=str(keep.client_id)), "intensity": 1}
     response = client_for(patient).post(
@@ -56,7 +57,7 @@ def test_a_batch_creates_updates_deletes_and_reports_each_item(patient):
 
 
 def test_sending_the_same_batch_again_changes_nothing(patient):
-    existing = make_entry(patient)
+    existing = EntryFactory(patient=patient)
     items = [
         upsert(entry_payload()),
         upsert({**entry_payload(id=str(existing.client_id)), "intensity": 2}, base_version=1),
@@ -72,7 +73,7 @@ def test_sending_the_same_batch_again_changes_nothing(patient):
 
 
 def test_a_stale_item_is_a_conflict_carrying_the_servers_copy(patient):
-    entry = make_entry(patient)
+    entry = EntryFactory(patient=patient)
     client = client_for(patient)
     client.post(
         BATCH,

@@ -5,8 +5,8 @@ import pytest
 import time_machine
 
 from backend.journal.models import CheckIn, CounterDecision
-from tests.helpers import assert_problem, client_for, problem_fields
-from tests.journal.helpers import make_entry
+from tests.factories import EntryFactory
+from tests.helpers import assert_flat_queries, assert_problem, client_for, full_page, problem_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -138,17 +138,23 @@ def test_the_streak_is_counted_in_the_patients_time_zone(patient, zone, now_utc,
     assert (streak["current"], streak["longest"], streak["checked_in_today"]) == expected
 
 
-def test_the_streak_takes_two_queries_however_long_the_history(
-    patient, django_assert_max_num_queries
-):
-    for offset in range(60):
-        CheckIn.objects.create(
-            patient=patient, client_id=uuid.uuid4(), local_date=date(2026, 9, 1) + timedelta(days=offset), mood=0, peak_craving=1,
-            used_today=False, medication="yes", seq=offset + 1,
-        )  # fmt: skip
+def test_the_streak_takes_two_queries_however_long_the_history(patient):
     client = client_for(patient)
-    with django_assert_max_num_queries(2):
-        assert client.get(f"{CHECKINS}streak/").json()["longest"] == 60
+    made = []
+
+    def history(days: int) -> None:
+        for offset in range(len(made), days):
+            made.append(
+                CheckIn.objects.create(
+                    patient=patient, client_id=uuid.uuid4(), local_date=date(2026, 9, 1) + timedelta(days=offset), mood=0, peak_craving=1,
+                    used_today=False, medication="yes", seq=offset + 1,
+                )
+            )  # fmt: skip
+
+    def streak(days: int) -> None:
+        assert client.get(f"{CHECKINS}streak/").json()["longest"] == days
+
+    assert_flat_queries(streak, (5, 60), prepare=history, at_most=2)
 
 
 @time_machine.travel(datetime(2026, 11, 24, 15, 0, tzinfo=UTC))
@@ -158,11 +164,14 @@ def test_a_used_entry_never_resets_a_counter_the_patient_decides(patient):
         COUNTERS, {"substance": "alcohol", "start_date": "2026-10-25"}, format="json"
     ).json()
     assert counter["days_sober"] == 30
-    used = make_entry(
-        patient, substance="alcohol", outcome="used", occurred_at="2026-11-23T20:00:00-05:00"
+    used = EntryFactory(
+        patient=patient,
+        substance="alcohol",
+        outcome="used",
+        occurred_at="2026-11-23T20:00:00-05:00",
     )
-    make_entry(
-        patient, substance="opioids", outcome="used"
+    EntryFactory(
+        patient=patient, substance="opioids", outcome="used"
     )  # no counter for opioids: nothing to decide
 
     counter = client.get(f"{COUNTERS}{counter['id']}/").json()
@@ -198,7 +207,7 @@ def test_keeping_a_counter_after_a_use_is_recorded_too(patient):
     counter = client.post(
         COUNTERS, {"substance": "cannabis", "start_date": "2026-11-01"}, format="json"
     ).json()
-    used = make_entry(patient, substance="cannabis", outcome="lapsed")
+    used = EntryFactory(patient=patient, substance="cannabis", outcome="lapsed")
     client.post(
         f"{COUNTERS}{counter['id']}/decisions/",
         {"decision": "keep", "entry": str(used.client_id)},
@@ -247,11 +256,11 @@ def test_one_counter_per_substance_and_no_future_start(patient):
     assert "start_date" in problem_fields(future)
 
 
-def test_counter_lists_run_a_fixed_number_of_queries(patient, django_assert_max_num_queries):
+def test_counter_lists_run_a_fixed_number_of_queries(patient):
     client = client_for(patient)
     for substance in ("alcohol", "opioids", "nicotine", "cannabis", "gambling"):
         client.post(COUNTERS, {"substance": substance, "start_date": "2026-11-01"}, format="json")
-        make_entry(patient, substance=substance, outcome="used")
-    with django_assert_max_num_queries(3):
-        rows = client.get(COUNTERS).json()["results"]
+        EntryFactory(patient=patient, substance=substance, outcome="used")
+    assert_flat_queries(lambda size: full_page(client, COUNTERS, size), (1, 5), at_most=3)
+    rows = client.get(COUNTERS).json()["results"]
     assert all(len(row["pending_decisions"]) == 1 for row in rows)

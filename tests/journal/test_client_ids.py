@@ -12,9 +12,15 @@ import pytest
 import time_machine
 
 from backend.journal.models import CheckIn, JournalEntry
-from tests.factories import CareLinkFactory, PatientFactory, TherapistFactory, grant_for
+from tests.factories import (
+    CareLinkFactory,
+    PatientFactory,
+    TherapistFactory,
+    entry_payload,
+    grant_for,
+)
 from tests.helpers import answer_without_ids, client_for
-from tests.journal.helpers import BATCH, ENTRIES, entry_payload
+from tests.journal.helpers import BATCH, ENTRIES
 
 pytestmark = pytest.mark.django_db
 

@@ -1,42 +1,22 @@
 import csv
 import io
-import uuid
 from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from backend.journal import services
 from backend.journal.models import CounterDecision
 from backend.journal.renderers import csv_cell
 from backend.journal.services import EntryOp, entries_apply
-from tests.helpers import assert_problem, client_for, problem_fields
-from tests.journal.helpers import make_entry
+from tests.factories import CheckInFactory, EntryFactory
+from tests.helpers import assert_flat_queries, assert_problem, client_for, problem_fields
 
 pytestmark = pytest.mark.django_db
 
 EXPORT = "/api/v1/journal/export/"
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
-
-
-def checkin(patient, day: date, **data):
-    record, _ = services.checkin_create(
-        patient=patient,
-        checkin_id=uuid.uuid4(),
-        data={
-            "local_date": day,
-            "mood": 1,
-            "peak_craving": 4,
-            "used_today": False,
-            "medication": "yes",
-            "note": "Grateful for the walk.",
-            **data,
-        },
-    )
-    return record
 
 
 def delete_entry(patient, entry) -> None:
@@ -55,8 +35,8 @@ def journal(patient, other_patient):
         counter = services.counter_create(
             patient=patient, substance="alcohol", start_date=date(2026, 11, 1)
         )
-        kept = make_entry(
-            patient,
+        kept = EntryFactory(
+            patient=patient,
             occurred_at="2026-11-20T21:30:00-05:00",
             situation="Friends texted about going out.",
             thoughts="Just one would be fine.",
@@ -64,8 +44,8 @@ def journal(patient, other_patient):
             coping_skills=["urge surfing"],
             halt=["lonely", "tired"],
         )
-        used = make_entry(
-            patient,
+        used = EntryFactory(
+            patient=patient,
             occurred_at="2026-11-22T19:00:00-05:00",
             outcome="used",
             situation="A wedding toast.",
@@ -74,18 +54,24 @@ def journal(patient, other_patient):
         services.counter_decide(
             counter=counter, decision="keep", new_start_date=None, entry_client_id=used.client_id
         )
-        gone = make_entry(
-            patient,
+        gone = EntryFactory(
+            patient=patient,
             occurred_at="2026-11-21T10:00:00-05:00",
             situation="Deleted words.",
             triggers=[{"category": "people", "label": "Ex"}],
         )
         delete_entry(patient, gone)
-        live_checkin = checkin(patient, date(2026, 11, 22))
-        deleted_checkin = checkin(patient, date(2026, 11, 21), note="Deleted note.")
+        live_checkin = CheckInFactory(
+            patient=patient, local_date=date(2026, 11, 22), note="Grateful for the walk."
+        )
+        deleted_checkin = CheckInFactory(
+            patient=patient, local_date=date(2026, 11, 21), note="Deleted note."
+        )
         services.checkin_delete(checkin=deleted_checkin, expected_version=None)
-        make_entry(other_patient, situation="Someone else's words.")
-        checkin(other_patient, date(2026, 11, 22), note="Someone else's note.")
+        EntryFactory(patient=other_patient, situation="Someone else's words.")
+        CheckInFactory(
+            patient=other_patient, local_date=date(2026, 11, 22), note="Someone else's note."
+        )
         services.counter_create(
             patient=other_patient, substance="opioids", start_date=date(2026, 9, 1)
         )
@@ -204,8 +190,8 @@ def test_the_csv_export_is_one_table_chosen_by_kind(patient, journal):
 
 @time_machine.travel(NOW)
 def test_csv_cells_that_a_spreadsheet_would_run_are_quoted_as_text(patient):
-    make_entry(
-        patient,
+    EntryFactory(
+        patient=patient,
         situation='=HYPERLINK("http://evil.example","click")',
         thoughts="\tcmd",
         place_label="@SUM(A1)",
@@ -248,7 +234,7 @@ def test_csv_cell_guards_text_and_keeps_numbers(value, cell):
 
 @time_machine.travel(NOW)
 def test_csv_keeps_non_ascii_and_multiline_text_intact(patient):
-    make_entry(patient, situation='Ñandú café,\nthen a "quiet" night', coping_skills=[])
+    EntryFactory(patient=patient, situation='Ñandú café,\nthen a "quiet" night', coping_skills=[])
     header, row = read_csv(client_for(patient).get(EXPORT, {"format": "csv"}))
     assert dict(zip(header, row, strict=True))["situation"] == ('Ñandú café,\nthen a "quiet" night')
 
@@ -271,13 +257,6 @@ def test_errors_under_format_csv_are_still_problem_documents(personas, persona):
     assert_problem(response, 401 if persona == "anonymous" else 403)
 
 
-def _queries(client, params: dict) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(EXPORT, params)
-        assert response.status_code == 200
-    return len(queries)
-
-
 EXPORTS = [
     {},
     {"format": "csv"},
@@ -288,29 +267,34 @@ EXPORTS = [
 
 
 @time_machine.travel(NOW)
-def test_the_number_of_queries_does_not_grow_with_the_records(patient):
+@pytest.mark.parametrize("params", EXPORTS, ids=str)
+def test_the_number_of_queries_does_not_grow_with_the_records(patient, params):
     client = client_for(patient)
     counter = services.counter_create(
         patient=patient, substance="alcohol", start_date=date(2026, 10, 1)
     )
-    make_entry(patient, occurred_at="2026-11-01T12:00:00-05:00", outcome="used")
-    checkin(patient, date(2026, 11, 1))
-    with_one = [_queries(client, params) for params in EXPORTS]
+    EntryFactory(patient=patient, occurred_at="2026-11-01T12:00:00-05:00", outcome="used")
+    CheckInFactory(patient=patient, local_date=date(2026, 11, 1))
 
-    for day in range(2, 31):
-        make_entry(
-            patient,
-            occurred_at=f"2026-10-{day:02d}T08:00:00-04:00",
-            outcome="used",
-            triggers=[{"category": "people", "label": f"Person {day}"}],
-        )
-        checkin(patient, date(2026, 10, day))
-    services.counter_create(patient=patient, substance="nicotine", start_date=date(2026, 10, 2))
-    assert CounterDecision.objects.filter(counter=counter).count() == 30
+    def more_records(records: int) -> None:
+        if records == 1:
+            return  # the one entry and check-in above
+        for day in range(2, 31):
+            EntryFactory(
+                patient=patient,
+                occurred_at=f"2026-10-{day:02d}T08:00:00-04:00",
+                outcome="used",
+                triggers=[{"category": "people", "label": f"Person {day}"}],
+            )
+            CheckInFactory(patient=patient, local_date=date(2026, 10, day))
+        services.counter_create(patient=patient, substance="nicotine", start_date=date(2026, 10, 2))
+        assert CounterDecision.objects.filter(counter=counter).count() == 30
 
-    assert [_queries(client, params) for params in EXPORTS] == with_one
+    def export(records: int) -> None:
+        assert client.get(EXPORT, params).status_code == 200
+
     # The user, then entries, their triggers, check-ins, counters, decisions, vocabulary.
-    assert with_one[0] <= 7
+    assert_flat_queries(export, (1, 30), prepare=more_records, at_most=7)
 
 
 def test_an_unknown_format_without_credentials_is_a_401_not_a_404(db):

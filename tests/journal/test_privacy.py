@@ -2,7 +2,7 @@ import pytest
 from django.contrib import admin
 
 from backend.core.crypto import EncryptedTextField
-from tests.journal.helpers import make_entry
+from tests.factories import EntryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ def test_no_model_with_encrypted_text_is_in_the_django_admin():
 
 
 def test_the_admin_shows_no_journal_pages(client, clinic_admin, patient):
-    make_entry(patient, situation="ADMIN-MUST-NOT-SEE")
+    EntryFactory(patient=patient, situation="ADMIN-MUST-NOT-SEE")
     client.force_login(clinic_admin)
     index = client.get("/admin/")
     assert index.status_code == 200

@@ -14,7 +14,14 @@ from hypothesis import strategies as st
 
 from backend.meetings import search, selectors
 from backend.meetings.models import Meeting
-from tests.helpers import assert_problem, client_for, problem_fields, requires_postgres
+from tests.helpers import (
+    assert_flat_queries,
+    assert_problem,
+    client_for,
+    full_page,
+    problem_fields,
+    requires_postgres,
+)
 from tests.meetings.helpers import make_feed, make_meetings, record
 
 pytestmark = pytest.mark.django_db
@@ -423,13 +430,8 @@ def test_pages_are_cut_at_one_moment_and_cost_the_same_queries(patient):
     assert second.json()["results"][0]["next_start"] >= first.json()["results"][-1]["next_start"]
     assert datetime.fromisoformat(at)
 
-    def queries(size):
-        with CaptureQueriesContext(connection) as captured:
-            response = client.get(URL, {"page_size": size, "lat": 40, "lng": -75, "radius": 50})
-        assert len(response.json()["results"]) == size
-        return len(captured)
-
-    assert queries(1) == queries(30)
+    near = {"lat": 40, "lng": -75, "radius": 50}
+    assert_flat_queries(lambda size: full_page(client, URL, size, **near), (1, 30))
 
 
 def test_every_page_is_a_slice_of_the_one_whole_order():

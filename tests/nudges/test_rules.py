@@ -9,9 +9,8 @@ import time_machine
 from backend.nudges import high_risk
 from backend.nudges.models import Nudge, NudgeRule
 from backend.nudges.wording import DEFAULT_TITLES, URGENT_TITLE, revealing_words
-from tests.factories import CareLinkFactory, PatientFactory
+from tests.factories import CareLinkFactory, EntryFactory, PatientFactory
 from tests.helpers import assert_problem, client_for, problem_fields
-from tests.journal.helpers import make_entry
 from tests.meetings.helpers import make_meetings, record
 
 pytestmark = pytest.mark.django_db
@@ -134,11 +133,11 @@ def test_high_risk_windows_come_from_the_patients_own_history(patient):
     # Fridays at 18:15 on the patient's clock, five weeks running (across the end of DST).
     for week in range(5):
         moment = datetime(2026, 10, 16, 18, 15, tzinfo=chicago) + timedelta(weeks=week)
-        make_entry(patient, occurred_at=moment.isoformat())
+        EntryFactory(patient=patient, occurred_at=moment.isoformat())
     # Scattered others.
     for day in range(8):
         moment = datetime(2026, 10, 15, 9, tzinfo=chicago) + timedelta(days=3 * day, hours=day)
-        make_entry(patient, occurred_at=moment.isoformat())
+        EntryFactory(patient=patient, occurred_at=moment.isoformat())
     with time_machine.travel(now):
         windows, _reason = high_risk.windows_for(patient)
         assert [(w.weekday, w.hour, w.entries) for w in windows] == [(4, 18, 5)]
@@ -153,7 +152,7 @@ def test_high_risk_windows_come_from_the_patients_own_history(patient):
 
 
 def test_too_little_history_suggests_nothing(patient):
-    make_entry(patient)
+    EntryFactory(patient=patient)
     windows, reason = high_risk.windows_for(patient)
     assert windows == []
     assert "at least" in reason
