@@ -1,4 +1,6 @@
 from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 
 class HasRole(BasePermission):
@@ -7,7 +9,7 @@ class HasRole(BasePermission):
     roles: tuple[str, ...] = ()
     message = "Your role may not do this."
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         user = request.user
         return bool(user and user.is_authenticated and user.role in self.roles)
 
