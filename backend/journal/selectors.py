@@ -2,6 +2,7 @@
 which for a patient's own endpoints yields their own records only."""
 
 from datetime import date
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, F, Max, Prefetch, Q, QuerySet
@@ -40,7 +41,7 @@ def entries_of(patient: User) -> QuerySet[JournalEntry]:
     return with_triggers(policy.readable(patient, ENTRY))
 
 
-def entry_get_for_owner(*, patient: User, entry_id) -> JournalEntry:
+def entry_get_for_owner(*, patient: User, entry_id: UUID) -> JournalEntry:
     """The patient's entry by the id their phone chose (unique per patient, not overall)."""
     return get_object_or_404(entries_of(patient), client_id=entry_id)
 
@@ -56,14 +57,16 @@ def triggers_with_use(patient: User) -> QuerySet[Trigger]:
 
 def trigger_vocabulary(patient: User) -> QuerySet[Trigger]:
     """The patient's triggers, most used first, to offer back when logging."""
-    return triggers_with_use(patient).filter(uses__gt=0)
+    # `uses` is annotated by triggers_with_use: the plugin loses annotations across a
+    # function returning QuerySet[Trigger].
+    return triggers_with_use(patient).filter(uses__gt=0)  # type: ignore[misc]
 
 
 def checkins_of(patient: User) -> QuerySet[CheckIn]:
     return policy.readable(patient, CHECKIN)
 
 
-def checkin_get_for_owner(*, patient: User, checkin_id) -> CheckIn:
+def checkin_get_for_owner(*, patient: User, checkin_id: UUID) -> CheckIn:
     """The patient's check-in by the id their phone chose (unique per patient, not overall)."""
     return get_object_or_404(checkins_of(patient), client_id=checkin_id)
 
@@ -113,7 +116,7 @@ def counter_days_sober(counter: SobrietyCounter, *, today: date) -> int:
     return max(0, (today - counter.start_date).days)
 
 
-def counter_get_for_owner(*, patient: User, counter_id) -> SobrietyCounter:
+def counter_get_for_owner(*, patient: User, counter_id: UUID) -> SobrietyCounter:
     return get_object_or_404(counters_of(patient), pk=counter_id)
 
 
@@ -123,7 +126,7 @@ def counter_decisions(counter: SobrietyCounter) -> QuerySet[CounterDecision]:
 
 def changes_since(
     *, patient: User, cursor: int, limit: int
-) -> tuple[list[tuple[str, object]], int, bool]:
+) -> tuple[list[tuple[str, JournalEntry | CheckIn]], int, bool]:
     """Entries and check-ins written after ``cursor``, in sequence order, tombstones included.
 
     Reads the committed end of the sequence (the horizon) first and stops there:
@@ -143,7 +146,7 @@ def changes_since(
         with_triggers(JournalEntry.objects.filter(**window)).order_by("seq")[: limit + 1]
     )
     checkins = list(CheckIn.objects.filter(**window).order_by("seq")[: limit + 1])
-    merged = sorted(
+    merged: list[tuple[str, JournalEntry | CheckIn]] = sorted(
         [("entry", e) for e in entries] + [("checkin", c) for c in checkins],
         key=lambda kv: kv[1].seq,
     )
