@@ -8,8 +8,8 @@ SQL statements whatever the number of operations (bulk reads and writes).
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any, Literal
+from datetime import date, datetime, timedelta
+from typing import Any, Literal, cast
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -99,8 +99,9 @@ class EntryResult:
         return self.entry is not None and self.entry.deleted_at is not None
 
 
-def _offset_minutes(value) -> int:
-    return int(value.utcoffset().total_seconds() // 60)
+def _offset_minutes(value: datetime) -> int:
+    # Aware datetimes only (the API refuses naive ones), so there is an offset.
+    return int(cast(timedelta, value.utcoffset()).total_seconds() // 60)
 
 
 def _snapshot(entry: JournalEntry) -> dict[str, Any]:
@@ -140,7 +141,7 @@ def alert_reasons(entry: JournalEntry) -> list[str]:
     """Why this entry should reach the care team, if the patient allows it."""
     if entry.deleted_at is not None:
         return []
-    reasons = []
+    reasons: list[str] = []
     if entry.intensity >= settings.CRISIS_INTENSITY_THRESHOLD:
         reasons.append(CareTeamAlert.Reason.HIGH_INTENSITY)
     if entry.outcome == Outcome.LAPSED:
@@ -205,7 +206,8 @@ def entries_apply(*, patient: User, ops: list[EntryOp]) -> list[EntryResult]:
                 results.append(EntryResult(op.id, "updated", entry))
             continue
 
-        data = op.data if op.partial else {**FULL_DEFAULTS, **(op.data or {})}
+        # A partial upsert (a PATCH) always carries its data.
+        data = cast(dict[str, Any], op.data) if op.partial else {**FULL_DEFAULTS, **(op.data or {})}
         if entry is None:
             if op.base_version is not None:
                 results.append(
@@ -275,7 +277,8 @@ def entries_apply(*, patient: User, ops: list[EntryOp]) -> list[EntryResult]:
     )
     _record_alerts(
         patient,
-        [(r.entry, reason) for r in results for reason in r.alerts],
+        # Only results that carry their entry have alerts.
+        [(cast(JournalEntry, r.entry), reason) for r in results for reason in r.alerts],
         updated=[pk for pk in changed],
     )
     _open_counter_decisions(patient, [*created.values(), *changed.values()])
@@ -308,7 +311,8 @@ def _store_triggers(
     links = []
     for pk, triggers in trigger_sets.items():
         entry = entries[pk]
-        entry.prefetched_triggers = []
+        # What with_triggers' Prefetch(to_attr=...) sets; the plugin types it on those rows only.
+        entry.prefetched_triggers = []  # type: ignore[attr-defined]
         for position, t in enumerate(triggers):
             link = EntryTrigger(
                 entry=entry,
@@ -316,7 +320,7 @@ def _store_triggers(
                 position=position,
             )
             links.append(link)
-            entry.prefetched_triggers.append(link)
+            entry.prefetched_triggers.append(link)  # type: ignore[attr-defined]
     EntryTrigger.objects.bulk_create(links)
 
 
@@ -568,7 +572,7 @@ def counter_decide(
     record.decided_at = timezone.now()
     record.save()
     if decision == CounterDecision.Decision.RESET:
-        counter.start_date = new_start_date
+        counter.start_date = cast(date, new_start_date)  # a reset requires it (above)
         counter.save(update_fields=["start_date", "updated_at"])
     return record
 
