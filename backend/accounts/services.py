@@ -1,8 +1,8 @@
 """Writes to accounts: registration, verification, passwords, tokens."""
 
 import uuid
-from datetime import time
-from typing import Any
+from datetime import time, timedelta
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -15,11 +15,13 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 from rest_framework import exceptions
+from rest_framework.request import Request
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import Token
@@ -163,7 +165,8 @@ def email_verify(*, token: str) -> User:
         raise _invalid_link() from exc
     if not isinstance(payload, dict):
         raise _invalid_link()
-    user = User.objects.select_for_update().filter(pk=payload.get("u"), is_active=True).first()
+    # A link without "u" matches no one (pk=None); the stubs do not allow None here.
+    user = User.objects.select_for_update().filter(pk=payload.get("u"), is_active=True).first()  # type: ignore[misc]
     if user is None or user.email != payload.get("e") or payload.get("p") != _password_stamp(user):
         raise _invalid_link()
     if user.email_verified_at is None:
@@ -204,7 +207,8 @@ class _UncheckedRefreshToken(RefreshToken):
 
 def _refresh_token(raw: str) -> RefreshToken:
     try:
-        return _UncheckedRefreshToken(raw)
+        # simplejwt annotates the encoded token as a Token; it takes the string.
+        return _UncheckedRefreshToken(raw)  # type: ignore[arg-type]
     except TokenError as exc:
         raise InvalidToken("This refresh token is invalid, expired or already used.") from exc
 
@@ -273,7 +277,8 @@ def tokens_rotate(*, raw_refresh: str) -> dict[str, str]:
 def tokens_logout(*, raw_refresh: str) -> None:
     """Sign out: revoke every token of this refresh token's sign-in; twice is harmless."""
     try:
-        token = _UncheckedRefreshToken(raw_refresh)
+        # simplejwt annotates the encoded token as a Token; it takes the string.
+        token = _UncheckedRefreshToken(raw_refresh)  # type: ignore[arg-type]
     except TokenError as exc:
         raise InvalidToken("This refresh token is invalid or expired.") from exc
     family = _locked_family(token)
@@ -327,7 +332,9 @@ def user_update_profile(*, user: User, data: dict[str, Any]) -> User:
     return user
 
 
-def _password_recheck(*, user: User, password: str, field: str, request=None) -> None:
+def _password_recheck(
+    *, user: User, password: str, field: str, request: Request | None = None
+) -> None:
     """A signed-in user's password, checked under the sign-in back-off.
 
     A stolen token must not turn these checks into an unthrottled way to guess the
@@ -346,7 +353,7 @@ def _password_recheck(*, user: User, password: str, field: str, request=None) ->
 
 
 def user_change_password(
-    *, user: User, current_password: str, new_password: str, request=None
+    *, user: User, current_password: str, new_password: str, request: Request | None = None
 ) -> dict[str, str]:
     """Change the password, revoke every earlier token, and return a fresh pair for this device."""
     _password_recheck(
@@ -364,7 +371,7 @@ def _password_change(*, user: User, new_password: str) -> dict[str, str]:
     return tokens_issue(user=user)
 
 
-def user_deactivate(*, user: User, password: str, request=None) -> None:
+def user_deactivate(*, user: User, password: str, request: Request | None = None) -> None:
     """Close the account: no sign-in and no token works any more. Records are kept."""
     _password_recheck(user=user, password=password, field="password", request=request)
     _account_close(user)
@@ -431,7 +438,7 @@ def therapist_create(
     )
 
 
-def sign_in_check(*, email: str, password: str, request=None) -> User | None:
+def sign_in_check(*, email: str, password: str, request: HttpRequest | None = None) -> User | None:
     """The user these credentials name, or None; under the sign-in back-off (Throttled).
 
     Every password sign-in (the API's and the admin's) goes through here.
@@ -440,7 +447,8 @@ def sign_in_check(*, email: str, password: str, request=None) -> User | None:
     generation = (
         User.objects.filter(email=email).values_list("token_generation", flat=True).first() or 0
     )
-    ip = AuthIPThrottle().get_ident(request) if request is not None else ""
+    # The admin's sign-in passes an HttpRequest; get_ident reads only its META.
+    ip = AuthIPThrottle().get_ident(request) if request is not None else ""  # type: ignore[arg-type]
     backoff = SignInBackoff(email=email, ip=ip, generation=generation)
     wait = backoff.claim()
     if wait is not None:
@@ -453,7 +461,7 @@ def sign_in_check(*, email: str, password: str, request=None) -> User | None:
     return user
 
 
-def tokens_login(*, email: str, password: str, request=None) -> dict[str, str]:
+def tokens_login(*, email: str, password: str, request: Request | None = None) -> dict[str, str]:
     """Check credentials and issue a token pair.
 
     An unknown email and a wrong password get the same answer; repeated failures
@@ -468,12 +476,12 @@ def tokens_login(*, email: str, password: str, request=None) -> dict[str, str]:
         raise exceptions.PermissionDenied(
             "Confirm your email address first: open the link we sent you, or register again to get a new one."
         )
-    update_last_login(None, user)
+    update_last_login(User, user)
     return tokens_issue(user=user)
 
 
 def auth_records_purge() -> dict[str, int]:
     """Delete expired throttle counters and sign-ins whose refresh tokens have all expired."""
-    cutoff = timezone.now() - settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"]
+    cutoff = timezone.now() - cast(timedelta, settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"])
     families, _ = TokenFamily.objects.filter(rotated_at__lt=cutoff).delete()
     return {"counters": ratelimit.counters_purge(), "token families": families}

@@ -1,5 +1,7 @@
 """Reads of care links, always from one side of the link."""
 
+from uuid import UUID
+
 from django.db.models import Exists, OuterRef, QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -38,7 +40,7 @@ def is_linked_pair(patient: User, therapist: User) -> bool:
     return is_linked(therapist=therapist, patient=patient)
 
 
-def link_get_for_party(*, viewer: User, link_id) -> CareLink:
+def link_get_for_party(*, viewer: User, link_id: UUID) -> CareLink:
     """An active link the viewer is a party to; 404 otherwise."""
     return get_object_or_404(
         active_links().filter(pk=link_id).select_related("patient", "therapist"),
@@ -50,5 +52,5 @@ def invites_of(therapist: User) -> QuerySet[CareInvite]:
     return CareInvite.objects.filter(therapist=therapist)
 
 
-def invite_get_for_therapist(*, therapist: User, invite_id) -> CareInvite:
+def invite_get_for_therapist(*, therapist: User, invite_id: UUID) -> CareInvite:
     return get_object_or_404(CareInvite.objects.filter(pk=invite_id, therapist=therapist))

@@ -296,7 +296,7 @@ def readable(
     return _shown_fields(rows, viewer, kind, now=now)
 
 
-def get_or_404(viewer: User, kind: Kind, queryset: QuerySet | None = None, **lookup) -> Any:
+def get_or_404(viewer: User, kind: Kind, queryset: QuerySet | None = None, **lookup: Any) -> Any:
     """One record of ``kind`` the viewer may read (from ``queryset`` when given); else 404."""
     rows = readable(viewer, kind) if queryset is None else queryset
     record = rows.filter(**lookup).first()

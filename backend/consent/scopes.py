@@ -21,7 +21,8 @@ class Scope(models.TextChoices):
 
 
 # Scopes whose records carry the patient's own words (situation, thoughts, notes).
-REVEALS_JOURNAL_TEXT = frozenset({Scope.JOURNAL_SHARED, Scope.JOURNAL_ALL})
+# Typed as strings: it is tested against the scope strings a request sends.
+REVEALS_JOURNAL_TEXT: frozenset[str] = frozenset({Scope.JOURNAL_SHARED, Scope.JOURNAL_ALL})
 
 # What a family invite offers when the patient names no scopes.
 FAMILY_DEFAULT_SCOPES = (Scope.CHECKINS, Scope.COUNTERS, Scope.MEETINGS)

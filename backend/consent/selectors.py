@@ -1,5 +1,7 @@
 """Reads of grants, from the side of the one who gave or received them."""
 
+from uuid import UUID
+
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -17,9 +19,9 @@ def grants_of(viewer: User) -> QuerySet[ConsentGrant]:
     )
 
 
-def grant_get(*, viewer: User, grant_id) -> ConsentGrant:
+def grant_get(*, viewer: User, grant_id: UUID) -> ConsentGrant:
     return get_object_or_404(grants_of(viewer), pk=grant_id)
 
 
-def grant_get_for_patient(*, patient: User, grant_id) -> ConsentGrant:
+def grant_get_for_patient(*, patient: User, grant_id: UUID) -> ConsentGrant:
     return get_object_or_404(ConsentGrant.objects.filter(patient=patient), pk=grant_id)

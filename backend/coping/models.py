@@ -201,6 +201,9 @@ class RelapsePlan(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Set by selectors.with_current_versions (not a field).
+    current: "PlanVersion"
+
     def __str__(self) -> str:
         return f"Relapse-prevention plan {self.pk} (v{self.version})"
 

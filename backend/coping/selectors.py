@@ -48,7 +48,7 @@ def skills_for(viewer: User, *, now: datetime | None = None) -> QuerySet[Skill]:
     return policy.readable(viewer, SKILL, now=now).select_related("patient")
 
 
-def skill_get(*, viewer: User, skill_id, now: datetime | None = None) -> Skill:
+def skill_get(*, viewer: User, skill_id: UUID, now: datetime | None = None) -> Skill:
     return get_object_or_404(skills_for(viewer, now=now), pk=skill_id)
 
 
@@ -73,7 +73,7 @@ def checklists_for(viewer: User, *, now: datetime | None = None) -> QuerySet[Che
 
 
 def checklist_get(
-    *, viewer: User, checklist_id, now: datetime | None = None, items: bool = True
+    *, viewer: User, checklist_id: UUID, now: datetime | None = None, items: bool = True
 ) -> Checklist:
     """A checklist the viewer may see (404 otherwise); with its live items unless ``items=False``."""
     checklists = (
@@ -82,7 +82,9 @@ def checklist_get(
     return get_object_or_404(checklists, pk=checklist_id)
 
 
-def checklist_days(viewer: User, checklist: Checklist, *, now=None) -> QuerySet[ChecklistDay]:
+def checklist_days(
+    viewer: User, checklist: Checklist, *, now: datetime | None = None
+) -> QuerySet[ChecklistDay]:
     """The checklist's days, with what was ticked on each (the items' labels as they are now)."""
     return (
         policy.readable(viewer, CHECKLIST_DAY, now=now)
@@ -171,15 +173,17 @@ def checklist_progress(checklists: Iterable[Checklist], *, now: datetime) -> dic
 # --- the relapse-prevention plan ------------------------------------------------------------
 
 
-def plans_for(viewer: User, *, now=None) -> QuerySet[RelapsePlan]:
+def plans_for(viewer: User, *, now: datetime | None = None) -> QuerySet[RelapsePlan]:
     return policy.readable(viewer, PLAN, now=now).select_related("patient")
 
 
-def plan_get(*, viewer: User, plan_id, now=None) -> RelapsePlan:
+def plan_get(*, viewer: User, plan_id: UUID, now: datetime | None = None) -> RelapsePlan:
     return get_object_or_404(plans_for(viewer, now=now), pk=plan_id)
 
 
-def plan_versions(viewer: User, plan: RelapsePlan, *, now=None) -> QuerySet[PlanVersion]:
+def plan_versions(
+    viewer: User, plan: RelapsePlan, *, now: datetime | None = None
+) -> QuerySet[PlanVersion]:
     return (
         policy.readable(viewer, PLAN_VERSION, now=now)
         .filter(plan=plan)
@@ -187,7 +191,9 @@ def plan_versions(viewer: User, plan: RelapsePlan, *, now=None) -> QuerySet[Plan
     )
 
 
-def plan_version_get(*, viewer: User, plan: RelapsePlan, number: int, now=None) -> PlanVersion:
+def plan_version_get(
+    *, viewer: User, plan: RelapsePlan, number: int, now: datetime | None = None
+) -> PlanVersion:
     return get_object_or_404(plan_versions(viewer, plan, now=now), number=number)
 
 
@@ -277,7 +283,9 @@ def versions_rendered(versions: Sequence[PlanVersion]) -> list[dict[str, Any]]:
     ]
 
 
-def suggestions_for(viewer: User, plan: RelapsePlan, *, now=None) -> QuerySet[PlanSuggestion]:
+def suggestions_for(
+    viewer: User, plan: RelapsePlan, *, now: datetime | None = None
+) -> QuerySet[PlanSuggestion]:
     return (
         policy.readable(viewer, PLAN_SUGGESTION, now=now)
         .filter(plan=plan)
@@ -285,7 +293,9 @@ def suggestions_for(viewer: User, plan: RelapsePlan, *, now=None) -> QuerySet[Pl
     )
 
 
-def suggestion_get(*, viewer: User, plan: RelapsePlan, suggestion_id, now=None) -> PlanSuggestion:
+def suggestion_get(
+    *, viewer: User, plan: RelapsePlan, suggestion_id: UUID, now: datetime | None = None
+) -> PlanSuggestion:
     return get_object_or_404(suggestions_for(viewer, plan, now=now), pk=suggestion_id)
 
 

@@ -87,7 +87,9 @@ def skill_archive(*, skill: Skill) -> None:
 MAX_ITEMS = 30
 
 
-def _check_items(patient: User, items: list[dict[str, Any]], existing: dict[UUID, ChecklistItem]):
+def _check_items(
+    patient: User, items: list[dict[str, Any]], existing: dict[UUID, ChecklistItem]
+) -> dict[UUID, Skill]:
     """Field errors for items naming a skill or an item this checklist cannot use."""
     skills = _skills_for_patient(patient, (i["skill"] for i in items if i.get("skill")))
     errors: dict[str, Any] = {}
@@ -120,7 +122,7 @@ def _write_items(
     now = timezone.now()
     keep, new, kept_ids = [], [], set()
     for position, item in enumerate(items):
-        skill = skills.get(item.get("skill")) if item.get("skill") else None
+        skill = skills.get(item["skill"]) if item.get("skill") else None
         if item.get("id"):
             row = existing[item["id"]]
             kept_ids.add(row.pk)
@@ -287,7 +289,11 @@ def plan_create(*, patient: User, content: dict[str, Any]) -> RelapsePlan:
 
 
 def _new_version(
-    plan: RelapsePlan, content: dict[str, Any], *, author: User, suggestion=None
+    plan: RelapsePlan,
+    content: dict[str, Any],
+    *,
+    author: User,
+    suggestion: PlanSuggestion | None = None,
 ) -> PlanVersion:
     plan.version += 1
     plan.save(update_fields=["version", "updated_at"])

@@ -8,6 +8,7 @@ dropping the old one.
 
 import json
 from functools import cache
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -67,6 +68,10 @@ class EncryptedJSONField(EncryptedTextField):
     Like EncryptedTextField, and rotated with it: the database sees neither the
     keys nor the values, so nothing inside can be filtered or ordered in SQL.
     """
+
+    # For django-stubs: the value is any JSON (as for JSONField), not TextField's str.
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
 
     def get_prep_value(self, value):
         if value is None:

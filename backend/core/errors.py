@@ -14,7 +14,7 @@ problems.
 
 from collections.abc import Iterator
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -123,6 +123,8 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     if response is None:
         return None  # unexpected: Django's handler500 answers with a problem document
 
+    # DRF's handler answers only its own exceptions (after converting Django's).
+    exc = cast(exceptions.APIException, exc)
     request = context.get("request")
     instance = request.path if request is not None else None
     if isinstance(exc, exceptions.ValidationError):
@@ -136,6 +138,9 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             problem_type=VALIDATION_PROBLEM_TYPE,
         )
     else:
+        # Loosely shaped: simplejwt nests a dict where DRF has a string.
+        detail: Any
+        code: Any
         detail, code = exc.detail, exc.get_codes()
         if isinstance(detail, dict):
             # simplejwt nests its message: {"detail": ..., "code": ..., "messages": [...]}

@@ -49,11 +49,11 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http.request import RawPostDataException
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -61,6 +61,7 @@ from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
+from rest_framework.views import APIView
 
 from backend.core.models import IdempotencyKey
 
@@ -137,8 +138,10 @@ def request_fingerprint(request: Request) -> str:
     return hashlib.sha256(_canonical_body(raw)).hexdigest()
 
 
+# user: Any, as the user model (accounts.User, which the plugin types the key's
+# foreign key with) sits in a layer above core.
 def _claim(
-    *, user, key: str, method: str, path: str, fingerprint: str, now: datetime
+    *, user: Any, key: str, method: str, path: str, fingerprint: str, now: datetime
 ) -> tuple[IdempotencyKey, bool]:
     """The key's row, and whether this request claimed it (and so must run the view)."""
     request_fields = {"method": method, "path": path, "fingerprint": fingerprint}
@@ -177,7 +180,7 @@ def _claim(
     raise RequestInProgress()
 
 
-def _own(record: IdempotencyKey):
+def _own(record: IdempotencyKey) -> QuerySet[IdempotencyKey]:
     """The row while this request's claim holds (a takeover renews created_at)."""
     return IdempotencyKey.objects.filter(
         pk=record.pk, created_at=record.created_at, response_status__isnull=True
@@ -240,13 +243,14 @@ def idempotent(view_method: Callable) -> Callable:
     """Make a DRF ``post`` (or viewset action) honour ``Idempotency-Key``; see the module."""
 
     @functools.wraps(view_method)
-    def wrapper(self, request: Request, *args: Any, **kwargs: Any):
+    def wrapper(self: APIView, request: Request, *args: Any, **kwargs: Any) -> Any:
         raw = request.headers.get(HEADER)
         user = request.user
         if raw is None or not (user and user.is_authenticated):
             return view_method(self, request, *args, **kwargs)
         key = parse_key(raw)
-        method, path = request.method, request.get_full_path()
+        # A request routed to a view always has a method; the stubs allow None.
+        method, path = cast(str, request.method), request.get_full_path()
         fingerprint = request_fingerprint(request)
         record, claimed = _claim(
             user=user,
@@ -277,9 +281,11 @@ def idempotent(view_method: Callable) -> Callable:
         return response
 
     # A copy: @action keeps its own kwargs there, and extend_schema writes into it.
+    # (Function attributes: mypy cannot declare them on a function or a Callable.)
     if isinstance(getattr(view_method, "kwargs", None), dict):
-        wrapper.kwargs = dict(view_method.kwargs)
-    wrapper.idempotent = True  # read by backend.core.schema to document 409 and 422
+        wrapper.kwargs = dict(view_method.kwargs)  # type: ignore[attr-defined]
+    # Read by backend.core.schema to document 409 and 422.
+    wrapper.idempotent = True  # type: ignore[attr-defined]
     return extend_schema(
         parameters=[
             OpenApiParameter(

@@ -49,7 +49,7 @@ def invite_issue(
 ) -> tuple[Invite, str]:
     """A new invite of ``model`` with ``fields``; returns it and its plain code (only now)."""
     code = codes.new_code()
-    invite = model.objects.create(
+    invite = model._default_manager.create(
         code_hash=model.hash_code(code), expires_at=now + lifetime, **fields
     )
     return invite, code
@@ -57,7 +57,7 @@ def invite_issue(
 
 def usable_invites(model: type[Invite], *, code: str, now: datetime) -> QuerySet[Invite]:
     """The invite this code names, if unused, not withdrawn and not expired (else none)."""
-    return model.objects.filter(
+    return model._default_manager.filter(
         code_hash=model.hash_code(code),
         used_at__isnull=True,
         revoked_at__isnull=True,

@@ -61,5 +61,6 @@ class BodySizeLimitMiddleware:
             return self._too_large(request)
         # Django and DRF then read it as any body with a length.
         request.META["CONTENT_LENGTH"] = str(len(body))
-        request._stream = LimitedStream(io.BytesIO(body), len(body))
+        # Django's WSGIRequest keeps a LimitedStream here too; the stubs say BinaryIO.
+        request._stream = LimitedStream(io.BytesIO(body), len(body))  # type: ignore[assignment]
         return None

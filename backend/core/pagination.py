@@ -30,7 +30,9 @@ class BoundedPageSize:
         return size
 
 
-class CursorPagination(BoundedPageSize, pagination.CursorPagination):
+# The mixin's sizes are always set, where DRF's allow None (no paging); mypy holds
+# attributes invariant across two bases, so it cannot accept the narrower types.
+class CursorPagination(BoundedPageSize, pagination.CursorPagination):  # type: ignore[misc]
     """Cursor pagination with a bounded page size; bad parameters answer 400."""
 
     ordering = "-created_at"

@@ -9,6 +9,7 @@ into the problem shape.
 
 import json
 import math
+from collections.abc import Iterable
 from typing import Any
 
 from rest_framework import parsers
@@ -37,7 +38,7 @@ def json_depth_exceeds(value: Any, limit: int) -> bool:
     while stack:
         node, depth = stack.pop()
         if isinstance(node, dict):
-            children = node.values()
+            children: Iterable[Any] = node.values()
         elif isinstance(node, list):
             children = node
         else:

@@ -7,6 +7,8 @@ whose records a viewer may see or change is the access policy's question.
 from collections.abc import Mapping
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 
 class HasRole(BasePermission):
@@ -15,10 +17,10 @@ class HasRole(BasePermission):
     roles: tuple[str, ...] = ()
     message = "Your role may not do this."
 
-    def allowed_roles(self, request, view) -> tuple[str, ...]:
+    def allowed_roles(self, request: Request, view: APIView) -> tuple[str, ...]:
         return self.roles
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:  # type: ignore[override]
         user = request.user
         if not (user and user.is_authenticated):
             return False
@@ -42,7 +44,7 @@ class ReadWriteRoles(HasRole):
     write_message = "Your role may not change this."
     writer_messages: Mapping[tuple[str, ...], str] = {}
 
-    def allowed_roles(self, request, view) -> tuple[str, ...]:
+    def allowed_roles(self, request: Request, view: APIView) -> tuple[str, ...]:
         if request.method in SAFE_METHODS:
             return self.readers
         writers = tuple(getattr(view, "writers", self.writers))

@@ -58,7 +58,9 @@ class ProblemSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.CharField()
     instance = serializers.CharField(required=False)
-    errors = FieldErrorSerializer(many=True, required=False)
+    # The serializer's metaclass takes declared fields off the class, so this field
+    # does not replace Serializer.errors; the stubs cannot know that.
+    errors = FieldErrorSerializer(many=True, required=False)  # type: ignore[assignment]
 
     class Meta:
         ref_name = "Problem"
@@ -88,7 +90,8 @@ class AutoSchema(SpectacularAutoSchema):
         doc = super().get_description() or ""
         return doc.strip().splitlines()[0].rstrip(".") if doc.strip() else None
 
-    def get_description(self):
+    # drf-spectacular drops DRF's (path, method) arguments and ignores this error itself.
+    def get_description(self):  # type: ignore[override]
         doc = (super().get_description() or "").strip()
         lines = doc.splitlines()
         return "\n".join(lines[1:]).strip() if len(lines) > 1 else ""

@@ -1,4 +1,5 @@
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
@@ -132,7 +133,18 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
-def invite_status(invite) -> str:
+class _Invite(Protocol):
+    """What invite_status reads of a care or family invite (both sit above core)."""
+
+    @property
+    def revoked_at(self) -> datetime | None: ...
+    @property
+    def used_at(self) -> datetime | None: ...
+    @property
+    def expires_at(self) -> datetime: ...
+
+
+def invite_status(invite: _Invite) -> str:
     """Where a single-use invite code stands now: active, used, revoked or expired."""
     if invite.revoked_at:
         return "revoked"

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
-from typing import Protocol
+from typing import Protocol, cast
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.core.exceptions import ValidationError
@@ -62,7 +62,8 @@ def offset_periods(zone: ZoneInfo, lower: datetime, upper: datetime) -> list[tup
     """
 
     def offset(instant: datetime) -> int:
-        return int(instant.astimezone(zone).utcoffset().total_seconds())
+        # An aware datetime in a ZoneInfo zone always has an offset.
+        return int(cast(timedelta, instant.astimezone(zone).utcoffset()).total_seconds())
 
     # In UTC: arithmetic on datetimes in a ZoneInfo zone is wall-clock arithmetic,
     # which is off by the change itself around a daylight-saving change.

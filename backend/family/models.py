@@ -66,6 +66,9 @@ class FamilyLink(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
 
+    # Set by selectors.with_open_scopes (not a field).
+    open_scopes: list[str]
+
     class Meta:
         constraints = [
             models.UniqueConstraint(

@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Sequence
+from uuid import UUID
 
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
@@ -15,7 +16,7 @@ def invites_of(patient: User) -> QuerySet[FamilyInvite]:
     return FamilyInvite.objects.filter(patient=patient)
 
 
-def invite_get_for_patient(*, patient: User, invite_id) -> FamilyInvite:
+def invite_get_for_patient(*, patient: User, invite_id: UUID) -> FamilyInvite:
     return get_object_or_404(invites_of(patient), pk=invite_id)
 
 
@@ -40,7 +41,7 @@ def is_linked_pair(patient: User, member: User) -> bool:
     return active_links().filter(patient=patient, member=member).exists()
 
 
-def link_get_for_party(*, viewer: User, link_id) -> FamilyLink:
+def link_get_for_party(*, viewer: User, link_id: UUID) -> FamilyLink:
     side = Q(patient=viewer) if viewer.role == User.Role.PATIENT else Q(member=viewer)
     return get_object_or_404(active_links().filter(side), pk=link_id)
 

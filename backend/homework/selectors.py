@@ -1,6 +1,7 @@
 """Reads of homework, always through backend.consent.policy with the viewer."""
 
 from datetime import datetime
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -27,7 +28,7 @@ def homework_for(viewer: User, *, now: datetime | None = None) -> QuerySet[Homew
     )
 
 
-def homework_get(*, viewer: User, homework_id, now: datetime | None = None) -> Homework:
+def homework_get(*, viewer: User, homework_id: UUID, now: datetime | None = None) -> Homework:
     return get_object_or_404(homework_for(viewer, now=now), pk=homework_id)
 
 

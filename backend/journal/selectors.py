@@ -3,6 +3,7 @@ which for a patient's own endpoints yields their own records only."""
 
 from datetime import date
 from typing import NamedTuple
+from uuid import UUID
 
 from django.db.models import Count, F, Max, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
@@ -39,7 +40,7 @@ def entries_of(patient: User) -> QuerySet[JournalEntry]:
     return with_triggers(policy.readable(patient, ENTRY))
 
 
-def entry_get_for_owner(*, patient: User, entry_id) -> JournalEntry:
+def entry_get_for_owner(*, patient: User, entry_id: UUID) -> JournalEntry:
     """The patient's entry by the id their phone chose (unique per patient, not overall)."""
     return get_object_or_404(entries_of(patient), client_id=entry_id)
 
@@ -55,14 +56,16 @@ def triggers_with_use(patient: User) -> QuerySet[Trigger]:
 
 def trigger_vocabulary(patient: User) -> QuerySet[Trigger]:
     """The patient's triggers, most used first, to offer back when logging."""
-    return triggers_with_use(patient).filter(uses__gt=0)
+    # `uses` is annotated by triggers_with_use: the plugin loses annotations across a
+    # function returning QuerySet[Trigger].
+    return triggers_with_use(patient).filter(uses__gt=0)  # type: ignore[misc]
 
 
 def checkins_of(patient: User) -> QuerySet[CheckIn]:
     return policy.readable(patient, CHECKIN)
 
 
-def checkin_get_for_owner(*, patient: User, checkin_id) -> CheckIn:
+def checkin_get_for_owner(*, patient: User, checkin_id: UUID) -> CheckIn:
     """The patient's check-in by the id their phone chose (unique per patient, not overall)."""
     return get_object_or_404(checkins_of(patient), client_id=checkin_id)
 
@@ -108,7 +111,7 @@ def counter_days_sober(counter: SobrietyCounter, *, today: date) -> int:
     return max(0, (today - counter.start_date).days)
 
 
-def counter_get_for_owner(*, patient: User, counter_id) -> SobrietyCounter:
+def counter_get_for_owner(*, patient: User, counter_id: UUID) -> SobrietyCounter:
     return get_object_or_404(counters_of(patient), pk=counter_id)
 
 

@@ -8,8 +8,8 @@ SQL statements whatever the number of operations (bulk reads and writes).
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any, Literal
+from datetime import date, datetime, timedelta
+from typing import Any, Literal, cast
 from uuid import UUID
 
 from django.conf import settings
@@ -99,8 +99,9 @@ class EntryResult:
         return self.entry is not None and self.entry.deleted_at is not None
 
 
-def _offset_minutes(value) -> int:
-    return int(value.utcoffset().total_seconds() // 60)
+def _offset_minutes(value: datetime) -> int:
+    # Aware datetimes only (the API refuses naive ones), so there is an offset.
+    return int(cast(timedelta, value.utcoffset()).total_seconds() // 60)
 
 
 def _snapshot(entry: JournalEntry) -> dict[str, Any]:
@@ -140,7 +141,7 @@ def alert_reasons(entry: JournalEntry) -> list[str]:
     """Why this entry should reach the care team, if the patient allows it."""
     if entry.deleted_at is not None:
         return []
-    reasons = []
+    reasons: list[str] = []
     if entry.intensity >= settings.CRISIS_INTENSITY_THRESHOLD:
         reasons.append(CareTeamAlert.Reason.HIGH_INTENSITY)
     if entry.outcome == Outcome.LAPSED:
@@ -203,8 +204,10 @@ def _carry_out(
     """Apply a verdict to the entry in memory, noting what to write; returns the op's result."""
     if verdict == "invalid":
         return EntryResult(op.id, "invalid", errors=UNKNOWN_BASE_ERRORS)
-    if verdict in ("unchanged", "conflict"):
-        return EntryResult(op.id, verdict, entry)
+    if verdict == "unchanged":
+        return EntryResult(op.id, "unchanged", entry)
+    if verdict == "conflict":
+        return EntryResult(op.id, "conflict", entry)
     if verdict == "create":
         entry = JournalEntry(client_id=op.id, patient=patient, seq=seq, version=1)
         _assign(entry, data)
@@ -280,7 +283,8 @@ def _apply(*, patient: User, ops: list[EntryOp], look_up: bool) -> list[EntryRes
     _write(patient, writes, stored=existing.values(), now=now)
     _record_alerts(
         patient,
-        [(r.entry, reason) for r in results for reason in r.alerts],
+        # Only results that carry their entry have alerts.
+        [(cast(JournalEntry, r.entry), reason) for r in results for reason in r.alerts],
         updated=list(writes.changed),
     )
     _open_counter_decisions(patient, [*writes.created.values(), *writes.changed.values()])
@@ -363,7 +367,8 @@ def _store_triggers(
     links = []
     for pk, triggers in trigger_sets.items():
         entry = entries[pk]
-        entry.prefetched_triggers = []
+        # What with_triggers' Prefetch(to_attr=...) sets; the plugin types it on those rows only.
+        entry.prefetched_triggers = []  # type: ignore[attr-defined]
         for position, t in enumerate(triggers):
             link = EntryTrigger(
                 entry=entry,
@@ -371,7 +376,7 @@ def _store_triggers(
                 position=position,
             )
             links.append(link)
-            entry.prefetched_triggers.append(link)
+            entry.prefetched_triggers.append(link)  # type: ignore[attr-defined]  # set above
     if links:
         EntryTrigger.objects.bulk_create(links)
 
@@ -620,7 +625,7 @@ def counter_decide(
     record.decided_at = timezone.now()
     record.save()
     if decision == CounterDecision.Decision.RESET:
-        counter.start_date = new_start_date
+        counter.start_date = cast(date, new_start_date)  # a reset requires it (above)
         counter.save(update_fields=["start_date", "updated_at"])
     return record
 

@@ -4,7 +4,7 @@ import ipaddress
 import socket
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -143,7 +143,8 @@ def endpoint_is_public(endpoint: str) -> bool:
             infos = socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)
         except (OSError, UnicodeError):
             return True  # unknown name: nothing to reach; sending will simply fail
-        addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
+        # A TCP lookup gives IPv4 or IPv6 addresses, whose first item is a string.
+        addresses = {ipaddress.ip_address(cast(str, info[4][0]).split("%")[0]) for info in infos}
     return all(address.is_global for address in addresses)
 
 

@@ -1,6 +1,7 @@
 """Reads of the feed of what patients shared and of the reviews of it, through the policy."""
 
 from datetime import datetime
+from uuid import UUID
 
 from django.db.models import Prefetch, QuerySet, UUIDField
 from django.db.models.functions import Coalesce
@@ -55,7 +56,7 @@ def feed_for(
     )
 
 
-def feed_item_get(*, viewer: User, item_id) -> FeedItem:
+def feed_item_get(*, viewer: User, item_id: UUID) -> FeedItem:
     if viewer.role == User.Role.PATIENT:
         raise NotFound()
     return policy.get_or_404(viewer, FEED_ITEM, pk=item_id)
