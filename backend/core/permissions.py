@@ -20,7 +20,7 @@ class HasRole(BasePermission):
     def allowed_roles(self, request: Request, view: APIView) -> tuple[str, ...]:
         return self.roles
 
-    def has_permission(self, request: Request, view: APIView) -> bool:  # type: ignore[override]
+    def has_permission(self, request: Request, view: APIView) -> bool:
         user = request.user
         if not (user and user.is_authenticated):
             return False
