@@ -178,7 +178,7 @@ SCENARIOS = {
                 Endpoint("create", "/api/v1/journal/entries/", body="entry"),
                 Endpoint("bare", "/bench/bare-entry/", body="entry"),
             ),
-            target=Target("create", "bare", 0.5),
+            target=Target("create", "bare", 0.6),
         ),
         Scenario(
             name="journal_batch",

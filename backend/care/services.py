@@ -16,14 +16,17 @@ from backend.core.errors import Conflict
 def invite_create(*, therapist: User) -> tuple[CareInvite, str]:
     """A single-use, expiring invite code; the plain code is returned only now."""
     return invites.invite_issue(
-        CareInvite, lifetime=settings.CARE_INVITE_LIFETIME, now=timezone.now(), therapist=therapist
+        model=CareInvite,
+        lifetime=settings.CARE_INVITE_LIFETIME,
+        now=timezone.now(),
+        fields={"therapist": therapist},
     )
 
 
 @transaction.atomic
 def invite_revoke(*, invite: CareInvite) -> None:
     """Withdraw an unused invite; a used or already withdrawn one stays as it is."""
-    invites.invite_withdraw(invite)
+    invites.invite_withdraw(invite=invite)
 
 
 def _invalid_code() -> exceptions.ValidationError:
@@ -38,7 +41,7 @@ def invite_redeem(*, patient: User, code: str) -> CareLink:
     """Link the patient to the therapist who issued the code, using the code up."""
     now = timezone.now()
     invite = (
-        invites.usable_invites(CareInvite, code=code, now=now)
+        invites.usable_invites(model=CareInvite, code=code, now=now)
         .select_for_update(of=("self",))
         .select_related("therapist")
         .first()
@@ -50,7 +53,7 @@ def invite_redeem(*, patient: User, code: str) -> CareLink:
     ):
         raise _invalid_code()
     link = link_create(patient=patient, therapist=invite.therapist, source=CareLink.Source.INVITE)
-    invites.invite_use(invite, by=patient, now=now)
+    invites.invite_use(invite=invite, by=patient, now=now)
     return link
 
 

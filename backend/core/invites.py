@@ -45,7 +45,7 @@ Invite = TypeVar("Invite", bound=InviteCode)
 
 
 def invite_issue(
-    model: type[Invite], *, lifetime: timedelta, now: datetime, **fields: Any
+    *, model: type[Invite], lifetime: timedelta, now: datetime, fields: dict[str, Any]
 ) -> tuple[Invite, str]:
     """A new invite of ``model`` with ``fields``; returns it and its plain code (only now)."""
     code = codes.new_code()
@@ -55,7 +55,7 @@ def invite_issue(
     return invite, code
 
 
-def usable_invites(model: type[Invite], *, code: str, now: datetime) -> QuerySet[Invite]:
+def usable_invites(*, model: type[Invite], code: str, now: datetime) -> QuerySet[Invite]:
     """The invite this code names, if unused, not withdrawn and not expired (else none)."""
     return model._default_manager.filter(
         code_hash=model.hash_code(code),
@@ -65,14 +65,14 @@ def usable_invites(model: type[Invite], *, code: str, now: datetime) -> QuerySet
     )
 
 
-def invite_use(invite: InviteCode, *, by: Any, now: datetime) -> None:
+def invite_use(*, invite: InviteCode, by: Any, now: datetime) -> None:
     """Spend the invite: it names who used it and can never be used again."""
     invite.used_at = now
     invite.used_by = by
     invite.save(update_fields=["used_at", "used_by"])
 
 
-def invite_withdraw(invite: InviteCode) -> None:
+def invite_withdraw(*, invite: InviteCode) -> None:
     """Withdraw an unused invite; a used or already withdrawn one stays as it is."""
     if invite.used_at is None and invite.revoked_at is None:
         invite.revoked_at = timezone.now()

@@ -58,17 +58,19 @@ def invite_create(
         raise exceptions.ValidationError(errors)
     now = timezone.now()
     return invites.invite_issue(
-        FamilyInvite,
+        model=FamilyInvite,
         lifetime=settings.FAMILY_INVITE_LIFETIME,
         now=now,
-        patient=patient,
-        email=email,
-        recipient_name=recipient_name.strip(),
-        scopes=list(scopes),
-        allow_journal_text=allow_journal_text,
-        grant_days=grant_days,
-        signature_name=signature_name.strip(),
-        signed_at=now,
+        fields={
+            "patient": patient,
+            "email": email,
+            "recipient_name": recipient_name.strip(),
+            "scopes": list(scopes),
+            "allow_journal_text": allow_journal_text,
+            "grant_days": grant_days,
+            "signature_name": signature_name.strip(),
+            "signed_at": now,
+        },
     )
 
 
@@ -84,7 +86,7 @@ def invite_revoke(*, invite: FamilyInvite) -> None:
         raise Conflict(
             "This invite was already accepted. End the family connection to stop sharing."
         )
-    invites.invite_withdraw(invite)
+    invites.invite_withdraw(invite=invite)
 
 
 def _invalid_code() -> exceptions.ValidationError:
@@ -96,9 +98,9 @@ def _invalid_code() -> exceptions.ValidationError:
 
 
 def _usable_invite(*, code: str, email: str, lock: bool) -> FamilyInvite:
-    usable = invites.usable_invites(FamilyInvite, code=code, now=timezone.now()).select_related(
-        "patient"
-    )
+    usable = invites.usable_invites(
+        model=FamilyInvite, code=code, now=timezone.now()
+    ).select_related("patient")
     if lock:
         usable = usable.select_for_update(of=("self",))
     invite = usable.first()
@@ -166,7 +168,7 @@ def invite_accept(*, member: User, code: str) -> FamilyLink:
         raise exceptions.ValidationError(
             {"code": ["This invitation can no longer be accepted. Ask for a new one."]}
         ) from exc
-    invites.invite_use(invite, by=member, now=now)
+    invites.invite_use(invite=invite, by=member, now=now)
     return link
 
 
