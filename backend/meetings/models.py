@@ -75,6 +75,8 @@ class Meeting(models.Model):
     latitude = models.FloatField(null=True)
     longitude = models.FloatField(null=True)
     approximate = models.BooleanField(default=False)
+    # The point's grid cell (backend.meetings.cells), set from latitude and longitude.
+    cell = models.BigIntegerField(null=True, editable=False)
     regions = models.JSONField(default=list)
     regions_key = models.TextField(default="|", help_text="'|a|b|', lower case.")
     conference_url = models.URLField(max_length=1000, blank=True)
@@ -115,6 +117,9 @@ class Meeting(models.Model):
                 condition=Q(retired_at__isnull=True, approximate=False, latitude__isnull=False),
             ),
             models.Index(fields=["start_minute"], name="meeting_start_minute"),
+            # The nearest search's probe away from PostgreSQL (search._probe_by_cells).
+            # PostgreSQL has a GiST index on the point as well (migration 0004).
+            models.Index(fields=["cell"], name="meeting_cell"),
         ]
 
     def __str__(self) -> str:

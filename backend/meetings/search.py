@@ -1,5 +1,14 @@
 """Meeting search: where (a bounding box, then the great-circle distance) and when.
 
+The nearest N (``Criteria.nearest``) are found in two steps, both exact: a probe
+finds N meetings that pass every filter and are near the point (any N will do:
+their farthest bounds how far the Nth nearest can be), then the search is a radius
+search out to that bound, ordered by distance. The probe walks an index in order of
+nearness, so it reads about N rows however large the directory: on PostgreSQL a
+GiST index on the point (its k-nearest-neighbour scan, ordered by the flat
+distance in degrees, which needs no extension); elsewhere the grid cells of
+backend.meetings.cells, 3 x 3 blocks of ever larger cells around the point.
+
 Time filters and the order count minutes on each meeting's own clock: for every
 time zone in the directory, "now" is turned into that zone's minute of the week
 (0 = Sunday 00:00) and the database computes, per meeting,
@@ -16,6 +25,7 @@ from datetime import UTC, datetime, time
 from functools import reduce
 from operator import or_
 
+from django.db import connection
 from django.db.models import (
     Exists,
     F,
@@ -27,11 +37,14 @@ from django.db.models import (
     QuerySet,
 )
 
-from backend.meetings import clock
+from backend.meetings import cells, clock
 from backend.meetings.clock import MINUTES_PER_WEEK, minute_of_week, zone_clock, zone_named
 from backend.meetings.models import Meeting, SavedMeeting
 
 EARTH_RADIUS_KM = 6371.0088
+# Half the circumference: no two points are farther apart.
+FARTHEST_KM = math.pi * EARTH_RADIUS_KM
+MAX_NEAREST = 100
 KM_PER_MILE = 1.609344
 # Local start times; night wraps past midnight.
 BUCKETS = {
@@ -102,6 +115,27 @@ class HaversineTerm(Func):
         )
         params = (lat0, *lat_params, math.cos(lat0), *lat_params, *lng_params, lng0)
         return sql, params
+
+
+class PlanarDistance(Func):
+    """The flat distance in degrees from ``where`` to each row, as the GiST point index orders.
+
+    PostgreSQL only (its built-in ``point`` and ``<->``), and only ever an order in
+    which to look: never a distance anyone is shown.
+    """
+
+    output_field = FloatField()
+
+    def __init__(self, where: Where):
+        super().__init__(F("longitude"), F("latitude"))
+        self.where = where
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (lng, lng_params), (lat, lat_params) = (
+            compiler.compile(column) for column in self.get_source_expressions()
+        )
+        sql = f"(point({lng}, {lat}) <-> point(%s, %s))"
+        return sql, (*lng_params, *lat_params, self.where.longitude, self.where.latitude)
 
 
 def term_within(radius_km: float) -> float:
@@ -194,6 +228,7 @@ class Criteria:
     text: str = ""
     region: str = ""
     order: str = "next"
+    nearest: int | None = None  # the N nearest, however far (with ``where``; its radius unused)
 
 
 def _conditions(criteria: Criteria) -> list[Q]:
@@ -242,6 +277,7 @@ DETAIL_DEFERRED = (
     "feed__last_report",
     "feed__last_status",
     "feed__last_imported_at",
+    "cell",
 )
 # A page is read by primary key in batches of at most this many (iterating a whole search).
 READ_BATCH = 500
@@ -262,9 +298,10 @@ class Results:
     leave a feed by being retired, so only an administrator's delete can do this).
     """
 
-    def __init__(self, ranked: QuerySet, keys: tuple[str, ...], viewer):
-        self._ranked = ranked.values_list("pk", *keys)
-        self._keys, self._viewer = keys, viewer
+    def __init__(self, ranked: QuerySet | None, keys: tuple[str, ...], viewer, limit=None):
+        # None: known to be empty without asking the database.
+        self._ranked = None if ranked is None else ranked.values_list("pk", *keys)
+        self._keys, self._viewer, self._limit = keys, viewer, limit
 
     def _rows(self, ids: list) -> QuerySet:
         rows = Meeting.objects.filter(pk__in=ids).select_related("feed").defer(*DETAIL_DEFERRED)
@@ -291,45 +328,128 @@ class Results:
         return meetings
 
     def __getitem__(self, page: slice) -> list[Meeting]:
-        if not isinstance(page, slice):
+        if not isinstance(page, slice) or page.step not in (None, 1):
             raise TypeError("Slice a search's results to read a page of them.")
-        return self._read(list(self._ranked[page]))
+        start, stop = page.start or 0, page.stop
+        if self._limit is not None:
+            stop = self._limit if stop is None else min(stop, self._limit)
+        if self._ranked is None or (stop is not None and stop <= start):
+            return []
+        return self._read(list(self._ranked[start:stop]))
 
     def __iter__(self):
-        return iter(self._read(list(self._ranked)))
+        return iter(self[0:None])
+
+
+# The probe's blocks of cells (see cells.block): 3 x 3 cells of about 0.6 km, 2.4 km ...
+# up to the whole world, so that a point with no meeting for thousands of km has N too.
+PROBE_SHIFTS = (4, 6, 8, 10, 12, 14, 16, 18, cells.BITS)
+
+
+def _probe_by_cells(near: QuerySet, where: Where, count: int) -> float | None:
+    """The nearest bound from 3 x 3 blocks of cells, every size in one statement.
+
+    Each block gives up to ``count`` of its meetings and the largest term among
+    them; the smallest such term of a block that gave ``count`` bounds the answer.
+    The last block is the whole world: when even it gives fewer, they are all there is.
+    """
+    statements, params = [], []
+    for shift in PROBE_SHIFTS:
+        block = near
+        if shift < cells.BITS:
+            ranges = cells.block(where.latitude, where.longitude, shift)
+            block = near.filter(reduce(or_, (Q(cell__range=pair) for pair in ranges)))
+        sql, block_params = block.values_list("nearness")[:count].query.sql_with_params()
+        # The ORM's own SQL with its parameters apart, and a constant: nothing from the request.
+        statements.append(
+            f"SELECT {shift}, COUNT(*), MAX(block_{shift}.nearness) FROM ({sql}) block_{shift}"  # noqa: S608
+        )
+        params += block_params
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(statements), params)
+        found = {shift: (number, term) for shift, number, term in cursor.fetchall()}
+    full = [term for number, term in found.values() if number >= count]
+    return min(full) if full else found[cells.BITS][1]
+
+
+def _probe_by_knn(near: QuerySet, where: Where, count: int) -> float | None:
+    """The nearest bound from the first ``count`` meetings of the GiST index's nearness order.
+
+    The flat order in degrees is not the great-circle one, but any ``count`` meetings
+    bound the answer, and these are about the right ones (within 1/cos(latitude)).
+    """
+    ordered = near.order_by(PlanarDistance(where)).values_list("nearness")[:count]
+    sql, params = ordered.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MAX(probe.nearness) FROM ({sql}) probe", params)  # noqa: S608
+        return cursor.fetchone()[0]
+
+
+def default_probe() -> str:
+    return "knn" if connection.vendor == "postgresql" else "cells"
+
+
+def nearest_bound(near: QuerySet, where: Where, count: int, probe: str | None = None):
+    """The haversine term the ``count`` nearest of ``near`` lie within; None when it is empty."""
+    probe = probe or default_probe()
+    return (_probe_by_knn if probe == "knn" else _probe_by_cells)(near, where, count)
 
 
 def search(
-    criteria: Criteria, *, at: datetime, zones: list[str], viewer=None, use_box: bool = True
+    criteria: Criteria,
+    *,
+    at: datetime,
+    zones: list[str],
+    viewer=None,
+    use_box: bool = True,
+    probe: str | None = None,
 ) -> Results:
     """Active meetings matching ``criteria`` at ``at``, in order (see Results).
 
     ``use_box=False`` leaves out the indexed bounding box, so that the database
     measures every row: the same answer, as a full scan (the benchmark's baseline).
+    ``probe`` chooses how the nearest are bounded ("knn" or "cells"; by default the
+    database's best): the answer is the same.
     """
     keys: dict = {"minutes_until": MinutesUntilStart(zones, at)}
     # Only a filter reads this one: aliased, not selected.
     end = {"minutes_to_end": MinutesUntilEnd(zones, at)} if criteria.in_progress else {}
     conditions = _conditions(criteria)
-    if criteria.where is not None:
-        keys["nearness"] = HaversineTerm(criteria.where)
+    where, limit = criteria.where, None
+    if where is not None:
+        keys["nearness"] = HaversineTerm(where)
         # Near me: real places only, not centroids or online-only meetings.
         conditions += [
             Q(approximate=False, latitude__isnull=False),
             ~Q(attendance_option=Meeting.Attendance.ONLINE),
-            Q(nearness__lte=term_within(criteria.where.radius_km)),
         ]
+        radius_term = term_within(where.radius_km)
+        if criteria.nearest:
+            near = (
+                Meeting.objects.alias(minutes_until=keys["minutes_until"], **end)
+                .annotate(nearness=keys["nearness"])
+                .filter(*conditions)
+            )
+            radius_term = nearest_bound(near, where, criteria.nearest, probe)
+            if radius_term is None:
+                return Results(None, tuple(keys), viewer)
+            # The box a hair wider than the bound: the term decides, exactly.
+            where = Where(
+                where.latitude, where.longitude, km_from_term(radius_term) * 1.000001 + 1e-6
+            )
+            limit = criteria.nearest
+        conditions.append(Q(nearness__lte=radius_term))
         if use_box:
-            conditions.append(bounding_box(criteria.where))
+            conditions.append(bounding_box(where))
     soon = F("minutes_until").asc(nulls_last=True)
     ordering = (soon,)
-    if criteria.where is not None:
-        near = F("nearness").asc()
-        ordering = (near, soon) if criteria.order == "distance" else (soon, near)
+    if where is not None:
+        near_first = criteria.order == "distance" or criteria.nearest
+        ordering = (F("nearness").asc(), soon) if near_first else (soon, F("nearness").asc())
     ordering += ("name", "id")
     ranked = Meeting.objects.annotate(**keys).alias(**end).filter(*conditions)
     ranked = ranked.order_by(*ordering)
-    return Results(ranked, tuple(keys), viewer)
+    return Results(ranked, tuple(keys), viewer, limit)
 
 
 def next_start(meeting: Meeting, at: datetime) -> datetime | None:
