@@ -101,6 +101,7 @@ class Parsed:
 CHUNK_BYTES = 64 * 1024
 # One record of a feed is a few hundred bytes; one this large is not a meeting.
 MAX_RECORD_BYTES = 1024 * 1024
+NUMBER_CHARACTERS = frozenset("0123456789+-.eE")
 
 
 def _too_large(cap: int) -> ImportFailed:
@@ -238,8 +239,14 @@ def _decode_one(text: _Text, decoder: json.JSONDecoder) -> Any:
             continue
         except RecursionError as exc:
             raise ImportFailed("The feed is nested too deeply to be a meeting list.") from exc
-        # A number may go on in the next chunk: a value must end before the buffer does.
-        if end == len(text.buffer) and text.more():
+        # A number may go on in the next chunk ("1" of "1.5", "-0." of "-0.25"): a value must
+        # end before the buffer does, and a number before what cannot continue it.
+        unsure = end == len(text.buffer) or (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and text.buffer[end] in NUMBER_CHARACTERS
+        )
+        if unsure and len(text.buffer) - text.at <= MAX_RECORD_BYTES and text.more():
             continue
         text.at = end
         return value
