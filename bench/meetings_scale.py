@@ -59,6 +59,7 @@ from backend.accounts.services import tokens_issue  # noqa: E402
 from backend.meetings import selectors  # noqa: E402
 from backend.meetings.cells import cell_of  # noqa: E402
 from backend.meetings.models import Meeting, MeetingFeed  # noqa: E402
+from backend.meetings.weekminutes import utc_minute  # noqa: E402
 from bench.http_bench import BenchError, run_wrk, wait_until_healthy  # noqa: E402
 from bench.seed_meetings import CITIES, TYPE_CHOICES  # noqa: E402
 from bench.seeding import bench_user  # noqa: E402
@@ -93,7 +94,7 @@ HOURS = [6, 7, 7, 8, 10, 12, 12, 17, 18, 18, 19, 19, 19, 20, 20, 21, 22]
 MINUTES = [0, 0, 0, 15, 30, 30, 45]
 COLUMNS = (
     "id", "feed_id", "slug", "fellowship", "name", "day", "start_time", "end_time",
-    "duration_minutes", "start_minute", "time_zone", "types", "types_key", "notes",
+    "duration_minutes", "start_minute", "utc_minute", "time_zone", "types", "types_key", "notes",
     "location_name", "location_notes", "formatted_address", "latitude", "longitude", "cell",
     "approximate", "regions", "regions_key", "conference_url", "conference_url_notes",
     "conference_phone", "conference_phone_notes", "group_name", "group_notes", "website",
@@ -179,6 +180,7 @@ def _rows(first: int, count: int, feeds: dict[str, MeetingFeed], now: datetime):
             clock_time((hour + 1) % 24, minute),
             60,
             day * 1440 + hour * 60 + minute,
+            utc_minute(day * 1440 + hour * 60 + minute, zone, now),
             zone,
             json.dumps(types),
             "," + "".join(f"{code}," for code in types),
@@ -487,8 +489,6 @@ def main() -> int:
     patient = bench_user(
         "bench-meetings@bench.invalid", User.Role.PATIENT, "Bench Patient", "America/New_York"
     )
-    token = tokens_issue(user=patient)["access"]
-    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_HOST="127.0.0.1")
     feeds = _feeds()
     report: dict = {
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -503,6 +503,9 @@ def main() -> int:
         for size in sizes:
             seeded = grow_directory(size, feeds)
             rural_km = check_rural_point()
+            # A token per size: access tokens live 15 minutes at most, a run is longer.
+            token = tokens_issue(user=patient)["access"]
+            client = Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_HOST="127.0.0.1")
             queries = queries_and_check(client)
             app = in_process_ms(client)
             http = http_rounds(args, token)

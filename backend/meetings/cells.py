@@ -8,6 +8,10 @@ are one range of keys in the index, whatever its size. Longitude wraps: the cell
 east of the last one is the first.
 """
 
+import math
+
+from django.db.models import BigIntegerField, Func
+
 BITS = 20
 SIDE = 1 << BITS
 WHOLE_WORLD = (0, (1 << (2 * BITS)) - 1)
@@ -23,7 +27,8 @@ def _spread(value: int) -> int:
 
 def _indexes(latitude: float, longitude: float) -> tuple[int, int]:
     row = min(int((latitude + 90.0) / 180.0 * SIDE), SIDE - 1)
-    column = int((longitude + 180.0) / 360.0 * SIDE) % SIDE
+    # floor, not int: a box's west edge may lie past -180 degrees (it wraps).
+    column = math.floor((longitude + 180.0) / 360.0 * SIDE) % SIDE
     return max(row, 0), column
 
 
@@ -60,3 +65,35 @@ def block(latitude: float, longitude: float, shift: int) -> list[tuple[int, int]
         else:
             ranges.append((first, last))
     return ranges
+
+
+def keys_over(
+    south: float, north: float, west: float, east: float, shift: int, most: int
+) -> list[int] | None:
+    """The keys of the cells 2^shift times the finest that cover a box; None if over ``most``.
+
+    ``west`` may be below -180 or ``east`` above 180 (a box across the antimeridian).
+    """
+    side = SIDE >> shift
+    first_row, last_row = _indexes(south, 0.0)[0] >> shift, _indexes(north, 0.0)[0] >> shift
+    first_column, last_column = _indexes(0.0, west)[1] >> shift, _indexes(0.0, east)[1] >> shift
+    columns = (last_column - first_column) % side + 1 if east - west < 360 else side
+    if (last_row - first_row + 1) * columns > most:
+        return None
+    return [
+        _key(row, (first_column + step) % side)
+        for row in range(first_row, last_row + 1)
+        for step in range(columns)
+    ]
+
+
+# An area is a cell 2^8 times the finest each way (about 0.09 x 0.04 degrees, 7 x 5 km at
+# 45 degrees); its key is the cell's key without its last 16 bits.
+AREA_SHIFT = 8
+
+
+class Area(Func):
+    """The area of a row's cell, in SQL; the divisor written out, so an index on it is used."""
+
+    template = "(%(expressions)s / 65536)"
+    output_field = BigIntegerField()

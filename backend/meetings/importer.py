@@ -30,6 +30,7 @@ from backend.meetings import places
 from backend.meetings import types as meeting_types
 from backend.meetings.cells import cell_of
 from backend.meetings.models import Meeting, MeetingFeed
+from backend.meetings.weekminutes import utc_minute
 
 DEFAULT_DURATION = 60
 # An end time this far after the start is a data error (an AM/PM mix-up), not a meeting.
@@ -1007,7 +1008,7 @@ MAX_RETIRED_SHARE = 0.5
 
 
 # What matching reads of the feed's rows (see _match, _pair, _free_keys): not whole rows.
-_MATCH_FIELDS = ("slug", "content_hash", "retired_at", "name", *_IDENTITY)
+_MATCH_FIELDS = ("slug", "content_hash", "retired_at", "name", "utc_minute", *_IDENTITY)
 WRITE_BATCH = 1000
 
 
@@ -1044,21 +1045,31 @@ def apply(
             "--force if that is right."
         )
     _free_keys(meetings, rows, paired, report)
-    to_create, to_update = [], []
+    to_create, to_update, to_refresh = [], [], []
     fields_to_update: set[str] = {"retired_at"}
     for index, fields in enumerate(meetings):
         current = paired.get(index)
         if current is None:
             to_create.append(
-                Meeting(feed=feed, cell=cell_of(fields["latitude"], fields["longitude"]), **fields)
+                Meeting(
+                    feed=feed,
+                    cell=cell_of(fields["latitude"], fields["longitude"]),
+                    utc_minute=utc_minute(fields["start_minute"], fields["time_zone"], now),
+                    **fields,
+                )
             )
             continue
+        soon_key = utc_minute(fields["start_minute"], fields["time_zone"], now)
         if current.content_hash == fields["content_hash"] and current.retired_at is None:
             report.unchanged += 1
+            if current.utc_minute != soon_key:  # its zone's rules changed since
+                current.utc_minute = soon_key
+                to_refresh.append(current)
             continue
         for name, value in fields.items():
             setattr(current, name, value)
         current.cell = cell_of(fields["latitude"], fields["longitude"])
+        current.utc_minute = soon_key
         current.retired_at = None
         fields_to_update.update(fields)
         to_update.append(current)
@@ -1073,10 +1084,11 @@ def apply(
         if progress:
             progress(f"created {min(first + WRITE_BATCH, len(to_create)):,} of {len(to_create):,}")
     if to_update:
-        fields_to_update |= {"updated_at", "cell"}
+        fields_to_update |= {"updated_at", "cell", "utc_minute"}
         for meeting in to_update:
             meeting.updated_at = now
         Meeting.objects.bulk_update(to_update, sorted(fields_to_update), batch_size=500)
+    Meeting.objects.bulk_update(to_refresh, ["utc_minute"], batch_size=500)
     for first in range(0, len(gone), WRITE_BATCH):
         Meeting.objects.filter(pk__in=gone[first : first + WRITE_BATCH]).update(
             retired_at=now, updated_at=now

@@ -7,6 +7,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from backend.meetings.cells import Area
+
 
 def validate_time_zone(value: str) -> None:
     try:
@@ -65,6 +67,9 @@ class Meeting(models.Model):
     duration_minutes = models.PositiveSmallIntegerField(default=60)
     # day * 1440 + minutes after midnight, on the meeting's own clock; null by appointment.
     start_minute = models.PositiveSmallIntegerField(null=True)
+    # start_minute moved to UTC by the zone's standard offset: what an index finds "soon" by
+    # (backend.meetings.weekminutes).
+    utc_minute = models.PositiveSmallIntegerField(null=True, editable=False)
     time_zone = models.CharField(max_length=64)
     types = models.JSONField(default=list)
     types_key = models.TextField(default=",", help_text="',O,W,' for filtering.")
@@ -120,6 +125,8 @@ class Meeting(models.Model):
             # The nearest search's probe away from PostgreSQL (search._probe_by_cells).
             # PostgreSQL has a GiST index on the point as well (migration 0004).
             models.Index(fields=["cell"], name="meeting_cell"),
+            # Near-me searches by next start (search.SoonWindow): an area, then a time range.
+            models.Index(Area("cell"), F("utc_minute"), name="meeting_area_utc_minute"),
         ]
 
     def __str__(self) -> str:

@@ -37,7 +37,7 @@ from django.db.models import (
     QuerySet,
 )
 
-from backend.meetings import cells, clock
+from backend.meetings import cells, clock, weekminutes
 from backend.meetings.clock import MINUTES_PER_WEEK, minute_of_week, zone_clock, zone_named
 from backend.meetings.models import Meeting, SavedMeeting
 
@@ -298,9 +298,11 @@ class Results:
     leave a feed by being retired, so only an administrator's delete can do this).
     """
 
-    def __init__(self, ranked: QuerySet | None, keys: tuple[str, ...], viewer, limit=None):
+    def __init__(
+        self, ranked: QuerySet | None, keys: tuple[str, ...], viewer, limit=None, soon=None
+    ):
         # None: known to be empty without asking the database.
-        self._ranked = None if ranked is None else ranked.values_list("pk", *keys)
+        self._ranked, self._soon = ranked, soon
         self._keys, self._viewer, self._limit = keys, viewer, limit
 
     def _rows(self, ids: list) -> QuerySet:
@@ -335,7 +337,10 @@ class Results:
             stop = self._limit if stop is None else min(stop, self._limit)
         if self._ranked is None or (stop is not None and stop <= start):
             return []
-        return self._read(list(self._ranked[start:stop]))
+        ranked = self._ranked
+        if self._soon is not None and stop is not None:
+            ranked = self._soon.narrow(ranked, stop)
+        return self._read(list(ranked.values_list("pk", *self._keys)[start:stop]))
 
     def __iter__(self):
         return iter(self[0:None])
@@ -403,13 +408,15 @@ def search(
     viewer=None,
     use_box: bool = True,
     probe: str | None = None,
+    use_window: bool = True,
 ) -> Results:
     """Active meetings matching ``criteria`` at ``at``, in order (see Results).
 
     ``use_box=False`` leaves out the indexed bounding box, so that the database
     measures every row: the same answer, as a full scan (the benchmark's baseline).
     ``probe`` chooses how the nearest are bounded ("knn" or "cells"; by default the
-    database's best): the answer is the same.
+    database's best), ``use_window=False`` leaves out the SoonWindow of a near-me
+    search by next start: the answer is the same.
     """
     keys: dict = {"minutes_until": MinutesUntilStart(zones, at)}
     # Only a filter reads this one: aliased, not selected.
@@ -449,7 +456,83 @@ def search(
     ordering += ("name", "id")
     ranked = Meeting.objects.annotate(**keys).alias(**end).filter(*conditions)
     ranked = ranked.order_by(*ordering)
-    return Results(ranked, tuple(keys), viewer, limit)
+    soon = None
+    near_by_time = where is not None and not criteria.nearest and criteria.order == "next"
+    if near_by_time and use_box and use_window:
+        soon = SoonWindow.over(where, zones, at)
+    return Results(ranked, tuple(keys), viewer, limit, soon)
+
+
+# A 10 km circle lies in some 20 areas (cells.Area). Wider ones are searched without a window.
+MOST_AREAS = 64
+# How far ahead the window may look, in minutes: the first that holds a page is used.
+SOON_LADDER = (30, 120, 480, 1440, 4320)
+
+
+@dataclass(frozen=True)
+class SoonWindow:
+    """Which rows can be the first of a near-me search by next start, found through an index.
+
+    A search ordered by next start needs only the meetings starting soonest, but the
+    exact count (MinutesUntil) cannot be read from an index. The index on (area,
+    utc_minute) can: the meetings in the circle's areas whose start, moved to UTC by
+    their zone's standard offset, lies within [now - slack, now + W + slack] hold every
+    meeting starting within W minutes (see backend.meetings.weekminutes). One probe
+    statement counts, for each W of SOON_LADDER, up to a page of meetings starting
+    within W; the ranking then reads only the smallest W's window, and still orders by
+    the exact count. So a search in a city reads about a page of rows, however many
+    meetings the city holds. When no W holds the page, the ranking reads every row.
+    """
+
+    areas: tuple[int, ...]
+    now: int
+    slack: int
+
+    @classmethod
+    def over(cls, where: Where, zones: list[str], at: datetime) -> "SoonWindow | None":
+        angle = where.radius_km / EARTH_RADIUS_KM
+        lat = math.radians(where.latitude)
+        if abs(lat) + angle >= math.pi / 2 or math.cos(lat) <= math.sin(angle):
+            return None  # the box spans every longitude
+        half_width = math.degrees(math.asin(math.sin(angle) / math.cos(lat)))
+        areas = cells.keys_over(
+            math.degrees(lat - angle),
+            math.degrees(lat + angle),
+            where.longitude - half_width,
+            where.longitude + half_width,
+            shift=cells.AREA_SHIFT,
+            most=MOST_AREAS,
+        )
+        if areas is None:
+            return None
+        return cls(tuple(areas), weekminutes.utc_now_minute(at), weekminutes.slack(zones, at))
+
+    def _within(self, minutes: int) -> Q:
+        first = (self.now - self.slack) % MINUTES_PER_WEEK
+        last = (self.now + minutes + self.slack) % MINUTES_PER_WEEK
+        if first <= last:
+            window = Q(utc_minute__gte=first, utc_minute__lte=last)
+        else:
+            window = Q(utc_minute__gte=first) | Q(utc_minute__lte=last)
+        return Q(area__in=self.areas) & window & Q(minutes_until__lt=minutes)
+
+    def narrow(self, ranked: QuerySet, count: int) -> QuerySet:
+        """``ranked`` cut to the smallest window holding its first ``count`` rows, if any."""
+        ranked = ranked.alias(area=cells.Area("cell"))
+        ladder = [w for w in SOON_LADDER if w + 2 * self.slack < MINUTES_PER_WEEK]
+        if not ladder:
+            return ranked
+        statements, params = [], []
+        for minutes in ladder:
+            rows = ranked.filter(self._within(minutes)).order_by().values_list("pk")[:count]
+            sql, row_params = rows.query.sql_with_params()
+            # The ORM's own SQL with its parameters apart, and a constant.
+            statements.append(f"SELECT {minutes}, COUNT(*) FROM ({sql}) soon_{minutes}")  # noqa: S608
+            params += row_params
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(statements), params)
+            held = sorted(minutes for minutes, number in cursor.fetchall() if number >= count)
+        return ranked.filter(self._within(held[0])) if held else ranked
 
 
 def next_start(meeting: Meeting, at: datetime) -> datetime | None:

@@ -1,55 +1,67 @@
-"""A grid cell column and the indexes of the nearest-meetings search.
+"""Grid cells and UTC start minutes, and the indexes of the nearest and "soon" searches.
 
-Written for a directory of a million meetings: the column is added without a
-default (no table rewrite), filled in batches, and on PostgreSQL both indexes are
+Written for a directory of a million meetings: the columns are added without a
+default (no table rewrite), filled in batches, and on PostgreSQL the indexes are
 built CONCURRENTLY, so that searches and imports go on while they build (hence a
 non-atomic migration). The GiST index on the point is PostgreSQL's own (the
 built-in ``point`` type: no extension), invisible to Django's model state.
 """
 
 from django.db import migrations, models
+from django.db.models import F
+from django.utils import timezone
 
+import backend.meetings.cells
 from backend.meetings.cells import cell_of
+from backend.meetings.weekminutes import utc_minute
 
 BATCH = 5000
 PARTIAL = "retired_at IS NULL AND NOT approximate AND latitude IS NOT NULL"
 
 
-def fill_cells(apps, schema_editor):
+def fill(apps, schema_editor):
     meeting = apps.get_model("meetings", "Meeting")
-    located = meeting.objects.filter(latitude__isnull=False, longitude__isnull=False)
+    now = timezone.now()
     last = None
     while True:
-        batch = located.order_by("pk")
+        batch = meeting.objects.order_by("pk")
         if last is not None:
             batch = batch.filter(pk__gt=last)
-        rows = list(batch.only("pk", "latitude", "longitude")[:BATCH])
+        fields = ("pk", "latitude", "longitude", "start_minute", "time_zone")
+        rows = list(batch.only(*fields)[:BATCH])
         if not rows:
             return
         for row in rows:
             row.cell = cell_of(row.latitude, row.longitude)
-        meeting.objects.bulk_update(rows, ["cell"], batch_size=BATCH)
+            row.utc_minute = utc_minute(row.start_minute, row.time_zone, now)
+        meeting.objects.bulk_update(rows, ["cell", "utc_minute"], batch_size=BATCH)
         last = rows[-1].pk
+
+
+INDEXES = {
+    "meeting_cell": "(cell)",
+    "meeting_area_utc_minute": "((cell / 65536), utc_minute)",
+}
 
 
 def create_indexes(apps, schema_editor):
     table = "meetings_meeting"
-    if schema_editor.connection.vendor == "postgresql":
+    postgresql = schema_editor.connection.vendor == "postgresql"
+    concurrently = "CONCURRENTLY " if postgresql else ""
+    for name, columns in INDEXES.items():
         schema_editor.execute(
-            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS meeting_cell ON {table} (cell)"
+            f"CREATE INDEX {concurrently}IF NOT EXISTS {name} ON {table} {columns}"
         )
+    if postgresql:
         schema_editor.execute(
             f"CREATE INDEX CONCURRENTLY IF NOT EXISTS meeting_point_knn ON {table} "
             f"USING gist (point(longitude, latitude)) WHERE {PARTIAL}"
         )
-    else:
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS meeting_cell ON {table} (cell)")
 
 
 def drop_indexes(apps, schema_editor):
-    schema_editor.execute("DROP INDEX IF EXISTS meeting_cell")
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("DROP INDEX IF EXISTS meeting_point_knn")
+    for name in (*INDEXES, "meeting_point_knn"):
+        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
 
 
 class Migration(migrations.Migration):
@@ -65,12 +77,25 @@ class Migration(migrations.Migration):
             name="cell",
             field=models.BigIntegerField(editable=False, null=True),
         ),
-        migrations.RunPython(fill_cells, migrations.RunPython.noop, elidable=False),
+        migrations.AddField(
+            model_name="meeting",
+            name="utc_minute",
+            field=models.PositiveSmallIntegerField(editable=False, null=True),
+        ),
+        migrations.RunPython(fill, migrations.RunPython.noop, elidable=False),
         migrations.SeparateDatabaseAndState(
             state_operations=[
                 migrations.AddIndex(
                     model_name="meeting",
                     index=models.Index(fields=["cell"], name="meeting_cell"),
+                ),
+                migrations.AddIndex(
+                    model_name="meeting",
+                    index=models.Index(
+                        backend.meetings.cells.Area("cell"),
+                        F("utc_minute"),
+                        name="meeting_area_utc_minute",
+                    ),
                 ),
             ],
             database_operations=[
