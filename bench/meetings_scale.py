@@ -389,7 +389,7 @@ def _import_once(path: Path, logs: Path) -> dict:
         "import_meetings",
         str(path),
         "--feed",
-        "scale-aggregator",
+        "bench-aggregator",
         "--fellowship",
         "AA",
         "--timezone",
@@ -415,7 +415,7 @@ def _import_once(path: Path, logs: Path) -> dict:
 
 def measure_import() -> dict:
     """Import the 100,000-meeting feed into an empty feed, then again unchanged."""
-    Meeting.objects.filter(feed__name="scale-aggregator").delete()
+    Meeting.objects.filter(feed__name="bench-aggregator").delete()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "aggregator.json"
         _feed_file(path, IMPORT_MEETINGS)
