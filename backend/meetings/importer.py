@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -379,13 +380,21 @@ def _coordinate(value: Any, low: float, high: float, what: str) -> float | None:
     return number
 
 
+@lru_cache(maxsize=1024)
+def _known_zone(name: str) -> bool:
+    # Remembered: ZoneInfo() reads the zone's file again once nothing holds it.
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 def _zone(value: Any, default: str, report: Report) -> str:
     name = _text(value)
     if not name:
         return default
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    if not _known_zone(name):
         report.warnings["unknown time zone, feed default used"] += 1
         return default
     return name
@@ -402,8 +411,17 @@ def _url(value: Any, report: Report, what: str) -> str:
     return text
 
 
+_SPEC_UPDATED = re.compile(r"(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)")
+
+
 def _updated(value: Any) -> datetime | None:
     text = _text(value)
+    spec = _SPEC_UPDATED.fullmatch(text)
+    if spec:  # the spec's own form, most of every feed: without strptime's cost
+        try:
+            return datetime(*(int(part) for part in spec.groups()), tzinfo=UTC)
+        except ValueError:
+            return None
     for fmt in ("%Y-%m-%d %H:%M:%S", "%m/%d/%Y %I:%M:%S %p", "%Y-%m-%dT%H:%M:%S"):
         try:
             return datetime.strptime(text, fmt).replace(tzinfo=UTC)
@@ -448,14 +466,23 @@ def attendance_option(
     return Meeting.Attendance.IN_PERSON
 
 
+@lru_cache(maxsize=64)
+def _codes_by_lower_case(fellowship: str) -> dict[str, str]:
+    """The fellowship's type codes by their lower case (the first, where two differ in case)."""
+    codes: dict[str, str] = {}
+    for code in meeting_types.types_for(fellowship):
+        codes.setdefault(code.lower(), code)
+    return codes
+
+
 def _types(raw: Any, *, fellowship: str, online: bool, report: Report) -> list[str]:
-    known = meeting_types.types_for(fellowship)
+    known = _codes_by_lower_case(fellowship)
     codes: list[str] = []
     for item in raw if isinstance(raw, list) else [raw] if raw else []:
         code = _text(item)
         if not code:
             continue
-        match = next((k for k in known if k.lower() == code.lower()), None)
+        match = known.get(code.lower())
         if match is None:
             report.warnings[f"unknown type code {code[:20]!r} dropped"] += 1
         elif match not in codes:
@@ -514,7 +541,9 @@ def _expand(slug: str, days: list[int | None], base: dict[str, Any], fellowship:
     # A record meeting on several days becomes one meeting per day, each with its own slug.
     out = []
     for day in days:
-        fields = {**base, "day": day}
+        # The record's own dict when it meets on one day: a feed's worth of copies is memory.
+        fields = base if len(days) == 1 else dict(base)
+        fields["day"] = day
         if day is None:
             fields["start_time"] = fields["end_time"] = None
             fields["duration_minutes"] = DEFAULT_DURATION
@@ -758,9 +787,10 @@ def normalize(
     if progress:
         progress(f"read {index + 1:,} records")
     _judge_locations(parsed)
-    meetings = [
-        fields for one in parsed for fields in _expand(one.slug, one.days, one.fields, fellowship)
-    ]
+    meetings: list[dict[str, Any]] = []
+    for position, one in enumerate(parsed):
+        meetings += _expand(one.slug, one.days, one.fields, fellowship)
+        parsed[position] = None  # type: ignore[call-overload]  # let it go as we go
     return _own_keys(meetings, report)
 
 
@@ -917,6 +947,8 @@ def _match(meetings: list[dict[str, Any]], rows: list[Meeting]) -> dict[int, Mee
     free = list(rows)
     paired: dict[int, Meeting] = {}
     for match in _MATCHES:
+        if not free:  # a new feed, or every row paired: nothing more to look for
+            break
         candidates: defaultdict[tuple, list[Meeting]] = defaultdict(list)
         for row in free:
             candidates[match(row.slug, _row_values(row))].append(row)
@@ -1009,6 +1041,18 @@ MAX_RETIRED_SHARE = 0.5
 
 # What matching reads of the feed's rows (see _match, _pair, _free_keys): not whole rows.
 _MATCH_FIELDS = ("slug", "content_hash", "retired_at", "name", "utc_minute", *_IDENTITY)
+
+
+class StoredRow:
+    """A stored meeting as matching sees it: a few of its columns (a model instance is 5x larger)."""
+
+    __slots__ = ("pk", *_MATCH_FIELDS)
+
+    def __init__(self, *values):
+        for name, value in zip(self.__slots__, values, strict=True):
+            setattr(self, name, value)
+
+
 WRITE_BATCH = 1000
 
 
@@ -1030,7 +1074,12 @@ def apply(
     """
     now = timezone.now()
     MeetingFeed.objects.select_for_update().filter(pk=feed.pk).first()  # one import at a time
-    rows = list(Meeting.objects.filter(feed=feed).only(*_MATCH_FIELDS))
+    rows = [
+        StoredRow(*values)
+        for values in Meeting.objects.filter(feed=feed)
+        .values_list("pk", *_MATCH_FIELDS)
+        .iterator(chunk_size=5000)
+    ]
     if progress:
         progress(f"matching {len(meetings):,} meetings with {len(rows):,} rows")
     paired = _match(meetings, rows)
@@ -1045,34 +1094,23 @@ def apply(
             "--force if that is right."
         )
     _free_keys(meetings, rows, paired, report)
-    to_create, to_update, to_refresh = [], [], []
+    to_create: list[dict[str, Any]] = []
+    to_update: list[Meeting] = []
+    to_refresh: list[Meeting] = []
     fields_to_update: set[str] = {"retired_at"}
     for index, fields in enumerate(meetings):
         current = paired.get(index)
+        fields["utc_minute"] = utc_minute(fields["start_minute"], fields["time_zone"], now)
         if current is None:
-            to_create.append(
-                Meeting(
-                    feed=feed,
-                    cell=cell_of(fields["latitude"], fields["longitude"]),
-                    utc_minute=utc_minute(fields["start_minute"], fields["time_zone"], now),
-                    **fields,
-                )
-            )
+            to_create.append(fields)
             continue
-        soon_key = utc_minute(fields["start_minute"], fields["time_zone"], now)
         if current.content_hash == fields["content_hash"] and current.retired_at is None:
             report.unchanged += 1
-            if current.utc_minute != soon_key:  # its zone's rules changed since
-                current.utc_minute = soon_key
-                to_refresh.append(current)
+            if current.utc_minute != fields["utc_minute"]:  # its zone's rules changed since
+                to_refresh.append(Meeting(pk=current.pk, utc_minute=fields["utc_minute"]))
             continue
-        for name, value in fields.items():
-            setattr(current, name, value)
-        current.cell = cell_of(fields["latitude"], fields["longitude"])
-        current.utc_minute = soon_key
-        current.retired_at = None
         fields_to_update.update(fields)
-        to_update.append(current)
+        to_update.append(_row(feed, fields, pk=current.pk, retired_at=None, updated_at=now))
     gone = [row.pk for row in active if row.pk not in continued]
     report.created, report.updated, report.retired = len(to_create), len(to_update), len(gone)
     if progress:
@@ -1080,13 +1118,12 @@ def apply(
             f"writing {len(to_create):,} new, {len(to_update):,} changed, {len(gone):,} retired"
         )
     for first in range(0, len(to_create), WRITE_BATCH):
-        Meeting.objects.bulk_create(to_create[first : first + WRITE_BATCH])
+        batch = [_row(feed, fields) for fields in to_create[first : first + WRITE_BATCH]]
+        Meeting.objects.bulk_create(batch)
         if progress:
-            progress(f"created {min(first + WRITE_BATCH, len(to_create)):,} of {len(to_create):,}")
+            progress(f"created {first + len(batch):,} of {len(to_create):,}")
     if to_update:
-        fields_to_update |= {"updated_at", "cell", "utc_minute"}
-        for meeting in to_update:
-            meeting.updated_at = now
+        fields_to_update |= {"updated_at", "cell"}
         Meeting.objects.bulk_update(to_update, sorted(fields_to_update), batch_size=500)
     Meeting.objects.bulk_update(to_refresh, ["utc_minute"], batch_size=500)
     for first in range(0, len(gone), WRITE_BATCH):
@@ -1097,6 +1134,13 @@ def apply(
         from backend.meetings.selectors import forget_zones
 
         forget_zones()
+
+
+def _row(feed: MeetingFeed, fields: dict[str, Any], **more) -> Meeting:
+    """A model instance to write, built only when its batch is written."""
+    return Meeting(
+        feed=feed, cell=cell_of(fields["latitude"], fields["longitude"]), **fields, **more
+    )
 
 
 def _free_keys(
@@ -1118,10 +1162,14 @@ def _free_keys(
     final = {row.pk: f"{row.slug[:220]}~{row.pk.hex}" for row in yielding}
     for row in moving + yielding:
         row.slug = f"~{row.pk.hex}"
-    Meeting.objects.bulk_update(moving + yielding, ["slug"], batch_size=500)
+    Meeting.objects.bulk_update(
+        [Meeting(pk=row.pk, slug=row.slug) for row in moving + yielding], ["slug"], batch_size=500
+    )
     for row in yielding:
         row.slug = final[row.pk]
-    Meeting.objects.bulk_update(yielding, ["slug"], batch_size=500)
+    Meeting.objects.bulk_update(
+        [Meeting(pk=row.pk, slug=row.slug) for row in yielding], ["slug"], batch_size=500
+    )
 
 
 def import_feed(
