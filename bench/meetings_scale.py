@@ -309,6 +309,42 @@ def queries_and_check(client: Client) -> dict[str, int]:
     return counts
 
 
+def database_ms(client: Client, rounds: int = 11) -> dict[str, float]:
+    """Median milliseconds the database spends on each request's meeting statements.
+
+    PostgreSQL's own account (EXPLAIN ANALYZE without per-node timing: planning and
+    execution), apart from Python, the wire and the load on the machine's other
+    processes' share of it; SQLite runs in-process, so there it is the statements'
+    wall-clock time. For the record: what the index work costs at each size.
+    """
+    statements = {}
+    for label, path in PATHS.items():
+        with CaptureQueriesContext(connection) as captured:
+            client.get(path)
+        statements[label] = [
+            query["sql"]
+            for query in captured.captured_queries
+            if "meetings_meeting" in query["sql"]
+        ]
+    times: dict[str, list[float]] = {label: [] for label in PATHS}
+    with connection.cursor() as cursor:
+        for _ in range(rounds):
+            for label, sqls in statements.items():
+                total = 0.0
+                for sql in sqls:
+                    if connection.vendor == "postgresql":
+                        cursor.execute(f"EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) {sql}")
+                        (plan,) = cursor.fetchone()[0]
+                        total += plan["Planning Time"] + plan["Execution Time"]
+                    else:
+                        started = time.perf_counter()
+                        cursor.execute(sql)
+                        cursor.fetchall()
+                        total += (time.perf_counter() - started) * 1000
+                times[label].append(total)
+    return {label: round(statistics.median(values), 3) for label, values in times.items()}
+
+
 def in_process_ms(client: Client, rounds: int = 15) -> dict[str, float]:
     """Median milliseconds of each request through the whole app in this process (no HTTP)."""
     times: dict[str, list[float]] = {label: [] for label in PATHS}
@@ -508,12 +544,14 @@ def main() -> int:
             client = Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_HOST="127.0.0.1")
             queries = queries_and_check(client)
             app = in_process_ms(client)
+            database = database_ms(client)
             http = http_rounds(args, token)
             report["sizes"][size] = {
                 "seed_seconds": round(seeded, 1),
                 "rural_nearest_km": round(rural_km, 1),
                 "queries": queries,
                 "in_process_ms": app,
+                "database_ms": database,
                 "http": http,
             }
             print(
@@ -523,7 +561,7 @@ def main() -> int:
                 print(
                     f"     {label:<14} p50 {figures['p50_ms']:>7.2f} ms  p95 {figures['p95_ms']:>7.2f} ms"
                     f"  {figures['requests_per_second']:>7.1f} req/s  in-process {app[label]:>7.2f} ms"
-                    f"  queries {queries[label]}"
+                    f"  database {database[label]:>6.2f} ms  queries {queries[label]}"
                 )
         imported = None if args.skip_import else measure_import()
     except BenchError as exc:
