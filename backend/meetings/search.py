@@ -338,8 +338,10 @@ class Results:
         if self._ranked is None or (stop is not None and stop <= start):
             return []
         ranked = self._ranked
-        if self._soon is not None and stop is not None:
-            ranked = self._soon.narrow(ranked, stop)
+        if self._soon is not None:
+            ranked = (
+                ranked.filter(self._soon.box) if stop is None else self._soon.narrow(ranked, stop)
+            )
         return self._read(list(ranked.values_list("pk", *self._keys)[start:stop]))
 
     def __iter__(self):
@@ -446,8 +448,11 @@ def search(
             )
             limit = criteria.nearest
         conditions.append(Q(nearness__lte=radius_term))
-        if use_box:
-            conditions.append(bounding_box(where))
+    window = None
+    if where is not None and not criteria.nearest and criteria.order == "next" and use_window:
+        window = SoonWindow.over(where, zones, at) if use_box else None
+    if where is not None and use_box and window is None:
+        conditions.append(bounding_box(where))
     soon = F("minutes_until").asc(nulls_last=True)
     ordering = (soon,)
     if where is not None:
@@ -456,11 +461,7 @@ def search(
     ordering += ("name", "id")
     ranked = Meeting.objects.annotate(**keys).alias(**end).filter(*conditions)
     ranked = ranked.order_by(*ordering)
-    soon = None
-    near_by_time = where is not None and not criteria.nearest and criteria.order == "next"
-    if near_by_time and use_box and use_window:
-        soon = SoonWindow.over(where, zones, at)
-    return Results(ranked, tuple(keys), viewer, limit, soon)
+    return Results(ranked, tuple(keys), viewer, limit, window)
 
 
 # A 10 km circle lies in some 20 areas (cells.Area). Wider ones are searched without a window.
@@ -481,12 +482,15 @@ class SoonWindow:
     statement counts, for each W of SOON_LADDER, up to a page of meetings starting
     within W; the ranking then reads only the smallest W's window, and still orders by
     the exact count. So a search in a city reads about a page of rows, however many
-    meetings the city holds. When no W holds the page, the ranking reads every row.
+    meetings the city holds. When no W holds the page, the ranking reads the box.
     """
 
     areas: tuple[int, ...]
     now: int
     slack: int
+    # The bounding box, for a ranking no window holds: the window's areas stand in for it
+    # otherwise (the box's own index beside them only made PostgreSQL AND two bitmaps).
+    box: Q
 
     @classmethod
     def over(cls, where: Where, zones: list[str], at: datetime) -> "SoonWindow | None":
@@ -505,7 +509,8 @@ class SoonWindow:
         )
         if areas is None:
             return None
-        return cls(tuple(areas), weekminutes.utc_now_minute(at), weekminutes.slack(zones, at))
+        now = weekminutes.utc_now_minute(at)
+        return cls(tuple(areas), now, weekminutes.slack(zones, at), bounding_box(where))
 
     def _within(self, minutes: int) -> Q:
         first = (self.now - self.slack) % MINUTES_PER_WEEK
@@ -521,18 +526,22 @@ class SoonWindow:
         ranked = ranked.alias(area=cells.Area("cell"))
         ladder = [w for w in SOON_LADDER if w + 2 * self.slack < MINUTES_PER_WEEK]
         if not ladder:
-            return ranked
-        statements, params = [], []
+            return ranked.filter(self.box)
+        # One statement; CASE asks the windows in turn, so the larger ones run only when
+        # the smaller ones fall short (both databases evaluate its subqueries lazily).
+        branches, params = [], []
         for minutes in ladder:
             rows = ranked.filter(self._within(minutes)).order_by().values_list("pk")[:count]
             sql, row_params = rows.query.sql_with_params()
             # The ORM's own SQL with its parameters apart, and a constant.
-            statements.append(f"SELECT {minutes}, COUNT(*) FROM ({sql}) soon_{minutes}")  # noqa: S608
-            params += row_params
+            branches.append(
+                f"WHEN (SELECT COUNT(*) FROM ({sql}) soon_{minutes}) >= %s THEN {minutes}"  # noqa: S608
+            )
+            params += [*row_params, count]
         with connection.cursor() as cursor:
-            cursor.execute(" UNION ALL ".join(statements), params)
-            held = sorted(minutes for minutes, number in cursor.fetchall() if number >= count)
-        return ranked.filter(self._within(held[0])) if held else ranked
+            cursor.execute(f"SELECT CASE {' '.join(branches)} ELSE 0 END", params)
+            held = cursor.fetchone()[0]
+        return ranked.filter(self._within(held) if held else self.box)
 
 
 def next_start(meeting: Meeting, at: datetime) -> datetime | None:
