@@ -103,6 +103,14 @@ if [ "$seed_meetings" = yes ]; then
     <<<"$meetings_seed"
 fi
 
+# The meetings_scale scenario seeds its own directories, size by size (bench/meetings_scale.py);
+# only when named, as the million-meeting seed takes minutes.
+scale=no
+rest=()
+for name in "$@"; do
+  if [ "$name" = meetings_scale ]; then scale=yes; else rest+=("$name"); fi
+done
+
 port="$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 workers="${BENCH_WORKERS:-2}"
 # No access log: the benchmark measures the application, not log writing.
@@ -114,6 +122,16 @@ gunicorn backend.config.wsgi:application \
 server_pid=$!
 
 status=0
+if [ "$scale" = yes ]; then
+  python bench/meetings_scale.py \
+    --base-url "http://127.0.0.1:$port" \
+    --duration "${BENCH_DURATION:-10}" \
+    --rounds "${BENCH_ROUNDS:-5}" \
+    --warmup "${BENCH_WARMUP:-2}" \
+    ${BENCH_MEETING_SIZES:+--sizes "$BENCH_MEETING_SIZES"} \
+    ${BENCH_SKIP_IMPORT:+--skip-import} || status=$?
+  [ "${#rest[@]}" -gt 0 ] || exit "$status"
+fi
 BENCH_TOKEN="$token" BENCH_INSIGHTS_TOKEN="$insights_token" \
   BENCH_CASELOAD_TOKEN="$caseload_token" BENCH_CASELOAD_PATIENT="$caseload_patient" \
   BENCH_CASELOAD_QUERIES="$caseload_queries" \
@@ -130,7 +148,7 @@ BENCH_TOKEN="$token" BENCH_INSIGHTS_TOKEN="$insights_token" \
   --connections "${BENCH_CONNECTIONS:-16}" \
   --workers "$workers" \
   --database "$database" \
-  "$@" || status=$?
+  "${rest[@]}" || status=$?
 if [ "$status" -eq 3 ] && [ -s "$workdir/gunicorn.log" ]; then
   echo "--- gunicorn log" >&2
   cat "$workdir/gunicorn.log" >&2

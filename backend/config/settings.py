@@ -256,7 +256,8 @@ WEB_PUSH_TIMEOUT = env_int("WEB_PUSH_TIMEOUT", 10)
 # Only for tests and local development: accept push endpoints on loopback over http.
 WEB_PUSH_ALLOW_LOOPBACK = env_bool("WEB_PUSH_ALLOW_LOOPBACK", False)
 # Reading meeting feeds: a cap on size and on waiting.
-MEETING_FEED_MAX_BYTES = env_int("MEETING_FEED_MAX_BYTES", 20 * 1024 * 1024)
+# Streamed, so the cap bounds the download, not memory: an aggregator's 100,000 meetings fit.
+MEETING_FEED_MAX_BYTES = env_int("MEETING_FEED_MAX_BYTES", 128 * 1024 * 1024)
 MEETING_FEED_CONNECT_TIMEOUT = env_int("MEETING_FEED_CONNECT_TIMEOUT", 10)
 MEETING_FEED_READ_TIMEOUT = env_int("MEETING_FEED_READ_TIMEOUT", 30)
 # An entry at or above this craving intensity answers with crisis support.

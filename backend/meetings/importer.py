@@ -7,14 +7,16 @@ normalised or rejected with a reason; the feed as a whole is applied in one
 transaction, so a feed that fails to parse changes nothing.
 """
 
+import codecs
 import hashlib
 import json
 import re
 import time as time_module
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,7 +29,9 @@ from django.utils import timezone
 from backend.core.time import is_time_zone
 from backend.meetings import places
 from backend.meetings import types as meeting_types
+from backend.meetings.cells import cell_of
 from backend.meetings.models import Meeting, MeetingFeed
+from backend.meetings.weekminutes import utc_minute
 
 DEFAULT_DURATION = 60
 # An end time this far after the start is a data error (an AM/PM mix-up), not a meeting.
@@ -96,67 +100,204 @@ class Parsed:
 # --- reading -----------------------------------------------------------------------------
 
 
-def read_source(source: str, *, allow_http: bool = False) -> bytes:
-    """The bytes of a local file or an https URL, within the size cap."""
+CHUNK_BYTES = 64 * 1024
+# One record of a feed is a few hundred bytes; one this large is not a meeting.
+MAX_RECORD_BYTES = 1024 * 1024
+NUMBER_CHARACTERS = frozenset("0123456789+-.eE")
+
+
+def _too_large(cap: int) -> ImportFailed:
+    return ImportFailed(f"The feed is larger than {cap} bytes.")
+
+
+def open_source(source: str, *, allow_http: bool = False) -> Iterator[bytes]:
+    """The bytes of a local file or an https URL, chunk by chunk, within the size cap.
+
+    Checks that can be made before reading (the file, the scheme, the answer's status
+    and type) are made when this is called; the cap is enforced as the chunks arrive.
+    """
     cap = settings.MEETING_FEED_MAX_BYTES
     if "://" not in source:
         path = Path(source)
         if not path.is_file():
             raise ImportFailed(f"No such file: {source}")
         if path.stat().st_size > cap:
-            raise ImportFailed(f"The feed is larger than {cap} bytes.")
-        return path.read_bytes()
+            raise _too_large(cap)
+        return _file_chunks(path, cap)
     scheme = urlsplit(source).scheme
     if scheme != "https" and not (allow_http and scheme == "http"):
         raise ImportFailed("Feeds are read over https only.")
     try:
-        with requests.get(
+        response = requests.get(
             source,
             stream=True,
             timeout=(settings.MEETING_FEED_CONNECT_TIMEOUT, settings.MEETING_FEED_READ_TIMEOUT),
             headers={"Accept": "application/json"},
             allow_redirects=True,
-        ) as response:
-            if response.status_code != 200:
-                raise ImportFailed(f"The feed answered HTTP {response.status_code}.")
-            final = urlsplit(response.url).scheme
-            if final != scheme and not (allow_http and final == "http"):
-                raise ImportFailed("The feed redirected away from https.")
-            kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-            if kind not in {"application/json", "text/json", "text/plain"} and not kind.endswith(
-                "+json"
-            ):
-                raise ImportFailed(f"The feed is {kind or 'of no content type'}, not JSON.")
-            declared = response.headers.get("Content-Length")
-            if declared and declared.isdigit() and int(declared) > cap:
-                raise ImportFailed(f"The feed is larger than {cap} bytes.")
-            body = bytearray()
-            deadline = time_module.monotonic() + settings.MEETING_FEED_READ_TIMEOUT
-            for chunk in response.iter_content(chunk_size=65536):
-                body += chunk
-                if len(body) > cap:
-                    raise ImportFailed(f"The feed is larger than {cap} bytes.")
+        )
+    except requests.Timeout as exc:
+        raise ImportFailed("The feed did not answer in time.") from exc
+    except requests.RequestException as exc:
+        raise ImportFailed(f"The feed could not be fetched ({type(exc).__name__}).") from exc
+    try:
+        if response.status_code != 200:
+            raise ImportFailed(f"The feed answered HTTP {response.status_code}.")
+        final = urlsplit(response.url).scheme
+        if final != scheme and not (allow_http and final == "http"):
+            raise ImportFailed("The feed redirected away from https.")
+        kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if kind not in {"application/json", "text/json", "text/plain"} and not kind.endswith(
+            "+json"
+        ):
+            raise ImportFailed(f"The feed is {kind or 'of no content type'}, not JSON.")
+        declared = response.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > cap:
+            raise _too_large(cap)
+    except ImportFailed:
+        response.close()
+        raise
+    return _response_chunks(response, cap)
+
+
+def _file_chunks(path: Path, cap: int) -> Iterator[bytes]:
+    read = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK_BYTES):
+            read += len(chunk)
+            if read > cap:  # the file grew after it was measured
+                raise _too_large(cap)
+            yield chunk
+
+
+def _response_chunks(response, cap: int) -> Iterator[bytes]:
+    read = 0
+    deadline = time_module.monotonic() + settings.MEETING_FEED_READ_TIMEOUT
+    try:
+        with response:
+            for chunk in response.iter_content(chunk_size=CHUNK_BYTES):
+                read += len(chunk)
+                if read > cap:
+                    raise _too_large(cap)
                 if time_module.monotonic() > deadline:
                     raise ImportFailed("The feed did not answer in time.")
-            return bytes(body)
+                yield chunk
     except requests.Timeout as exc:
         raise ImportFailed("The feed did not answer in time.") from exc
     except requests.RequestException as exc:
         raise ImportFailed(f"The feed could not be fetched ({type(exc).__name__}).") from exc
 
 
+def read_source(source: str, *, allow_http: bool = False) -> bytes:
+    """The whole of a source at once, within the size cap (small feeds, tests)."""
+    return b"".join(open_source(source, allow_http=allow_http))
+
+
+class _Text:
+    """Decoded text from byte chunks, read on demand into a buffer that forgets what was used."""
+
+    def __init__(self, chunks: Iterable[bytes]):
+        self._chunks = iter(chunks)
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        self.buffer, self.at, self.ended = "", 0, False
+
+    def more(self) -> bool:
+        """Read another chunk; False at the end of the input."""
+        if self.ended:
+            return False
+        self.buffer = self.buffer[self.at :]
+        self.at = 0
+        try:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                self.ended = True
+                self.buffer += self._decoder.decode(b"", final=True)
+            else:
+                self.buffer += self._decoder.decode(chunk)
+        except UnicodeDecodeError as exc:
+            raise ImportFailed(f"The feed is not valid JSON: {exc}") from exc
+        return True
+
+    def next_char(self) -> str:
+        """The next character that is not white space, not consumed; "" at the end."""
+        while True:
+            while self.at < len(self.buffer) and self.buffer[self.at] in " \t\r\n":
+                self.at += 1
+            if self.at < len(self.buffer):
+                return self.buffer[self.at]
+            if not self.more():
+                return ""
+
+
+def _decode_one(text: _Text, decoder: json.JSONDecoder) -> Any:
+    """The JSON value at the reading point, reading more until it is whole."""
+    while True:
+        try:
+            value, end = decoder.raw_decode(text.buffer, text.at)
+        except json.JSONDecodeError as exc:
+            if len(text.buffer) - text.at > MAX_RECORD_BYTES:
+                raise ImportFailed("A record of the feed is larger than 1 MB.") from exc
+            if not text.more():
+                raise ImportFailed(f"The feed is not valid JSON: {exc}") from exc
+            continue
+        except RecursionError as exc:
+            raise ImportFailed("The feed is nested too deeply to be a meeting list.") from exc
+        # A number may go on in the next chunk ("1" of "1.5", "-0." of "-0.25"): a value must
+        # end before the buffer does, and a number before what cannot continue it.
+        unsure = end == len(text.buffer) or (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and text.buffer[end] in NUMBER_CHARACTERS
+        )
+        if unsure and len(text.buffer) - text.at <= MAX_RECORD_BYTES and text.more():
+            continue
+        text.at = end
+        return value
+
+
+def iter_records(chunks: Iterable[bytes], fmt: str) -> Iterator[Any]:
+    """The elements of the feed's JSON array, one at a time: the feed is never held whole.
+
+    A BMLT answer wrapped in an object ({"meetings": [...]}) is read whole, within the cap.
+    """
+    text, decoder = _Text(chunks), json.JSONDecoder()
+    first = text.next_char()
+    if first == "{" and fmt == MeetingFeed.Format.BMLT:
+        whole = _decode_one(text, decoder)
+        if text.next_char():
+            raise ImportFailed("The feed is not valid JSON: extra data after the object.")
+        data = whole.get("meetings", whole)
+        if not isinstance(data, list):
+            raise ImportFailed("The feed is not a JSON array of meetings.")
+        yield from data
+        return
+    if first != "[":
+        if first in '{"0123456789-tfn' and first:
+            _decode_one(text, decoder)  # valid JSON of another shape, or a syntax error
+            raise ImportFailed("The feed is not a JSON array of meetings.")
+        raise ImportFailed("The feed is not valid JSON: it does not start with a value.")
+    text.at += 1
+    if text.next_char() == "]":
+        text.at += 1
+    else:
+        while True:
+            if not text.next_char():
+                raise ImportFailed("The feed is not valid JSON: it ends inside the array.")
+            yield _decode_one(text, decoder)
+            separator = text.next_char()
+            text.at += 1
+            if separator == "]":
+                break
+            if separator != ",":
+                raise ImportFailed(
+                    "The feed is not valid JSON: expected ',' or ']' between meetings."
+                )
+    if text.next_char():
+        raise ImportFailed("The feed is not valid JSON: extra data after the array.")
+
+
 def parse_records(raw: bytes, fmt: str) -> list[dict]:
-    try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ImportFailed(f"The feed is not valid JSON: {exc}") from exc
-    except RecursionError as exc:
-        raise ImportFailed("The feed is nested too deeply to be a meeting list.") from exc
-    if fmt == MeetingFeed.Format.BMLT and isinstance(data, dict):
-        data = data.get("meetings", data)
-    if not isinstance(data, list):
-        raise ImportFailed("The feed is not a JSON array of meetings.")
-    return data
+    """Every record of a feed held in memory (see iter_records)."""
+    return list(iter_records([raw], fmt))
 
 
 # --- values ------------------------------------------------------------------------------
@@ -260,8 +401,17 @@ def _url(value: Any, report: Report, what: str) -> str:
     return text
 
 
+_SPEC_UPDATED = re.compile(r"(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)")
+
+
 def _updated(value: Any) -> datetime | None:
     text = _text(value)
+    spec = _SPEC_UPDATED.fullmatch(text)
+    if spec:  # the spec's own form, most of every feed: without strptime's cost
+        try:
+            return datetime(*(int(part) for part in spec.groups()), tzinfo=UTC)
+        except ValueError:
+            return None
     for fmt in ("%Y-%m-%d %H:%M:%S", "%m/%d/%Y %I:%M:%S %p", "%Y-%m-%dT%H:%M:%S"):
         try:
             return datetime.strptime(text, fmt).replace(tzinfo=UTC)
@@ -306,14 +456,23 @@ def attendance_option(
     return Meeting.Attendance.IN_PERSON
 
 
+@lru_cache(maxsize=64)
+def _codes_by_lower_case(fellowship: str) -> dict[str, str]:
+    """The fellowship's type codes by their lower case (the first, where two differ in case)."""
+    codes: dict[str, str] = {}
+    for code in meeting_types.types_for(fellowship):
+        codes.setdefault(code.lower(), code)
+    return codes
+
+
 def _types(raw: Any, *, fellowship: str, online: bool, report: Report) -> list[str]:
-    known = meeting_types.types_for(fellowship)
+    known = _codes_by_lower_case(fellowship)
     codes: list[str] = []
     for item in raw if isinstance(raw, list) else [raw] if raw else []:
         code = _text(item)
         if not code:
             continue
-        match = next((k for k in known if k.lower() == code.lower()), None)
+        match = known.get(code.lower())
         if match is None:
             report.warnings[f"unknown type code {code[:20]!r} dropped"] += 1
         elif match not in codes:
@@ -372,7 +531,9 @@ def _expand(slug: str, days: list[int | None], base: dict[str, Any], fellowship:
     # A record meeting on several days becomes one meeting per day, each with its own slug.
     out = []
     for day in days:
-        fields = {**base, "day": day}
+        # The record's own dict when it meets on one day: a feed's worth of copies is memory.
+        fields = base if len(days) == 1 else dict(base)
+        fields["day"] = day
         if day is None:
             fields["start_time"] = fields["end_time"] = None
             fields["duration_minutes"] = DEFAULT_DURATION
@@ -580,13 +741,29 @@ def _bmlt_record(record: dict, *, fellowship: str, default_tz: str, report: Repo
 # --- the whole feed ------------------------------------------------------------------------
 
 
+Progress = Callable[[str], None]
+PROGRESS_EVERY = 10_000
+
+
 def normalize(
-    records: list, *, fmt: str, fellowship: str, default_tz: str, report: Report
+    records: Iterable,
+    *,
+    fmt: str,
+    fellowship: str,
+    default_tz: str,
+    report: Report,
+    progress: Progress | None = None,
 ) -> list[dict[str, Any]]:
-    """Model fields for every valid meeting, each with its own key; rejections in the report."""
+    """Model fields for every valid meeting, each with its own key; rejections in the report.
+
+    ``records`` may be a stream (iter_records): each is read, normalised and let go.
+    """
     parse = _bmlt_record if fmt == MeetingFeed.Format.BMLT else _meeting_guide_record
     parsed: list[Parsed] = []
+    index = -1
     for index, record in enumerate(records):
+        if progress and index and index % PROGRESS_EVERY == 0:
+            progress(f"read {index:,} records")
         if not isinstance(record, dict):
             report.rejected.append({"record": str(index), "reason": "not an object"})
             continue
@@ -597,10 +774,13 @@ def normalize(
         except Rejected as exc:
             label = _text(record.get("slug") or record.get("id_bigint") or record.get("name"))
             report.rejected.append({"record": label[:80] or str(index), "reason": str(exc)})
+    if progress:
+        progress(f"read {index + 1:,} records")
     _judge_locations(parsed)
-    meetings = [
-        fields for one in parsed for fields in _expand(one.slug, one.days, one.fields, fellowship)
-    ]
+    meetings: list[dict[str, Any]] = []
+    for position, one in enumerate(parsed):
+        meetings += _expand(one.slug, one.days, one.fields, fellowship)
+        parsed[position] = None  # type: ignore[call-overload]  # let it go as we go
     return _own_keys(meetings, report)
 
 
@@ -757,6 +937,8 @@ def _match(meetings: list[dict[str, Any]], rows: list[Meeting]) -> dict[int, Mee
     free = list(rows)
     paired: dict[int, Meeting] = {}
     for match in _MATCHES:
+        if not free:  # a new feed, or every row paired: nothing more to look for
+            break
         candidates: defaultdict[tuple, list[Meeting]] = defaultdict(list)
         for row in free:
             candidates[match(row.slug, _row_values(row))].append(row)
@@ -847,18 +1029,49 @@ def _same_in_part(fields: Mapping[str, Any], row: Meeting) -> bool:
 MAX_RETIRED_SHARE = 0.5
 
 
+# What matching reads of the feed's rows (see _match, _pair, _free_keys): not whole rows.
+_MATCH_FIELDS = ("slug", "content_hash", "retired_at", "name", "utc_minute", *_IDENTITY)
+
+
+class StoredRow:
+    """A stored meeting as matching sees it: a few of its columns (a model instance is 5x larger)."""
+
+    __slots__ = ("pk", *_MATCH_FIELDS)
+
+    def __init__(self, *values):
+        for name, value in zip(self.__slots__, values, strict=True):
+            setattr(self, name, value)
+
+
+WRITE_BATCH = 1000
+
+
 @transaction.atomic
 def apply(
-    feed: MeetingFeed, meetings: list[dict[str, Any]], report: Report, *, force: bool = False
+    feed: MeetingFeed,
+    meetings: list[dict[str, Any]],
+    report: Report,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
 ) -> None:
     """Upsert the feed's meetings onto the rows they continue, retire those that left.
 
     A feed with no valid meeting, or one that would retire most of the directory,
-    is refused (an upstream outage must not empty patients' saved meetings).
+    is refused (an upstream outage must not empty patients' saved meetings). A feed
+    that did not change writes nothing: the feed's row lock keeps imports one at a
+    time, so its meetings' rows are read without locking (a lock is a write too).
     """
     now = timezone.now()
     MeetingFeed.objects.select_for_update().filter(pk=feed.pk).first()  # one import at a time
-    rows = list(Meeting.objects.select_for_update().filter(feed=feed))
+    rows = [
+        StoredRow(*values)
+        for values in Meeting.objects.filter(feed=feed)
+        .values_list("pk", *_MATCH_FIELDS)
+        .iterator(chunk_size=5000)
+    ]
+    if progress:
+        progress(f"matching {len(meetings):,} meetings with {len(rows):,} rows")
     paired = _match(meetings, rows)
     continued = {row.pk for row in paired.values()}
     active = [row for row in rows if row.retired_at is None]
@@ -871,33 +1084,53 @@ def apply(
             "--force if that is right."
         )
     _free_keys(meetings, rows, paired, report)
-    to_create, to_update = [], []
+    to_create: list[dict[str, Any]] = []
+    to_update: list[Meeting] = []
+    to_refresh: list[Meeting] = []
     fields_to_update: set[str] = {"retired_at"}
     for index, fields in enumerate(meetings):
         current = paired.get(index)
+        fields["utc_minute"] = utc_minute(fields["start_minute"], fields["time_zone"], now)
         if current is None:
-            to_create.append(Meeting(feed=feed, **fields))
+            to_create.append(fields)
             continue
         if current.content_hash == fields["content_hash"] and current.retired_at is None:
             report.unchanged += 1
+            if current.utc_minute != fields["utc_minute"]:  # its zone's rules changed since
+                to_refresh.append(Meeting(pk=current.pk, utc_minute=fields["utc_minute"]))
             continue
-        for name, value in fields.items():
-            setattr(current, name, value)
-        current.retired_at = None
         fields_to_update.update(fields)
-        to_update.append(current)
-    Meeting.objects.bulk_create(to_create, batch_size=500)
-    if to_update:
-        fields_to_update.add("updated_at")
-        for meeting in to_update:
-            meeting.updated_at = now
-        Meeting.objects.bulk_update(to_update, sorted(fields_to_update), batch_size=500)
+        to_update.append(_row(feed, fields, pk=current.pk, retired_at=None, updated_at=now))
     gone = [row.pk for row in active if row.pk not in continued]
-    Meeting.objects.filter(pk__in=gone).update(retired_at=now, updated_at=now)
     report.created, report.updated, report.retired = len(to_create), len(to_update), len(gone)
-    from backend.meetings.selectors import forget_zones
+    if progress:
+        progress(
+            f"writing {len(to_create):,} new, {len(to_update):,} changed, {len(gone):,} retired"
+        )
+    for first in range(0, len(to_create), WRITE_BATCH):
+        batch = [_row(feed, fields) for fields in to_create[first : first + WRITE_BATCH]]
+        Meeting.objects.bulk_create(batch)
+        if progress:
+            progress(f"created {first + len(batch):,} of {len(to_create):,}")
+    if to_update:
+        fields_to_update |= {"updated_at", "cell"}
+        Meeting.objects.bulk_update(to_update, sorted(fields_to_update), batch_size=500)
+    Meeting.objects.bulk_update(to_refresh, ["utc_minute"], batch_size=500)
+    for first in range(0, len(gone), WRITE_BATCH):
+        Meeting.objects.filter(pk__in=gone[first : first + WRITE_BATCH]).update(
+            retired_at=now, updated_at=now
+        )
+    if to_create or to_update or gone:
+        from backend.meetings.selectors import forget_zones
 
-    forget_zones()
+        forget_zones()
+
+
+def _row(feed: MeetingFeed, fields: dict[str, Any], **more) -> Meeting:
+    """A model instance to write, built only when its batch is written."""
+    return Meeting(
+        feed=feed, cell=cell_of(fields["latitude"], fields["longitude"]), **fields, **more
+    )
 
 
 def _free_keys(
@@ -919,10 +1152,14 @@ def _free_keys(
     final = {row.pk: f"{row.slug[:220]}~{row.pk.hex}" for row in yielding}
     for row in moving + yielding:
         row.slug = f"~{row.pk.hex}"
-    Meeting.objects.bulk_update(moving + yielding, ["slug"], batch_size=500)
+    Meeting.objects.bulk_update(
+        [Meeting(pk=row.pk, slug=row.slug) for row in moving + yielding], ["slug"], batch_size=500
+    )
     for row in yielding:
         row.slug = final[row.pk]
-    Meeting.objects.bulk_update(yielding, ["slug"], batch_size=500)
+    Meeting.objects.bulk_update(
+        [Meeting(pk=row.pk, slug=row.slug) for row in yielding], ["slug"], batch_size=500
+    )
 
 
 def import_feed(
@@ -931,23 +1168,24 @@ def import_feed(
     source: str | None = None,
     allow_http: bool = False,
     force: bool = False,
+    progress: Progress | None = None,
 ) -> Report:
-    """Read, normalise and apply one feed; record the outcome on the feed row."""
+    """Read (streamed), normalise and apply one feed; record the outcome on the feed row."""
     report = Report()
     try:
         if not is_time_zone(feed.time_zone):
             raise ImportFailed(f"The feed's time zone {feed.time_zone!r} is not known.")
-        raw = read_source(source or feed.url, allow_http=allow_http)
-        records = parse_records(raw, feed.format)
+        chunks = open_source(source or feed.url, allow_http=allow_http)
         meetings = normalize(
-            records,
+            iter_records(chunks, feed.format),
             fmt=feed.format,
             fellowship=feed.fellowship,
             default_tz=feed.time_zone,
             report=report,
+            progress=progress,
         )
         try:
-            apply(feed, meetings, report, force=force)
+            apply(feed, meetings, report, force=force, progress=progress)
         except DatabaseError as exc:
             raise ImportFailed(f"The feed could not be stored ({type(exc).__name__}).") from exc
     except ImportFailed as exc:

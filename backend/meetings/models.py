@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from backend.core.time import validate_time_zone
+from backend.meetings.cells import Area
 
 
 class MeetingFeed(models.Model):
@@ -58,6 +59,9 @@ class Meeting(models.Model):
     duration_minutes = models.PositiveSmallIntegerField(default=60)
     # day * 1440 + minutes after midnight, on the meeting's own clock; null by appointment.
     start_minute = models.PositiveSmallIntegerField(null=True)
+    # start_minute moved to UTC by the zone's standard offset: what an index finds "soon" by
+    # (backend.meetings.weekminutes).
+    utc_minute = models.PositiveSmallIntegerField(null=True, editable=False)
     time_zone = models.CharField(max_length=64)
     types = models.JSONField(default=list)
     types_key = models.TextField(default=",", help_text="',O,W,' for filtering.")
@@ -68,6 +72,8 @@ class Meeting(models.Model):
     latitude = models.FloatField(null=True)
     longitude = models.FloatField(null=True)
     approximate = models.BooleanField(default=False)
+    # The point's grid cell (backend.meetings.cells), set from latitude and longitude.
+    cell = models.BigIntegerField(null=True, editable=False)
     regions = models.JSONField(default=list)
     regions_key = models.TextField(default="|", help_text="'|a|b|', lower case.")
     conference_url = models.URLField(max_length=1000, blank=True)
@@ -108,6 +114,11 @@ class Meeting(models.Model):
                 condition=Q(retired_at__isnull=True, approximate=False, latitude__isnull=False),
             ),
             models.Index(fields=["start_minute"], name="meeting_start_minute"),
+            # The nearest search's probe away from PostgreSQL (search._probe_by_cells).
+            # PostgreSQL has a GiST index on the point as well (migration 0004).
+            models.Index(fields=["cell"], name="meeting_cell"),
+            # Near-me searches by next start (search.SoonWindow): an area, then a time range.
+            models.Index(Area("cell"), F("utc_minute"), name="meeting_area_utc_minute"),
         ]
 
     def __str__(self) -> str:

@@ -1,5 +1,14 @@
 """Meeting search: where (a bounding box, then the great-circle distance) and when.
 
+The nearest N (``Criteria.nearest``) are found in two steps, both exact: a probe
+finds N meetings that pass every filter and are near the point (any N will do:
+their farthest bounds how far the Nth nearest can be), then the search is a radius
+search out to that bound, ordered by distance. The probe walks an index in order of
+nearness, so it reads about N rows however large the directory: on PostgreSQL a
+GiST index on the point (its k-nearest-neighbour scan, ordered by the flat
+distance in degrees, which needs no extension); elsewhere the grid cells of
+backend.meetings.cells, 3 x 3 blocks of ever larger cells around the point.
+
 Time filters and the order count minutes on each meeting's own clock: for every
 time zone in the directory, "now" is turned into that zone's minute of the week
 (0 = Sunday 00:00) and the database computes, per meeting,
@@ -16,6 +25,7 @@ from datetime import UTC, datetime, time
 from functools import reduce
 from operator import or_
 
+from django.db import connection
 from django.db.models import (
     Exists,
     F,
@@ -27,11 +37,14 @@ from django.db.models import (
     QuerySet,
 )
 
-from backend.meetings import clock
+from backend.meetings import cells, clock, weekminutes
 from backend.meetings.clock import MINUTES_PER_WEEK, minute_of_week, zone_clock, zone_named
 from backend.meetings.models import Meeting, SavedMeeting
 
 EARTH_RADIUS_KM = 6371.0088
+# Half the circumference: no two points are farther apart.
+FARTHEST_KM = math.pi * EARTH_RADIUS_KM
+MAX_NEAREST = 100
 KM_PER_MILE = 1.609344
 # Local start times; night wraps past midnight.
 BUCKETS = {
@@ -102,6 +115,27 @@ class HaversineTerm(Func):
         )
         params = (lat0, *lat_params, math.cos(lat0), *lat_params, *lng_params, lng0)
         return sql, params
+
+
+class PlanarDistance(Func):
+    """The flat distance in degrees from ``where`` to each row, as the GiST point index orders.
+
+    PostgreSQL only (its built-in ``point`` and ``<->``), and only ever an order in
+    which to look: never a distance anyone is shown.
+    """
+
+    output_field = FloatField()
+
+    def __init__(self, where: Where):
+        super().__init__(F("longitude"), F("latitude"))
+        self.where = where
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (lng, lng_params), (lat, lat_params) = (
+            compiler.compile(column) for column in self.get_source_expressions()
+        )
+        sql = f"(point({lng}, {lat}) <-> point(%s, %s))"
+        return sql, (*lng_params, *lat_params, self.where.longitude, self.where.latitude)
 
 
 def term_within(radius_km: float) -> float:
@@ -194,6 +228,7 @@ class Criteria:
     text: str = ""
     region: str = ""
     order: str = "next"
+    nearest: int | None = None  # the N nearest, however far (with ``where``; its radius unused)
 
 
 def _conditions(criteria: Criteria) -> list[Q]:
@@ -242,6 +277,7 @@ DETAIL_DEFERRED = (
     "feed__last_report",
     "feed__last_status",
     "feed__last_imported_at",
+    "cell",
 )
 # A page is read by primary key in batches of at most this many (iterating a whole search).
 READ_BATCH = 500
@@ -262,9 +298,12 @@ class Results:
     leave a feed by being retired, so only an administrator's delete can do this).
     """
 
-    def __init__(self, ranked: QuerySet, keys: tuple[str, ...], viewer):
-        self._ranked = ranked.values_list("pk", *keys)
-        self._keys, self._viewer = keys, viewer
+    def __init__(
+        self, ranked: QuerySet | None, keys: tuple[str, ...], viewer, limit=None, soon=None
+    ):
+        # None: known to be empty without asking the database.
+        self._ranked, self._soon = ranked, soon
+        self._keys, self._viewer, self._limit = keys, viewer, limit
 
     def _rows(self, ids: list) -> QuerySet:
         rows = Meeting.objects.filter(pk__in=ids).select_related("feed").defer(*DETAIL_DEFERRED)
@@ -291,45 +330,218 @@ class Results:
         return meetings
 
     def __getitem__(self, page: slice) -> list[Meeting]:
-        if not isinstance(page, slice):
+        if not isinstance(page, slice) or page.step not in (None, 1):
             raise TypeError("Slice a search's results to read a page of them.")
-        return self._read(list(self._ranked[page]))
+        start, stop = page.start or 0, page.stop
+        if self._limit is not None:
+            stop = self._limit if stop is None else min(stop, self._limit)
+        if self._ranked is None or (stop is not None and stop <= start):
+            return []
+        ranked = self._ranked
+        if self._soon is not None:
+            ranked = (
+                ranked.filter(self._soon.box) if stop is None else self._soon.narrow(ranked, stop)
+            )
+        return self._read(list(ranked.values_list("pk", *self._keys)[start:stop]))
 
     def __iter__(self):
-        return iter(self._read(list(self._ranked)))
+        return iter(self[0:None])
+
+
+# The probe's blocks of cells (see cells.block): 3 x 3 cells of about 0.6 km, 2.4 km ...
+# up to the whole world, so that a point with no meeting for thousands of km has N too.
+PROBE_SHIFTS = (4, 6, 8, 10, 12, 14, 16, 18, cells.BITS)
+
+
+def _probe_by_cells(near: QuerySet, where: Where, count: int) -> float | None:
+    """The nearest bound from 3 x 3 blocks of cells, every size in one statement.
+
+    Each block gives up to ``count`` of its meetings and the largest term among
+    them; the smallest such term of a block that gave ``count`` bounds the answer.
+    The last block is the whole world: when even it gives fewer, they are all there is.
+    """
+    statements, params = [], []
+    for shift in PROBE_SHIFTS:
+        block = near
+        if shift < cells.BITS:
+            ranges = cells.block(where.latitude, where.longitude, shift)
+            block = near.filter(reduce(or_, (Q(cell__range=pair) for pair in ranges)))
+        sql, block_params = block.values_list("nearness")[:count].query.sql_with_params()
+        # The ORM's own SQL with its parameters apart, and a constant: nothing from the request.
+        statements.append(
+            f"SELECT {shift}, COUNT(*), MAX(block_{shift}.nearness) FROM ({sql}) block_{shift}"  # noqa: S608
+        )
+        params += block_params
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(statements), params)
+        found = {shift: (number, term) for shift, number, term in cursor.fetchall()}
+    full = [term for number, term in found.values() if number >= count]
+    return min(full) if full else found[cells.BITS][1]
+
+
+def _probe_by_knn(near: QuerySet, where: Where, count: int) -> float | None:
+    """The nearest bound from the first ``count`` meetings of the GiST index's nearness order.
+
+    The flat order in degrees is not the great-circle one, but any ``count`` meetings
+    bound the answer, and these are about the right ones (within 1/cos(latitude)).
+    """
+    ordered = near.order_by(PlanarDistance(where)).values_list("nearness")[:count]
+    sql, params = ordered.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MAX(probe.nearness) FROM ({sql}) probe", params)  # noqa: S608
+        return cursor.fetchone()[0]
+
+
+def default_probe() -> str:
+    return "knn" if connection.vendor == "postgresql" else "cells"
+
+
+def nearest_bound(near: QuerySet, where: Where, count: int, probe: str | None = None):
+    """The haversine term the ``count`` nearest of ``near`` lie within; None when it is empty."""
+    probe = probe or default_probe()
+    return (_probe_by_knn if probe == "knn" else _probe_by_cells)(near, where, count)
 
 
 def search(
-    criteria: Criteria, *, at: datetime, zones: list[str], viewer=None, use_box: bool = True
+    criteria: Criteria,
+    *,
+    at: datetime,
+    zones: list[str],
+    viewer=None,
+    use_box: bool = True,
+    probe: str | None = None,
+    use_window: bool = True,
 ) -> Results:
     """Active meetings matching ``criteria`` at ``at``, in order (see Results).
 
     ``use_box=False`` leaves out the indexed bounding box, so that the database
     measures every row: the same answer, as a full scan (the benchmark's baseline).
+    ``probe`` chooses how the nearest are bounded ("knn" or "cells"; by default the
+    database's best), ``use_window=False`` leaves out the SoonWindow of a near-me
+    search by next start: the answer is the same.
     """
     keys: dict = {"minutes_until": MinutesUntilStart(zones, at)}
     # Only a filter reads this one: aliased, not selected.
     end = {"minutes_to_end": MinutesUntilEnd(zones, at)} if criteria.in_progress else {}
     conditions = _conditions(criteria)
-    if criteria.where is not None:
-        keys["nearness"] = HaversineTerm(criteria.where)
+    where, limit = criteria.where, None
+    if where is not None:
+        keys["nearness"] = HaversineTerm(where)
         # Near me: real places only, not centroids or online-only meetings.
         conditions += [
             Q(approximate=False, latitude__isnull=False),
             ~Q(attendance_option=Meeting.Attendance.ONLINE),
-            Q(nearness__lte=term_within(criteria.where.radius_km)),
         ]
-        if use_box:
-            conditions.append(bounding_box(criteria.where))
+        radius_term = term_within(where.radius_km)
+        if criteria.nearest:
+            near = (
+                Meeting.objects.alias(minutes_until=keys["minutes_until"], **end)
+                .annotate(nearness=keys["nearness"])
+                .filter(*conditions)
+            )
+            radius_term = nearest_bound(near, where, criteria.nearest, probe)
+            if radius_term is None:
+                return Results(None, tuple(keys), viewer)
+            # The box a hair wider than the bound: the term decides, exactly.
+            where = Where(
+                where.latitude, where.longitude, km_from_term(radius_term) * 1.000001 + 1e-6
+            )
+            limit = criteria.nearest
+        conditions.append(Q(nearness__lte=radius_term))
+    window = None
+    if where is not None and not criteria.nearest and criteria.order == "next" and use_window:
+        window = SoonWindow.over(where, zones, at) if use_box else None
+    if where is not None and use_box and window is None:
+        conditions.append(bounding_box(where))
     soon = F("minutes_until").asc(nulls_last=True)
     ordering = (soon,)
-    if criteria.where is not None:
-        near = F("nearness").asc()
-        ordering = (near, soon) if criteria.order == "distance" else (soon, near)
+    if where is not None:
+        near_first = criteria.order == "distance" or criteria.nearest
+        ordering = (F("nearness").asc(), soon) if near_first else (soon, F("nearness").asc())
     ordering += ("name", "id")
     ranked = Meeting.objects.annotate(**keys).alias(**end).filter(*conditions)
     ranked = ranked.order_by(*ordering)
-    return Results(ranked, tuple(keys), viewer)
+    return Results(ranked, tuple(keys), viewer, limit, window)
+
+
+# A 10 km circle lies in some 20 areas (cells.Area). Wider ones are searched without a window.
+MOST_AREAS = 64
+# How far ahead the window may look, in minutes: the first that holds a page is used.
+SOON_LADDER = (30, 120, 480, 1440, 4320)
+
+
+@dataclass(frozen=True)
+class SoonWindow:
+    """Which rows can be the first of a near-me search by next start, found through an index.
+
+    A search ordered by next start needs only the meetings starting soonest, but the
+    exact count (MinutesUntil) cannot be read from an index. The index on (area,
+    utc_minute) can: the meetings in the circle's areas whose start, moved to UTC by
+    their zone's standard offset, lies within [now - slack, now + W + slack] hold every
+    meeting starting within W minutes (see backend.meetings.weekminutes). One probe
+    statement counts, for each W of SOON_LADDER, up to a page of meetings starting
+    within W; the ranking then reads only the smallest W's window, and still orders by
+    the exact count. So a search in a city reads about a page of rows, however many
+    meetings the city holds. When no W holds the page, the ranking reads the box.
+    """
+
+    areas: tuple[int, ...]
+    now: int
+    slack: int
+    # The bounding box, for a ranking no window holds: the window's areas stand in for it
+    # otherwise (the box's own index beside them only made PostgreSQL AND two bitmaps).
+    box: Q
+
+    @classmethod
+    def over(cls, where: Where, zones: list[str], at: datetime) -> "SoonWindow | None":
+        angle = where.radius_km / EARTH_RADIUS_KM
+        lat = math.radians(where.latitude)
+        if abs(lat) + angle >= math.pi / 2 or math.cos(lat) <= math.sin(angle):
+            return None  # the box spans every longitude
+        half_width = math.degrees(math.asin(math.sin(angle) / math.cos(lat)))
+        areas = cells.keys_over(
+            math.degrees(lat - angle),
+            math.degrees(lat + angle),
+            where.longitude - half_width,
+            where.longitude + half_width,
+            shift=cells.AREA_SHIFT,
+            most=MOST_AREAS,
+        )
+        if areas is None:
+            return None
+        now = weekminutes.utc_now_minute(at)
+        return cls(tuple(areas), now, weekminutes.slack(zones, at), bounding_box(where))
+
+    def _within(self, minutes: int) -> Q:
+        first = (self.now - self.slack) % MINUTES_PER_WEEK
+        last = (self.now + minutes + self.slack) % MINUTES_PER_WEEK
+        if first <= last:
+            window = Q(utc_minute__gte=first, utc_minute__lte=last)
+        else:
+            window = Q(utc_minute__gte=first) | Q(utc_minute__lte=last)
+        return Q(area__in=self.areas) & window & Q(minutes_until__lt=minutes)
+
+    def narrow(self, ranked: QuerySet, count: int) -> QuerySet:
+        """``ranked`` cut to the smallest window holding its first ``count`` rows, if any."""
+        ranked = ranked.alias(area=cells.Area("cell"))
+        ladder = [w for w in SOON_LADDER if w + 2 * self.slack < MINUTES_PER_WEEK]
+        if not ladder:
+            return ranked.filter(self.box)
+        # One statement; CASE asks the windows in turn, so the larger ones run only when
+        # the smaller ones fall short (both databases evaluate its subqueries lazily).
+        branches, params = [], []
+        for minutes in ladder:
+            rows = ranked.filter(self._within(minutes)).order_by().values_list("pk")[:count]
+            sql, row_params = rows.query.sql_with_params()
+            # The ORM's own SQL with its parameters apart, and a constant.
+            branches.append(
+                f"WHEN (SELECT COUNT(*) FROM ({sql}) soon_{minutes}) >= %s THEN {minutes}"  # noqa: S608
+            )
+            params += [*row_params, count]
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT CASE {' '.join(branches)} ELSE 0 END", params)
+            held = cursor.fetchone()[0]
+        return ranked.filter(self._within(held) if held else self.box)
 
 
 def next_start(meeting: Meeting, at: datetime) -> datetime | None:

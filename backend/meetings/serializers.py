@@ -85,6 +85,12 @@ class MeetingSearchSerializer(StrictSerializer):
     q = serializers.CharField(max_length=200, required=False, allow_blank=True)
     region = serializers.CharField(max_length=100, required=False, allow_blank=True)
     order = serializers.ChoiceField(choices=["next", "distance"], default="next")
+    nearest = serializers.IntegerField(
+        min_value=1,
+        max_value=search.MAX_NEAREST,
+        required=False,
+        help_text="The N nearest in-person meetings however far, by distance; no radius.",
+    )
     at = AwareDateTimeField(required=False, help_text="Search as of this moment (default: now).")
     # Pagination parameters, read by the paginator.
     page = serializers.CharField(required=False)
@@ -106,6 +112,13 @@ class MeetingSearchSerializer(StrictSerializer):
             errors["radius"] = ["The radius is at most 500 km (310.7 mi)."]
         if attrs["order"] == "distance" and not (has_lat and has_lng):
             errors["order"] = ["Ordering by distance needs lat and lng."]
+        if "nearest" in attrs:
+            if not (has_lat and has_lng):
+                errors["nearest"] = ["The nearest meetings need lat and lng."]
+            elif "radius" in attrs:
+                errors["radius"] = ["Give a radius or nearest, not both."]
+            elif self.initial_data.get("order") == "next":
+                errors["order"] = ["The nearest meetings are ordered by distance."]
         if ("start_after" in attrs) != ("start_before" in attrs):
             missing = "start_before" if "start_after" in attrs else "start_after"
             errors[missing] = ["Give start_after and start_before together."]
@@ -139,6 +152,7 @@ class MeetingSearchSerializer(StrictSerializer):
             text=attrs.get("q", ""),
             region=attrs.get("region", "").strip(),
             order=attrs["order"],
+            nearest=attrs.get("nearest"),
         )
 
 
@@ -172,6 +186,7 @@ class MeetingSerializer(serializers.ModelSerializer):
     end_time = serializers.TimeField(format="%H:%M", allow_null=True)
     by_appointment = serializers.SerializerMethodField(help_text="No weekly day and time.")
     location = LocationSerializer(source="*")
+    regions = serializers.ListField(child=serializers.CharField(), read_only=True)
     online = OnlineSerializer(source="*")
     group = serializers.CharField(source="group_name")
     # Like the other text a feed may leave out (notes, conference_url): "" when none, so
@@ -201,6 +216,7 @@ class MeetingSerializer(serializers.ModelSerializer):
     def _at(self):
         return self.context["at"]
 
+    @extend_schema_field(MeetingTypeSerializer(many=True))
     def get_types(self, meeting) -> list[dict[str, str]]:
         return [
             {"code": code, "name": type_name(code, meeting.fellowship)} for code in meeting.types
@@ -230,55 +246,6 @@ class MeetingSerializer(serializers.ModelSerializer):
 
     def get_retired(self, meeting) -> bool:
         return meeting.retired_at is not None
-
-    def to_representation(self, meeting) -> dict:
-        # By hand, with the fields and order declared above (the schema reads those): a
-        # search page is 25 to 100 of these, and DRF's generic path costs several ms.
-        start = search.next_start(meeting, self._at())
-        return {
-            "id": str(meeting.pk),
-            "name": meeting.name,
-            "slug": meeting.slug,
-            "feed": meeting.feed.name,
-            "fellowship": meeting.fellowship,
-            "day": meeting.day,
-            "start_time": meeting.start_time.strftime("%H:%M") if meeting.start_time else None,
-            "end_time": meeting.end_time.strftime("%H:%M") if meeting.end_time else None,
-            "duration_minutes": meeting.duration_minutes,
-            "time_zone": meeting.time_zone,
-            "by_appointment": self.get_by_appointment(meeting),
-            "types": self.get_types(meeting),
-            "notes": meeting.notes,
-            "location": {
-                "name": meeting.location_name,
-                "notes": meeting.location_notes,
-                "formatted_address": meeting.formatted_address,
-                "latitude": meeting.latitude,
-                "longitude": meeting.longitude,
-                "approximate": meeting.approximate,
-            },
-            "regions": meeting.regions,
-            "online": {
-                "conference_url": meeting.conference_url,
-                "conference_url_notes": meeting.conference_url_notes,
-                "conference_phone": meeting.conference_phone,
-                "conference_phone_notes": meeting.conference_phone_notes,
-            },
-            "group": meeting.group_name,
-            "group_notes": meeting.group_notes,
-            "website": meeting.website,
-            "updated": (
-                serializers.DateTimeField().to_representation(meeting.source_updated_at)
-                if meeting.source_updated_at
-                else None
-            ),
-            "attendance_option": meeting.attendance_option,
-            "next_start": None if start is None else start.isoformat(),
-            "in_progress": self.get_in_progress(meeting),
-            "distance": self.get_distance(meeting),
-            "is_saved": self.get_is_saved(meeting),
-            "retired": self.get_retired(meeting),
-        }
 
 
 class SaveMeetingSerializer(StrictSerializer):

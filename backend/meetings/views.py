@@ -45,6 +45,14 @@ SEARCH_PARAMETERS = [
     OpenApiParameter("region", str, description="One of the meeting's regions, exactly."),
     OpenApiParameter("order", str, enum=["next", "distance"], description="Default next."),
     OpenApiParameter(
+        "nearest",
+        {"type": "integer", "minimum": 1, "maximum": 100},
+        description=(
+            "1-100: the N nearest in-person meetings however far, ordered by distance, "
+            "after every other filter; needs lat and lng, no radius."
+        ),
+    ),
+    OpenApiParameter(
         "at", OpenApiTypes.DATETIME, description="Search as of this moment (default now)."
     ),
 ]
@@ -55,8 +63,9 @@ class MeetingSearchView(generics.ListAPIView):
     """Support-group meetings: near a point, by day and time, type, fellowship, words.
 
     Ordered by next start (on each meeting's clock), then distance, then name; or by
-    distance with ``order=distance``. Near-me searches leave out approximate
-    locations and online-only meetings. Pages are numbered; their links carry
+    distance with ``order=distance``. ``nearest=N`` answers the N nearest however far
+    (by distance). Near-me searches leave out approximate locations and online-only
+    meetings. Pages are numbered; their links carry
     ``at`` so that every page is cut from the same moment.
     """
 

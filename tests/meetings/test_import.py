@@ -384,12 +384,14 @@ class _Feed(BaseHTTPRequestHandler):
     body = b"[]"
     content_type = "application/json"
     delay = 0.0
+    declare_length = True  # False: the body runs to the end of the connection
 
     def do_GET(self):
         clock.sleep(self.delay)
         self.send_response(200)
         self.send_header("Content-Type", self.content_type)
-        self.send_header("Content-Length", str(len(self.body)))
+        if self.declare_length:
+            self.send_header("Content-Length", str(len(self.body)))
         self.end_headers()
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self.wfile.write(self.body)
@@ -433,6 +435,21 @@ def test_a_feed_over_the_size_cap_is_refused(feed_server):
         _import(url, "test", "AA", "America/New_York", "--allow-http")
     assert "larger than 1000 bytes" in MeetingFeed.objects.get(name="test").last_report["error"]
     assert not Meeting.objects.exists()
+
+
+@override_settings(MEETING_FEED_MAX_BYTES=100_000)
+def test_a_feed_that_grows_past_the_cap_while_streaming_is_refused_and_changes_nothing(
+    feed_server, tmp_path
+):
+    path = tmp_path / "feed.json"
+    path.write_text(json.dumps([record(slug="kept")]))
+    _import(path)
+    handler, url = feed_server
+    handler.declare_length = False
+    handler.body = json.dumps([record(slug=f"s{n}") for n in range(1000)]).encode()
+    with pytest.raises(CommandError, match=r"larger than 100000 bytes\. Nothing was changed"):
+        _import(url, "test", "AA", "America/New_York", "--allow-http")
+    assert list(Meeting.objects.values_list("slug", "retired_at")) == [("kept", None)]
 
 
 def test_a_feed_that_is_not_json_by_its_content_type_is_refused(feed_server):

@@ -1,3 +1,5 @@
+import time
+
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.text import slugify
@@ -89,14 +91,44 @@ class Command(BaseCommand):
                 feed.save(update_fields=changed)
             return feed
 
+    def _progress_line(self, name: str):
+        """One line on stderr that the import rewrites as it goes (a line each off a terminal)."""
+        started = time.monotonic()
+        terminal = self.stderr.isatty()
+        self._open_line = False
+
+        def show(message: str) -> None:
+            line = f"{name}: {message} ({time.monotonic() - started:.1f} s)"
+            if terminal:
+                self.stderr.write(f"\r\033[K{line}", ending="")
+                self.stderr.flush()
+                self._open_line = True
+            else:
+                self.stderr.write(line)
+
+        return show
+
+    def _end_progress(self) -> None:
+        if getattr(self, "_open_line", False):
+            self.stderr.write("")
+            self._open_line = False
+
     def _run(
         self, feed: MeetingFeed, source: str | None, allow_http: bool, force: bool = False
     ) -> str | None:
         """Import one feed and print its report; the error, if it failed."""
         try:
-            report = import_feed(feed, source=source, allow_http=allow_http, force=force)
+            report = import_feed(
+                feed,
+                source=source,
+                allow_http=allow_http,
+                force=force,
+                progress=self._progress_line(feed.name),
+            )
         except ImportFailed as exc:
+            self._end_progress()
             return f"{feed.name}: import failed: {exc} Nothing was changed."
+        self._end_progress()
         self.stdout.write(
             f"{feed.name}: created {report.created}, updated {report.updated}, "
             f"unchanged {report.unchanged}, retired {report.retired}, "
