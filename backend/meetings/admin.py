@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from backend.meetings.importer import ImportFailed, import_feed
+from backend.meetings.importer import FeedImportError, import_feed
 from backend.meetings.models import MeetingFeed
 
 
@@ -25,7 +25,7 @@ class MeetingFeedAdmin(admin.ModelAdmin):
                 continue
             try:
                 report = import_feed(feed)
-            except ImportFailed as exc:
+            except FeedImportError as exc:
                 self.message_user(request, f"{feed.name}: {exc}", messages.ERROR)
                 continue
             self.message_user(

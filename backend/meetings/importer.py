@@ -10,6 +10,7 @@ transaction, so a feed that fails to parse changes nothing.
 import codecs
 import hashlib
 import json
+import math
 import re
 import time as time_module
 from collections import Counter, defaultdict
@@ -55,7 +56,7 @@ TIME_RE = re.compile(r"^\s*(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?\s*([ap])?\.?\s*(m
 PHONE_RE = re.compile(r"\d.*\d.*\d.*\d.*\d.*\d.*\d")  # at least seven digits
 
 
-class ImportFailed(Exception):
+class FeedImportError(Exception):
     """The feed as a whole cannot be read; nothing was changed."""
 
 
@@ -79,7 +80,7 @@ class Report:
         }
 
 
-class Rejected(Exception):
+class RecordRejectedError(Exception):
     pass
 
 
@@ -106,8 +107,8 @@ MAX_RECORD_BYTES = 1024 * 1024
 NUMBER_CHARACTERS = frozenset("0123456789+-.eE")
 
 
-def _too_large(cap: int) -> ImportFailed:
-    return ImportFailed(f"The feed is larger than {cap} bytes.")
+def _too_large(cap: int) -> FeedImportError:
+    return FeedImportError(f"The feed is larger than {cap} bytes.")
 
 
 def open_source(source: str, *, allow_http: bool = False) -> Iterator[bytes]:
@@ -120,13 +121,13 @@ def open_source(source: str, *, allow_http: bool = False) -> Iterator[bytes]:
     if "://" not in source:
         path = Path(source)
         if not path.is_file():
-            raise ImportFailed(f"No such file: {source}")
+            raise FeedImportError(f"No such file: {source}")
         if path.stat().st_size > cap:
             raise _too_large(cap)
         return _file_chunks(path, cap)
     scheme = urlsplit(source).scheme
     if scheme != "https" and not (allow_http and scheme == "http"):
-        raise ImportFailed("Feeds are read over https only.")
+        raise FeedImportError("Feeds are read over https only.")
     try:
         response = requests.get(
             source,
@@ -136,24 +137,24 @@ def open_source(source: str, *, allow_http: bool = False) -> Iterator[bytes]:
             allow_redirects=True,
         )
     except requests.Timeout as exc:
-        raise ImportFailed("The feed did not answer in time.") from exc
+        raise FeedImportError("The feed did not answer in time.") from exc
     except requests.RequestException as exc:
-        raise ImportFailed(f"The feed could not be fetched ({type(exc).__name__}).") from exc
+        raise FeedImportError(f"The feed could not be fetched ({type(exc).__name__}).") from exc
     try:
         if response.status_code != 200:
-            raise ImportFailed(f"The feed answered HTTP {response.status_code}.")
+            raise FeedImportError(f"The feed answered HTTP {response.status_code}.")
         final = urlsplit(response.url).scheme
         if final != scheme and not (allow_http and final == "http"):
-            raise ImportFailed("The feed redirected away from https.")
+            raise FeedImportError("The feed redirected away from https.")
         kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if kind not in {"application/json", "text/json", "text/plain"} and not kind.endswith(
             "+json"
         ):
-            raise ImportFailed(f"The feed is {kind or 'of no content type'}, not JSON.")
+            raise FeedImportError(f"The feed is {kind or 'of no content type'}, not JSON.")
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > cap:
             raise _too_large(cap)
-    except ImportFailed:
+    except FeedImportError:
         response.close()
         raise
     return _response_chunks(response, cap)
@@ -179,12 +180,12 @@ def _response_chunks(response, cap: int) -> Iterator[bytes]:
                 if read > cap:
                     raise _too_large(cap)
                 if time_module.monotonic() > deadline:
-                    raise ImportFailed("The feed did not answer in time.")
+                    raise FeedImportError("The feed did not answer in time.")
                 yield chunk
     except requests.Timeout as exc:
-        raise ImportFailed("The feed did not answer in time.") from exc
+        raise FeedImportError("The feed did not answer in time.") from exc
     except requests.RequestException as exc:
-        raise ImportFailed(f"The feed could not be fetched ({type(exc).__name__}).") from exc
+        raise FeedImportError(f"The feed could not be fetched ({type(exc).__name__}).") from exc
 
 
 def read_source(source: str, *, allow_http: bool = False) -> bytes:
@@ -214,7 +215,7 @@ class _Text:
             else:
                 self.buffer += self._decoder.decode(chunk)
         except UnicodeDecodeError as exc:
-            raise ImportFailed(f"The feed is not valid JSON: {exc}") from exc
+            raise FeedImportError(f"The feed is not valid JSON: {exc}") from exc
         return True
 
     def next_char(self) -> str:
@@ -235,12 +236,12 @@ def _decode_one(text: _Text, decoder: json.JSONDecoder) -> Any:
             value, end = decoder.raw_decode(text.buffer, text.at)
         except json.JSONDecodeError as exc:
             if len(text.buffer) - text.at > MAX_RECORD_BYTES:
-                raise ImportFailed("A record of the feed is larger than 1 MB.") from exc
+                raise FeedImportError("A record of the feed is larger than 1 MB.") from exc
             if not text.more():
-                raise ImportFailed(f"The feed is not valid JSON: {exc}") from exc
+                raise FeedImportError(f"The feed is not valid JSON: {exc}") from exc
             continue
         except RecursionError as exc:
-            raise ImportFailed("The feed is nested too deeply to be a meeting list.") from exc
+            raise FeedImportError("The feed is nested too deeply to be a meeting list.") from exc
         # A number may go on in the next chunk ("1" of "1.5", "-0." of "-0.25"): a value must
         # end before the buffer does, and a number before what cannot continue it.
         unsure = end == len(text.buffer) or (
@@ -264,35 +265,35 @@ def iter_records(chunks: Iterable[bytes], fmt: str) -> Iterator[Any]:
     if first == "{" and fmt == MeetingFeed.Format.BMLT:
         whole = _decode_one(text, decoder)
         if text.next_char():
-            raise ImportFailed("The feed is not valid JSON: extra data after the object.")
+            raise FeedImportError("The feed is not valid JSON: extra data after the object.")
         data = whole.get("meetings", whole)
         if not isinstance(data, list):
-            raise ImportFailed("The feed is not a JSON array of meetings.")
+            raise FeedImportError("The feed is not a JSON array of meetings.")
         yield from data
         return
     if first != "[":
         if first in '{"0123456789-tfn' and first:
             _decode_one(text, decoder)  # valid JSON of another shape, or a syntax error
-            raise ImportFailed("The feed is not a JSON array of meetings.")
-        raise ImportFailed("The feed is not valid JSON: it does not start with a value.")
+            raise FeedImportError("The feed is not a JSON array of meetings.")
+        raise FeedImportError("The feed is not valid JSON: it does not start with a value.")
     text.at += 1
     if text.next_char() == "]":
         text.at += 1
     else:
         while True:
             if not text.next_char():
-                raise ImportFailed("The feed is not valid JSON: it ends inside the array.")
+                raise FeedImportError("The feed is not valid JSON: it ends inside the array.")
             yield _decode_one(text, decoder)
             separator = text.next_char()
             text.at += 1
             if separator == "]":
                 break
             if separator != ",":
-                raise ImportFailed(
+                raise FeedImportError(
                     "The feed is not valid JSON: expected ',' or ']' between meetings."
                 )
     if text.next_char():
-        raise ImportFailed("The feed is not valid JSON: extra data after the array.")
+        raise FeedImportError("The feed is not valid JSON: extra data after the array.")
 
 
 def parse_records(raw: bytes, fmt: str) -> list[dict]:
@@ -322,21 +323,21 @@ def parse_time(value: Any) -> time | None:
         return time(0, 0)
     match = TIME_RE.match(text)
     if not match:
-        raise Rejected(f"time {text!r} is not a time of day")
+        raise RecordRejectedError(f"time {text!r} is not a time of day")
     hour, minute, second = int(match[1]), int(match[2] or 0), int(match[3] or 0)
     if second > 59:
-        raise Rejected(f"time {text!r} is not a time of day")
+        raise RecordRejectedError(f"time {text!r} is not a time of day")
     meridiem = (match[4] or "").lower()
     if meridiem:
         if not 1 <= hour <= 12:
-            raise Rejected(f"time {text!r} is not a time of day")
+            raise RecordRejectedError(f"time {text!r} is not a time of day")
         hour = hour % 12 + (12 if meridiem == "p" else 0)
     elif match[2] is None:
-        raise Rejected(f"time {text!r} is not a time of day")
+        raise RecordRejectedError(f"time {text!r} is not a time of day")
     if hour == 24 and minute == 0:
         hour = 0
     if not (0 <= hour <= 23 and 0 <= minute <= 59):
-        raise Rejected(f"time {text!r} is not a time of day")
+        raise RecordRejectedError(f"time {text!r} is not a time of day")
     return time(hour, minute)
 
 
@@ -348,13 +349,13 @@ def _small_number(text: str) -> int | None:
 
 def parse_days(value: Any) -> list[int | None]:
     """0-6 (0 = Sunday), a day name, or an array of them; nothing -> [None] (by appointment)."""
-    if value is None or value == "" or value == []:
+    if value is None or value in ("", []):
         return [None]
     values = value if isinstance(value, list) else [value]
     days: list[int | None] = []
     for item in values:
         if isinstance(item, bool):
-            raise Rejected(f"day {item!r} is not a day")
+            raise RecordRejectedError(f"day {item!r} is not a day")
         if isinstance(item, int) and 0 <= item <= 6:
             day = item
         elif isinstance(item, str) and _small_number(item) is not None and int(item) <= 6:
@@ -362,7 +363,7 @@ def parse_days(value: Any) -> list[int | None]:
         elif isinstance(item, str) and item.strip().lower().rstrip(".") in DAY_NAMES:
             day = DAY_NAMES[item.strip().lower().rstrip(".")]
         else:
-            raise Rejected(f"day {item!r} is not a day")
+            raise RecordRejectedError(f"day {item!r} is not a day")
         if day not in days:
             days.append(day)
     return days
@@ -374,9 +375,9 @@ def _coordinate(value: Any, low: float, high: float, what: str) -> float | None:
     try:
         number = float(value)
     except (TypeError, ValueError) as exc:
-        raise Rejected(f"{what} {value!r} is not a number") from exc
-    if not low <= number <= high or number != number:
-        raise Rejected(f"{what} {value!r} is out of range")
+        raise RecordRejectedError(f"{what} {value!r} is not a number") from exc
+    if math.isnan(number) or not low <= number <= high:
+        raise RecordRejectedError(f"{what} {value!r} is out of range")
     return number
 
 
@@ -551,9 +552,9 @@ def _meeting_guide_record(
     name = _text(record.get("name"), 255)
     slug = _text(record.get("slug"), 200)
     if not name:
-        raise Rejected("no name")
+        raise RecordRejectedError("no name")
     if not slug:
-        raise Rejected("no slug")
+        raise RecordRejectedError("no slug")
     days = parse_days(record.get("day"))
     start = parse_time(record.get("time"))
     end = parse_time(record.get("end_time"))
@@ -634,7 +635,7 @@ def _duration_from_bmlt(value: Any) -> int:
     try:
         hours, minutes = int(parts[0]), int(parts[1]) if len(parts) > 1 else 0
     except ValueError as exc:
-        raise Rejected(f"duration {text!r} is not hours and minutes") from exc
+        raise RecordRejectedError(f"duration {text!r} is not hours and minutes") from exc
     total = hours * 60 + minutes
     return total if 0 < total <= 24 * 60 else DEFAULT_DURATION
 
@@ -650,14 +651,14 @@ def _bmlt_record(record: dict, *, fellowship: str, default_tz: str, report: Repo
     name = _text(record.get("meeting_name"), 255)
     slug = _text(record.get("id_bigint"), 200)
     if not name:
-        raise Rejected("no meeting_name")
+        raise RecordRejectedError("no meeting_name")
     if not slug:
-        raise Rejected("no id_bigint")
+        raise RecordRejectedError("no id_bigint")
     weekday = _text(record.get("weekday_tinyint"))
     if weekday:
         number = _small_number(weekday)
         if number is None or not 1 <= number <= 7:
-            raise Rejected(f"weekday_tinyint {weekday!r} is not 1-7")
+            raise RecordRejectedError(f"weekday_tinyint {weekday!r} is not 1-7")
         days: list[int | None] = [number - 1]
     else:
         days = [None]
@@ -771,7 +772,7 @@ def normalize(
             parsed.append(
                 parse(record, fellowship=fellowship, default_tz=default_tz, report=report)
             )
-        except Rejected as exc:
+        except RecordRejectedError as exc:
             label = _text(record.get("slug") or record.get("id_bigint") or record.get("name"))
             report.rejected.append({"record": label[:80] or str(index), "reason": str(exc)})
     if progress:
@@ -1077,9 +1078,9 @@ def apply(
     active = [row for row in rows if row.retired_at is None]
     leaving = sum(row.pk not in continued for row in active)
     if not meetings and active and not force:
-        raise ImportFailed("The feed holds no valid meeting; nothing was retired.")
+        raise FeedImportError("The feed holds no valid meeting; nothing was retired.")
     if len(active) >= 20 and leaving > MAX_RETIRED_SHARE * len(active) and not force:
-        raise ImportFailed(
+        raise FeedImportError(
             f"The feed would retire {leaving} of {len(active)} meetings; import it with "
             "--force if that is right."
         )
@@ -1174,7 +1175,7 @@ def import_feed(
     report = Report()
     try:
         if not is_time_zone(feed.time_zone):
-            raise ImportFailed(f"The feed's time zone {feed.time_zone!r} is not known.")
+            raise FeedImportError(f"The feed's time zone {feed.time_zone!r} is not known.")
         chunks = open_source(source or feed.url, allow_http=allow_http)
         meetings = normalize(
             iter_records(chunks, feed.format),
@@ -1187,8 +1188,8 @@ def import_feed(
         try:
             apply(feed, meetings, report, force=force, progress=progress)
         except DatabaseError as exc:
-            raise ImportFailed(f"The feed could not be stored ({type(exc).__name__}).") from exc
-    except ImportFailed as exc:
+            raise FeedImportError(f"The feed could not be stored ({type(exc).__name__}).") from exc
+    except FeedImportError as exc:
         MeetingFeed.objects.filter(pk=feed.pk).update(
             last_status="failed", last_report={"error": str(exc)}
         )

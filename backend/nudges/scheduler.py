@@ -40,7 +40,7 @@ from django.utils import timezone
 from backend.accounts import outbox
 from backend.accounts import services as account_services
 from backend.core.idempotency import idempotency_keys_purge
-from backend.meetings.importer import ImportFailed, import_feed
+from backend.meetings.importer import FeedImportError, import_feed
 from backend.meetings.models import MeetingFeed
 from backend.nudges import delivery, high_risk, planning
 
@@ -172,7 +172,7 @@ def reimport_due_feeds() -> int:
         try:
             import_feed(feed)
             count += 1
-        except ImportFailed as exc:
+        except FeedImportError as exc:
             logger.warning("meeting feed %s failed: %s", feed.name, exc)
     return count
 

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from backend.meetings.importer import ImportFailed, iter_records
+from backend.meetings.importer import FeedImportError, iter_records
 from backend.meetings.models import Meeting, MeetingFeed
 from tests.meetings.helpers import record
 
@@ -52,7 +52,7 @@ def test_records_are_read_whole_wherever_the_chunks_are_cut(size):
     ],
 )
 def test_a_feed_that_is_not_one_json_array_fails_clearly(text, message):
-    with pytest.raises(ImportFailed, match=message):
+    with pytest.raises(FeedImportError, match=message):
         list(iter_records(_chunks(text, 3), "meeting_guide"))
 
 
@@ -63,7 +63,7 @@ def test_a_bmlt_answer_wrapped_in_an_object_is_read():
 
 def test_a_record_larger_than_a_megabyte_is_refused_without_reading_on():
     text = '[{"notes": "' + "x" * (1024 * 1024 + 10)
-    with pytest.raises(ImportFailed, match="larger than 1 MB"):
+    with pytest.raises(FeedImportError, match="larger than 1 MB"):
         list(iter_records(_chunks(text, 64 * 1024), "meeting_guide"))
 
 

@@ -5,7 +5,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from backend.core.time import is_time_zone
-from backend.meetings.importer import ImportFailed, import_feed
+from backend.meetings.importer import FeedImportError, import_feed
 from backend.meetings.models import MeetingFeed
 
 
@@ -125,7 +125,7 @@ class Command(BaseCommand):
                 force=force,
                 progress=self._progress_line(feed.name),
             )
-        except ImportFailed as exc:
+        except FeedImportError as exc:
             self._end_progress()
             return f"{feed.name}: import failed: {exc} Nothing was changed."
         self._end_progress()
