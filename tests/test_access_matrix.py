@@ -38,9 +38,11 @@ from backend.meetings.models import Attendance
 from tests.conftest import FAMILY_SCOPES, PERSONAS
 from tests.factories import (
     AttendanceFactory,
+    CareLinkFactory,
     CheckInFactory,
     CounterFactory,
     EntryFactory,
+    HomeworkFactory,
     NudgeFactory,
     NudgeRuleFactory,
     PatientFactory,
@@ -1172,8 +1174,8 @@ SHOWS: dict[str, Shows] = {
         "suggestion"
     ),
     "GET api/v1/homework/": page(
-        patient=("homework", "submitted_homework"),
-        granted_therapist=("homework", "submitted_homework"),
+        patient=("homework", "submitted_homework", "former_homework"),
+        granted_therapist=("homework", "submitted_homework", "former_homework"),
         linked_therapist=("homework", "submitted_homework"),
     ),
     "POST api/v1/homework/": created(),
@@ -1272,7 +1274,7 @@ def world(personas) -> World:
 def _people_world(world: World) -> None:
     """Each persona's links and grants, and the scopes each holds for the patient."""
     patient = world.personas["patient"].user
-    links = CareLink.objects.filter(patient=patient)
+    links = CareLink.objects.filter(patient=patient, ended_at__isnull=True)
     for link in links:
         name = next(n for n, p in world.personas.items() if p.user == link.therapist)
         world.objects[f"link:{name}"] = link
@@ -1348,6 +1350,12 @@ def _homework_world(world: World) -> None:
     world.objects["submitted_homework"] = homework_services.homework_submit(
         homework=submitted, answers=HALT_ANSWERS
     )
+    # Assigned by a therapist who has since left the care team ("unlinked" now): the
+    # assignment no longer opens it to them.
+    former = world.personas["unlinked_therapist"].user
+    link = CareLinkFactory(patient=patient, therapist=former)
+    world.objects["former_homework"] = HomeworkFactory(patient=patient, therapist=former)
+    care_services.link_end(link=link, by=patient)
 
 
 @pytest.mark.parametrize("persona_name", PERSONAS)

@@ -27,7 +27,7 @@ import pytest
 import time_machine
 from django.conf import settings as django_settings
 from django.utils import timezone
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from rest_framework.exceptions import ValidationError
 
@@ -944,6 +944,23 @@ def _check_summary_meetings(client, world, user, patient_id, p, viewer, now) -> 
     zones=st.lists(st.sampled_from(ZONES), min_size=2, max_size=2),
     unlinked=st.sampled_from([frozenset(), frozenset(), frozenset({1})]),
     history=record_histories,
+)
+@example(  # the assigner leaves the care team: their homework is no longer theirs to see
+    start=STARTS[2],
+    zones=["UTC", "Asia/Kathmandu"],
+    unlinked=frozenset(),
+    history=[("assign", 0), ("assign", 1), ("unlink", 0), ("relink", 1)],
+)
+@example(  # a crisis alert leaves the inbox when the consent that let it in ends
+    start=STARTS[0],
+    zones=["America/New_York", "UTC"],
+    unlinked=frozenset(),
+    history=[
+        ("grant", "family", 0, frozenset({Scope.CRISIS_ALERTS}), 0, 24),
+        ("entry", 0, False, 9, Outcome.LAPSED, 1),
+        ("travel", 5),
+        ("travel", 24),
+    ],
 )
 def test_coping_homework_attendance_and_inbox_show_exactly_what_the_rules_allow(
     start, zones, unlinked, history
