@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.care.models import CareLink
+from backend.consent import services as consent_services
 from backend.coping import services as coping_services
 from backend.core.time import local_today
 from backend.homework import services as homework_services
@@ -84,7 +85,6 @@ class FamilyLinkFactory(factory.django.DjangoModelFactory):
 
 def grant_for(patient, recipient, scopes, *, purpose=None, **kwargs):
     """A signed consent grant through the real service (the recipient must be connected)."""
-    from backend.consent import services as consent_services
 
     if purpose is None:
         purpose = "family_support" if recipient.role == User.Role.FAMILY else "treatment"

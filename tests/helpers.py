@@ -1,11 +1,14 @@
 """Assertions and clients shared by tests."""
 
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
+import redis
 import yaml
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -78,8 +81,6 @@ def assert_problem(response, status: int) -> dict:
 
 def requires_postgres(why: str):
     """Mark a test that needs PostgreSQL; skipped elsewhere, saying why."""
-    import pytest
-    from django.db import connection
 
     def mark(test):
         skip = pytest.mark.skipif(
@@ -97,7 +98,6 @@ def answer_without_ids(response, ids: dict[str, str]) -> tuple:
     Two answers that differ only in those ids compare equal, so a test can show
     that a patient's answers for one id are exactly their answers for another.
     """
-    import json
 
     def hide(text: str) -> str:
         for value, placeholder in ids.items():
@@ -175,7 +175,6 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 
 def redis_available() -> bool:
     """Whether the test Redis answers (tests that need it skip otherwise)."""
-    import redis
 
     try:
         return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
@@ -185,7 +184,6 @@ def redis_available() -> bool:
 
 def redis_delete_prefix(prefix: str) -> None:
     """Delete the keys a test wrote under its own prefix on the shared Redis server."""
-    import redis
 
     client = redis.Redis.from_url(REDIS_URL)
     for name in client.scan_iter(match=f"{prefix}:*"):

@@ -32,6 +32,7 @@ from backend.meetings import places
 from backend.meetings import types as meeting_types
 from backend.meetings.cells import cell_of
 from backend.meetings.models import Meeting, MeetingFeed
+from backend.meetings.selectors import forget_zones
 from backend.meetings.weekminutes import utc_minute
 
 DEFAULT_DURATION = 60
@@ -647,6 +648,26 @@ BMLT_VENUES = {
 }
 
 
+def _bmlt_days(weekday: str) -> list[int | None]:
+    """BMLT's 1 (Sunday) to 7 as our 0-6; none given: by appointment."""
+    if not weekday:
+        return [None]
+    number = _small_number(weekday)
+    if number is None or not 1 <= number <= 7:
+        raise RecordRejectedError(f"weekday_tinyint {weekday!r} is not 1-7")
+    return [number - 1]
+
+
+def _bmlt_type_codes(formats: str) -> list[str]:
+    """BMLT's comma-separated format keys as our type codes, each once, unknown ones left out."""
+    codes: list[str] = []
+    for key in (f.strip() for f in formats.split(",") if f.strip()):
+        code = meeting_types.BMLT_FORMATS.get(key.upper())
+        if code and code not in codes:
+            codes.append(code)
+    return codes
+
+
 def _bmlt_record(record: dict, *, fellowship: str, default_tz: str, report: Report) -> Parsed:
     name = _text(record.get("meeting_name"), 255)
     slug = _text(record.get("id_bigint"), 200)
@@ -654,14 +675,7 @@ def _bmlt_record(record: dict, *, fellowship: str, default_tz: str, report: Repo
         raise RecordRejectedError("no meeting_name")
     if not slug:
         raise RecordRejectedError("no id_bigint")
-    weekday = _text(record.get("weekday_tinyint"))
-    if weekday:
-        number = _small_number(weekday)
-        if number is None or not 1 <= number <= 7:
-            raise RecordRejectedError(f"weekday_tinyint {weekday!r} is not 1-7")
-        days: list[int | None] = [number - 1]
-    else:
-        days = [None]
+    days = _bmlt_days(_text(record.get("weekday_tinyint")))
     start = parse_time(record.get("start_time"))
     if start is None:
         days = [None]
@@ -691,13 +705,12 @@ def _bmlt_record(record: dict, *, fellowship: str, default_tz: str, report: Repo
     if phone and not PHONE_RE.search(phone):
         phone = ""
     online = bool(conference_url or phone)
-    raw_formats = [f.strip() for f in _text(record.get("formats")).split(",") if f.strip()]
-    codes: list[str] = []
-    for key in raw_formats:
-        code = meeting_types.BMLT_FORMATS.get(key.upper())
-        if code and code not in codes:
-            codes.append(code)
-    codes = _types(codes, fellowship=fellowship, online=online, report=report)
+    codes = _types(
+        _bmlt_type_codes(_text(record.get("formats"))),
+        fellowship=fellowship,
+        online=online,
+        report=report,
+    )
     venue = BMLT_VENUES.get(_text(record.get("venue_type")))
     if venue in {Meeting.Attendance.ONLINE, Meeting.Attendance.HYBRID} and not online:
         report.warnings["virtual venue without a link or phone, in person used"] += 1
@@ -1077,13 +1090,8 @@ def apply(
     continued = {row.pk for row in paired.values()}
     active = [row for row in rows if row.retired_at is None]
     leaving = sum(row.pk not in continued for row in active)
-    if not meetings and active and not force:
-        raise FeedImportError("The feed holds no valid meeting; nothing was retired.")
-    if len(active) >= 20 and leaving > MAX_RETIRED_SHARE * len(active) and not force:
-        raise FeedImportError(
-            f"The feed would retire {leaving} of {len(active)} meetings; import it with "
-            "--force if that is right."
-        )
+    if not force:
+        _refuse_emptying(meetings=len(meetings), active=len(active), leaving=leaving)
     _free_keys(meetings, rows, paired, report)
     to_create: list[dict[str, Any]] = []
     to_update: list[Meeting] = []
@@ -1108,6 +1116,24 @@ def apply(
         progress(
             f"writing {len(to_create):,} new, {len(to_update):,} changed, {len(gone):,} retired"
         )
+    _write_changes(
+        feed, to_create, to_update, to_refresh, gone, fields_to_update, now=now, progress=progress
+    )
+
+
+def _write_changes(
+    feed: MeetingFeed,
+    to_create: list[dict[str, Any]],
+    to_update: list[Meeting],
+    to_refresh: list[Meeting],
+    gone: list,
+    fields_to_update: set[str],
+    *,
+    now: datetime,
+    progress: Progress | None,
+) -> None:
+    """Write what apply decided: new meetings in batches, changed ones, refreshed UTC
+    minutes, retirements."""
     for first in range(0, len(to_create), WRITE_BATCH):
         batch = [_row(feed, fields) for fields in to_create[first : first + WRITE_BATCH]]
         Meeting.objects.bulk_create(batch)
@@ -1122,9 +1148,19 @@ def apply(
             retired_at=now, updated_at=now
         )
     if to_create or to_update or gone:
-        from backend.meetings.selectors import forget_zones
-
         forget_zones()
+
+
+def _refuse_emptying(*, meetings: int, active: int, leaving: int) -> None:
+    """An upstream outage must not empty patients' saved meetings: refuse a feed with no
+    valid meeting, or one that would retire most of the directory."""
+    if not meetings and active:
+        raise FeedImportError("The feed holds no valid meeting; nothing was retired.")
+    if active >= 20 and leaving > MAX_RETIRED_SHARE * active:
+        raise FeedImportError(
+            f"The feed would retire {leaving} of {active} meetings; import it with "
+            "--force if that is right."
+        )
 
 
 def _row(feed: MeetingFeed, fields: dict[str, Any], **more) -> Meeting:

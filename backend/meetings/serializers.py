@@ -97,6 +97,16 @@ class MeetingSearchSerializer(StrictSerializer):
     page_size = serializers.CharField(required=False)
 
     def validate(self, attrs):
+        errors = {**self._place_errors(attrs), **self._window_errors(attrs)}
+        if errors:
+            raise serializers.ValidationError(errors)
+        per_unit = search.KM_PER_MILE if attrs["units"] == "mi" else 1.0
+        radius = attrs.get("radius")
+        attrs["radius_km"] = DEFAULT_RADIUS_KM if radius is None else radius * per_unit
+        return attrs
+
+    def _place_errors(self, attrs) -> dict[str, list[str]]:
+        """Where to search: a point, and a radius or the nearest N around it."""
         errors: dict[str, list[str]] = {}
         has_lat, has_lng = "lat" in attrs, "lng" in attrs
         if has_lat != has_lng:
@@ -119,6 +129,12 @@ class MeetingSearchSerializer(StrictSerializer):
                 errors["radius"] = ["Give a radius or nearest, not both."]
             elif self.initial_data.get("order") == "next":
                 errors["order"] = ["The nearest meetings are ordered by distance."]
+        return errors
+
+    @staticmethod
+    def _window_errors(attrs) -> dict[str, list[str]]:
+        """When: a start window given whole, and a moment within a year of now."""
+        errors: dict[str, list[str]] = {}
         if ("start_after" in attrs) != ("start_before" in attrs):
             missing = "start_before" if "start_after" in attrs else "start_after"
             errors[missing] = ["Give start_after and start_before together."]
@@ -126,10 +142,7 @@ class MeetingSearchSerializer(StrictSerializer):
             errors["start_before"] = ["An empty window: make it differ from start_after."]
         if "at" in attrs and abs(attrs["at"] - timezone.now()) > MAX_AT_DISTANCE:
             errors["at"] = ["Search within a year of now."]
-        if errors:
-            raise serializers.ValidationError(errors)
-        attrs["radius_km"] = radius_km
-        return attrs
+        return errors
 
     def criteria(self) -> search.Criteria:
         attrs = self.validated_data

@@ -1,6 +1,7 @@
 """The disclosure log is append-only in the database itself, on PostgreSQL and SQLite."""
 
 import pytest
+from django.contrib import admin
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
@@ -60,6 +61,5 @@ def test_raw_sql_cannot_change_it_either(row):
 
 
 def test_the_log_is_not_in_the_admin():
-    from django.contrib import admin
 
     assert DisclosureLog not in admin.site._registry

@@ -6,11 +6,13 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from backend.accounts import services as account_services
 from backend.care import services as care_services
 from backend.care.models import CareLink
 from backend.consent.models import ConsentGrant, GrantScope
 from backend.disclosure.notice import REDISCLOSURE_HEADER
 from tests.factories import (
+    PASSWORD,
     CareLinkFactory,
     EntryFactory,
     FamilyFactory,
@@ -258,8 +260,6 @@ def test_the_consent_list_runs_a_fixed_number_of_queries(patient):
 
 
 def test_closing_an_account_revokes_what_it_shared_and_received(patient, linked_therapist):
-    from backend.accounts import services as account_services
-    from tests.factories import PASSWORD
 
     given = grant_for(patient, linked_therapist, ["checkins"])
     account_services.user_deactivate(user=linked_therapist, password=PASSWORD)

@@ -15,7 +15,8 @@ from backend.consent.models import ConsentGrant
 from backend.disclosure.models import DisclosureLog
 from backend.disclosure.notice import REDISCLOSURE_HEADER, REDISCLOSURE_NOTICE
 from backend.journal import services as journal_services
-from backend.sharing.summaries import summaries_for
+from backend.meetings.models import Attendance
+from backend.sharing.summaries import FLAGS, summaries_for
 from backend.sharing.summary_serializers import SummaryFlagsSerializer
 from tests.factories import (
     CareLinkFactory,
@@ -551,7 +552,6 @@ def test_summaries_for_runs_the_same_queries_for_1_and_30_patients(therapist):
 
 @time_machine.travel(NOW)
 def test_meeting_attendance_adds_two_queries_whatever_the_number_of_patients(therapist):
-    from backend.meetings.models import Attendance
 
     def caseload(owner, size):
         patients = []
@@ -604,7 +604,6 @@ def test_one_patients_summary_runs_a_fixed_number_of_queries(therapist):
 
 
 def test_every_flag_is_documented_in_the_schema_serializer():
-    from backend.sharing.summaries import FLAGS
 
     assert set(SummaryFlagsSerializer().fields) == set(FLAGS)
 

@@ -10,7 +10,13 @@ from backend.coping import services
 from backend.coping.models import Skill
 from backend.disclosure.models import DisclosureLog
 from backend.disclosure.notice import REDISCLOSURE_HEADER, REDISCLOSURE_NOTICE
-from tests.factories import FamilyFactory, FamilyLinkFactory, PatientFactory, grant_for
+from tests.factories import (
+    CareLinkFactory,
+    FamilyFactory,
+    FamilyLinkFactory,
+    PatientFactory,
+    grant_for,
+)
 from tests.helpers import assert_flat_queries, assert_problem, client_for, full_page, problem_fields
 
 pytestmark = pytest.mark.django_db
@@ -347,7 +353,6 @@ def test_a_therapist_with_coping_builds_a_checklist_for_the_patient(patient, lin
 def test_others_read_under_coping_with_the_notice_and_a_log_row_per_patient(
     patient, other_patient, linked_therapist
 ):
-    from tests.factories import CareLinkFactory
 
     CareLinkFactory(patient=other_patient, therapist=linked_therapist)
     a, b = make(patient), make(other_patient)

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 
+from backend.consent.services import grant_revoke
 from backend.coping import services
 from backend.coping.models import Skill
 from backend.disclosure.models import DisclosureLog
@@ -178,7 +179,6 @@ def test_a_custom_skill_counts_as_own_words_unless_coping_shows_it_too(patient, 
     log(patient, coping_skills=["Ring Aunt May"], intensity=6, intensity_after=2)
     grant = grant_for(patient, linked_therapist, ["insights"])
     assert [r["label"] for r in get(linked_therapist, patient=str(patient.pk))["skills"]] == [None]
-    from backend.consent.services import grant_revoke
 
     grant_revoke(grant=grant, by=patient)
     grant_for(patient, linked_therapist, ["insights", "coping"])

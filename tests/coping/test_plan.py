@@ -12,6 +12,7 @@ from backend.coping.models import PlanVersion, Skill
 from backend.disclosure.models import DisclosureLog
 from backend.disclosure.notice import REDISCLOSURE_HEADER, REDISCLOSURE_NOTICE
 from tests.factories import (
+    CareLinkFactory,
     FamilyFactory,
     FamilyLinkFactory,
     PatientFactory,
@@ -208,7 +209,6 @@ def test_others_read_the_plan_only_under_coping_with_the_notice_and_the_log(pati
 
 
 def test_the_plan_list_runs_the_same_queries_for_one_plan_as_for_many(linked_therapist):
-    from tests.factories import CareLinkFactory
 
     for number in range(4):
         patient = PatientFactory()

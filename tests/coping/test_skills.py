@@ -2,6 +2,8 @@
 
 import pytest
 
+from backend.care import services as care_services
+from backend.care.models import CareLink
 from backend.consent import services as consent_services
 from backend.coping import services
 from backend.coping.models import Skill, SkillCategory
@@ -126,8 +128,6 @@ def test_a_therapist_must_name_the_patient(linked_therapist, patient):
 
 
 def test_a_therapist_with_coping_but_off_the_care_team_cannot_write(patient, linked_therapist):
-    from backend.care import services as care_services
-    from backend.care.models import CareLink
 
     grant_for(patient, linked_therapist, ["coping"])
     link = CareLink.objects.get(patient=patient, therapist=linked_therapist)

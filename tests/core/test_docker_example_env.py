@@ -19,6 +19,7 @@ import uuid
 from contextlib import contextmanager, suppress
 from urllib.parse import urlsplit
 
+import psycopg
 import pytest
 import yaml
 from cryptography.fernet import Fernet
@@ -72,7 +73,6 @@ def _database(values: dict[str, str], tmp_path):
         values["SQLITE_PATH"] = str(tmp_path / "db.sqlite3")
         yield
         return
-    import psycopg
 
     name = f"recovery_example_env_{uuid.uuid4().hex[:12]}"
     admin = urlsplit(server)._replace(path="/postgres").geturl()

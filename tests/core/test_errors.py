@@ -3,6 +3,7 @@
 import pytest
 from django.test import override_settings
 
+from backend.accounts import views
 from tests.helpers import assert_problem, client_for, problem_fields
 
 pytestmark = pytest.mark.django_db
@@ -120,7 +121,6 @@ def test_errors_from_the_yaml_schema_endpoint_are_still_json(api):
 
 
 def test_a_crash_answers_a_500_problem_without_details(api, monkeypatch):
-    from backend.accounts import views
 
     def explode(*args, **kwargs):
         raise RuntimeError("secret internals")

@@ -8,12 +8,14 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
+from drf_spectacular.generators import SchemaGenerator
 
 from backend.care import services as care_services
 from backend.care.models import CareInvite
 from backend.core.idempotency import REPLAYED_HEADER, idempotency_keys_purge
 from backend.core.models import IdempotencyKey
 from backend.core.time import local_today
+from backend.journal import services as journal_services
 from backend.journal.models import JournalEntry, SobrietyCounter
 from tests.factories import entry_payload
 from tests.helpers import assert_problem, client_for, problem_fields, requires_postgres
@@ -208,7 +210,6 @@ def test_a_server_error_is_not_kept_so_the_client_can_retry(linked_therapist, mo
 
 
 def test_a_view_failure_rolls_back_its_writes_with_the_key(patient, monkeypatch):
-    from backend.journal import services as journal_services
 
     client = client_for(patient)
     client.raise_request_exception = False
@@ -281,7 +282,6 @@ def test_purge_command_is_silent_at_verbosity_0(patient, capsys):
 
 
 def test_the_schema_documents_the_header_and_its_answers():
-    from drf_spectacular.generators import SchemaGenerator
 
     schema = SchemaGenerator().get_schema(request=None, public=True)
     for path in (

@@ -1,9 +1,13 @@
 """The models and the committed migrations agree (a change without its migration fails here)."""
 
+import uuid
+from datetime import UTC, date, datetime
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import IntegrityError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 
 
 @pytest.mark.django_db
@@ -19,11 +23,6 @@ def test_no_model_change_is_missing_a_migration():
 @pytest.mark.django_db(transaction=True)
 def test_existing_records_keep_their_ids_when_client_ids_become_per_patient():
     """Rows written before journal 0003 and meetings 0003 answer to the ids the phones hold."""
-    import uuid
-    from datetime import UTC, date, datetime
-
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
 
     # The feed items were consent's until consent 0007 gave them to journal (0004).
     feed_owner = ("consent", "0006_disclosure_without_grant")
@@ -78,7 +77,6 @@ def test_existing_records_keep_their_ids_when_client_ids_become_per_patient():
         fields = {"occurred_at": when, "utc_offset_minutes": 0, "intensity": 1,
                   "substance": "alcohol", "outcome": "resisted"}  # fmt: skip
         Entry.objects.create(patient_id=other.pk, client_id=entry.pk, seq=1, **fields)
-        from django.db import IntegrityError, transaction
 
         with pytest.raises(IntegrityError), transaction.atomic():
             Entry.objects.create(patient_id=patient.pk, client_id=entry.pk, seq=3, **fields)

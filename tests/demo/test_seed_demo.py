@@ -6,6 +6,7 @@ from backend.care.models import CareLink
 from backend.coping.models import Checklist, ChecklistDay, RelapsePlan
 from backend.homework.models import Homework
 from backend.journal.models import JournalEntry, SobrietyCounter
+from tests.helpers import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,6 @@ def test_seed_demo_is_idempotent_and_prints_the_logins(capsys):
 
 
 def test_the_demo_therapist_sees_the_demo_patients_checklist_and_homework():
-    from tests.helpers import client_for
 
     call_command("seed_demo")
     therapist = User.objects.get(email="therapist@demo.recovery.test")

@@ -5,6 +5,7 @@ import pytest
 from django.db import connection, transaction
 
 from backend.journal import selectors, services
+from backend.journal.serializers import EntryUpdateSerializer
 from tests.factories import EntryFactory, entry_payload
 from tests.helpers import (
     assert_flat_queries,
@@ -109,7 +110,6 @@ def test_a_sync_during_concurrent_writes_that_commit_out_of_order_misses_nothing
     def op():
         data = dict(entry_payload())
         entry_id = uuid.UUID(data.pop("id"))
-        from backend.journal.serializers import EntryUpdateSerializer
 
         serializer = EntryUpdateSerializer(data=data)
         serializer.is_valid(raise_exception=True)

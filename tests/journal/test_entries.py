@@ -2,6 +2,8 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from cryptography.fernet import Fernet
+from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
@@ -270,8 +272,6 @@ def test_journal_text_is_encrypted_at_rest(patient):
 
 
 def test_keys_rotate_old_text_stays_readable_and_is_rewritten(patient, settings):
-    from cryptography.fernet import Fernet
-    from django.core.management import call_command
 
     entry = EntryFactory(patient=patient, situation="before rotation")
     old_keys = list(settings.FIELD_ENCRYPTION_KEYS)

@@ -12,6 +12,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
+from backend.meetings import importer
 from backend.meetings.importer import Report, normalize
 from backend.meetings.models import Meeting, MeetingFeed
 from tests.meetings.helpers import make_feed, record, shared_feed
@@ -349,7 +350,6 @@ def test_a_feed_that_does_not_parse_changes_nothing(tmp_path, content):
 
 
 def test_a_database_error_midway_rolls_the_whole_feed_back(tmp_path, monkeypatch):
-    from backend.meetings import importer
 
     path = tmp_path / "feed.json"
     path.write_text(json.dumps([record(slug="a"), record(slug="b")]))

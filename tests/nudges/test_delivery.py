@@ -15,17 +15,26 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
+from backend.accounts import services as account_services
+from backend.consent import services as consent_services
 from backend.nudges import delivery
 from backend.nudges.models import Delivery, Nudge, PushSubscription
 from backend.nudges.wording import URGENT_TITLE, revealing_words
 from tests.factories import (
+    PASSWORD,
     CareLinkFactory,
     EntryFactory,
     FamilyLinkFactory,
     PatientFactory,
     grant_for,
 )
-from tests.helpers import assert_flat_queries, client_for, requires_postgres
+from tests.helpers import (
+    assert_flat_queries,
+    assert_problem,
+    client_for,
+    problem_fields,
+    requires_postgres,
+)
 from tests.nudges.helpers import b64url, browser_keys, push_subscription_body
 
 pytestmark = pytest.mark.django_db
@@ -262,7 +271,6 @@ def test_a_gone_subscription_is_forgotten_and_a_failing_service_retried(push_ser
     ],
 )
 def test_bad_push_subscriptions_are_refused(body, field):
-    from tests.helpers import assert_problem, problem_fields
 
     good = push_subscription_body("https://push.example.test/device")
     if "keys" in body:
@@ -295,7 +303,6 @@ def test_a_withdrawn_consent_stops_a_queued_crisis_alert_and_hides_it():
     therapist = CareLinkFactory(patient=patient).therapist
     grant = grant_for(patient, therapist, ["crisis_alerts"])
     EntryFactory(patient=patient, intensity=9)
-    from backend.consent import services as consent_services
 
     consent_services.grant_revoke(grant=grant, by=patient)
     assert delivery.deliver(timezone.now() + timedelta(seconds=1), sender=_ok)["skipped"] == 1
@@ -303,8 +310,6 @@ def test_a_withdrawn_consent_stops_a_queued_crisis_alert_and_hides_it():
 
 
 def test_a_closed_account_receives_nothing_more(push_service, vapid_key):
-    from backend.accounts import services as account_services
-    from tests.factories import PASSWORD
 
     handler, endpoint = push_service
     patient = PatientFactory()

@@ -4,13 +4,16 @@ import threading
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+import time_machine
 from django.db import connection
 
+from backend.accounts import services as account_services
+from backend.homework import services as homework_services
 from backend.meetings import services as meeting_services
 from backend.nudges import planning
 from backend.nudges import services as nudge_services
 from backend.nudges.models import Nudge, NudgePreferences
-from tests.factories import PatientFactory
+from tests.factories import CareLinkFactory, PatientFactory
 from tests.helpers import requires_postgres
 from tests.meetings.helpers import make_meetings, record
 
@@ -144,13 +147,10 @@ def test_two_planners_at_once_insert_each_nudge_once():
 
 
 def test_homework_is_reminded_before_the_end_of_its_due_date_on_the_patients_clock():
-    from backend.homework import services as homework_services
-    from tests.factories import CareLinkFactory
 
     patient = PatientFactory(time_zone="Asia/Kolkata")  # UTC+05:30
     therapist = CareLinkFactory(patient=patient).therapist
     now = datetime(2026, 11, 24, 0, tzinfo=UTC)
-    import time_machine
 
     with time_machine.travel(now):
         homework_services.homework_assign(
@@ -195,7 +195,6 @@ def test_slots_moved_to_the_end_of_quiet_hours_make_one_nudge():
 
 
 def test_a_new_time_zone_plans_again_on_the_new_clock(patient):
-    from backend.accounts import services as account_services
 
     _rule(patient, times=["20:30"])
     planning.plan(datetime(2026, 11, 24, 12, tzinfo=UTC))

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from backend.nudges import high_risk
+from backend.nudges import high_risk, planning
 from backend.nudges.models import Nudge, NudgeRule
 from backend.nudges.wording import DEFAULT_TITLES, URGENT_TITLE, revealing_words
 from tests.factories import CareLinkFactory, EntryFactory, PatientFactory
@@ -37,7 +37,6 @@ def test_a_patient_adds_changes_pauses_and_deletes_a_reminder(patient):
 def test_changing_a_rule_drops_what_it_planned_but_did_not_send(patient):
     client = client_for(patient)
     rule = client.post(RULES, {"kind": "checkin", "times": ["20:30"]}, format="json").json()
-    from backend.nudges import planning
 
     planning.plan()
     assert Nudge.objects.filter(rule_id=rule["id"]).exists()
@@ -104,7 +103,6 @@ def test_a_therapist_suggests_and_the_patient_accepts_or_declines(patient, linke
     assert suggested.status_code == 201, suggested.content
     rule = suggested.json()
     assert (rule["status"], rule["suggested_by"]) == ("suggested", linked_therapist.display_name)
-    from backend.nudges import planning
 
     planning.plan()
     assert not Nudge.objects.exists(), "nothing is sent before the patient accepts"

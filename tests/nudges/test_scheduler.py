@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from backend.core.models import IdempotencyKey
 from backend.nudges import delivery
+from backend.nudges import services as nudge_services
 from backend.nudges.models import Delivery, Nudge
 from backend.nudges.scheduler import LOCK_KEY, Job, Leadership, SchedulerProcess
 from tests.factories import PatientFactory
@@ -34,7 +35,6 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_run_once_plans_and_delivers(patient):
-    from backend.nudges import services as nudge_services
 
     now = timezone.now()
     local = now.astimezone(ZoneInfo(patient.time_zone))
