@@ -248,18 +248,32 @@ def _reach_rule(
 
 
 def _shown_fields(
-    qs: QuerySet, viewer: User, kind: Kind, *, now: datetime | None = None
+    qs: QuerySet,
+    viewer: User,
+    kind: Kind,
+    *,
+    now: datetime | None = None,
+    held: Held | None = None,
 ) -> QuerySet:
     """For someone else, read each restricted field as ``shown_<field>``: the value where a
-    scope in force reveals it, null elsewhere; the field itself stays unread."""
+    scope in force reveals it, null elsewhere; the field itself stays unread.
+
+    With ``held`` the revealing patients are literal ids, as in _reach_rule (no subquery
+    per row of a page).
+    """
     if not kind.fields or viewer.role == User.Role.PATIENT:
         return qs  # a patient reads every field of their own records as it is
     annotations = {}
     for path, scopes in kind.fields.items():
         output = _field_at(kind.model, path).__class__(null=True)
-        reveals = Q(pk__in=[])
-        for scope in sorted(scopes):
-            reveals |= Q(granted(viewer, scope, patient_ref=kind.patient, now=now))
+        if held is None:
+            reveals = Q(pk__in=[])
+            for scope in sorted(scopes):
+                reveals |= Q(granted(viewer, scope, patient_ref=kind.patient, now=now))
+        else:
+            reveals = _by_patient(
+                kind, [pid for pid, held_scopes in held.items() if scopes & set(held_scopes)]
+            )
         annotations[shown_name(path)] = Case(
             When(reveals, then=F(path)), default=Value(None), output_field=output
         )
@@ -293,7 +307,7 @@ def readable(
         rows = rows.filter(own | kind.public if kind.public is not None else own)
     else:
         rows = rows.filter(_reach_rule(viewer, kind, now=now, held=held))
-    return _shown_fields(rows, viewer, kind, now=now)
+    return _shown_fields(rows, viewer, kind, now=now, held=held)
 
 
 def get_or_404(viewer: User, kind: Kind, queryset: QuerySet | None = None, **lookup: Any) -> Any:
