@@ -110,7 +110,9 @@ class DayNumber(Func):
         return super().as_sql(compiler, connection, template=template, **extra)
 
 
-def _current_runs(viewer: User, patient_ids: list[UUID], *, now: datetime) -> dict[UUID, dict]:
+def _current_runs(
+    viewer: User, patient_ids: list[UUID], *, now: datetime, held: policy.Held
+) -> dict[UUID, dict]:
     """patient id -> {"days", "last"}: the run of consecutive check-in dates ending at the last one.
 
     Gaps and islands in one query: numbered newest first, the check-ins of the
@@ -122,7 +124,7 @@ def _current_runs(viewer: User, patient_ids: list[UUID], *, now: datetime) -> di
     day = DayNumber("local_date")
     by_patient = {"partition_by": [F("patient_id")]}
     ranked = (
-        policy.readable(viewer, CHECKIN, now=now)
+        policy.readable(viewer, CHECKIN, now=now, held=held)
         .filter(patient_id__in=patient_ids)
         .annotate(
             behind=Window(Max(day), **by_patient)
@@ -142,7 +144,12 @@ def _current_runs(viewer: User, patient_ids: list[UUID], *, now: datetime) -> di
 
 
 def _entry_days(
-    viewer: User, patients: Sequence[User], todays: dict[UUID, date], *, now: datetime
+    viewer: User,
+    patients: Sequence[User],
+    todays: dict[UUID, date],
+    *,
+    now: datetime,
+    held: policy.Held,
 ) -> dict[UUID, dict[date, dict]]:
     """patient id -> local date -> {"entries", "intensity", "lapses"} over the trend window.
 
@@ -165,7 +172,7 @@ def _entry_days(
         )
     lower = min(b[0] for b in bounds)
     upper = max(b[1] for b in bounds)
-    entries = policy.readable(viewer, ENTRY_FIGURES, now=now).filter(
+    entries = policy.readable(viewer, ENTRY_FIGURES, now=now, held=held).filter(
         patient_id__in=[p.pk for p in patients], occurred_at__gte=lower, occurred_at__lt=upper
     )
     vendor = connections[entries.db].vendor
@@ -249,17 +256,17 @@ def summaries_for(
     with_counters = holding("counters")
     with_entries = holding("craving_trend")
 
-    runs = _current_runs(viewer, [p.pk for p in with_checkins], now=now)
+    runs = _current_runs(viewer, [p.pk for p in with_checkins], now=now, held=held)
     counters: dict[UUID, list] = defaultdict(list)
     if with_counters:
         for counter in (
-            policy.readable(viewer, COUNTER, now=now)
+            policy.readable(viewer, COUNTER, now=now, held=held)
             .filter(patient_id__in=[p.pk for p in with_counters])
             .order_by("substance")
         ):
             counters[counter.patient_id].append(counter)
-    entry_days = _entry_days(viewer, with_entries, todays, now=now)
-    attendance = _attendance_weeks(viewer, holding("meetings"), todays, now=now)
+    entry_days = _entry_days(viewer, with_entries, todays, now=now, held=held)
+    attendance = _attendance_weeks(viewer, holding("meetings"), todays, now=now, held=held)
 
     return {
         patient.pk: _summary(
@@ -328,7 +335,12 @@ def _summary(
 
 
 def _attendance_weeks(
-    viewer: User, patients: list[User], todays: dict[UUID, date], *, now: datetime
+    viewer: User,
+    patients: list[User],
+    todays: dict[UUID, date],
+    *,
+    now: datetime,
+    held: policy.Held,
 ) -> dict[UUID, dict[str, Any]]:
     """Meetings attended per local week (Monday to Sunday), this week and the three before.
 
@@ -341,7 +353,7 @@ def _attendance_weeks(
     zones = {p.pk: ZoneInfo(p.time_zone) for p in patients}
     mondays = {pk: today - timedelta(days=today.weekday()) for pk, today in todays.items()}
     earliest = min(mondays[pk] for pk in ids) - timedelta(weeks=ATTENDANCE_WEEKS - 1, days=1)
-    visible = policy.readable(viewer, ATTENDANCE, now=now).filter(patient_id__in=ids)
+    visible = policy.readable(viewer, ATTENDANCE, now=now, held=held).filter(patient_id__in=ids)
     counts: dict[UUID, dict[date, int]] = defaultdict(lambda: defaultdict(int))
     for patient_id, attended_at in visible.filter(
         attended_at__gte=datetime.combine(earliest, datetime.min.time(), tzinfo=UTC)
@@ -394,7 +406,7 @@ def patient_summary_get(
             patient,
             end - timedelta(days=INSIGHTS_DAYS - 1),
             end,
-            entries=policy.readable(viewer, ENTRY_FIGURES, now=now),
+            entries=policy.readable(viewer, ENTRY_FIGURES, now=now, held=held),
             # Days sober belong to the counters scope: a summary shows them in "counters".
             counters=None,
             trigger_labels="trigger_labels" in sections,
