@@ -111,6 +111,8 @@ for name in "$@"; do
   if [ "$name" = meetings_scale ]; then scale=yes; else rest+=("$name"); fi
 done
 
+# The national-scale directory is what the near-me window is for (MEETING_SEARCH_SOON_WINDOW).
+if [ "$scale" = yes ]; then export MEETING_SEARCH_SOON_WINDOW="${MEETING_SEARCH_SOON_WINDOW:-true}"; fi
 port="$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 workers="${BENCH_WORKERS:-2}"
 # No access log: the benchmark measures the application, not log writing.

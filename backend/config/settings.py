@@ -258,6 +258,10 @@ WEB_PUSH_ALLOW_LOOPBACK = env_bool("WEB_PUSH_ALLOW_LOOPBACK", False)
 # Reading meeting feeds: a cap on size and on waiting.
 # Streamed, so the cap bounds the download, not memory: an aggregator's 100,000 meetings fit.
 MEETING_FEED_MAX_BYTES = env_int("MEETING_FEED_MAX_BYTES", 128 * 1024 * 1024)
+# Near-me searches by next start read an (area, UTC minute) window instead of sorting the
+# whole circle: worth its probe statement in a national directory (a million meetings),
+# a cost at a city's or a region's scale, where the plain box is faster.
+MEETING_SEARCH_SOON_WINDOW = env_bool("MEETING_SEARCH_SOON_WINDOW", False)
 MEETING_FEED_CONNECT_TIMEOUT = env_int("MEETING_FEED_CONNECT_TIMEOUT", 10)
 MEETING_FEED_READ_TIMEOUT = env_int("MEETING_FEED_READ_TIMEOUT", 30)
 # An entry at or above this craving intensity answers with crisis support.

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, time
 from functools import reduce
 from operator import or_
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import (
     Exists,
@@ -410,16 +411,19 @@ def search(
     viewer=None,
     use_box: bool = True,
     probe: str | None = None,
-    use_window: bool = True,
+    use_window: bool | None = None,
 ) -> Results:
     """Active meetings matching ``criteria`` at ``at``, in order (see Results).
 
     ``use_box=False`` leaves out the indexed bounding box, so that the database
     measures every row: the same answer, as a full scan (the benchmark's baseline).
     ``probe`` chooses how the nearest are bounded ("knn" or "cells"; by default the
-    database's best), ``use_window=False`` leaves out the SoonWindow of a near-me
-    search by next start: the answer is the same.
+    database's best), ``use_window`` says whether a near-me search by next start reads
+    through a SoonWindow (by default the MEETING_SEARCH_SOON_WINDOW setting): the answer
+    is the same.
     """
+    if use_window is None:
+        use_window = settings.MEETING_SEARCH_SOON_WINDOW
     keys: dict = {"minutes_until": MinutesUntilStart(zones, at)}
     # Only a filter reads this one: aliased, not selected.
     end = {"minutes_to_end": MinutesUntilEnd(zones, at)} if criteria.in_progress else {}
