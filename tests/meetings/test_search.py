@@ -504,7 +504,11 @@ def test_the_zones_with_the_most_meetings_come_first():
 
 
 @requires_postgres("the query planner's choice of the bounding-box index")
-def test_a_near_me_search_ranks_through_the_box_index_and_reads_a_page_by_key(patient):
+@pytest.mark.parametrize("window", [False, True], ids=["box", "soon-window"])
+def test_a_near_me_search_ranks_through_the_box_index_and_reads_a_page_by_key(
+    patient, settings, window
+):
+    settings.MEETING_SEARCH_SOON_WINDOW = window
     rng = random.Random(11)
     cities = [(40.0 + 2 * n, -75.0 - 3 * n) for n in range(20)]
     make_meetings(
@@ -521,10 +525,10 @@ def test_a_near_me_search_ranks_through_the_box_index_and_reads_a_page_by_key(pa
     assert client.get(URL, near).status_code == 200  # the directory's zones, now cached
     with CaptureQueriesContext(connection) as captured:
         assert client.get(URL, near).status_code == 200
-    # The soon window's probe (search.SoonWindow), the ranking, the page's rows.
-    probe, ranking, page = [
-        q["sql"] for q in captured.captured_queries if "meetings_meeting" in q["sql"]
-    ]
+    # With the soon window on, its probe (search.SoonWindow); the ranking; the page's rows.
+    statements = [q["sql"] for q in captured.captured_queries if "meetings_meeting" in q["sql"]]
+    assert len(statements) == (3 if window else 2)
+    *probe, ranking, page = statements
 
     def plan_nodes(statement):
         with connection.cursor() as cursor:
@@ -539,7 +543,8 @@ def test_a_near_me_search_ranks_through_the_box_index_and_reads_a_page_by_key(pa
         return list(nodes(plan["Plan"]))
 
     boxed = {"meeting_lat_lng", "meeting_area_utc_minute"}
-    for statement, indexes in ((probe, boxed), (ranking, boxed), (page, {"meetings_meeting_pkey"})):
+    checks = [*((statement, boxed) for statement in probe), (ranking, boxed)]
+    for statement, indexes in (*checks, (page, {"meetings_meeting_pkey"})):
         every = plan_nodes(statement)
         full_reads = [n for n in every if n["Node Type"] == "Seq Scan"]
         assert not [n for n in full_reads if n["Relation Name"] == "meetings_meeting"], every
