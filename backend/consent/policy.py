@@ -353,14 +353,6 @@ def may(
     return on_team.exists()
 
 
-def never_does(role: str, action: Action, kind: Kind) -> bool:
-    """A role that can never do ``action`` on ``kind`` (a 403 that reveals nothing)."""
-    writers = _writers(kind, action)
-    if role == User.Role.PATIENT:
-        return not writers.patient
-    return role != User.Role.THERAPIST or writers.team is None
-
-
 def authorize(
     viewer: User,
     action: Action,

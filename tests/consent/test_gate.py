@@ -100,12 +100,6 @@ def test_a_therapist_off_the_care_team_cannot_assign_homework(patient, unlinked_
         policy.authorize(unlinked_therapist, Action.CREATE, HOMEWORK, patient_id=patient.pk)
 
 
-def test_a_family_member_can_never_assign_homework():
-    assert policy.never_does("family", Action.CREATE, HOMEWORK)
-    assert policy.never_does("patient", Action.REVIEW, HOMEWORK)
-    assert not policy.never_does("therapist", Action.REVIEW, HOMEWORK)
-
-
 def _homework(patient, therapist) -> Homework:
     return HomeworkFactory(patient=patient, therapist=therapist)
 
