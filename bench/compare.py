@@ -25,7 +25,6 @@ import argparse
 import importlib
 import json
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -459,20 +458,8 @@ def main() -> int:
         "A": git_revision(args.a_dir),
         "B": git_revision(args.b_dir),
         "seeded_with": "B",
-        "server": {
-            "workers": args.workers,
-            "database": args.database,
-            "cpu_count": os.cpu_count(),
-            "python": platform.python_version(),
-        },
-        "load": {
-            "tool": "wrk",
-            "threads": args.threads,
-            "connections": args.connections,
-            "duration_s": args.duration,
-            "rounds": args.rounds,
-            "warmup_s": args.warmup,
-        },
+        "server": hb.server_facts(args),
+        "load": hb.load_facts(args),
         "tolerance": args.tolerance,
         "scenarios": {},
     }

@@ -32,6 +32,7 @@ done
 a_dir="$(cd "$a_dir" && pwd)" b_dir="$(cd "$b_dir" && pwd)"
 cd "$(dirname "$0")/.."
 runner="$PWD"
+. bench/_env.sh
 
 if ! command -v wrk >/dev/null 2>&1; then
   echo "compare: wrk is missing (bash bench/run.sh installs it, or apt-get install wrk)" >&2
@@ -51,28 +52,10 @@ for side in A B; do
 done
 python="$b_dir/.venv/bin/python"
 
-new_secret() { "$python" -c 'import secrets; print(secrets.token_urlsafe(50))'; }
-new_fernet_key() { "$python" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'; }
-
-# The app's settings for both sides, for this run only; nothing is read from .env.
-export DJANGO_SETTINGS_MODULE=bench.settings
-export DJANGO_ENV=development DEBUG=false
-export ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=false
-export ENV_FILE="$workdir/no.env"
-SECRET_KEY="$(new_secret)"
-JWT_SIGNING_KEY="$(new_secret)"
-FIELD_ENCRYPTION_KEYS="$(new_fernet_key)"
-export SECRET_KEY JWT_SIGNING_KEY FIELD_ENCRYPTION_KEYS
-export ACCESS_TOKEN_MINUTES=15
-export STATIC_ROOT="$workdir/static" LOG_LEVEL=WARNING
-mkdir -p "$STATIC_ROOT"
-if [ -z "${DATABASE_URL:-}" ]; then
-  # One file for both servers (each checkout would otherwise default to its own var/).
-  export SQLITE_PATH="$workdir/bench.sqlite3"
-  database=sqlite
-else
-  database=postgresql
-fi
+# The app's settings for both sides, for this run only (bench/_env.sh): one SQLite file
+# serves both servers unless DATABASE_URL names a database (each checkout would otherwise
+# default to its own var/).
+bench_env "$python" "$workdir"
 
 # compare.py needs only the standard library and this checkout's bench/ package.
 PYTHONPATH="$runner" "$python" "$runner/bench/compare.py" "$a_dir" "$b_dir" "$@" \

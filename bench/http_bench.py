@@ -555,6 +555,28 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace) -> dict:  # noqa:
     return result
 
 
+def server_facts(args: argparse.Namespace) -> dict:
+    """What a report says of the servers a run loaded."""
+    return {
+        "workers": args.workers,
+        "database": args.database,
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+
+
+def load_facts(args: argparse.Namespace) -> dict:
+    """What a report says of the load a run sent."""
+    return {
+        "tool": "wrk",
+        "threads": args.threads,
+        "connections": args.connections,
+        "duration_s": args.duration,
+        "rounds": args.rounds,
+        "warmup_s": args.warmup,
+    }
+
+
 def git_revision() -> dict:
     def git(*arguments: str) -> str:
         completed = subprocess.run(
@@ -591,21 +613,8 @@ def main() -> int:
     report = {
         "started_at": started.isoformat(timespec="seconds"),
         "git": git_revision(),
-        "server": {
-            "base_url": args.base_url,
-            "workers": args.workers,
-            "database": args.database,
-            "cpu_count": os.cpu_count(),
-            "python": platform.python_version(),
-        },
-        "load": {
-            "tool": "wrk",
-            "threads": args.threads,
-            "connections": args.connections,
-            "duration_s": args.duration,
-            "rounds": args.rounds,
-            "warmup_s": args.warmup,
-        },
+        "server": {"base_url": args.base_url, **server_facts(args)},
+        "load": load_facts(args),
         "scenarios": {},
     }
     try:

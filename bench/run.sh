@@ -15,6 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/_common.sh
+. bench/_env.sh
 
 ensure_wrk() {
   command -v wrk >/dev/null 2>&1 && return 0
@@ -42,28 +43,9 @@ trap 'exit 130' INT TERM
 ensure_wrk
 ensure_venv "" >"$workdir/install.log" 2>&1 || { cat "$workdir/install.log" >&2; exit 2; }
 
-new_secret() { python -c 'import secrets; print(secrets.token_urlsafe(50))'; }
-new_fernet_key() { python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'; }
-
-# The app's settings, for this run only; nothing is read from .env.
+# The app's settings, for this run only (bench/_env.sh).
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-export DJANGO_SETTINGS_MODULE=bench.settings
-export DJANGO_ENV=development DEBUG=false
-export ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=false
-export ENV_FILE="$workdir/no.env"
-SECRET_KEY="$(new_secret)"
-JWT_SIGNING_KEY="$(new_secret)"
-FIELD_ENCRYPTION_KEYS="$(new_fernet_key)"
-export SECRET_KEY JWT_SIGNING_KEY FIELD_ENCRYPTION_KEYS
-export ACCESS_TOKEN_MINUTES=15
-export STATIC_ROOT="$workdir/static" LOG_LEVEL=WARNING
-mkdir -p "$STATIC_ROOT"
-if [ -z "${DATABASE_URL:-}" ]; then
-  export SQLITE_PATH="$workdir/bench.sqlite3"
-  database=sqlite
-else
-  database=postgresql
-fi
+bench_env python "$workdir"
 
 seed_failed() { echo "bench: seeding ($1) failed; see above" >&2; exit 2; }
 
