@@ -31,13 +31,9 @@ def caseload_for(therapist: User) -> QuerySet[CareLink]:
     return active_links().filter(therapist=therapist).select_related("patient")
 
 
-def is_linked(*, therapist: User, patient: User) -> bool:
-    return active_links().filter(therapist=therapist, patient=patient).exists()
-
-
 def is_linked_pair(patient: User, therapist: User) -> bool:
     """The consent app's rule for whom a patient may grant to (see CareConfig.ready)."""
-    return is_linked(therapist=therapist, patient=patient)
+    return active_links().filter(therapist=therapist, patient=patient).exists()
 
 
 def link_get_for_party(*, viewer: User, link_id: UUID) -> CareLink:

@@ -5,8 +5,8 @@ write by someone other than the patient, goes through here. Views, reports and
 deliveries never filter by user themselves: they ask this module for
 
 - ``readable(viewer, kind)``: the queryset of records the viewer may read;
-- ``shown_fields(...)`` through ``readable``: a field no scope in force reveals
-  to the viewer (a check-in's note) is never read from the database for them;
+- restricted fields, through ``readable``: a field no scope in force reveals to the
+  viewer (a check-in's note) is read as ``shown_<field>``, null, and never selected;
 - ``authorize(viewer, action, kind, ...)``: whether they may create, change or
   delete one (a record they may not see is a 404; a role that can never do the
   action is a 403, which reveals nothing);
