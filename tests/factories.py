@@ -21,6 +21,8 @@ from backend.homework.models import HomeworkTemplate
 from backend.journal import services as journal_services
 from backend.journal.models import CheckIn, JournalEntry, SobrietyCounter
 from backend.journal.serializers import CheckInUpdateSerializer, EntryUpdateSerializer
+from backend.measures import services as measure_services
+from backend.measures.models import Instrument
 from backend.meetings import services as meeting_services
 from backend.meetings.models import Attendance
 from backend.nudges import services as nudge_services
@@ -261,6 +263,52 @@ class HomeworkFactory(factory.Factory):
             template=HomeworkTemplate.objects.get(slug=template),
         )
         return homework
+
+
+class ScheduleFactory(factory.Factory):
+    """A questionnaire scheduled from today; the therapist must be on the care team."""
+
+    class Meta:
+        model = "measures.MeasureSchedule"
+
+    patient = factory.SubFactory(PatientFactory)
+    instrument = "phq-9"
+
+    @classmethod
+    def _create(cls, model_class, patient, therapist, instrument, **data):
+        return measure_services.schedule_create(
+            therapist=therapist,
+            patient=patient,
+            instrument=Instrument.objects.get(slug=instrument),
+            **data,
+        )
+
+
+class ResponseFactory(factory.Factory):
+    """A complete answer to a schedule's current window: every item at ``value`` unless
+    ``answers`` says otherwise (an item's own options bound the value)."""
+
+    class Meta:
+        model = "measures.MeasureResponse"
+
+    value = 0
+
+    @classmethod
+    def _create(cls, model_class, schedule, value, answers=None, answered_at=None, **_):
+        chosen = {}
+        for item in schedule.instrument.items:
+            if "enable_when" in item:
+                continue
+            values = [option["value"] for option in item["options"]]
+            chosen[item["link_id"]] = min(values, key=lambda v: abs(v - value))
+        chosen.update(answers or {})
+        response, _ = measure_services.response_submit(
+            schedule=schedule,
+            response_id=uuid.uuid4(),
+            answered_at=answered_at or timezone.now(),
+            answers=chosen,
+        )
+        return response
 
 
 # --- meetings, nudges -----------------------------------------------------------------------

@@ -110,9 +110,11 @@ INSTALLED_APPS = [
     "backend.coping",
     "backend.homework",
     "backend.meetings",
+    "backend.measures",
     "backend.journal",
     "backend.sharing",
     "backend.nudges",
+    "backend.exchange",
     "backend.demo",
 ]
 

@@ -199,22 +199,45 @@ def patients_granting(viewer: User, *, now: datetime | None = None) -> QuerySet[
 
 
 def alert_recipients(
-    patient_ids: Iterable[UUID], *, now: datetime | None = None
+    alerts: Iterable[Any], *, kind: Kind, now: datetime | None = None
 ) -> dict[UUID, set[UUID]]:
-    """patient id -> who receives their crisis alerts now: holders of ``crisis_alerts`` in
-    force whose account is open."""
-    recipients: dict[UUID, set[UUID]] = defaultdict(set)
+    """alert id -> who receives it now: holders of ``crisis_alerts`` in force for its patient,
+    and the therapist who asked for what raised it (the kind's ``assigned_by``) while on the
+    care team (its ``team``); in both cases only with an open account."""
+    alerts = list(alerts)
+    by_patient: dict[UUID, set[UUID]] = defaultdict(set)
     rows = in_force(now=now).filter(
-        patient_id__in=set(patient_ids), scope=Scope.CRISIS_ALERTS, recipient__is_active=True
+        patient_id__in={kind.patient_of(a) for a in alerts},
+        scope=Scope.CRISIS_ALERTS,
+        recipient__is_active=True,
     )
     for patient_id, recipient_id in rows.values_list("patient_id", "recipient_id"):
-        recipients[patient_id].add(recipient_id)
+        by_patient[patient_id].add(recipient_id)
+    recipients = {alert.pk: set(by_patient[kind.patient_of(alert)]) for alert in alerts}
+    if kind.assigned_by is not None and kind.team is not None:
+        for alert in alerts:
+            asker_id = _value(alert, f"{kind.assigned_by}_id")
+            if asker_id is None:
+                continue
+            asker = User.objects.filter(pk=asker_id, is_active=True).first()
+            if asker is not None and (
+                User.objects.filter(pk=kind.patient_of(alert))
+                .filter(kind.team(asker, "pk"))
+                .exists()
+            ):
+                recipients[alert.pk].add(asker_id)
     return recipients
 
 
-def alerts_reaching(viewer: User, *, alert_patient: str, now: datetime | None = None) -> Q:
-    """SQL: a row's crisis alert (its patient at ``alert_patient``) may reach the viewer now."""
-    return Q(granted(viewer, Scope.CRISIS_ALERTS, patient_ref=alert_patient, now=now))
+def alerts_reaching(
+    viewer: User, *, kind: Kind, path: str = "alert", now: datetime | None = None
+) -> Q:
+    """SQL: the alert at ``path`` of a row may reach the viewer now (see alert_recipients)."""
+    patient = f"{path}__{kind.patient}"
+    rule = Q(granted(viewer, Scope.CRISIS_ALERTS, patient_ref=patient, now=now))
+    if kind.assigned_by is not None and kind.team is not None:
+        rule |= Q(kind.team(viewer, patient), **{f"{path}__{kind.assigned_by}": viewer})
+    return rule
 
 
 # --- reads ---------------------------------------------------------------------------------

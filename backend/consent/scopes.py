@@ -17,6 +17,10 @@ class Scope(models.TextChoices):
     COPING = "coping", "Coping skills, checklists and your relapse-prevention plan"
     HOMEWORK = "homework", "Homework"
     MEETINGS = "meetings", "Support-group meeting attendance"
+    MEASURES = (
+        "measures",
+        "Questionnaires you answer (PHQ-9, GAD-7, BAM, PACS): answers, scores and trends",
+    )
     CRISIS_ALERTS = "crisis_alerts", "Alerts when a craving is very high or after a lapse"
 
 

@@ -2,6 +2,7 @@
 
 from django.db.models import Q
 
+from backend.care.selectors import on_care_team
 from backend.consent.policy import Kind, Reach
 from backend.consent.scopes import REVEALS_JOURNAL_TEXT, Scope
 from backend.journal.models import CareTeamAlert, CheckIn, FeedItem, JournalEntry, SobrietyCounter
@@ -38,7 +39,15 @@ CHECKIN = Kind(
 
 COUNTER = Kind(name="counter", model=SobrietyCounter, reach=(Reach(Scope.COUNTERS),))
 
-ALERT = Kind(name="alert", model=CareTeamAlert, reach=(Reach(Scope.CRISIS_ALERTS),))
+# A crisis alert reaches the holders of crisis alerts and, for one raised by a questionnaire's
+# answer, the therapist who asked for it while on the care team.
+ALERT = Kind(
+    name="alert",
+    model=CareTeamAlert,
+    reach=(Reach(Scope.CRISIS_ALERTS),),
+    assigned_by="asked_by",
+    team=on_care_team,
+)
 
 # The stream of what a patient logged, each item reached by the scope of its record.
 FEED_ITEM = Kind(

@@ -5,3 +5,10 @@ class JournalConfig(AppConfig):
     name = "backend.journal"
     label = "journal"
     verbose_name = "Journal"
+
+    def ready(self) -> None:
+        # A questionnaire's crisis answer raises an alert through the journal's alert path.
+        from backend.journal import receivers  # noqa: PLC0415 (models must be loaded first)
+        from backend.measures.signals import crisis_answered  # noqa: PLC0415
+
+        crisis_answered.connect(receivers.crisis_answered, dispatch_uid="journal-crisis-answered")

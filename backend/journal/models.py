@@ -329,29 +329,57 @@ class CounterDecision(models.Model):
 
 
 class CareTeamAlert(models.Model):
-    """A moment the care team may need to know about (very high craving, lapse, use).
+    """A moment the care team may need to know about (very high craving, lapse, use, thoughts
+    of self-harm in a questionnaire's answer).
 
-    Who is alerted is decided by consent (the crisis-alert scope); delivery goes
-    through the nudges outbox. One alert per entry and reason.
+    Who is alerted is decided by consent (the crisis-alert scope) and, for an answer, also
+    the therapist who asked for it (``asked_by``, while on the care team); delivery goes
+    through the nudges outbox. One alert per entry (or answer) and reason.
     """
 
     class Reason(models.TextChoices):
         HIGH_INTENSITY = "high_intensity", "Very high craving"
         LAPSE = "lapse", "Lapse"
         USE = "use", "Use"
+        SELF_HARM_THOUGHTS = "self_harm_thoughts", "Thoughts of self-harm in a questionnaire"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     patient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
     )
-    entry = models.ForeignKey(JournalEntry, on_delete=models.CASCADE, related_name="alerts")
-    reason = models.CharField(max_length=16, choices=Reason.choices)
+    entry = models.ForeignKey(
+        JournalEntry, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
+    response = models.ForeignKey(
+        "measures.MeasureResponse",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    asked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The therapist who asked for the answer that raised it.",
+    )
+    reason = models.CharField(max_length=20, choices=Reason.choices)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["entry", "reason"], name="alert_once_per_entry_reason")
+            models.UniqueConstraint(fields=["entry", "reason"], name="alert_once_per_entry_reason"),
+            models.UniqueConstraint(
+                fields=["response", "reason"], name="alert_once_per_response_reason"
+            ),
+            models.CheckConstraint(
+                condition=Q(entry__isnull=False, response__isnull=True)
+                | Q(entry__isnull=True, response__isnull=False),
+                name="alert_from_entry_or_response",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from backend.accounts.models import User
+from backend.core.crisis import DANGER_STEP, crisis_block
 from backend.core.errors import Conflict, PreconditionFailed
 from backend.core.time import local_today
 from backend.journal.models import (
@@ -35,6 +36,7 @@ from backend.journal.models import (
 from backend.journal.selectors import with_triggers
 from backend.journal.signals import alerts_raised
 from backend.journal.sync import seq_reserve
+from backend.measures.models import MeasureResponse
 
 SIMPLE_FIELDS = (
     "intensity",
@@ -408,6 +410,24 @@ def _record_alerts(
     alerts_raised.send(sender=CareTeamAlert, alerts=alerts)
 
 
+@transaction.atomic
+def answer_alert_raise(*, response: MeasureResponse) -> CareTeamAlert:
+    """A questionnaire's answer told of thoughts of self-harm: an urgent alert to the
+    therapist who asked for it and to the holders of crisis alerts, through the same
+    path as a journal entry's (an urgent feed item and an urgent nudge for each)."""
+    alert, created = CareTeamAlert.objects.get_or_create(
+        response=response,
+        reason=CareTeamAlert.Reason.SELF_HARM_THOUGHTS,
+        defaults={"patient_id": response.patient_id, "asked_by_id": response.assigned_by_id},
+    )
+    if created:
+        FeedItem.objects.create(
+            patient_id=response.patient_id, kind=FeedItem.Kind.ALERT, alert=alert, at=timezone.now()
+        )
+        alerts_raised.send(sender=CareTeamAlert, alerts=[alert])
+    return alert
+
+
 def crisis_support(
     reasons: list[str], contacts: list[dict[str, str]] | None = None
 ) -> dict[str, Any] | None:
@@ -424,30 +444,13 @@ def crisis_support(
         else "That sounds really hard, and you took a strong step by logging it. Cravings rise "
         "and fall, often within 15 to 30 minutes."
     )
-    return {
-        "reasons": reasons,
-        "message": message,
-        "next_step": (
-            "Pick one thing for the next 15 minutes: slow breathing, a walk, or calling someone "
-            "you trust. If you are in danger or might hurt yourself, call or text 988 now, or 911."
-        ),
-        "resources": [
-            {
-                "name": "988 Suicide & Crisis Lifeline",
-                "phone": "988",
-                "text": "988",
-                "url": "https://988lifeline.org",
-                "hours": "24/7",
-            },
-            {
-                "name": "SAMHSA National Helpline",
-                "phone": "1-800-662-4357",
-                "url": "https://www.samhsa.gov/find-help/national-helpline",
-                "hours": "24/7, free and confidential",
-            },
-        ],
-        "contacts": contacts or [],
-    }
+    return crisis_block(
+        reasons=reasons,
+        message=message,
+        next_step="Pick one thing for the next 15 minutes: slow breathing, a walk, or calling "
+        f"someone you trust. {DANGER_STEP}",
+        contacts=contacts,
+    )
 
 
 USE_OUTCOMES = (Outcome.USED, Outcome.LAPSED)

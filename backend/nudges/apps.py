@@ -12,8 +12,12 @@ class NudgesConfig(AppConfig):
         # signals modules); nudges sits above them and so cannot be called directly.
         from backend.accounts.signals import account_closed, clock_changed  # noqa: PLC0415
         from backend.journal.signals import alerts_raised  # noqa: PLC0415
+        from backend.measures.signals import measure_scheduled  # noqa: PLC0415
         from backend.nudges import receivers  # noqa: PLC0415
 
         alerts_raised.connect(receivers.alerts_raised, dispatch_uid="nudges.alerts_raised")
         account_closed.connect(receivers.account_closed, dispatch_uid="nudges.account_closed")
         clock_changed.connect(receivers.clock_changed, dispatch_uid="nudges.clock_changed")
+        measure_scheduled.connect(
+            receivers.measure_scheduled, dispatch_uid="nudges.measure_scheduled"
+        )

@@ -23,6 +23,7 @@ from django.utils import timezone
 from pywebpush import WebPushException, webpush
 
 from backend.consent import policy
+from backend.journal.access import ALERT
 from backend.nudges.models import Delivery, Nudge, PushSubscription
 from backend.nudges.services import endpoint_is_public
 
@@ -173,13 +174,13 @@ def _inbox_only(nudges: list[Nudge], now: datetime) -> int:
 
 
 def _consented_alerts(nudges: list[Nudge], now: datetime) -> set[tuple]:
-    """(recipient, patient) pairs whose crisis alerts still reach the recipient now."""
-    alerts = [n for n in nudges if n.alert_id]
+    """(recipient, alert) pairs whose crisis alert still reaches the recipient now."""
+    alerts = {n.alert_id: n.alert for n in nudges if n.alert_id}
     if not alerts:
         return set()
-    recipients = policy.alert_recipients({n.alert.patient_id for n in alerts}, now=now)
+    recipients = policy.alert_recipients(alerts.values(), kind=ALERT, now=now)
     return {
-        (recipient_id, patient_id) for patient_id, ids in recipients.items() for recipient_id in ids
+        (recipient_id, alert_id) for alert_id, ids in recipients.items() for recipient_id in ids
     }
 
 
@@ -197,7 +198,7 @@ def deliver(now: datetime | None = None, *, sender=send_web_push) -> dict[str, i
     unwanted, stale, live = [], [], []
     for nudge in batch:
         if not nudge.recipient.is_active or (
-            nudge.alert_id and (nudge.recipient_id, nudge.alert.patient_id) not in consented
+            nudge.alert_id and (nudge.recipient_id, nudge.alert_id) not in consented
         ):
             unwanted.append(nudge)
         elif not nudge.urgent and now - nudge.due_at > nudge.tolerance:

@@ -15,6 +15,7 @@ class NudgeRule(models.Model):
         HOMEWORK = "homework", "Before homework is due"
         HIGH_RISK = "high_risk", "Before a personal high-risk window"
         CUSTOM = "custom", "A message on chosen weekdays and times"
+        MEASURE = "measure", "When a questionnaire is due"
 
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"

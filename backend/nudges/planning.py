@@ -17,6 +17,8 @@ from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.homework.models import Homework
+from backend.measures.models import MeasureResponse, MeasureSchedule
+from backend.measures.selectors import window_of
 from backend.meetings.search import next_start
 from backend.nudges.models import Nudge, NudgePreferences, NudgeRule
 
@@ -27,7 +29,11 @@ TOLERANCE = {
     NudgeRule.Kind.HIGH_RISK: timedelta(minutes=30),
     NudgeRule.Kind.MEETING: timedelta(minutes=10),
     NudgeRule.Kind.HOMEWORK: timedelta(hours=1),
+    NudgeRule.Kind.MEASURE: timedelta(hours=2),
 }
+# Rules whose moments come from the patient's records: homework due dates, the first days
+# of questionnaire windows not yet answered.
+DATED_KINDS = (NudgeRule.Kind.HOMEWORK, NudgeRule.Kind.MEASURE)
 DEFAULT_DAILY_CAP = 6
 
 
@@ -72,8 +78,12 @@ def rule_slots(
 ) -> list[datetime]:
     """The moments in [start, end) the rule asks for, before quiet hours and caps.
 
-    ``due_dates``: the local due dates of the patient's open homework (homework rules).
+    ``due_dates``: the local due dates of the patient's open homework (homework rules), or
+    the first days of their unanswered questionnaire windows (measure rules).
     """
+    if rule.kind == NudgeRule.Kind.MEASURE:
+        moments = (local_moment(d, at, zone) for d in due_dates for at in _times(rule))
+        return sorted({m for m in moments if start <= m < end})
     if rule.kind == NudgeRule.Kind.HOMEWORK:
         # Homework is due by the end of its due date on the patient's clock.
         lead = timedelta(minutes=rule.lead_minutes)
@@ -122,6 +132,37 @@ def _open_homework_due_dates(patient_ids: list, now: datetime) -> dict:
     return dates
 
 
+def _having(by_patient: dict, kind: str) -> list:
+    return [pid for pid, rules in by_patient.items() if any(r.kind == kind for r in rules)]
+
+
+def _open_measure_windows(patient_ids: list, now: datetime) -> dict:
+    """Patient id -> first days (local) of questionnaire windows opening around now that
+    have no answer yet; two queries."""
+    if not patient_ids:
+        return {}
+    schedules = list(
+        MeasureSchedule.objects.filter(
+            patient_id__in=patient_ids, stopped_at__isnull=True
+        ).select_related("patient")
+    )
+    answered = set(
+        MeasureResponse.objects.filter(
+            schedule__in=schedules, window_start__gte=(now - timedelta(days=2)).date()
+        ).values_list("schedule_id", "window_start")
+    )
+    days: dict = defaultdict(set)
+    for schedule in schedules:
+        today = now.astimezone(ZoneInfo(schedule.patient.time_zone)).date()
+        last = today + timedelta(days=3)  # past the horizon, on any clock
+        start = window_of(schedule, max(today - timedelta(days=1), schedule.starts_on))
+        while start is not None and start <= last:
+            if start >= today - timedelta(days=1) and (schedule.pk, start) not in answered:
+                days[schedule.patient_id].add(start)
+            start += timedelta(days=schedule.every_days)
+    return days
+
+
 # Rules whose slots depend on records that change (homework due dates) are looked at
 # again at least this often.
 RECHECK = timedelta(hours=1)
@@ -131,7 +172,7 @@ LOOKOUT = timedelta(days=8)
 
 def _next_moment(rule: NudgeRule, zone: ZoneInfo, after: datetime, due_dates) -> datetime:
     """When the sweep must look at the rule again: its first slot from ``after`` on."""
-    if rule.kind == NudgeRule.Kind.HOMEWORK:
+    if rule.kind in DATED_KINDS:
         return after - HORIZON + RECHECK
     slots = rule_slots(rule, zone, after, after + LOOKOUT, due_dates=due_dates)
     return slots[0] if slots else after + LOOKOUT - HORIZON
@@ -160,14 +201,10 @@ def plan(now: datetime | None = None, *, rules: Iterable[NudgeRule] | None = Non
     by_patient: dict[int, list[NudgeRule]] = defaultdict(list)
     for rule in rules:
         by_patient[rule.patient_id].append(rule)
-    due_dates = _open_homework_due_dates(
-        [
-            pid
-            for pid, rs in by_patient.items()
-            if any(r.kind == NudgeRule.Kind.HOMEWORK for r in rs)
-        ],
-        now,
-    )
+    due_dates = {
+        NudgeRule.Kind.HOMEWORK: _open_homework_due_dates(_having(by_patient, "homework"), now),
+        NudgeRule.Kind.MEASURE: _open_measure_windows(_having(by_patient, "measure"), now),
+    }
     caps = dict(
         NudgePreferences.objects.filter(patient_id__in=list(by_patient)).values_list(
             "patient_id", "daily_cap"
@@ -178,9 +215,9 @@ def plan(now: datetime | None = None, *, rules: Iterable[NudgeRule] | None = Non
     for patient_id, patient_rules in by_patient.items():
         patient: User = patient_rules[0].patient
         zone = ZoneInfo(patient.time_zone)
-        dates = due_dates.get(patient_id, ())
         candidates = []
         for rule in patient_rules:
+            dates = due_dates[rule.kind].get(patient_id, ()) if rule.kind in DATED_KINDS else ()
             candidates += _rule_candidates(rule, patient, zone, now, end, dates, taken)
             rule.next_due_at = _next_moment(rule, zone, end, dates)
         kept = _within_cap(

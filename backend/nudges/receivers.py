@@ -1,7 +1,11 @@
 """Nudges' part when a lower app announces something (connected in NudgesConfig.ready)."""
 
 from backend.nudges.planning import replan
-from backend.nudges.services import crisis_alerts_enqueue, nudges_stop_for
+from backend.nudges.services import (
+    crisis_alerts_enqueue,
+    measure_reminder_ensure,
+    nudges_stop_for,
+)
 
 
 def alerts_raised(*, alerts, **_) -> None:
@@ -14,3 +18,7 @@ def account_closed(*, user, **_) -> None:
 
 def clock_changed(*, user, **_) -> None:
     replan(user)
+
+
+def measure_scheduled(*, patient, **_) -> None:
+    measure_reminder_ensure(patient)

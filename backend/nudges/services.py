@@ -16,6 +16,7 @@ from rest_framework.exceptions import ValidationError
 from backend.accounts.models import User
 from backend.consent import policy
 from backend.core.errors import Conflict
+from backend.journal.access import ALERT
 from backend.meetings.models import SavedMeeting
 from backend.nudges.models import Nudge, NudgePreferences, NudgeRule, PushSubscription
 from backend.nudges.wording import DEFAULT_TITLES, URGENT_TITLE, revealing_words
@@ -54,6 +55,8 @@ def _check_rule(data: dict[str, Any], *, kind: str) -> dict[str, Any]:
         errors["times"] = ["Give at least one local time, HH:MM."]
     if kind == NudgeRule.Kind.CHECKIN and len(times) > 1:
         errors["times"] = ["A daily check-in reminder has one time."]
+    if kind == NudgeRule.Kind.MEASURE and len(times) > 1:
+        errors["times"] = ["A questionnaire reminder has one time, on the day it is due."]
     if errors:
         raise ValidationError(errors)
     data["message"] = check_message(data.get("message") or DEFAULT_TITLES[kind])
@@ -76,6 +79,21 @@ def rule_create(
         status=NudgeRule.Status.SUGGESTED if suggested_by else NudgeRule.Status.ACTIVE,
         suggested_by=suggested_by,
         **data,
+    )
+
+
+# When a questionnaire's window opens, on the patient's clock, unless they choose another time.
+MEASURE_REMINDER_TIME = "18:00"
+
+
+@transaction.atomic
+def measure_reminder_ensure(patient: User) -> NudgeRule | None:
+    """A questionnaire was scheduled: the patient gets a reminder rule when a window opens,
+    unless they already have one (kept as they set it, paused or not)."""
+    if NudgeRule.objects.filter(patient=patient, kind=NudgeRule.Kind.MEASURE).exists():
+        return None
+    return rule_create(
+        patient=patient, data={"kind": NudgeRule.Kind.MEASURE, "times": [MEASURE_REMINDER_TIME]}
     )
 
 
@@ -220,9 +238,9 @@ def crisis_alerts_enqueue(alerts: Iterable) -> int:
         return 0
     now = timezone.now()
     rows = []
-    by_patient = policy.alert_recipients({alert.patient_id for alert in alerts}, now=now)
+    recipients = policy.alert_recipients(alerts, kind=ALERT, now=now)
     for alert in alerts:
-        for recipient_id in sorted(by_patient.get(alert.patient_id, ()), key=str):
+        for recipient_id in sorted(recipients[alert.pk], key=str):
             rows.append(
                 Nudge(
                     recipient_id=recipient_id,

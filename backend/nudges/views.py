@@ -10,6 +10,7 @@ from backend.care import selectors as care_selectors
 from backend.consent import policy
 from backend.core.idempotency import idempotent
 from backend.core.permissions import IsPatient, IsTherapist
+from backend.journal.access import ALERT
 from backend.nudges import high_risk, serializers, services
 from backend.nudges.models import Nudge, NudgePreferences, NudgeRule, PushSubscription
 from backend.nudges.planning import DEFAULT_DAILY_CAP
@@ -20,9 +21,7 @@ def inbox_of(user):
     (a failing Web Push never hides it), crisis alerts only while the consent holds."""
     return (
         Nudge.objects.filter(recipient=user, state__in=Nudge.INBOX_STATES)
-        .filter(
-            Q(alert__isnull=True) | policy.alerts_reaching(user, alert_patient="alert__patient")
-        )
+        .filter(Q(alert__isnull=True) | policy.alerts_reaching(user, kind=ALERT, path="alert"))
         .select_related("rule")
     )
 

@@ -44,6 +44,7 @@ DEFAULT_TITLES = {
     "homework": "Something you planned is due soon",
     "high_risk": "A good moment for a short break",
     "custom": "A reminder you set",
+    "measure": "A few quick questions are ready for you",
 }
 URGENT_TITLE = "Someone you support asked for attention. Open the app."
 

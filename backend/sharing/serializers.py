@@ -10,7 +10,10 @@ from backend.sharing.models import FeedReview
 
 
 class AlertSerializer(serializers.Serializer):
-    reason = serializers.CharField(help_text="high_intensity, lapse or use.")
+    reason = serializers.CharField(
+        help_text="high_intensity, lapse or use (a journal entry); self_harm_thoughts (an "
+        "answer to a questionnaire, e.g. PHQ-9 item 9 above 0)."
+    )
     created_at = serializers.DateTimeField()
 
 

@@ -3,7 +3,9 @@ decided in one place (404 for what may not be seen, 403 for what may be seen but
 changed), each record handed out is logged under the grant that allowed it, and crisis
 alerts reach only those whose consent holds."""
 
+import uuid
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
@@ -18,7 +20,7 @@ from backend.disclosure.models import DisclosureLog
 from backend.homework.access import HOMEWORK
 from backend.homework.models import Homework
 from backend.journal import reports
-from backend.journal.access import CHECKIN, ENTRY, ENTRY_FIGURES
+from backend.journal.access import ALERT, CHECKIN, ENTRY, ENTRY_FIGURES
 from tests.factories import (
     CareLinkFactory,
     CheckInFactory,
@@ -217,6 +219,9 @@ def test_crisis_alerts_reach_open_accounts_holding_the_scope_in_force(patient):
     grant_revoke(grant=grant_for(patient, revoked_member, [Scope.CRISIS_ALERTS]), by=patient)
     stranger = PatientFactory()
 
-    recipients = policy.alert_recipients([patient.pk, stranger.pk])
+    alert = SimpleNamespace(pk=uuid.uuid4(), patient_id=patient.pk, asked_by_id=None)
+    other = SimpleNamespace(pk=uuid.uuid4(), patient_id=stranger.pk, asked_by_id=None)
 
-    assert recipients == {patient.pk: {holder.pk}}
+    recipients = policy.alert_recipients([alert, other], kind=ALERT)
+
+    assert recipients == {alert.pk: {holder.pk}, other.pk: set()}

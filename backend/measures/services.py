@@ -1,0 +1,194 @@
+"""Writes of measures: scheduling (therapists), drafts and answers (patients).
+
+Who may act is checked by the views through the access gate; these services hold
+the rules of the schedule: an answer belongs to the cadence window its moment falls
+in on the patient's clock, once per window, complete and within its options.
+"""
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from backend.accounts.models import User
+from backend.core.errors import Conflict
+from backend.core.time import local_today
+from backend.measures import scoring
+from backend.measures.models import Instrument, MeasureDraft, MeasureResponse, MeasureSchedule
+from backend.measures.selectors import window_of
+from backend.measures.signals import crisis_answered, measure_scheduled
+
+MAX_START_AHEAD = timedelta(days=366)
+# A phone's clock may run a little fast; an answer from further ahead is refused.
+CLOCK_SKEW = timedelta(minutes=5)
+# The standard set (DESIGN.md): depression and anxiety every two weeks, the addiction
+# monitor weekly, alcohol craving weekly where alcohol is one of the patient's substances.
+STANDARD_SET = ("phq-9", "gad-7", "bam")
+ALCOHOL_SET = ("pacs",)
+
+
+def _check_start(patient: User, starts_on: date) -> None:
+    today = local_today(patient)
+    if starts_on < today:
+        raise ValidationError(
+            {"starts_on": [f"This date is past in the patient's time zone (today is {today})."]}
+        )
+    if starts_on > today + MAX_START_AHEAD:
+        raise ValidationError({"starts_on": ["Choose a start within a year."]})
+
+
+def _announce(patient: User) -> None:
+    transaction.on_commit(lambda: measure_scheduled.send(sender=MeasureSchedule, patient=patient))
+
+
+@transaction.atomic
+def schedule_create(
+    *,
+    therapist: User,
+    patient: User,
+    instrument: Instrument,
+    every_days: int | None = None,
+    starts_on: date | None = None,
+) -> MeasureSchedule:
+    """Ask the patient to answer ``instrument`` every ``every_days`` days from ``starts_on``
+    (the baseline; default today on their clock). One running schedule per instrument."""
+    starts_on = starts_on or local_today(patient)
+    _check_start(patient, starts_on)
+    if MeasureSchedule.objects.filter(
+        patient=patient, instrument=instrument, stopped_at__isnull=True
+    ).exists():
+        raise Conflict(
+            f"{instrument.name} is already scheduled for this patient: change its cadence "
+            "instead, or stop it first."
+        )
+    try:
+        with transaction.atomic():
+            schedule = MeasureSchedule.objects.create(
+                patient=patient,
+                instrument=instrument,
+                assigned_by=therapist,
+                every_days=every_days or instrument.default_every_days,
+                starts_on=starts_on,
+            )
+    except IntegrityError as error:  # scheduled by someone else at the same moment
+        raise Conflict(f"{instrument.name} is already scheduled for this patient.") from error
+    _announce(patient)
+    return schedule
+
+
+@transaction.atomic
+def standard_set_schedule(
+    *, therapist: User, patient: User, alcohol: bool, starts_on: date | None = None
+) -> list[MeasureSchedule]:
+    """Schedule the standard instruments not yet running (PACS only with ``alcohol``),
+    each at its default cadence; returns the new schedules."""
+    slugs = STANDARD_SET + (ALCOHOL_SET if alcohol else ())
+    running = set(
+        MeasureSchedule.objects.filter(patient=patient, stopped_at__isnull=True).values_list(
+            "instrument__slug", flat=True
+        )
+    )
+    wanted = Instrument.objects.filter(slug__in=[s for s in slugs if s not in running])
+    return [
+        schedule_create(therapist=therapist, patient=patient, instrument=i, starts_on=starts_on)
+        for i in sorted(wanted, key=lambda i: slugs.index(i.slug))
+    ]
+
+
+@transaction.atomic
+def schedule_change(
+    *, schedule: MeasureSchedule, every_days: int | None = None, stop: bool = False
+) -> MeasureSchedule:
+    """Change the cadence of a running schedule, or stop it (its answers stay)."""
+    schedule = MeasureSchedule.objects.select_for_update().get(pk=schedule.pk)
+    if schedule.stopped_at is not None:
+        raise Conflict(f"This schedule was stopped on {schedule.stopped_at:%Y-%m-%d}.")
+    if every_days is not None:
+        schedule.every_days = every_days
+    if stop:
+        schedule.stopped_at = timezone.now()
+    schedule.save(update_fields=["every_days", "stopped_at", "updated_at"])
+    _announce(schedule.patient)
+    return schedule
+
+
+def _current_window(schedule: MeasureSchedule, *, now: datetime) -> date:
+    start = window_of(schedule, local_today(schedule.patient, now))
+    if start is None:
+        raise Conflict("This questionnaire is not due: its schedule has not started, or stopped.")
+    return start
+
+
+@transaction.atomic
+def draft_save(*, schedule: MeasureSchedule, answers: Any) -> MeasureDraft:
+    """Keep the patient's unfinished answers for the current window (each within its options)."""
+    window = _current_window(schedule, now=timezone.now())
+    if MeasureResponse.objects.filter(schedule=schedule, window_start=window).exists():
+        raise Conflict("You already answered this questionnaire for this period.")
+    cleaned = scoring.clean_answers(schedule.instrument.items, answers, final=False)
+    draft, _ = MeasureDraft.objects.update_or_create(
+        schedule=schedule,
+        window_start=window,
+        defaults={"answers": cleaned, "patient_id": schedule.patient_id},
+    )
+    return draft
+
+
+def _replayed(response_id: UUID, schedule: MeasureSchedule, answers: Any) -> MeasureResponse:
+    """The answer this id already made (a retried upload), or a 409 if the id means another."""
+    existing = MeasureResponse.objects.select_related("instrument").get(pk=response_id)
+    if existing.schedule_id != schedule.pk or existing.answers != scoring.clean_answers(
+        schedule.instrument.items, answers, final=False
+    ):
+        raise Conflict("This id belongs to another answer: make a new id for a new answer.")
+    return existing
+
+
+@transaction.atomic
+def response_submit(
+    *, schedule: MeasureSchedule, response_id: UUID, answered_at: datetime, answers: Any
+) -> tuple[MeasureResponse, bool]:
+    """Score and keep a complete answer; (response, created). A retried upload of the same
+    answer returns the first one; the window must be open (or have been, offline) and
+    unanswered."""
+    if MeasureResponse.objects.filter(pk=response_id).exists():
+        return _replayed(response_id, schedule, answers), False
+    now = timezone.now()
+    if answered_at > now + CLOCK_SKEW:
+        raise ValidationError({"answered_at": ["This moment is in the future."]})
+    window = window_of(schedule, local_today(schedule.patient, answered_at))
+    if window is None:
+        raise ValidationError(
+            {"answered_at": ["The questionnaire was not due at this moment on your clock."]}
+        )
+    if MeasureResponse.objects.filter(schedule=schedule, window_start=window).exists():
+        raise Conflict("You already answered this questionnaire for this period.")
+    instrument = schedule.instrument
+    cleaned = scoring.clean_answers(instrument.items, answers, final=True)
+    scored = scoring.score(instrument.items, instrument.scoring, cleaned)
+    try:
+        with transaction.atomic():
+            response = MeasureResponse.objects.create(
+                id=response_id,
+                patient_id=schedule.patient_id,
+                schedule=schedule,
+                instrument=instrument,
+                assigned_by_id=schedule.assigned_by_id,
+                window_start=window,
+                answered_at=answered_at,
+                answers=cleaned,
+                scores=scored.scores,
+                total=scored.total,
+                band=scored.band,
+                crisis=scored.crisis,
+            )
+    except IntegrityError as error:  # the same window answered at the same moment elsewhere
+        raise Conflict("You already answered this questionnaire for this period.") from error
+    MeasureDraft.objects.filter(schedule=schedule, window_start=window).delete()
+    if scored.crisis:
+        # In this transaction: the alert is kept with the answer, or neither is.
+        crisis_answered.send(sender=MeasureResponse, response=response)
+    return response, True
