@@ -52,7 +52,7 @@ def test_phq9_item_9_above_zero_is_a_crisis_whatever_the_total():
         ([2, 2, 2, 2, 1, 1, 0], 10, "Moderate"),
         ([3, 2, 2, 2, 2, 2, 2], 15, "Severe"),
         ([3] * 7, 21, "Severe"),
-    ],  # fmt: skip
+    ],
 )
 def test_gad7_totals_and_bands(values, total, band):
     scored = _score("gad-7", _all(7, values))
@@ -178,7 +178,7 @@ def test_every_seeded_definition_is_valid_and_cites_its_source():
                     "text": "x",
                     "options": [{"value": 0, "label": "a"}, {"value": 1, "label": "b"}],
                 }
-            ],  # fmt: skip
+            ],
             {
                 "scores": [
                     {
@@ -187,7 +187,7 @@ def test_every_seeded_definition_is_valid_and_cites_its_source():
                         "bands": [{"min": 0, "max": 0, "label": "low"}],
                     }
                 ]
-            },  # fmt: skip
+            },
         ),
         (
             [
@@ -196,7 +196,7 @@ def test_every_seeded_definition_is_valid_and_cites_its_source():
                     "text": "x",
                     "options": [{"value": 0, "label": "a"}, {"value": 1, "label": "b"}],
                 }
-            ],  # fmt: skip
+            ],
             {"scores": [{"code": "total", "items": ["2"]}]},
         ),
         (
@@ -206,11 +206,11 @@ def test_every_seeded_definition_is_valid_and_cites_its_source():
                     "text": "x",
                     "options": [{"value": 0, "label": "a"}, {"value": 1, "label": "b"}],
                 }
-            ],  # fmt: skip
+            ],
             {
                 "scores": [{"code": "total", "items": ["1"]}],
                 "flags": [{"score": "x", "rule": "above"}],
-            },  # fmt: skip
+            },
         ),
     ],
 )
