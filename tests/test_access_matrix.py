@@ -33,6 +33,7 @@ from backend.family.models import FamilyLink
 from backend.homework import services as homework_services
 from backend.homework.models import HomeworkTemplate
 from backend.journal.models import CheckIn, FeedItem, JournalEntry
+from backend.measures import services as measure_services
 from backend.meetings import services as meeting_services
 from backend.meetings.models import Attendance
 from tests.conftest import FAMILY_SCOPES, PERSONAS
@@ -47,6 +48,8 @@ from tests.factories import (
     NudgeRuleFactory,
     PatientFactory,
     PushSubscriptionFactory,
+    ResponseFactory,
+    ScheduleFactory,
 )
 from tests.helpers import assert_problem
 from tests.meetings.helpers import make_meetings, record
@@ -974,6 +977,106 @@ CASES = [
         {**only(200, ("linked_therapist",), THERAPISTS), "granted_therapist": 403},
         lambda w, p: {"decision": "reviewed", "feedback": "Well done."},
     ),
+    # --- measures: the therapist who scheduled them (linked_therapist here), else the measures
+    # scope; drafts and answers are the patient's own.
+    Case(
+        "GET",
+        "api/v1/measures/instruments/",
+        lambda w: "/api/v1/measures/instruments/",
+        roles(200, CONSENT_PARTIES),
+    ),
+    Case(
+        "GET",
+        "api/v1/measures/instruments/<slug:slug>/",
+        lambda w: "/api/v1/measures/instruments/phq-9/",
+        roles(200, CONSENT_PARTIES),
+    ),
+    Case(
+        "GET",
+        "api/v1/measures/schedules/",
+        lambda w: "/api/v1/measures/schedules/",
+        roles(200, CONSENT_PARTIES),
+    ),
+    Case(
+        "POST",
+        "api/v1/measures/schedules/",
+        lambda w: "/api/v1/measures/schedules/",
+        roles(201, THERAPISTS, unlinked_therapist=404),
+        lambda w, p: {"patient": str(w.personas["patient"].user.pk), "instrument": "bam"},
+    ),
+    Case(
+        "POST",
+        "api/v1/measures/schedules/standard/",
+        lambda w: "/api/v1/measures/schedules/standard/",
+        roles(201, THERAPISTS, unlinked_therapist=404),
+        lambda w, p: {"patient": str(w.personas["patient"].user.pk), "alcohol": True},
+    ),
+    Case(
+        "GET",
+        "api/v1/measures/schedules/<uuid:schedule_id>/",
+        lambda w: f"/api/v1/measures/schedules/{w.objects['schedule'].pk}/",
+        only(200, ("patient", "linked_therapist", "granted_therapist"), CONSENT_PARTIES),
+    ),
+    Case(
+        "PATCH",
+        "api/v1/measures/schedules/<uuid:schedule_id>/",
+        lambda w: f"/api/v1/measures/schedules/{w.objects['schedule'].pk}/",
+        # The granted therapist sees it (measures scope) but only its scheduler changes it.
+        {**only(200, ("linked_therapist",), THERAPISTS), "granted_therapist": 403},
+        lambda w, p: {"every_days": 21},
+    ),
+    Case(
+        "GET",
+        "api/v1/measures/schedules/<uuid:schedule_id>/draft/",
+        lambda w: f"/api/v1/measures/schedules/{w.objects['due_schedule'].pk}/draft/",
+        only(200, ("patient",), PATIENTS),
+    ),
+    Case(
+        "PUT",
+        "api/v1/measures/schedules/<uuid:schedule_id>/draft/",
+        lambda w: f"/api/v1/measures/schedules/{w.objects['due_schedule'].pk}/draft/",
+        only(200, ("patient",), PATIENTS),
+        lambda w, p: {"answers": {"1": 2, "2": 1}},
+    ),
+    Case("GET", "api/v1/measures/due/", lambda w: "/api/v1/measures/due/", roles(200, PATIENTS)),
+    Case(
+        "POST",
+        "api/v1/measures/responses/",
+        lambda w: "/api/v1/measures/responses/",
+        only(201, ("patient",), PATIENTS),
+        lambda w, p: {
+            "id": str(uuid.uuid4()),
+            "schedule": str(w.objects["due_schedule"].pk),
+            "answered_at": timezone.now().isoformat(),
+            "answers": {str(n): 1 for n in range(1, 8)},
+        },
+    ),
+    Case(
+        "GET",
+        "api/v1/measures/responses/",
+        lambda w: "/api/v1/measures/responses/",
+        roles(200, CONSENT_PARTIES),
+    ),
+    Case(
+        "GET",
+        "api/v1/measures/responses/<uuid:response_id>/",
+        lambda w: f"/api/v1/measures/responses/{w.objects['response'].pk}/",
+        only(200, ("patient", "linked_therapist", "granted_therapist"), CONSENT_PARTIES),
+    ),
+    Case(
+        "GET",
+        "api/v1/measures/results/",
+        lambda w: f"/api/v1/measures/results/?patient={w.personas['patient'].user.pk}",
+        only(200, ("patient", "linked_therapist", "granted_therapist"), CONSENT_PARTIES),
+    ),
+    Case(
+        "GET",
+        "api/v1/fhir/Patient/<uuid:patient_id>/$everything",
+        lambda w: f"/api/v1/fhir/Patient/{w.personas['patient'].user.pk}/$everything",
+        # Family never exports (403, whoever the patient); a therapist needs the measures
+        # scope or questionnaires of their own.
+        only(200, ("patient", "linked_therapist", "granted_therapist"), (*PATIENTS, *THERAPISTS)),
+    ),
 ]
 
 # --- which records each 2xx answer holds ---------------------------------------------------
@@ -1173,6 +1276,43 @@ SHOWS: dict[str, Shows] = {
     "POST api/v1/coping/plans/<uuid:plan_id>/suggestions/<uuid:suggestion_id>/decision/": the(
         "suggestion"
     ),
+    "GET api/v1/measures/instruments/": Shows(
+        lambda w, name, sent: {"phq-9", "gad-7", "bam", "pacs"}, _page_of(lambda r: r["slug"])
+    ),
+    "GET api/v1/measures/instruments/<slug:slug>/": Shows(
+        lambda w, name, sent: "phq-9", lambda body: body["slug"]
+    ),
+    "GET api/v1/measures/schedules/": page(
+        patient=("schedule", "due_schedule"),
+        linked_therapist=("schedule", "due_schedule"),
+        granted_therapist=("schedule", "due_schedule"),
+    ),
+    "POST api/v1/measures/schedules/": created(),
+    "POST api/v1/measures/schedules/standard/": Shows(
+        lambda w, name, sent: {"bam", "pacs"},
+        lambda body: {row["instrument"]["slug"] for row in body},
+    ),
+    "GET api/v1/measures/schedules/<uuid:schedule_id>/": the("schedule"),
+    "PATCH api/v1/measures/schedules/<uuid:schedule_id>/": the("schedule"),
+    "GET api/v1/measures/schedules/<uuid:schedule_id>/draft/": Shows(
+        lambda w, name, sent: str(w.objects["due_schedule"].pk), lambda body: body["schedule"]
+    ),
+    "PUT api/v1/measures/schedules/<uuid:schedule_id>/draft/": Shows(
+        lambda w, name, sent: str(w.objects["due_schedule"].pk), lambda body: body["schedule"]
+    ),
+    "GET api/v1/measures/due/": Shows(
+        lambda w, name, sent: {str(w.objects["due_schedule"].pk)} if name == "patient" else set(),
+        lambda body: {row["schedule"] for row in body},
+    ),
+    "POST api/v1/measures/responses/": sent_id(),
+    "GET api/v1/measures/responses/": page(
+        patient=("response",), linked_therapist=("response",), granted_therapist=("response",)
+    ),
+    "GET api/v1/measures/responses/<uuid:response_id>/": the("response"),
+    "GET api/v1/measures/results/": Shows(
+        lambda w, name, sent: (str(w.personas["patient"].user.pk), {"PHQ-9"}),
+        lambda body: (body["patient"], {r["instrument"]["name"] for r in body["results"]}),
+    ),
     "GET api/v1/homework/": page(
         patient=("homework", "submitted_homework", "former_homework"),
         granted_therapist=("homework", "submitted_homework", "former_homework"),
@@ -1267,6 +1407,7 @@ def world(personas) -> World:
     )
     _coping_world(world)
     _homework_world(world)
+    _measures_world(world)
     _people_world(world)
     return world
 
@@ -1356,6 +1497,21 @@ def _homework_world(world: World) -> None:
     link = CareLinkFactory(patient=patient, therapist=former)
     world.objects["former_homework"] = HomeworkFactory(patient=patient, therapist=former)
     care_services.link_end(link=link, by=patient)
+
+
+def _measures_world(world: World) -> None:
+    patient = world.personas["patient"].user
+    therapist = world.personas["linked_therapist"].user
+    world.objects["schedule"] = ScheduleFactory(
+        patient=patient, therapist=therapist, instrument="phq-9"
+    )
+    # Item 9 at 0: no crisis alert joins the feeds of the other cases.
+    world.objects["response"] = ResponseFactory(
+        schedule=world.objects["schedule"], value=1, answers={"9": 0}
+    )
+    due = ScheduleFactory(patient=patient, therapist=therapist, instrument="gad-7")
+    world.objects["due_schedule"] = due
+    measure_services.draft_save(schedule=due, answers={"1": 1})
 
 
 @pytest.mark.parametrize("persona_name", PERSONAS)

@@ -83,6 +83,7 @@ api_v1 = [
     path("coping/", include(coping_elsewhere)),
     path("homework/", include("backend.homework.urls")),
     path("measures/", include("backend.measures.urls")),
+    path("fhir/", include("backend.exchange.urls")),
 ]
 
 urlpatterns = [

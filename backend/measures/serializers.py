@@ -5,6 +5,7 @@ from backend.core.serializers import (
     AwareDateTimeField,
     BoundedDateField,
     ForPatientField,
+    ReferenceField,
     StrictIntegerField,
     StrictSerializer,
 )
@@ -14,41 +15,41 @@ from backend.measures.scoring import score_range
 MAX_EVERY_DAYS = 365
 
 
-class OptionSerializer(serializers.Serializer):
+class MeasureOptionSerializer(serializers.Serializer):
     value = serializers.IntegerField()
     label = serializers.CharField()
     code = serializers.CharField(required=False, help_text="LOINC answer code, where it has one.")
 
 
-class EnableWhenSerializer(serializers.Serializer):
+class MeasureEnableWhenSerializer(serializers.Serializer):
     item = serializers.CharField()
     above = serializers.IntegerField()
 
 
-class ItemSerializer(serializers.Serializer):
+class MeasureItemSerializer(serializers.Serializer):
     link_id = serializers.CharField()
     text = serializers.CharField(help_text="Worded as validated.")
     code = serializers.CharField(required=False, help_text="LOINC item code, where it has one.")
-    options = OptionSerializer(many=True)
+    options = MeasureOptionSerializer(many=True)
     required = serializers.BooleanField(default=True)
-    enable_when = EnableWhenSerializer(
+    enable_when = MeasureEnableWhenSerializer(
         required=False, help_text="Asked only when that item's answer is above the value."
     )
 
 
-class BandSerializer(serializers.Serializer):
+class MeasureBandSerializer(serializers.Serializer):
     min = serializers.IntegerField()
     max = serializers.IntegerField()
     label = serializers.CharField()
 
 
-class ScoreDefinitionSerializer(serializers.Serializer):
+class MeasureScoreDefinitionSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
     items = serializers.ListField(child=serializers.CharField())
     min = serializers.IntegerField()
     max = serializers.IntegerField()
-    bands = BandSerializer(many=True)
+    bands = MeasureBandSerializer(many=True)
 
 
 class InstrumentSerializer(serializers.Serializer):
@@ -63,10 +64,10 @@ class InstrumentSerializer(serializers.Serializer):
     source = serializers.CharField()
     copyright = serializers.CharField()
 
-    def get_items(self, instrument) -> ItemSerializer(many=True):  # type: ignore[valid-type]
-        return ItemSerializer(instrument.items, many=True).data
+    def get_items(self, instrument) -> MeasureItemSerializer(many=True):  # type: ignore[valid-type]
+        return MeasureItemSerializer(instrument.items, many=True).data
 
-    def get_scores(self, instrument) -> ScoreDefinitionSerializer(many=True):  # type: ignore[valid-type]
+    def get_scores(self, instrument) -> MeasureScoreDefinitionSerializer(many=True):  # type: ignore[valid-type]
         by_id = {item["link_id"]: item for item in instrument.items}
         rows = []
         for score in instrument.scoring.get("scores", ()):
@@ -81,7 +82,7 @@ class InstrumentSerializer(serializers.Serializer):
                     "bands": score.get("bands", []),
                 }
             )
-        return ScoreDefinitionSerializer(rows, many=True).data
+        return MeasureScoreDefinitionSerializer(rows, many=True).data
 
 
 class InstrumentRefSerializer(serializers.Serializer):
@@ -158,7 +159,7 @@ class AnswersField(serializers.DictField):
         return super().to_internal_value(data)
 
 
-class DraftSerializer(serializers.Serializer):
+class MeasureDraftSerializer(serializers.Serializer):
     schedule = serializers.UUIDField(source="schedule_id")
     window_start = serializers.DateField()
     answers = serializers.DictField(child=serializers.IntegerField())
@@ -169,7 +170,7 @@ class DraftWriteSerializer(StrictSerializer):
     answers = AnswersField()
 
 
-class DueSerializer(serializers.Serializer):
+class MeasureDueSerializer(serializers.Serializer):
     schedule = serializers.UUIDField(source="schedule.id")
     instrument = InstrumentRefSerializer(source="schedule.instrument")
     window_start = serializers.DateField(help_text="On your clock.")
@@ -182,7 +183,7 @@ class DueSerializer(serializers.Serializer):
 
 class ResponseWriteSerializer(StrictSerializer):
     id = serializers.UUIDField(help_text="Made by the phone: a retried upload never duplicates.")
-    schedule = serializers.UUIDField()
+    schedule = ReferenceField(help_text="The schedule this answers (one of yours, else 404).")
     answered_at = AwareDateTimeField(help_text="When it was answered, with the phone's offset.")
     answers = AnswersField()
 
@@ -208,39 +209,37 @@ class ResponseQuerySerializer(serializers.Serializer):
     instrument = serializers.SlugField(required=False)
 
 
-class PointSerializer(serializers.Serializer):
+class MeasurePointSerializer(serializers.Serializer):
     response = serializers.UUIDField(source="pk")
     answered_at = serializers.DateTimeField()
     scores = serializers.DictField(child=serializers.IntegerField())
     band = serializers.CharField()
 
 
-class FlagSerializer(serializers.Serializer):
+class MeasureFlagSerializer(serializers.Serializer):
     score = serializers.CharField()
     rule = serializers.CharField()
     message = serializers.CharField()
 
 
-class ResultSerializer(serializers.Serializer):
+class MeasureResultSerializer(serializers.Serializer):
     instrument = InstrumentRefSerializer()
-    latest = PointSerializer()
-    baseline = PointSerializer()
+    latest = MeasurePointSerializer()
+    baseline = MeasurePointSerializer()
     change = serializers.DictField(
         child=serializers.IntegerField(), help_text="Each score's change since the baseline."
     )
-    flags = FlagSerializer(many=True)
-    series = PointSerializer(many=True, source="responses", help_text="Oldest first.")
+    flags = MeasureFlagSerializer(many=True)
+    series = MeasurePointSerializer(many=True, source="responses", help_text="Oldest first.")
 
 
-class ResultsSerializer(serializers.Serializer):
+class MeasureResultsSerializer(serializers.Serializer):
     patient = serializers.UUIDField()
-    results = ResultSerializer(many=True)
+    results = MeasureResultSerializer(many=True)
 
 
 class ResultsQuerySerializer(serializers.Serializer):
-    patient = serializers.UUIDField(
-        required=False, help_text="Required for anyone but the patient."
-    )
+    patient = ReferenceField(required=False, help_text="Required for anyone but the patient.")
 
 
 class CrisisResourceSerializer(serializers.Serializer):

@@ -41,7 +41,8 @@ def _check_start(patient: User, starts_on: date) -> None:
 
 
 def _announce(patient: User) -> None:
-    transaction.on_commit(lambda: measure_scheduled.send(sender=MeasureSchedule, patient=patient))
+    # In this transaction: the reminder rule is kept with the schedule, or neither is.
+    measure_scheduled.send(sender=MeasureSchedule, patient=patient)
 
 
 @transaction.atomic

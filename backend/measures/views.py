@@ -28,15 +28,15 @@ from backend.measures import selectors, services
 from backend.measures.access import RESPONSE, SCHEDULE
 from backend.measures.models import Instrument, MeasureResponse, MeasureSchedule
 from backend.measures.serializers import (
-    DraftSerializer,
     DraftWriteSerializer,
-    DueSerializer,
     InstrumentSerializer,
+    MeasureDraftSerializer,
+    MeasureDueSerializer,
+    MeasureResultsSerializer,
     ResponseQuerySerializer,
     ResponseSerializer,
     ResponseWriteSerializer,
     ResultsQuerySerializer,
-    ResultsSerializer,
     ScheduleChangeSerializer,
     ScheduleQuerySerializer,
     ScheduleSerializer,
@@ -265,10 +265,10 @@ class DueListView(APIView):
             "One per running schedule whose current window (on your clock) has no answer yet, "
             "with any saved draft. At most one per instrument, so the list is never long."
         ),
-        responses={200: DueSerializer(many=True)},
+        responses={200: MeasureDueSerializer(many=True)},
     )
     def get(self, request):
-        return Response(DueSerializer(selectors.due_for(request.user), many=True).data)
+        return Response(MeasureDueSerializer(selectors.due_for(request.user), many=True).data)
 
 
 def _own_schedule(request, schedule_id) -> MeasureSchedule:
@@ -285,13 +285,13 @@ class DraftView(APIView):
 
     @extend_schema(
         summary="Your saved unfinished answers for the current window",
-        responses={200: DraftSerializer},
+        responses={200: MeasureDraftSerializer},
     )
     def get(self, request, schedule_id):
         draft = selectors.draft_for(_own_schedule(request, schedule_id))
         if draft is None:
             raise NotFound("No draft is saved for this questionnaire's current window.")
-        return Response(DraftSerializer(draft).data)
+        return Response(MeasureDraftSerializer(draft).data)
 
     @extend_schema(
         summary="Save unfinished answers",
@@ -301,14 +301,14 @@ class DraftView(APIView):
             "already answered, or a schedule not running, is a 409."
         ),
         request=DraftWriteSerializer,
-        responses={200: DraftSerializer, 409: None},
+        responses={200: MeasureDraftSerializer, 409: None},
     )
     def put(self, request, schedule_id):
         schedule = _own_schedule(request, schedule_id)
         serializer = DraftWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         draft = services.draft_save(schedule=schedule, answers=serializer.validated_data["answers"])
-        return Response(DraftSerializer(draft).data)
+        return Response(MeasureDraftSerializer(draft).data)
 
 
 def _crisis_support() -> dict:
@@ -426,7 +426,7 @@ class ResultsView(DisclosesRecordsToOthers, APIView):
             "answers the access rules give them (404 when none could be)."
         ),
         parameters=[ResultsQuerySerializer],
-        responses={200: ResultsSerializer},
+        responses={200: MeasureResultsSerializer},
     )
     def get(self, request):
         query = ResultsQuerySerializer(data=request.query_params)
@@ -448,7 +448,7 @@ class ResultsView(DisclosesRecordsToOthers, APIView):
             raise NotFound()
         results = selectors.results_from(shown)
         return Response(
-            ResultsSerializer(
+            MeasureResultsSerializer(
                 {"patient": patient_id, "results": results}, context=_context(request, now)
             ).data
         )
