@@ -22,10 +22,14 @@ local date at ``now``):
   in either week is not called a trend.
 - ``lapse_last_7_days`` (insights or journal.all): an entry in the last 7 local
   dates (today and the 6 before) ended lapsed or used.
+- ``measure_flags`` (measures): a standard questionnaire's answers raise a flag a
+  clinician acts on (backend.measures.scoring: PHQ-9 or GAD-7 up 5 or more since
+  baseline; BAM Use above 0 or Risk rising; PACS rising two weeks running).
 """
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -55,6 +59,8 @@ from backend.disclosure.services import Disclosure
 from backend.journal import reports, selectors
 from backend.journal.access import CHECKIN, COUNTER, ENTRY_FIGURES
 from backend.journal.models import CheckIn, Outcome
+from backend.measures import selectors as measures
+from backend.measures.access import RESPONSE
 from backend.meetings.access import ATTENDANCE
 
 SILENCE_DAYS = 3
@@ -66,7 +72,7 @@ ATTENDANCE_WEEKS = 4  # this local week and the three before
 LAPSE_OUTCOMES = (Outcome.LAPSED, Outcome.USED)
 INSIGHTS_DAYS = 30
 
-FLAGS = ("no_checkin_3_days", "rising_craving_trend", "lapse_last_7_days")
+FLAGS = ("no_checkin_3_days", "rising_craving_trend", "lapse_last_7_days", "measure_flags")
 ENTRY_FLAGS = ("rising_craving_trend", "lapse_last_7_days")
 
 # The sections of a summary, each shown only under one of its scopes.
@@ -78,6 +84,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "insights": (Scope.INSIGHTS,),
     "trigger_labels": (Scope.JOURNAL_ALL,),  # the patient's own words
     "meetings": (Scope.MEETINGS,),
+    "measures": (Scope.MEASURES,),
 }
 
 
@@ -267,6 +274,7 @@ def summaries_for(
             counters[counter.patient_id].append(counter)
     entry_days = _entry_days(viewer, with_entries, todays, now=now, held=held)
     attendance = _attendance_weeks(viewer, holding("meetings"), todays, now=now, held=held)
+    results = _measure_results(viewer, holding("measures"), now=now, held=held)
 
     return {
         patient.pk: _summary(
@@ -274,13 +282,45 @@ def summaries_for(
             scopes=held[patient.pk],
             sections=shown[patient.pk],
             today=todays[patient.pk],
-            run=runs.get(patient.pk),
-            counters=counters.get(patient.pk, []),
-            days=entry_days.get(patient.pk, {}),
-            attendance=attendance.get(patient.pk),
+            read=Read(
+                run=runs.get(patient.pk),
+                counters=counters.get(patient.pk, []),
+                days=entry_days.get(patient.pk, {}),
+                attendance=attendance.get(patient.pk),
+                results=results.get(patient.pk, []),
+            ),
         )
         for patient in patients
     }
+
+
+@dataclass(frozen=True)
+class Read:
+    """What was read for one patient's summary, each only where a section needs it."""
+
+    run: dict | None
+    counters: list
+    days: dict[date, dict]
+    attendance: dict[str, Any] | None
+    results: list
+
+
+def _measure_results(
+    viewer: User, patients: list[User], *, now: datetime, held: policy.Held
+) -> dict[UUID, list]:
+    """patient id -> each instrument's trend and flags (measures.selectors.Result); one query."""
+    if not patients:
+        return {}
+    rows = (
+        policy.readable(viewer, RESPONSE, now=now, held=held)
+        .filter(patient_id__in=[p.pk for p in patients])
+        .select_related("instrument")
+        .defer("answers")  # the scores are what a summary shows; the answers stay unread
+    )
+    by_patient: dict[UUID, list] = defaultdict(list)
+    for row in rows:
+        by_patient[row.patient_id].append(row)
+    return {pk: measures.results_from(answers) for pk, answers in by_patient.items()}
 
 
 def _summary(
@@ -289,12 +329,10 @@ def _summary(
     scopes: Iterable[str],
     sections: dict[str, str],
     today: date,
-    run: dict | None,
-    counters: list,
-    days: dict[date, dict],
-    attendance: dict[str, Any] | None,
+    read: "Read",
 ) -> dict[str, Any]:
     """One patient's summary from the rows read for them: no query, and only ``sections``."""
+    run, counters, days = read.run, read.counters, read.days
     summary: dict[str, Any] = {
         "patient": patient,
         "today": today,
@@ -330,7 +368,20 @@ def _summary(
             row["lapses"] for day, row in days.items() if day >= first_lapse_day
         )
     if "meetings" in sections:
-        summary["meetings"] = attendance
+        summary["meetings"] = read.attendance
+    if "measures" in sections:
+        summary["measures"] = [
+            {
+                "instrument": result.instrument,
+                "answered_at": result.latest.answered_at,
+                "scores": result.latest.scores,
+                "band": result.latest.band,
+                "change": result.change(),
+                "flags": result.flags,
+            }
+            for result in read.results
+        ]
+        summary["flags"]["measure_flags"] = any(result.flags for result in read.results)
     return summary
 
 
@@ -451,4 +502,7 @@ def summary_disclosures(summaries: Iterable[dict[str, Any]]) -> list[Disclosure]
         if "meetings" in summary:
             scope = sections["meetings"]
             items.append(Disclosure(patient_id, scope, "meeting_attendance", None, 1))
+        if "measures" in summary:
+            scope = sections["measures"]
+            items.append(Disclosure(patient_id, scope, "measure_results", None, 1))
     return items

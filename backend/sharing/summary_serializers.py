@@ -69,6 +69,35 @@ class SummaryFlagsSerializer(serializers.Serializer):
             "ended lapsed or used."
         ),
     )
+    measure_flags = serializers.BooleanField(
+        required=False,
+        help_text=(
+            "Scope measures. A questionnaire's answers raise a flag: PHQ-9 or GAD-7 up 5 or more "
+            "since baseline, BAM Use above 0 or Risk rising, PACS rising two weeks running."
+        ),
+    )
+
+
+class SummaryMeasureInstrumentSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+
+
+class SummaryMeasureFlagSerializer(serializers.Serializer):
+    score = serializers.CharField()
+    rule = serializers.CharField()
+    message = serializers.CharField()
+
+
+class SummaryMeasureSerializer(serializers.Serializer):
+    instrument = SummaryMeasureInstrumentSerializer()
+    answered_at = serializers.DateTimeField(help_text="The latest answer.")
+    scores = serializers.DictField(child=serializers.IntegerField())
+    band = serializers.CharField(help_text="The total's severity band, where it has bands.")
+    change = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Each score's change since the baseline."
+    )
+    flags = SummaryMeasureFlagSerializer(many=True)
 
 
 class SharedInsightsSerializer(InsightsSerializer):
@@ -103,6 +132,11 @@ class SharedSummarySerializer(serializers.Serializer):
     counters = SummaryCounterSerializer(many=True, required=False, help_text="Scope counters.")
     meetings = SummaryMeetingsSerializer(
         required=False, help_text="Scope meetings: support-group meeting attendance."
+    )
+    measures = SummaryMeasureSerializer(
+        many=True,
+        required=False,
+        help_text="Scope measures: each questionnaire's latest score, change and flags.",
     )
     craving_trend = CravingTrendSerializer(
         required=False,

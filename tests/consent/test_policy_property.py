@@ -236,6 +236,11 @@ class World:
             result["flags"]["lapse_last_7_days"] = any(
                 e.outcome in LAPSES and today - timedelta(days=6) <= d <= today for d, e in dated
             )
+        if Scope.MEASURES in scopes:
+            # These histories answer no questionnaire (tests/measures covers them): an empty
+            # section, and no flag raised.
+            result["measures"] = []
+            result["flags"]["measure_flags"] = False
         return result
 
 
@@ -473,6 +478,8 @@ def _summary_shape(summary: dict) -> dict:
         shape["counters"] = {c["id"] for c in summary["counters"]}
     if "craving_trend" in summary:
         shape["craving_trend"] = True
+    if "measures" in summary:
+        shape["measures"] = list(summary["measures"])
     return shape
 
 

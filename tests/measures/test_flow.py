@@ -278,3 +278,34 @@ def test_lists_cost_the_same_queries_for_any_page_size(patient, linked_therapist
     assert_flat_queries(
         lambda size: full_page(client, "/api/v1/measures/responses/", size), (2, 6), prepare=prepare
     )
+
+
+def test_the_summary_shows_measures_and_their_flag_only_under_the_measures_scope(
+    patient, linked_therapist, phq
+):
+    ResponseFactory(schedule=phq, answers={"1": 1})
+    with time_machine.travel(NOON + timedelta(days=14), tick=False):
+        ResponseFactory(schedule=phq, answers={"1": 3, "2": 3, "3": 2})
+        reader = TherapistFactory()
+        CareLinkFactory(patient=patient, therapist=reader)
+        grant_for(patient, reader, [Scope.CHECKINS])
+        client = client_for(reader)
+        summary_url = f"/api/v1/care/patients/{patient.pk}/summary/"
+        without = client.get(summary_url).json()
+        grant_for(patient, reader, [Scope.MEASURES])
+        summary = client.get(summary_url).json()
+        flagged = client.get("/api/v1/care/caseload/summaries/", {"flag": "measure_flags"}).json()
+
+    assert "measures" not in without
+    assert "measure_flags" not in without["flags"]
+    [phq9] = summary["measures"]
+    assert (phq9["instrument"]["slug"], phq9["scores"], phq9["band"]) == (
+        "phq-9",
+        {"total": 8},
+        "Mild",
+    )
+    assert phq9["change"] == {"total": 7}
+    assert [f["rule"] for f in phq9["flags"]] == ["rise_from_baseline"]
+    assert summary["flags"]["measure_flags"] is True
+    assert [row["patient"]["id"] for row in flagged["results"]] == [str(patient.pk)]
+    assert DisclosureLog.objects.filter(viewer=reader, kind="measure_results").exists()
