@@ -309,3 +309,56 @@ def test_the_summary_shows_measures_and_their_flag_only_under_the_measures_scope
     assert summary["flags"]["measure_flags"] is True
     assert [row["patient"]["id"] for row in flagged["results"]] == [str(patient.pk)]
     assert DisclosureLog.objects.filter(viewer=reader, kind="measure_results").exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"instrument": "phq-10"}, "instrument"),
+        ({"instrument": "phq-9", "every_days": 0}, "every_days"),
+        ({"instrument": "phq-9", "every_days": 400}, "every_days"),
+        ({"instrument": "phq-9", "starts_on": "9999-12-31"}, "starts_on"),
+        ({"instrument": "phq-9", "starts_on": "2020-01-01"}, "starts_on"),
+        ({"instrument": "phq-9", "owner": "me"}, "owner"),
+    ],
+)
+def test_a_bad_schedule_is_refused_by_field_and_nothing_is_kept(
+    patient, linked_therapist, body, field
+):
+    response = client_for(linked_therapist).post(
+        "/api/v1/measures/schedules/", {"patient": str(patient.pk), **body}, format="json"
+    )
+
+    problem = assert_problem(response, 400)
+    assert [e["field"] for e in problem["errors"]] == [field]
+    assert not NudgeRule.objects.exists()
+
+
+def test_a_stopped_schedule_is_no_longer_due_and_its_answers_stay(patient, linked_therapist, phq):
+    ResponseFactory(schedule=phq)
+    stopped = client_for(linked_therapist).patch(
+        f"/api/v1/measures/schedules/{phq.pk}/", {"stop": True}, format="json"
+    )
+
+    assert stopped.status_code == 200
+    assert stopped.json()["stopped_at"]
+    with time_machine.travel(NOON + timedelta(days=15), tick=False):
+        assert client_for(patient).get("/api/v1/measures/due/").json() == []
+        late = _answer(client_for(patient), phq, PHQ_CALM)
+    assert_problem(late, 400)
+    assert MeasureResponse.objects.count() == 1
+
+
+def test_the_bundle_costs_the_same_queries_for_any_number_of_answers(patient, linked_therapist):
+    with time_machine.travel(NOON - timedelta(weeks=12), tick=False):
+        bam = ScheduleFactory(patient=patient, therapist=linked_therapist, instrument="bam")
+    answered = []
+
+    def prepare(size):
+        while len(answered) < size:
+            moment = NOON - timedelta(weeks=12) + timedelta(weeks=len(answered), hours=1)
+            answered.append(ResponseFactory(schedule=bam, answered_at=moment))
+
+    client = client_for(linked_therapist)
+    url = f"/api/v1/fhir/Patient/{patient.pk}/$everything"
+    assert_flat_queries(lambda size: client.get(url), (1, 8), prepare=prepare)
