@@ -3,7 +3,7 @@
 Built from what the access gate handed out (never from a query of its own): the
 minimal Patient, a Questionnaire per instrument, a QuestionnaireResponse per
 answer, an Observation per answer (its panel) with one per score as members, a
-Consent per grant. Every resource carries the Part 2 security labels: 42 CFR Part 2
+Consent per grant, an Appointment per IOP session the patient was expected at. Every resource carries the Part 2 security labels: 42 CFR Part 2
 data (``42CFRPart2``), no redisclosure without consent (``NORDSCLCD``), restricted
 (``R``).
 
@@ -240,6 +240,46 @@ def observations(response, patient_ref: str) -> list[tuple[str, dict[str, Any]]]
     return [(f"urn:uuid:{panel_id}", panel), *members]
 
 
+# An IOP session's attendance, as FHIR's Appointment status says it.
+APPOINTMENT_STATUS = {
+    "present": "fulfilled",
+    "late": "fulfilled",
+    "absent": "noshow",
+    "excused": "cancelled",
+}
+SESSION_KIND_SYSTEM = "urn:recovery-companion:session-kind"
+
+
+def appointment_resource(session, patient_ref: str, now: datetime) -> dict[str, Any]:
+    """An IOP session the patient was expected at: booked ahead, then fulfilled, a no-show,
+    or cancelled (by the program, or excused)."""
+    if session.status == "cancelled":
+        status = "cancelled"
+    elif session.attendance_status:
+        status = APPOINTMENT_STATUS[session.attendance_status]
+    else:
+        status = "booked" if session.starts_at > now else "noshow"
+    where = session.telehealth_url or session.place
+    resource: dict[str, Any] = {
+        "resourceType": "Appointment",
+        "id": str(session.pk),
+        "meta": _meta(),
+        "status": status,
+        "appointmentType": {"text": session.get_kind_display()},
+        "serviceType": [{"coding": [{"system": SESSION_KIND_SYSTEM, "code": session.kind}]}],
+        "description": session.title,
+        "start": _when(session.starts_at),
+        "end": _when(session.ends_at),
+        "minutesDuration": session.duration_minutes,
+        "participant": [
+            {"actor": {"reference": patient_ref}, "required": "required", "status": "accepted"}
+        ],
+    }
+    if where:
+        resource["comment"] = where
+    return resource
+
+
 def _grant_status(grant, now: datetime) -> str:
     if grant.revoked_at is not None or grant.expires_at <= now:
         return "inactive"
@@ -317,7 +357,7 @@ def bundle(
     responses: Sequence[Any],
     grants: Iterable[Any],
     now: datetime,
-    extra: Iterable[tuple[str, dict[str, Any]]] = (),
+    sessions: Iterable[Any] = (),
 ) -> dict[str, Any]:
     """The collection Bundle: fullUrls are urn:uuid, and references point at them."""
     patient_ref = _ref("patient", str(patient.pk))
@@ -329,7 +369,10 @@ def bundle(
         )
         entries += observations(response, patient_ref)
     entries += [(_ref("consent", str(g.pk)), consent_resource(g, patient_ref, now)) for g in grants]
-    entries += list(extra)
+    entries += [
+        (_ref("appointment", str(s.pk)), appointment_resource(s, patient_ref, now))
+        for s in sessions
+    ]
     return {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),

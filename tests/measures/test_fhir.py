@@ -1,17 +1,21 @@
 """The FHIR R4 export: valid to FHIR's own models, labelled as Part 2 data, through the gate."""
 
 import json
+import uuid
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 import time_machine
 from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B.appointment import Appointment
 from fhir.resources.R4B.bundle import Bundle
 
 from backend.consent.scopes import Scope
 from backend.consent.services import grant_revoke
 from backend.disclosure.models import DisclosureLog
+from backend.exchange import fhir
 from tests.factories import (
     CareLinkFactory,
     ResponseFactory,
@@ -139,3 +143,45 @@ def test_a_patient_cannot_export_someone_else_and_family_never_exports(
 ):
     assert client_for(other_patient).get(_url(patient)).status_code == 404
     assert client_for(family_granted).get(_url(patient)).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("status", "attendance", "ahead", "expected"),
+    [
+        ("scheduled", None, True, "booked"),
+        ("scheduled", None, False, "noshow"),
+        ("scheduled", "present", False, "fulfilled"),
+        ("scheduled", "late", False, "fulfilled"),
+        ("scheduled", "absent", False, "noshow"),
+        ("scheduled", "excused", False, "cancelled"),
+        ("cancelled", None, True, "cancelled"),
+    ],
+)
+def test_a_session_is_an_appointment_whose_status_follows_attendance(
+    status, attendance, ahead, expected
+):
+    now = timezone.now()
+    starts = now + timedelta(days=1 if ahead else -1)
+    session = SimpleNamespace(
+        pk=uuid.uuid4(),
+        status=status,
+        attendance_status=attendance,
+        kind="group",
+        get_kind_display=lambda: "Group therapy",
+        title="Relapse prevention group",
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=3),
+        duration_minutes=180,
+        place="Room 2",
+        telehealth_url="",
+    )
+
+    resource = fhir.appointment_resource(session, "urn:uuid:" + str(uuid.uuid4()), now)
+
+    Appointment.model_validate(resource)
+    assert (resource["status"], resource["minutesDuration"], resource["comment"]) == (
+        expected,
+        180,
+        "Room 2",
+    )
+    assert {s["code"] for s in resource["meta"]["security"]} == {"42CFRPart2", "NORDSCLCD", "R"}
