@@ -36,6 +36,7 @@ from backend.journal.models import CheckIn, FeedItem, JournalEntry
 from backend.measures import services as measure_services
 from backend.meetings import services as meeting_services
 from backend.meetings.models import Attendance
+from backend.nudges.models import NudgeRule
 from tests.conftest import FAMILY_SCOPES, PERSONAS
 from tests.factories import (
     AttendanceFactory,
@@ -1231,7 +1232,7 @@ SHOWS: dict[str, Shows] = {
     "POST api/v1/meetings/saved/": the("other_meeting", got=lambda body: body["meeting"]["id"]),
     "GET api/v1/meetings/attendance/": page(patient=("attendance",)),
     "POST api/v1/meetings/attendance/": created(),
-    "GET api/v1/nudges/rules/": page(patient=("rule", "suggested_rule")),
+    "GET api/v1/nudges/rules/": page(patient=("rule", "suggested_rule", "measure_rule")),
     "POST api/v1/nudges/rules/": created(),
     "GET api/v1/nudges/rules/<uuid:rule_id>/": the("rule"),
     "PATCH api/v1/nudges/rules/<uuid:rule_id>/": the("rule"),
@@ -1512,6 +1513,8 @@ def _measures_world(world: World) -> None:
     due = ScheduleFactory(patient=patient, therapist=therapist, instrument="gad-7")
     world.objects["due_schedule"] = due
     measure_services.draft_save(schedule=due, answers={"1": 1})
+    # Scheduling a questionnaire gave the patient a reminder for when one is due.
+    world.objects["measure_rule"] = NudgeRule.objects.get(patient=patient, kind="measure")
 
 
 @pytest.mark.parametrize("persona_name", PERSONAS)
