@@ -10,8 +10,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.contrib.auth.tokens import default_token_generator
 from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -35,6 +37,8 @@ from backend.homework.models import HomeworkTemplate
 from backend.journal.models import CheckIn, FeedItem, JournalEntry
 from backend.meetings import services as meeting_services
 from backend.meetings.models import Attendance
+from backend.program import services as program_services
+from backend.program.models import Session
 from tests.conftest import FAMILY_SCOPES, PERSONAS
 from tests.factories import (
     AttendanceFactory,
@@ -47,6 +51,8 @@ from tests.factories import (
     NudgeRuleFactory,
     PatientFactory,
     PushSubscriptionFactory,
+    TherapistFactory,
+    program_make,
 )
 from tests.helpers import assert_problem
 from tests.meetings.helpers import make_meetings, record
@@ -974,6 +980,151 @@ CASES = [
         {**only(200, ("linked_therapist",), THERAPISTS), "granted_therapist": 403},
         lambda w, p: {"decision": "reviewed", "feedback": "Well done."},
     ),
+    # --- program: clinic staff run programs; its therapists (linked_therapist) see and mark;
+    # anyone else only under the `program` scope (granted_therapist).
+    Case(
+        "GET",
+        "api/v1/program/programs/",
+        lambda w: "/api/v1/program/programs/",
+        roles(200, (*PATIENTS, *THERAPISTS, "clinic_admin")),
+    ),
+    Case(
+        "POST",
+        "api/v1/program/programs/",
+        lambda w: "/api/v1/program/programs/",
+        roles(201, ("clinic_admin",)),
+        lambda w, p: {
+            "name": "Day program",
+            "time_zone": "America/Denver",
+            "starts_on": str(w.objects["today"]),
+        },
+    ),
+    Case(
+        "GET",
+        "api/v1/program/programs/<uuid:program_id>/",
+        lambda w: f"/api/v1/program/programs/{w.objects['program'].pk}/",
+        {
+            **only(200, ("patient", "linked_therapist"), (*PATIENTS, *THERAPISTS)),
+            "clinic_admin": 200,
+        },
+    ),
+    Case(
+        "POST",
+        "api/v1/program/programs/<uuid:program_id>/slots/",
+        lambda w: f"/api/v1/program/programs/{w.objects['program'].pk}/slots/",
+        roles(201, ("clinic_admin",)),
+        lambda w, p: {
+            "kind": "education",
+            "title": "Understanding cravings",
+            "weekday": (w.objects["today"].weekday() + 4) % 7,
+            "start_time": "04:00",
+            "duration_minutes": 60,
+            "therapist": str(w.objects["program_colleague"].pk),
+        },
+    ),
+    Case(
+        "GET",
+        "api/v1/program/programs/<uuid:program_id>/sessions/",
+        lambda w: f"/api/v1/program/programs/{w.objects['program'].pk}/sessions/",
+        {**roles(404, THERAPISTS, linked_therapist=200), "clinic_admin": 200},
+    ),
+    Case(
+        "POST",
+        "api/v1/program/programs/<uuid:program_id>/sessions/",
+        lambda w: f"/api/v1/program/programs/{w.objects['program'].pk}/sessions/",
+        roles(201, ("clinic_admin",)),
+        lambda w, p: {
+            "kind": "group",
+            "title": "Extra group",
+            "local_date": str(w.objects["today"] + datetime.timedelta(days=9)),
+            "start_time": "05:00",
+            "duration_minutes": 60,
+            "therapist": str(w.objects["program_colleague"].pk),
+        },
+    ),
+    Case(
+        "GET",
+        "api/v1/program/sessions/",
+        lambda w: f"/api/v1/program/sessions/?patient={w.personas['patient'].user.pk}",
+        only(
+            200,
+            ("patient", "linked_therapist", "granted_therapist"),
+            (*PATIENTS, *THERAPISTS, *FAMILIES),
+        ),
+    ),
+    Case(
+        "POST",
+        "api/v1/program/sessions/<uuid:session_id>/cancel/",
+        lambda w: f"/api/v1/program/sessions/{w.objects['future_session'].pk}/cancel/",
+        roles(200, ("clinic_admin",)),
+        lambda w, p: {"reason": "Clinic holiday"},
+    ),
+    Case(
+        "GET",
+        "api/v1/program/sessions/<uuid:session_id>/attendance/",
+        lambda w: f"/api/v1/program/sessions/{w.objects['past_session'].pk}/attendance/",
+        only(200, ("linked_therapist",), THERAPISTS),
+    ),
+    Case(
+        "POST",
+        "api/v1/program/sessions/<uuid:session_id>/attendance/",
+        lambda w: f"/api/v1/program/sessions/{w.objects['past_session'].pk}/attendance/",
+        only(200, ("linked_therapist",), THERAPISTS),
+        lambda w, p: {"patient": str(w.personas["patient"].user.pk), "status": "late"},
+    ),
+    Case(
+        "POST",
+        "api/v1/program/sessions/<uuid:session_id>/check-in/",
+        lambda w: f"/api/v1/program/sessions/{w.objects['open_session'].pk}/check-in/",
+        only(201, ("patient",), PATIENTS),
+    ),
+    Case(
+        "GET",
+        "api/v1/program/enrolments/",
+        lambda w: "/api/v1/program/enrolments/",
+        roles(200, CONSENT_PARTIES),
+    ),
+    Case(
+        "POST",
+        "api/v1/program/enrolments/",
+        lambda w: "/api/v1/program/enrolments/",
+        roles(404, THERAPISTS, linked_therapist=201),
+        lambda w, p: {
+            "patient": str(w.objects["enrolee"].pk),
+            "program": str(w.objects["program"].pk),
+            "starts_on": str(w.objects["today"]),
+        },
+    ),
+    Case(
+        "GET",
+        "api/v1/program/enrolments/<uuid:enrolment_id>/",
+        lambda w: f"/api/v1/program/enrolments/{w.objects['enrolment'].pk}/",
+        only(200, ("patient", "linked_therapist", "granted_therapist"), CONSENT_PARTIES),
+    ),
+    Case(
+        "POST",
+        "api/v1/program/enrolments/<uuid:enrolment_id>/status/",
+        lambda w: f"/api/v1/program/enrolments/{w.objects['enrolment'].pk}/status/",
+        # The granted therapist sees it (program scope) but only the program's staff change it.
+        {**only(200, ("linked_therapist",), THERAPISTS), "granted_therapist": 403},
+        lambda w, p: {"status": "completed", "reason": "Goals met"},
+    ),
+    Case(
+        "POST",
+        "api/v1/program/enrolments/<uuid:enrolment_id>/planned-end/",
+        lambda w: f"/api/v1/program/enrolments/{w.objects['enrolment'].pk}/planned-end/",
+        {**only(200, ("linked_therapist",), THERAPISTS), "granted_therapist": 403},
+        lambda w, p: {
+            "planned_end": str(w.objects["today"] + datetime.timedelta(days=60)),
+            "reason": "A setback",
+        },
+    ),
+    Case(
+        "GET",
+        "api/v1/program/attendance/",
+        lambda w: "/api/v1/program/attendance/",
+        roles(200, CONSENT_PARTIES),
+    ),
 ]
 
 # --- which records each 2xx answer holds ---------------------------------------------------
@@ -1186,6 +1337,33 @@ SHOWS: dict[str, Shows] = {
     "PUT api/v1/homework/<uuid:homework_id>/answers/": the("homework"),
     "POST api/v1/homework/<uuid:homework_id>/submit/": the("homework"),
     "POST api/v1/homework/<uuid:homework_id>/review/": the("submitted_homework"),
+    "GET api/v1/program/programs/": page(
+        patient=("program",), linked_therapist=("program",), clinic_admin=("program",)
+    ),
+    "POST api/v1/program/programs/": created(),
+    "GET api/v1/program/programs/<uuid:program_id>/": the("program"),
+    "POST api/v1/program/programs/<uuid:program_id>/slots/": created(),
+    "GET api/v1/program/programs/<uuid:program_id>/sessions/": page("sessions"),
+    "POST api/v1/program/programs/<uuid:program_id>/sessions/": created(),
+    "GET api/v1/program/sessions/": page("patient_sessions"),
+    "POST api/v1/program/sessions/<uuid:session_id>/cancel/": the("future_session"),
+    "GET api/v1/program/sessions/<uuid:session_id>/attendance/": page(
+        "enrolment", got=_page_of(lambda row: row["enrolment"])
+    ),
+    "POST api/v1/program/sessions/<uuid:session_id>/attendance/": the("program_attendance"),
+    "POST api/v1/program/sessions/<uuid:session_id>/check-in/": created(),
+    "GET api/v1/program/enrolments/": page(
+        patient=("enrolment",), linked_therapist=("enrolment",), granted_therapist=("enrolment",)
+    ),
+    "POST api/v1/program/enrolments/": created(),
+    "GET api/v1/program/enrolments/<uuid:enrolment_id>/": the("enrolment"),
+    "POST api/v1/program/enrolments/<uuid:enrolment_id>/status/": the("enrolment"),
+    "POST api/v1/program/enrolments/<uuid:enrolment_id>/planned-end/": the("enrolment"),
+    "GET api/v1/program/attendance/": page(
+        patient=("program_attendance",),
+        linked_therapist=("program_attendance",),
+        granted_therapist=("program_attendance",),
+    ),
 }
 
 
@@ -1267,6 +1445,7 @@ def world(personas) -> World:
     )
     _coping_world(world)
     _homework_world(world)
+    _program_world(world)
     _people_world(world)
     return world
 
@@ -1334,6 +1513,67 @@ def _coping_world(world: World) -> None:
         section="reasons",
         proposed=["My health"],
     )
+
+
+def _program_world(world: World) -> None:
+    """A program run by the linked therapist (and a colleague), the patient enrolled two
+    weeks ago, present at the first session; a session open for check-in now."""
+    patient = world.personas["patient"].user
+    therapist = world.personas["linked_therapist"].user
+    today = world.objects["today"]
+    colleague = TherapistFactory()
+    world.objects["program_colleague"] = colleague
+    program = program_make(
+        therapists=[therapist, colleague], starts_on=today - datetime.timedelta(days=14)
+    )
+    world.objects["program"] = program
+    slot = program_services.slot_add(
+        program=program,
+        data={
+            "kind": "group",
+            "title": "Relapse prevention group",
+            "weekday": (today.weekday() + 3) % 7,
+            "start_time": datetime.time(3, 0),
+            "duration_minutes": 90,
+            "therapist": therapist,
+        },
+    )
+    sessions = list(Session.objects.filter(slot=slot).order_by("starts_at"))
+    world.objects["past_session"], world.objects["future_session"] = sessions[0], sessions[-1]
+    # Open for check-in now: started a minute ago (earlier late at night, to end that day).
+    local = timezone.now().astimezone(ZoneInfo(program.time_zone)).replace(second=0, microsecond=0)
+    start = min(local - datetime.timedelta(minutes=1), local.replace(hour=23, minute=54))
+    world.objects["open_session"] = program_services.session_add(
+        program=program,
+        data={
+            "kind": "education",
+            "title": "Understanding cravings",
+            "local_date": start.date(),
+            "start_time": start.time(),
+            "duration_minutes": 5,
+            "therapist": colleague,
+        },
+    )
+    world.objects["sessions"] = list(Session.objects.filter(program=program))
+    world.objects["enrolment"] = program_services.enrol(
+        by=therapist,
+        patient=patient,
+        program=program,
+        primary_therapist=therapist,
+        starts_on=program.starts_on,
+    )
+    world.objects["patient_sessions"] = list(
+        Session.objects.filter(
+            program=program, local_date__lte=world.objects["enrolment"].planned_end
+        )
+    )
+    enrolee = PatientFactory()
+    CareLinkFactory(patient=enrolee, therapist=therapist)
+    world.objects["enrolee"] = enrolee
+    with time_machine.travel(sessions[0].starts_at, tick=False):
+        world.objects["program_attendance"], _ = program_services.attendance_mark(
+            session=sessions[0], patient_id=patient.pk, by=therapist, status="present"
+        )
 
 
 def _homework_world(world: World) -> None:

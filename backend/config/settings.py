@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "backend.coping",
     "backend.homework",
     "backend.meetings",
+    "backend.program",
     "backend.journal",
     "backend.sharing",
     "backend.nudges",
@@ -352,6 +353,9 @@ SPECTACULAR_SETTINGS = {
         "PlanSuggestionDecisionEnum": [("accept", "Accept"), ("reject", "Reject")],
         "HomeworkKindEnum": "backend.homework.models.HomeworkKind",
         "HomeworkReviewDecisionEnum": "backend.homework.models.HomeworkReview.Decision",
+        "SessionKindEnum": "backend.program.models.SessionKind",
+        "LevelOfCareEnum": "backend.program.models.LevelOfCare",
+        "ProgramAttendanceStatusEnum": "backend.program.models.Attendance.Status",
     },
 }
 

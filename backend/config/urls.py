@@ -82,6 +82,7 @@ api_v1 = [
     path("coping/", include("backend.coping.urls")),
     path("coping/", include(coping_elsewhere)),
     path("homework/", include("backend.homework.urls")),
+    path("program/", include("backend.program.urls")),
 ]
 
 urlpatterns = [

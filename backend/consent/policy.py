@@ -112,6 +112,9 @@ class Kind:
     # while on the care team by ``team``.
     assigned_by: str | None = None
     team: TeamRule | None = None
+    # The program's own record by membership: SQL of the rows the viewer sees without a
+    # grant because they treat the patient there (a program's therapists, its attendance).
+    treating: Callable[[User], Q] | None = None
     # field -> the scopes that reveal it to someone other than the patient. Such a field
     # is read as ``shown_<field>``, null where no scope in force reveals it.
     fields: Mapping[str, frozenset[str]] = field(default_factory=dict)
@@ -242,6 +245,8 @@ def _reach_rule(
         rule |= who & reach.q()
     if kind.assigned_by is not None and kind.team is not None:
         rule |= Q(kind.team(viewer, kind.patient), **{kind.assigned_by: viewer})
+    if kind.treating is not None:
+        rule |= kind.treating(viewer)
     if kind.public is not None:
         rule |= kind.public
     return rule
@@ -430,13 +435,22 @@ def hand_out(
             scopes={reach.scope for reach in kind.reach},
         )
     name_of = log_as or (lambda record: (kind.name, str(_value(record, kind.log_id))))
+    treated: set[Any] = set()
+    if kind.treating is not None:
+        # Asked again now, as a grant is: membership may have ended while this request ran.
+        treated = set(
+            kind.model._default_manager.filter(pk__in=[record.pk for record in records])
+            .filter(kind.treating(viewer))
+            .values_list("pk", flat=True)
+        )
     shown: list[T] = []
     groups: dict[tuple[UUID, str, str], list[str]] = defaultdict(list)
     for record in records:
         patient_id = kind.patient_of(record)
         scope = reach_of(viewer, kind, record, held.get(patient_id, {}))
         if not scope and not (
-            kind.assigned_by and _value(record, f"{kind.assigned_by}_id") == viewer.pk
+            (kind.assigned_by and _value(record, f"{kind.assigned_by}_id") == viewer.pk)
+            or record.pk in treated
         ):
             continue
         shown.append(record)

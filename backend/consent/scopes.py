@@ -17,6 +17,7 @@ class Scope(models.TextChoices):
     COPING = "coping", "Coping skills, checklists and your relapse-prevention plan"
     HOMEWORK = "homework", "Homework"
     MEETINGS = "meetings", "Support-group meeting attendance"
+    PROGRAM = "program", "Your treatment program: enrolment, sessions and attendance"
     CRISIS_ALERTS = "crisis_alerts", "Alerts when a craving is very high or after a lapse"
 
 

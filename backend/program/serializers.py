@@ -1,0 +1,235 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from backend.accounts.serializers import PersonSerializer
+from backend.core.serializers import (
+    AwareDateTimeField,
+    BoundedDateField,
+    ReferenceField,
+    StrictIntegerField,
+    StrictSerializer,
+)
+from backend.core.time import validate_time_zone
+from backend.program.models import Attendance, Enrolment, LevelOfCare, Program, SessionKind
+
+MAX_TEXT = 2000
+
+
+def _zone(value: str) -> str:
+    try:
+        validate_time_zone(value)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(error.messages) from None
+    return value
+
+
+class ProgramWriteSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=120)
+    level_of_care = serializers.ChoiceField(choices=LevelOfCare.choices, default=LevelOfCare.IOP)
+    planned_weeks = StrictIntegerField(min_value=1, max_value=104, default=12)
+    time_zone = serializers.CharField(max_length=64, validators=[_zone])
+    starts_on = BoundedDateField()
+    ends_on = BoundedDateField(required=False, allow_null=True)
+    checkin_opens_minutes = StrictIntegerField(min_value=0, max_value=240, default=15)
+    checkin_closes_minutes = StrictIntegerField(min_value=0, max_value=240, default=30)
+    late_after_minutes = StrictIntegerField(min_value=0, max_value=240, default=10)
+    therapists = serializers.ListField(child=serializers.UUIDField(), max_length=200, default=list)
+
+    def validate(self, attrs):
+        if attrs.get("ends_on") and attrs["ends_on"] < attrs["starts_on"]:
+            raise serializers.ValidationError(
+                {"ends_on": ["The program cannot end before it starts."]}
+            )
+        return attrs
+
+
+class SlotSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    kind = serializers.CharField()
+    title = serializers.CharField()
+    weekday = serializers.IntegerField()
+    start_time = serializers.TimeField(format="%H:%M")
+    duration_minutes = serializers.IntegerField()
+    therapist = serializers.UUIDField(source="therapist_id")
+    patient = serializers.UUIDField(source="patient_id", allow_null=True)
+    place = serializers.CharField()
+    telehealth_url = serializers.CharField()
+    valid_from = serializers.DateField()
+    valid_until = serializers.DateField(allow_null=True)
+
+
+class ProgramSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    level_of_care = serializers.CharField()
+    planned_weeks = serializers.IntegerField()
+    time_zone = serializers.CharField()
+    starts_on = serializers.DateField()
+    ends_on = serializers.DateField(allow_null=True)
+    checkin_opens_minutes = serializers.IntegerField()
+    checkin_closes_minutes = serializers.IntegerField()
+    late_after_minutes = serializers.IntegerField()
+    therapists = serializers.SerializerMethodField()
+    timetable = serializers.SerializerMethodField()
+
+    def get_therapists(self, program: Program) -> list[str]:
+        return [str(row.therapist_id) for row in program.staff.all()]
+
+    def get_timetable(self, program: Program) -> list[dict]:
+        return SlotSerializer(program.slots.all(), many=True).data
+
+
+class SlotWriteSerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=SessionKind.choices)
+    title = serializers.CharField(max_length=120)
+    weekday = StrictIntegerField(min_value=0, max_value=6, help_text="0 is Monday.")
+    start_time = serializers.TimeField(help_text="Wall-clock time in the program's zone.")
+    duration_minutes = StrictIntegerField(min_value=5, max_value=720)
+    therapist = ReferenceField(help_text="A therapist on the program's staff.")
+    patient = ReferenceField(required=False, help_text="For individual and family sessions.")
+    place = serializers.CharField(max_length=200, required=False, default="")
+    telehealth_url = serializers.URLField(max_length=500, required=False, default="")
+    valid_from = BoundedDateField(required=False)
+    valid_until = BoundedDateField(required=False, allow_null=True)
+
+
+class ExtraSessionWriteSerializer(StrictSerializer):
+    kind = serializers.ChoiceField(choices=SessionKind.choices)
+    title = serializers.CharField(max_length=120)
+    local_date = BoundedDateField()
+    start_time = serializers.TimeField()
+    duration_minutes = StrictIntegerField(min_value=5, max_value=720)
+    therapist = ReferenceField()
+    patient = ReferenceField(required=False)
+    place = serializers.CharField(max_length=200, required=False, default="")
+    telehealth_url = serializers.URLField(max_length=500, required=False, default="")
+
+
+class CancelSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+
+
+class SessionSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    program = serializers.UUIDField(source="program_id")
+    kind = serializers.CharField()
+    title = serializers.CharField()
+    local_date = serializers.DateField()
+    starts_at = AwareDateTimeField()
+    ends_at = AwareDateTimeField()
+    duration_minutes = serializers.IntegerField()
+    therapist = serializers.UUIDField(source="therapist_id")
+    place = serializers.CharField()
+    telehealth_url = serializers.CharField()
+    status = serializers.CharField()
+    cancel_reason = serializers.CharField()
+
+
+class PatientSessionSerializer(SessionSerializer):
+    attendance = serializers.CharField(source="attendance_status", allow_null=True)
+
+
+class SessionRangeSerializer(StrictSerializer):
+    start = AwareDateTimeField(required=False)
+    end = AwareDateTimeField(required=False)
+    patient = ReferenceField(required=False)
+    cursor = serializers.CharField(required=False)
+    page_size = serializers.CharField(required=False)
+
+    def validate(self, attrs):
+        if "start" in attrs and "end" in attrs and attrs["end"] <= attrs["start"]:
+            raise serializers.ValidationError({"end": ["Must be after start."]})
+        return attrs
+
+
+class EnrolSerializer(StrictSerializer):
+    patient = ReferenceField()
+    program = ReferenceField()
+    primary_therapist = ReferenceField(required=False, help_text="Default: you.")
+    starts_on = BoundedDateField()
+    planned_end = BoundedDateField(required=False)
+
+
+class EnrolmentChangeSerializer(serializers.Serializer):
+    what = serializers.CharField()
+    by = serializers.UUIDField(source="by_id")
+    at = AwareDateTimeField()
+    from_value = serializers.CharField()
+    to_value = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class EnrolmentSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    patient = PersonSerializer()
+    program = serializers.UUIDField(source="program_id")
+    program_name = serializers.CharField(source="program.name")
+    primary_therapist = PersonSerializer()
+    starts_on = serializers.DateField()
+    planned_end = serializers.DateField()
+    ended_on = serializers.DateField(allow_null=True)
+    status = serializers.CharField()
+
+
+class ProgressSerializer(serializers.Serializer):
+    week = serializers.IntegerField()
+    weeks = serializers.IntegerField()
+    scheduled = serializers.IntegerField()
+    attended = serializers.IntegerField()
+    missed_in_a_row = serializers.IntegerField()
+
+
+class EnrolmentDetailSerializer(EnrolmentSerializer):
+    history = EnrolmentChangeSerializer(source="changes", many=True)
+    progress = serializers.SerializerMethodField()
+
+    def get_progress(self, enrolment: Enrolment) -> dict:
+        return ProgressSerializer(self.context["progress"]).data
+
+
+class StatusWriteSerializer(StrictSerializer):
+    status = serializers.ChoiceField(
+        choices=[c for c in Enrolment.Status.choices if c[0] != Enrolment.Status.ACTIVE]
+    )
+    reason = serializers.CharField(max_length=MAX_TEXT)
+
+
+class PlannedEndWriteSerializer(StrictSerializer):
+    planned_end = BoundedDateField()
+    reason = serializers.CharField(max_length=MAX_TEXT)
+
+
+class SessionAttendanceSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    session = serializers.UUIDField(source="session_id")
+    patient = serializers.UUIDField(source="patient_id")
+    status = serializers.CharField()
+    source = serializers.CharField()
+    note = serializers.SerializerMethodField()
+    checked_in_at = AwareDateTimeField(allow_null=True)
+    marked_at = AwareDateTimeField()
+
+    def get_note(self, row: Attendance) -> str:
+        """The therapist's note: for the patient and the therapists who ran or marked it."""
+        viewer = self.context["request"].user
+        if viewer.pk in (row.patient_id, row.marked_by_id, row.session.therapist_id):
+            return row.note
+        return ""
+
+
+class SheetRowSerializer(serializers.Serializer):
+    patient = PersonSerializer()
+    enrolment = serializers.UUIDField(source="enrolment.id")
+    attendance = SessionAttendanceSerializer(allow_null=True)
+
+
+class MarkSerializer(StrictSerializer):
+    patient = ReferenceField()
+    status = serializers.ChoiceField(choices=Attendance.Status.choices)
+    note = serializers.CharField(max_length=MAX_TEXT, required=False, default="", allow_blank=True)
+
+
+class SessionAttendanceQuerySerializer(StrictSerializer):
+    patient = ReferenceField(required=False)
+    cursor = serializers.CharField(required=False)
+    page_size = serializers.CharField(required=False)
