@@ -267,3 +267,58 @@ def missed_in_a_row(patient_ids: list[UUID], *, now: datetime | None = None) -> 
 
 def flagged_for_missing(count: int) -> bool:
     return count >= MISSED_FLAG
+
+
+def progress_for(
+    viewer: User, patient_ids: list[UUID], *, now: datetime, held: policy.Held | None = None
+) -> dict[UUID, Progress]:
+    """patient id -> progress in their active enrolment, as the viewer may read it (through
+    the gate: enrolments and attendance the viewer reaches). Three queries whatever the
+    number of patients."""
+    enrolments = {
+        e.patient_id: e
+        for e in policy.readable(viewer, ENROLMENT, now=now, held=held)
+        .filter(patient_id__in=patient_ids, status=Enrolment.Status.ACTIVE)
+        .select_related("program")
+    }
+    if not enrolments:
+        return {}
+    sessions = list(
+        Session.objects.filter(
+            program_id__in={e.program_id for e in enrolments.values()},
+            status=Session.Status.SCHEDULED,
+            starts_at__lt=now,
+            local_date__gte=min(e.starts_on for e in enrolments.values()),
+        )
+        .order_by("-starts_at")
+        .values_list("pk", "program_id", "patient_id", "local_date")
+    )
+    marks = dict(
+        (((patient_id, session_id)), status)
+        for patient_id, session_id, status in policy.readable(
+            viewer, ATTENDANCE, now=now, held=held
+        )
+        .filter(patient_id__in=list(enrolments))
+        .values_list("patient_id", "session_id", "status")
+    )
+    result = {}
+    for patient_id, enrolment in enrolments.items():
+        scheduled = attended = in_a_row = 0
+        counting_run = True
+        for session_id, program_id, one_patient, day in sessions:
+            if program_id != enrolment.program_id or day < enrolment.starts_on:
+                continue
+            if day > enrolment.planned_end or one_patient not in (None, patient_id):
+                continue
+            scheduled += 1
+            status = marks.get((patient_id, session_id))
+            attended += status in Attendance.ATTENDED
+            if counting_run and status == Attendance.Status.ABSENT:
+                in_a_row += 1
+            else:
+                counting_run = False
+        today = local_today(enrolment.program, now)
+        weeks = (enrolment.planned_end - enrolment.starts_on).days // 7 + 1
+        week = min(max((today - enrolment.starts_on).days // 7 + 1, 0), weeks)
+        result[patient_id] = Progress(week, weeks, scheduled, attended, in_a_row)
+    return result

@@ -29,8 +29,6 @@ from backend.program import selectors, services
 from backend.program.access import ATTENDANCE, ENROLMENT
 from backend.program.models import Attendance, Enrolment, Program, Session
 from backend.program.serializers import (
-    SessionAttendanceQuerySerializer,
-    SessionAttendanceSerializer,
     CancelSerializer,
     EnrolmentDetailSerializer,
     EnrolmentSerializer,
@@ -41,6 +39,8 @@ from backend.program.serializers import (
     PlannedEndWriteSerializer,
     ProgramSerializer,
     ProgramWriteSerializer,
+    SessionAttendanceQuerySerializer,
+    SessionAttendanceSerializer,
     SessionRangeSerializer,
     SessionSerializer,
     SheetRowSerializer,

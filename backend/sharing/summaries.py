@@ -56,6 +56,7 @@ from backend.journal import reports, selectors
 from backend.journal.access import CHECKIN, COUNTER, ENTRY_FIGURES
 from backend.journal.models import CheckIn, Outcome
 from backend.meetings.access import ATTENDANCE
+from backend.program import selectors as program_selectors
 
 SILENCE_DAYS = 3
 TREND_DAYS = 7
@@ -78,6 +79,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "insights": (Scope.INSIGHTS,),
     "trigger_labels": (Scope.JOURNAL_ALL,),  # the patient's own words
     "meetings": (Scope.MEETINGS,),
+    "program": (Scope.PROGRAM,),
 }
 
 
@@ -267,6 +269,12 @@ def summaries_for(
             counters[counter.patient_id].append(counter)
     entry_days = _entry_days(viewer, with_entries, todays, now=now, held=held)
     attendance = _attendance_weeks(viewer, holding("meetings"), todays, now=now, held=held)
+    with_program = holding("program")
+    progress = (
+        program_selectors.progress_for(viewer, [p.pk for p in with_program], now=now, held=held)
+        if with_program
+        else {}
+    )
 
     return {
         patient.pk: _summary(
@@ -278,12 +286,13 @@ def summaries_for(
             counters=counters.get(patient.pk, []),
             days=entry_days.get(patient.pk, {}),
             attendance=attendance.get(patient.pk),
+            progress=progress.get(patient.pk),
         )
         for patient in patients
     }
 
 
-def _summary(
+def _summary(  # noqa: PLR0913 - one argument per section read for the patient
     patient: User,
     *,
     scopes: Iterable[str],
@@ -293,6 +302,7 @@ def _summary(
     counters: list,
     days: dict[date, dict],
     attendance: dict[str, Any] | None,
+    progress: Any = None,
 ) -> dict[str, Any]:
     """One patient's summary from the rows read for them: no query, and only ``sections``."""
     summary: dict[str, Any] = {
@@ -331,6 +341,12 @@ def _summary(
         )
     if "meetings" in sections:
         summary["meetings"] = attendance
+    if "program" in sections:
+        # None when not in a program now; the flag then stays down.
+        summary["program"] = progress
+        summary["flags"]["missed_two_sessions_in_a_row"] = bool(
+            progress and program_selectors.flagged_for_missing(progress.missed_in_a_row)
+        )
     return summary
 
 
@@ -451,4 +467,7 @@ def summary_disclosures(summaries: Iterable[dict[str, Any]]) -> list[Disclosure]
         if "meetings" in summary:
             scope = sections["meetings"]
             items.append(Disclosure(patient_id, scope, "meeting_attendance", None, 1))
+        if summary.get("program") is not None:
+            scope = sections["program"]
+            items.append(Disclosure(patient_id, scope, "program_progress", None, 1))
     return items

@@ -69,6 +69,10 @@ class SummaryFlagsSerializer(serializers.Serializer):
             "ended lapsed or used."
         ),
     )
+    missed_two_sessions_in_a_row = serializers.BooleanField(
+        required=False,
+        help_text="Scope program. The two latest program sessions held were both marked absent.",
+    )
 
 
 class SharedInsightsSerializer(InsightsSerializer):
@@ -92,6 +96,16 @@ class SummaryMeetingsSerializer(serializers.Serializer):
     last_attended_at = serializers.DateTimeField(allow_null=True)
 
 
+class SummaryProgramSerializer(serializers.Serializer):
+    week = serializers.IntegerField(help_text="Week N of the enrolment...")
+    weeks = serializers.IntegerField(help_text="...of M planned.")
+    scheduled = serializers.IntegerField(
+        help_text="Sessions held so far that the patient was expected at."
+    )
+    attended = serializers.IntegerField(help_text="Of those, attended (present or late).")
+    missed_in_a_row = serializers.IntegerField(help_text="Latest sessions marked absent, in a row.")
+
+
 class SharedSummarySerializer(serializers.Serializer):
     patient = SummaryPatientSerializer()
     today = serializers.DateField(help_text="Today on the patient's clock (their time zone).")
@@ -103,6 +117,11 @@ class SharedSummarySerializer(serializers.Serializer):
     counters = SummaryCounterSerializer(many=True, required=False, help_text="Scope counters.")
     meetings = SummaryMeetingsSerializer(
         required=False, help_text="Scope meetings: support-group meeting attendance."
+    )
+    program = SummaryProgramSerializer(
+        required=False,
+        allow_null=True,
+        help_text="Scope program: progress in the current program (null when not in one).",
     )
     craving_trend = CravingTrendSerializer(
         required=False,

@@ -504,3 +504,27 @@ def test_sessions_for_patient_carries_what_an_appointment_needs(program, therapi
         None,
     )
     assert first.duration_minutes == 90
+
+
+def test_the_caseload_summary_flags_two_missed_sessions_under_the_program_scope(program, therapist):
+    _slot(program, therapist)
+    enrolment = _enrolled(program, therapist)
+    outsider = TherapistFactory()
+    CareLinkFactory(patient=enrolment.patient, therapist=outsider)
+    grant_for(enrolment.patient, outsider, ["program"])
+    sessions = list(Session.objects.order_by("starts_at")[:2])
+    with time_machine.travel(sessions[1].ends_at + timedelta(hours=1), tick=False):
+        for session in sessions:
+            services.attendance_mark(
+                session=session, patient_id=enrolment.patient_id, by=therapist, status="absent"
+            )
+        body = client_for(outsider).get("/api/v1/care/caseload/summaries/").json()
+    [row] = body["results"]
+    assert row["flags"] == {"missed_two_sessions_in_a_row": True}
+    assert row["program"] == {
+        "week": 2,
+        "weeks": 12,
+        "scheduled": 2,
+        "attended": 0,
+        "missed_in_a_row": 2,
+    }
