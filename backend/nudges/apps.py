@@ -13,7 +13,11 @@ class NudgesConfig(AppConfig):
         from backend.accounts.signals import account_closed, clock_changed  # noqa: PLC0415
         from backend.journal.signals import alerts_raised  # noqa: PLC0415
         from backend.nudges import receivers  # noqa: PLC0415
+        from backend.program.signals import enrolment_ended, patient_enrolled  # noqa: PLC0415
 
         alerts_raised.connect(receivers.alerts_raised, dispatch_uid="nudges.alerts_raised")
         account_closed.connect(receivers.account_closed, dispatch_uid="nudges.account_closed")
         clock_changed.connect(receivers.clock_changed, dispatch_uid="nudges.clock_changed")
+        # Sent after the enrolment's commit: "before my next session" on by default.
+        patient_enrolled.connect(receivers.patient_enrolled, dispatch_uid="nudges.enrolled")
+        enrolment_ended.connect(receivers.enrolment_ended, dispatch_uid="nudges.enrolment_ended")

@@ -19,6 +19,7 @@ from backend.accounts.models import User
 from backend.homework.models import Homework
 from backend.meetings.search import next_start
 from backend.nudges.models import Nudge, NudgePreferences, NudgeRule
+from backend.program.selectors import upcoming_session_starts
 
 HORIZON = timedelta(hours=36)
 TOLERANCE = {
@@ -27,6 +28,7 @@ TOLERANCE = {
     NudgeRule.Kind.HIGH_RISK: timedelta(minutes=30),
     NudgeRule.Kind.MEETING: timedelta(minutes=10),
     NudgeRule.Kind.HOMEWORK: timedelta(hours=1),
+    NudgeRule.Kind.SESSION: timedelta(minutes=10),
 }
 DEFAULT_DAILY_CAP = 6
 
@@ -72,8 +74,12 @@ def rule_slots(
 ) -> list[datetime]:
     """The moments in [start, end) the rule asks for, before quiet hours and caps.
 
-    ``due_dates``: the local due dates of the patient's open homework (homework rules).
+    ``due_dates``: the local due dates of the patient's open homework (homework rules), or
+    the starts of their program sessions (session rules).
     """
+    if rule.kind == NudgeRule.Kind.SESSION:
+        lead = timedelta(minutes=rule.lead_minutes)
+        return sorted({(s - lead).astimezone(zone) for s in due_dates if start <= s - lead < end})
     if rule.kind == NudgeRule.Kind.HOMEWORK:
         # Homework is due by the end of its due date on the patient's clock.
         lead = timedelta(minutes=rule.lead_minutes)
@@ -122,8 +128,17 @@ def _open_homework_due_dates(patient_ids: list, now: datetime) -> dict:
     return dates
 
 
-# Rules whose slots depend on records that change (homework due dates) are looked at
-# again at least this often.
+def _session_starts(patient_ids: list, now: datetime) -> dict:
+    """Patient id -> starts of their program sessions a reminder may precede now."""
+    if not patient_ids:
+        return {}
+    # A reminder leads its session by at most a day (the rule's lead_minutes).
+    return upcoming_session_starts(patient_ids, now, now + HORIZON + timedelta(days=1))
+
+
+# Rules whose slots depend on records that change (homework due dates, sessions added or
+# cancelled) are looked at again at least this often.
+RECHECKED = (NudgeRule.Kind.HOMEWORK, NudgeRule.Kind.SESSION)
 RECHECK = timedelta(hours=1)
 # How far past the horizon the next moment of a rule is looked for.
 LOOKOUT = timedelta(days=8)
@@ -131,7 +146,7 @@ LOOKOUT = timedelta(days=8)
 
 def _next_moment(rule: NudgeRule, zone: ZoneInfo, after: datetime, due_dates) -> datetime:
     """When the sweep must look at the rule again: its first slot from ``after`` on."""
-    if rule.kind == NudgeRule.Kind.HOMEWORK:
+    if rule.kind in RECHECKED:
         return after - HORIZON + RECHECK
     slots = rule_slots(rule, zone, after, after + LOOKOUT, due_dates=due_dates)
     return slots[0] if slots else after + LOOKOUT - HORIZON
@@ -168,6 +183,14 @@ def plan(now: datetime | None = None, *, rules: Iterable[NudgeRule] | None = Non
         ],
         now,
     )
+    session_starts = _session_starts(
+        [
+            pid
+            for pid, rs in by_patient.items()
+            if any(r.kind == NudgeRule.Kind.SESSION for r in rs)
+        ],
+        now,
+    )
     caps = dict(
         NudgePreferences.objects.filter(patient_id__in=list(by_patient)).values_list(
             "patient_id", "daily_cap"
@@ -178,9 +201,13 @@ def plan(now: datetime | None = None, *, rules: Iterable[NudgeRule] | None = Non
     for patient_id, patient_rules in by_patient.items():
         patient: User = patient_rules[0].patient
         zone = ZoneInfo(patient.time_zone)
-        dates = due_dates.get(patient_id, ())
         candidates = []
         for rule in patient_rules:
+            dates = (
+                session_starts.get(patient_id, ())
+                if rule.kind == NudgeRule.Kind.SESSION
+                else due_dates.get(patient_id, ())
+            )
             candidates += _rule_candidates(rule, patient, zone, now, end, dates, taken)
             rule.next_due_at = _next_moment(rule, zone, end, dates)
         kept = _within_cap(

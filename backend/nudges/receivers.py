@@ -1,7 +1,12 @@
 """Nudges' part when a lower app announces something (connected in NudgesConfig.ready)."""
 
 from backend.nudges.planning import replan
-from backend.nudges.services import crisis_alerts_enqueue, nudges_stop_for
+from backend.nudges.services import (
+    crisis_alerts_enqueue,
+    nudges_stop_for,
+    session_reminders_start,
+    session_reminders_stop,
+)
 
 
 def alerts_raised(*, alerts, **_) -> None:
@@ -14,3 +19,11 @@ def account_closed(*, user, **_) -> None:
 
 def clock_changed(*, user, **_) -> None:
     replan(user)
+
+
+def patient_enrolled(*, patient, **_) -> None:
+    session_reminders_start(patient=patient)
+
+
+def enrolment_ended(*, patient, **_) -> None:
+    session_reminders_stop(patient=patient)

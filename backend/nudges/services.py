@@ -37,6 +37,15 @@ def check_message(message: str) -> str:
     return message
 
 
+def _session_rule_errors(data: dict[str, Any]) -> dict[str, list[str]]:
+    errors = {}
+    if data.get("times"):
+        errors["times"] = ["A session reminder follows your timetable."]
+    if not 5 <= data.get("lead_minutes", 0) <= 24 * 60:
+        errors["lead_minutes"] = ["How long before the session: 5 minutes to a day."]
+    return errors
+
+
 def _check_rule(data: dict[str, Any], *, kind: str) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     times = data.get("times", [])
@@ -45,6 +54,8 @@ def _check_rule(data: dict[str, Any], *, kind: str) -> dict[str, Any]:
             errors["meeting"] = ["Choose one of your saved meetings."]
         if times:
             errors["times"] = ["A meeting reminder follows the meeting's own time."]
+    elif kind == NudgeRule.Kind.SESSION:
+        errors.update(_session_rule_errors(data))
     elif kind == NudgeRule.Kind.HOMEWORK:
         if times:
             errors["times"] = ["A homework reminder follows the due dates."]
@@ -237,3 +248,46 @@ def crisis_alerts_enqueue(alerts: Iterable) -> int:
             )
     Nudge.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+SESSION_LEAD_MINUTES = 60
+
+
+@transaction.atomic
+def session_reminders_start(*, patient: User) -> NudgeRule:
+    """On enrolment: "before my next session" is on by default (an hour ahead, in the
+    patient's zone and quiet hours). A rule the patient already has is switched back on,
+    with their own words and lead kept."""
+    rule = (
+        NudgeRule.objects.select_for_update()
+        .filter(patient=patient, kind=NudgeRule.Kind.SESSION)
+        .exclude(status=NudgeRule.Status.DECLINED)
+        .order_by("created_at")
+        .first()
+    )
+    if rule is None:
+        return rule_create(
+            patient=patient,
+            data={"kind": NudgeRule.Kind.SESSION, "lead_minutes": SESSION_LEAD_MINUTES},
+        )
+    if rule.status != NudgeRule.Status.ACTIVE:
+        rule.status = NudgeRule.Status.ACTIVE
+        rule.save(update_fields=["status", "updated_at"])
+        _unplan(rule)
+    return rule
+
+
+@transaction.atomic
+def session_reminders_stop(*, patient: User) -> int:
+    """The enrolment ended: session reminders pause (kept for a next program); what was
+    planned and not sent goes. Returns the rules paused."""
+    rules = list(
+        NudgeRule.objects.select_for_update().filter(
+            patient=patient, kind=NudgeRule.Kind.SESSION, status=NudgeRule.Status.ACTIVE
+        )
+    )
+    for rule in rules:
+        rule.status = NudgeRule.Status.PAUSED
+        rule.save(update_fields=["status", "updated_at"])
+        _unplan(rule)
+    return len(rules)

@@ -322,3 +322,34 @@ def progress_for(
         week = min(max((today - enrolment.starts_on).days // 7 + 1, 0), weeks)
         result[patient_id] = Progress(week, weeks, scheduled, attended, in_a_row)
     return result
+
+
+def upcoming_session_starts(
+    patient_ids: list[UUID], start: datetime, end: datetime
+) -> dict[UUID, list[datetime]]:
+    """patient id -> starts of the scheduled sessions in [start, end) they are expected at,
+    in an active enrolment (two queries whatever the number of patients). For reminders:
+    the patient's own sessions, read for the patient."""
+    enrolments = list(
+        Enrolment.objects.filter(patient_id__in=patient_ids, status=Enrolment.Status.ACTIVE)
+    )
+    if not enrolments:
+        return {}
+    rows = list(
+        Session.objects.filter(
+            program_id__in={e.program_id for e in enrolments},
+            status=Session.Status.SCHEDULED,
+            starts_at__gte=start,
+            starts_at__lt=end,
+        ).values_list("program_id", "patient_id", "local_date", "starts_at")
+    )
+    result: dict[UUID, list[datetime]] = {}
+    for enrolment in enrolments:
+        result[enrolment.patient_id] = sorted(
+            starts_at
+            for program_id, one_patient, day, starts_at in rows
+            if program_id == enrolment.program_id
+            and one_patient in (None, enrolment.patient_id)
+            and enrolment.starts_on <= day <= enrolment.planned_end
+        )
+    return result

@@ -32,7 +32,7 @@ from backend.program.models import (
     SessionCancellation,
     Slot,
 )
-from backend.program.signals import patient_enrolled
+from backend.program.signals import enrolment_ended, patient_enrolled
 
 # How far ahead sessions of a program without an end exist as rows; the daily sweep
 # (``program_sessions_extend``) moves the horizon on.
@@ -375,7 +375,11 @@ def _check_planned_end(program: Program, starts_on: date, planned_end: date) -> 
 
 
 def _locked(enrolment: Enrolment) -> Enrolment:
-    return Enrolment.objects.select_for_update().select_related("program").get(pk=enrolment.pk)
+    return (
+        Enrolment.objects.select_for_update(of=("self",))
+        .select_related("program", "patient")
+        .get(pk=enrolment.pk)
+    )
 
 
 @transaction.atomic
@@ -404,6 +408,11 @@ def enrolment_status_set(*, enrolment: Enrolment, by: User, status: str, reason:
     enrolment.ended_on = today
     enrolment.save(update_fields=["status", "ended_on", "updated_at"])
     _log(enrolment, what=EnrolmentChange.What.STATUS, by=by, old=old, new=status, reason=reason)
+    transaction.on_commit(
+        lambda: enrolment_ended.send(
+            sender=Enrolment, patient=enrolment.patient, enrolment=enrolment
+        )
+    )
     return enrolment
 
 
