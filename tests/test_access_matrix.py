@@ -46,12 +46,15 @@ from tests.factories import (
     CheckInFactory,
     CounterFactory,
     EntryFactory,
+    FamilyFactory,
+    FamilyLinkFactory,
     HomeworkFactory,
     NudgeFactory,
     NudgeRuleFactory,
     PatientFactory,
     PushSubscriptionFactory,
     TherapistFactory,
+    grant_for,
     program_make,
 )
 from tests.helpers import assert_problem
@@ -1125,6 +1128,42 @@ CASES = [
         lambda w: "/api/v1/program/attendance/",
         roles(200, CONSENT_PARTIES),
     ),
+    Case(
+        "POST",
+        "api/v1/program/sessions/<uuid:session_id>/invites/",
+        lambda w: f"/api/v1/program/sessions/{w.objects['family_session'].pk}/invites/",
+        only(201, ("linked_therapist",), THERAPISTS),
+        lambda w, p: {"member": str(w.objects["program_family"].pk)},
+    ),
+    Case(
+        "GET",
+        "api/v1/program/invitations/",
+        lambda w: "/api/v1/program/invitations/",
+        roles(200, FAMILIES),
+    ),
+    Case(
+        "GET",
+        "api/v1/program/enrolments/<uuid:enrolment_id>/aftercare/",
+        lambda w: f"/api/v1/program/enrolments/{w.objects['enrolment'].pk}/aftercare/",
+        only(200, ("patient", "linked_therapist", "granted_therapist"), CONSENT_PARTIES),
+    ),
+    Case(
+        "PUT",
+        "api/v1/program/enrolments/<uuid:enrolment_id>/aftercare/",
+        lambda w: f"/api/v1/program/enrolments/{w.objects['enrolment'].pk}/aftercare/",
+        {**only(200, ("linked_therapist",), THERAPISTS), "granted_therapist": 403},
+        lambda w, p: {
+            "level_of_care": "aftercare",
+            "weekly_checkin_weekday": 6,
+            "weekly_checkin_time": "18:00",
+        },
+    ),
+    Case(
+        "POST",
+        "api/v1/program/enrolments/<uuid:enrolment_id>/aftercare/accept/",
+        lambda w: f"/api/v1/program/enrolments/{w.objects['enrolment'].pk}/aftercare/accept/",
+        only(200, ("patient",), PATIENTS),
+    ),
 ]
 
 # --- which records each 2xx answer holds ---------------------------------------------------
@@ -1345,7 +1384,12 @@ SHOWS: dict[str, Shows] = {
     "POST api/v1/program/programs/<uuid:program_id>/slots/": created(),
     "GET api/v1/program/programs/<uuid:program_id>/sessions/": page("sessions"),
     "POST api/v1/program/programs/<uuid:program_id>/sessions/": created(),
-    "GET api/v1/program/sessions/": page("patient_sessions"),
+    "GET api/v1/program/sessions/": page(
+        patient=("patient_sessions",),
+        linked_therapist=("patient_sessions",),
+        # Under the program scope: never another therapist's one-patient session.
+        granted_therapist=("group_sessions",),
+    ),
     "POST api/v1/program/sessions/<uuid:session_id>/cancel/": the("future_session"),
     "GET api/v1/program/sessions/<uuid:session_id>/attendance/": page(
         "enrolment", got=_page_of(lambda row: row["enrolment"])
@@ -1359,6 +1403,11 @@ SHOWS: dict[str, Shows] = {
     "GET api/v1/program/enrolments/<uuid:enrolment_id>/": the("enrolment"),
     "POST api/v1/program/enrolments/<uuid:enrolment_id>/status/": the("enrolment"),
     "POST api/v1/program/enrolments/<uuid:enrolment_id>/planned-end/": the("enrolment"),
+    "POST api/v1/program/sessions/<uuid:session_id>/invites/": created(),
+    "GET api/v1/program/invitations/": page(),
+    "GET api/v1/program/enrolments/<uuid:enrolment_id>/aftercare/": the("aftercare"),
+    "PUT api/v1/program/enrolments/<uuid:enrolment_id>/aftercare/": the("aftercare"),
+    "POST api/v1/program/enrolments/<uuid:enrolment_id>/aftercare/accept/": the("aftercare"),
     "GET api/v1/program/attendance/": page(
         patient=("program_attendance",),
         linked_therapist=("program_attendance",),
@@ -1554,7 +1603,6 @@ def _program_world(world: World) -> None:
             "therapist": colleague,
         },
     )
-    world.objects["sessions"] = list(Session.objects.filter(program=program))
     world.objects["enrolment"] = program_services.enrol(
         by=therapist,
         patient=patient,
@@ -1562,11 +1610,34 @@ def _program_world(world: World) -> None:
         primary_therapist=therapist,
         starts_on=program.starts_on,
     )
-    world.objects["patient_sessions"] = list(
-        Session.objects.filter(
-            program=program, local_date__lte=world.objects["enrolment"].planned_end
-        )
+    world.objects["aftercare"] = program_services.aftercare_save(
+        enrolment=world.objects["enrolment"], by=therapist, data={"level_of_care": "outpatient"}
     )
+    # A family session, and a family member the patient shares their program with.
+    world.objects["family_session"] = program_services.session_add(
+        program=program,
+        data={
+            "kind": "family",
+            "title": "Family session",
+            "local_date": today + datetime.timedelta(days=10),
+            "start_time": datetime.time(5, 0),
+            "duration_minutes": 60,
+            "therapist": therapist,
+            "patient": patient,
+        },
+    )
+    member = FamilyFactory()
+    FamilyLinkFactory(patient=patient, member=member)
+    grant_for(patient, member, ["program"])
+    world.objects["program_family"] = member
+    world.objects["sessions"] = list(Session.objects.filter(program=program))
+    planned = [
+        s
+        for s in world.objects["sessions"]
+        if s.local_date <= world.objects["enrolment"].planned_end
+    ]
+    world.objects["patient_sessions"] = planned
+    world.objects["group_sessions"] = [s for s in planned if s.patient_id is None]
     enrolee = PatientFactory()
     CareLinkFactory(patient=enrolee, therapist=therapist)
     world.objects["enrolee"] = enrolee

@@ -16,9 +16,11 @@ from rest_framework.exceptions import ValidationError
 from backend.accounts.models import User
 from backend.consent import policy
 from backend.core.errors import Conflict
-from backend.meetings.models import SavedMeeting
+from backend.meetings.models import Meeting, SavedMeeting
+from backend.meetings.services import meeting_save
 from backend.nudges.models import Nudge, NudgePreferences, NudgeRule, PushSubscription
 from backend.nudges.wording import DEFAULT_TITLES, URGENT_TITLE, revealing_words
+from backend.program.models import AftercarePlan
 
 URGENT_TOLERANCE = timedelta(hours=12)
 
@@ -291,3 +293,51 @@ def session_reminders_stop(*, patient: User) -> int:
         rule.save(update_fields=["status", "updated_at"])
         _unplan(rule)
     return len(rules)
+
+
+AFTERCARE_MEETING_LEAD_MINUTES = 60
+# The enrolment ended into aftercare (not a discharge or a withdrawal).
+INTO_AFTERCARE = ("stepped_down", "completed")
+
+
+@transaction.atomic
+def aftercare_reminders_start(*, patient: User, plan: AftercarePlan) -> list[NudgeRule]:
+    """Step-down or completion with an accepted aftercare plan: reminders follow the plan.
+
+    A reminder before each support-group meeting committed to (saved to the patient's
+    meetings if need be; meetings gone from the finder are left out) and the weekly
+    check-in, each once: a rule the patient already has for it is kept as it is.
+    """
+    made = []
+    meeting_ids = [row.get("meeting") for row in plan.meetings]
+    meetings = Meeting.objects.filter(
+        pk__in=meeting_ids, retired_at__isnull=True, day__isnull=False
+    )
+    for meeting in meetings:
+        meeting_save(patient=patient, meeting=meeting)
+        if not NudgeRule.objects.filter(
+            patient=patient, kind=NudgeRule.Kind.MEETING, meeting=meeting
+        ).exists():
+            made.append(
+                rule_create(
+                    patient=patient,
+                    data={
+                        "kind": NudgeRule.Kind.MEETING,
+                        "meeting": meeting,
+                        "lead_minutes": AFTERCARE_MEETING_LEAD_MINUTES,
+                    },
+                )
+            )
+    if plan.weekly_checkin_time is not None and plan.weekly_checkin_weekday is not None:
+        at = plan.weekly_checkin_time.strftime("%H:%M")
+        weekly = [plan.weekly_checkin_weekday]
+        if not NudgeRule.objects.filter(
+            patient=patient, kind=NudgeRule.Kind.CHECKIN, times=[at], weekdays=weekly
+        ).exists():
+            made.append(
+                rule_create(
+                    patient=patient,
+                    data={"kind": NudgeRule.Kind.CHECKIN, "times": [at], "weekdays": weekly},
+                )
+            )
+    return made

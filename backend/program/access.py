@@ -12,7 +12,7 @@ from backend.accounts.models import User
 from backend.care.selectors import on_care_team
 from backend.consent.policy import Action, Kind, Reach, Writers
 from backend.consent.scopes import Scope
-from backend.program.models import Attendance, Enrolment, ProgramTherapist
+from backend.program.models import AftercarePlan, Attendance, Enrolment, ProgramTherapist
 
 
 def on_staff(viewer: User, program_ref: str) -> Exists:
@@ -62,6 +62,22 @@ ATTENDANCE = Kind(
     reach=(Reach(Scope.PROGRAM),),
     treating=_staff_see_attendance,
     writers={Action.CREATE: STAFF_WRITE, Action.CHANGE: STAFF_WRITE},
+)
+
+
+def _staff_see_plan(viewer: User) -> Q:
+    return Q(on_staff(viewer, "enrolment__program"))
+
+
+AFTERCARE = Kind(
+    name="aftercare_plan",
+    model=AftercarePlan,
+    reach=(Reach(Scope.PROGRAM),),
+    treating=_staff_see_plan,
+    writers={
+        Action.CHANGE: STAFF_WRITE,
+        Action.ANSWER: Writers(refusal="Only the patient accepts their plan."),
+    },
 )
 
 

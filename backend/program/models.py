@@ -347,3 +347,63 @@ class Attendance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patient_id} {self.status} at {self.session_id}"
+
+
+class SessionInvite(models.Model):
+    """A family member invited to one family session: they see its time and place only,
+    while the patient's ``program`` consent to them is in force."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="invites")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "member"], name="session_invite_once")
+        ]
+        indexes = [models.Index(fields=["member", "created_at"], name="session_invite_member")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} to {self.session_id}"
+
+
+class AftercarePlan(models.Model):
+    """The discharge/aftercare plan a therapist drafts with the patient; the patient
+    accepts it, and on step-down or completion the reminders follow it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    enrolment = models.OneToOneField(Enrolment, on_delete=models.CASCADE, related_name="aftercare")
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    drafted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    level_of_care = models.CharField(max_length=12, choices=LevelOfCare.choices)
+    # [{"date": "YYYY-MM-DD", "time": "HH:MM", "with": "...", "place": "..."}]
+    follow_ups = models.JSONField(default=list)
+    # Support-group meetings from the meeting finder: [{"meeting": uuid, "name": "..."}]
+    meetings = models.JSONField(default=list)
+    weekly_checkin_weekday = models.PositiveSmallIntegerField(null=True, blank=True)
+    weekly_checkin_time = models.TimeField(null=True, blank=True)
+    sober_living = EncryptedTextField(blank=True)
+    relapse_plan_linked = models.BooleanField(default=False)
+    support_contacts = models.JSONField(default=list)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weekly_checkin_weekday__isnull=True) | Q(weekly_checkin_weekday__lte=6),
+                name="aftercare_weekday_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Aftercare plan of {self.enrolment_id}"

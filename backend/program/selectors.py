@@ -13,13 +13,21 @@ from backend.accounts.models import User
 from backend.consent import policy
 from backend.consent.scopes import Scope
 from backend.core.time import local_today
-from backend.program.access import ATTENDANCE, ENROLMENT, on_staff, sessions_seen_by_staff
+from backend.program.access import (
+    AFTERCARE,
+    ATTENDANCE,
+    ENROLMENT,
+    on_staff,
+    sessions_seen_by_staff,
+)
 from backend.program.models import (
     PERSONAL_KINDS,
+    AftercarePlan,
     Attendance,
     Enrolment,
     Program,
     Session,
+    SessionInvite,
 )
 
 # --- programs and their timetable ---------------------------------------------------------
@@ -353,3 +361,19 @@ def upcoming_session_starts(
             and enrolment.starts_on <= day <= enrolment.planned_end
         )
     return result
+
+
+def invites_for(member: User, *, now: datetime | None = None) -> QuerySet[SessionInvite]:
+    """A family member's session invitations, while the patient's program consent to them
+    is in force."""
+    return (
+        SessionInvite.objects.filter(member=member)
+        .filter(policy.granted(member, Scope.PROGRAM, patient_ref="session__patient", now=now))
+        .select_related("session")
+    )
+
+
+def aftercare_get(
+    *, viewer: User, enrolment: Enrolment, now: datetime | None = None
+) -> AftercarePlan:
+    return get_object_or_404(policy.readable(viewer, AFTERCARE, now=now), enrolment=enrolment)

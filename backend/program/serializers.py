@@ -233,3 +233,93 @@ class SessionAttendanceQuerySerializer(StrictSerializer):
     patient = ReferenceField(required=False)
     cursor = serializers.CharField(required=False)
     page_size = serializers.CharField(required=False)
+
+
+class InviteWriteSerializer(StrictSerializer):
+    member = ReferenceField(help_text="A family member holding the patient's program consent.")
+
+
+class InvitationSerializer(serializers.Serializer):
+    """What an invited family member sees of the session: its time and place only."""
+
+    id = serializers.UUIDField()
+    session = serializers.UUIDField(source="session_id")
+    starts_at = AwareDateTimeField(source="session.starts_at")
+    ends_at = AwareDateTimeField(source="session.ends_at")
+    place = serializers.CharField(source="session.place")
+    telehealth_url = serializers.CharField(source="session.telehealth_url")
+    cancelled = serializers.SerializerMethodField()
+
+    def get_cancelled(self, invite) -> bool:
+        return invite.session.status == "cancelled"
+
+
+class FollowUpSerializer(StrictSerializer):
+    date = BoundedDateField()
+    time = serializers.TimeField(required=False, allow_null=True, format="%H:%M")
+    kind = serializers.CharField(max_length=60, help_text="e.g. therapist, case manager, doctor")
+    place = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+
+
+class CommittedMeetingSerializer(StrictSerializer):
+    meeting = serializers.UUIDField(help_text="A meeting from the meeting finder.")
+    name = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+
+
+class ContactSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=80)
+    relation = serializers.CharField(max_length=60, required=False, default="", allow_blank=True)
+    phone = serializers.CharField(max_length=40, required=False, default="", allow_blank=True)
+
+
+def _plain(rows):
+    """JSON-ready copies of nested rows (dates and times as ISO text)."""
+    return [
+        {
+            key: value.isoformat() if hasattr(value, "isoformat") else value
+            for key, value in row.items()
+        }
+        for row in rows
+    ]
+
+
+class AftercareWriteSerializer(StrictSerializer):
+    level_of_care = serializers.ChoiceField(choices=LevelOfCare.choices)
+    follow_ups = FollowUpSerializer(many=True, required=False, max_length=20)
+    meetings = CommittedMeetingSerializer(many=True, required=False, max_length=20)
+    weekly_checkin_weekday = StrictIntegerField(
+        min_value=0, max_value=6, required=False, allow_null=True, help_text="0 is Monday."
+    )
+    weekly_checkin_time = serializers.TimeField(required=False, allow_null=True)
+    sober_living = serializers.CharField(
+        max_length=MAX_TEXT, required=False, default="", allow_blank=True
+    )
+    relapse_plan_linked = serializers.BooleanField(required=False, default=False)
+    support_contacts = ContactSerializer(many=True, required=False, max_length=20)
+
+    def validate(self, attrs):
+        for name in ("follow_ups", "meetings", "support_contacts"):
+            if name in attrs:
+                attrs[name] = _plain(attrs[name])
+        if "meetings" in attrs:
+            ids = [row["meeting"] for row in attrs["meetings"]]
+            if len(set(ids)) != len(ids):
+                raise serializers.ValidationError({"meetings": ["Name each meeting once."]})
+            for row in attrs["meetings"]:
+                row["meeting"] = str(row["meeting"])
+        return attrs
+
+
+class AftercareSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    enrolment = serializers.UUIDField(source="enrolment_id")
+    level_of_care = serializers.CharField()
+    follow_ups = serializers.JSONField()
+    meetings = serializers.JSONField()
+    weekly_checkin_weekday = serializers.IntegerField(allow_null=True)
+    weekly_checkin_time = serializers.TimeField(allow_null=True, format="%H:%M")
+    sober_living = serializers.CharField()
+    relapse_plan_linked = serializers.BooleanField()
+    support_contacts = serializers.JSONField()
+    drafted_by = serializers.UUIDField(source="drafted_by_id")
+    accepted_at = AwareDateTimeField(allow_null=True)

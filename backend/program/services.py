@@ -19,17 +19,23 @@ from backend.accounts.models import User
 from backend.care import selectors as care_selectors
 from backend.care import services as care_services
 from backend.care.models import CareLink
+from backend.consent import policy
+from backend.consent.scopes import Scope
 from backend.core.errors import Conflict
 from backend.core.time import local_today
 from backend.program.models import (
     PERSONAL_KINDS,
+    AftercarePlan,
     Attendance,
     Enrolment,
     EnrolmentChange,
+    LevelOfCare,
     Program,
     ProgramTherapist,
     Session,
     SessionCancellation,
+    SessionInvite,
+    SessionKind,
     Slot,
 )
 from backend.program.signals import enrolment_ended, patient_enrolled
@@ -534,3 +540,74 @@ def check_in(*, session: Session, patient: User) -> tuple[Attendance, bool]:
         # A retry raced the first check-in: answer what it recorded.
         return Attendance.objects.get(session=session, patient=patient), False
     return row, True
+
+
+# --- family sessions and the aftercare plan -----------------------------------------------
+
+
+@transaction.atomic
+def session_invite(*, session: Session, member: User, by: User) -> tuple[SessionInvite, bool]:
+    """Invite a family member to a family session; idempotent. They must hold the patient's
+    ``program`` consent in force (400 otherwise). Returns (invite, created)."""
+    if session.kind != SessionKind.FAMILY or session.patient_id is None:
+        raise ValidationError({"session": ["Only a family session takes family members."]})
+    if session.therapist_id != by.pk:
+        raise ValidationError({"session": ["Only the session's therapist invites to it."]})
+    if session.status == Session.Status.CANCELLED:
+        raise Conflict("This session was cancelled.")
+    held = policy.scopes_held(member, [session.patient_id], scopes=[Scope.PROGRAM])
+    if member.role != User.Role.FAMILY or not held:
+        raise ValidationError(
+            {
+                "member": [
+                    "Invite a family member the patient consented to share their program with."
+                ]
+            }
+        )
+    return SessionInvite.objects.get_or_create(
+        session=session, member=member, defaults={"invited_by": by}
+    )
+
+
+# Each field of the plan and its value when the therapist leaves it out.
+AFTERCARE_FIELDS: dict[str, Any] = {
+    "level_of_care": LevelOfCare.OUTPATIENT,
+    "follow_ups": [],
+    "meetings": [],
+    "weekly_checkin_weekday": None,
+    "weekly_checkin_time": None,
+    "sober_living": "",
+    "relapse_plan_linked": False,
+    "support_contacts": [],
+}
+
+
+@transaction.atomic
+def aftercare_save(*, enrolment: Enrolment, by: User, data: dict[str, Any]) -> AftercarePlan:
+    """Draft or change the plan (the whole of it) until the patient accepts it."""
+    plan = AftercarePlan.objects.select_for_update().filter(enrolment=enrolment).first()
+    if plan is not None and plan.accepted_at is not None:
+        raise Conflict(
+            f"The patient accepted this plan on {plan.accepted_at:%Y-%m-%d}; it no longer changes."
+        )
+    if (data.get("weekly_checkin_weekday") is None) != (data.get("weekly_checkin_time") is None):
+        raise ValidationError(
+            {"weekly_checkin_time": ["Give both the weekday and the time of the weekly check-in."]}
+        )
+    if plan is None:
+        plan = AftercarePlan(enrolment=enrolment, patient_id=enrolment.patient_id, drafted_by=by)
+    for name, default in AFTERCARE_FIELDS.items():
+        setattr(plan, name, data.get(name, default))
+    plan.drafted_by = by
+    plan.save()
+    return plan
+
+
+@transaction.atomic
+def aftercare_accept(*, plan: AftercarePlan) -> AftercarePlan:
+    """The patient accepts the plan; accepting again changes nothing."""
+    plan = AftercarePlan.objects.select_for_update().get(pk=plan.pk)
+    if plan.accepted_at is None:
+        plan.accepted_at = timezone.now()
+        plan.save(update_fields=["accepted_at", "updated_at"])
+    return plan

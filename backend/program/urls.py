@@ -44,4 +44,20 @@ urlpatterns = [
         name="program-enrolment-planned-end",
     ),
     path("attendance/", views.AttendanceListView.as_view(), name="program-attendance"),
+    path(
+        "sessions/<uuid:session_id>/invites/",
+        views.SessionInviteView.as_view(),
+        name="program-session-invites",
+    ),
+    path("invitations/", views.InvitationListView.as_view(), name="program-invitations"),
+    path(
+        "enrolments/<uuid:enrolment_id>/aftercare/",
+        views.AftercareView.as_view(),
+        name="program-aftercare",
+    ),
+    path(
+        "enrolments/<uuid:enrolment_id>/aftercare/accept/",
+        views.AftercareAcceptView.as_view(),
+        name="program-aftercare-accept",
+    ),
 ]

@@ -26,14 +26,18 @@ from backend.disclosure.notice import (
 )
 from backend.disclosure.services import Disclosure
 from backend.program import selectors, services
-from backend.program.access import ATTENDANCE, ENROLMENT
-from backend.program.models import Attendance, Enrolment, Program, Session
+from backend.program.access import AFTERCARE, ATTENDANCE, ENROLMENT
+from backend.program.models import Attendance, Enrolment, Program, Session, SessionInvite
 from backend.program.serializers import (
+    AftercareSerializer,
+    AftercareWriteSerializer,
     CancelSerializer,
     EnrolmentDetailSerializer,
     EnrolmentSerializer,
     EnrolSerializer,
     ExtraSessionWriteSerializer,
+    InvitationSerializer,
+    InviteWriteSerializer,
     MarkSerializer,
     PatientSessionSerializer,
     PlannedEndWriteSerializer,
@@ -56,6 +60,7 @@ StaffOrTherapist = role_permission(
 )
 IsTherapist = role_permission(Role.THERAPIST, message="Only therapists do this.")
 IsPatient = role_permission(Role.PATIENT, message="Only patients check in.")
+IsFamily = role_permission(Role.FAMILY, message="Only family members are invited to sessions.")
 
 
 class ProgramAccess(ReadWriteRoles):
@@ -539,3 +544,106 @@ class AttendanceListView(DisclosesRecordsToOthers, generics.ListAPIView):
                 shown, many=True, context={"request": request, "disclosed": discloses(request)}
             ).data
         )
+
+
+@extend_schema(tags=["program"])
+class SessionInviteView(APIView):
+    permission_classes = [IsTherapist]
+
+    @extend_schema(
+        summary="Invite a family member to a family session",
+        description=(
+            "The session's therapist. The family member must hold the patient's `program` "
+            "consent (400 otherwise); they then see the session's time and place only, while "
+            "that consent is in force. Inviting again answers the same invitation (200)."
+        ),
+        request=InviteWriteSerializer,
+        responses={200: InvitationSerializer, 201: InvitationSerializer},
+    )
+    def post(self, request, session_id):
+        session = selectors.staff_session_get(viewer=request.user, session_id=session_id)
+        serializer = InviteWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        member = _user(serializer.validated_data["member"], Role.FAMILY)
+        invite, created = services.session_invite(session=session, member=member, by=request.user)
+        return Response(
+            InvitationSerializer(invite).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+@extend_schema(tags=["program"])
+class InvitationListView(generics.ListAPIView):
+    """Family sessions you are invited to: time and place only, while the consent holds."""
+
+    permission_classes = [IsFamily]
+    serializer_class = InvitationSerializer
+    filter_backends: list = []
+    queryset = SessionInvite.objects.none()
+    ordering = ("created_at", "id")
+
+    def get_queryset(self):
+        return selectors.invites_for(self.request.user)
+
+
+def _plan_body(request, enrolment: Enrolment, *, now) -> dict:
+    plan = selectors.aftercare_get(viewer=request.user, enrolment=enrolment, now=now)
+    if not policy.hand_out(
+        request=request, viewer=request.user, kind=AFTERCARE, records=[plan], now=now
+    ):
+        raise NotFound()
+    return AftercareSerializer(plan).data
+
+
+@extend_schema(tags=["program"])
+class AftercareView(DisclosesRecordsToOthers, APIView):
+    permission_classes = [RecordAccess]
+
+    @extend_schema(
+        summary="The enrolment's discharge and aftercare plan", responses=AftercareSerializer
+    )
+    def get(self, request, enrolment_id):
+        enrolment = selectors.enrolment_get(viewer=request.user, enrolment_id=enrolment_id)
+        return Response(_plan_body(request, enrolment, now=timezone.now()))
+
+    @extend_schema(
+        summary="Draft the aftercare plan (the whole of it)",
+        description=(
+            "A therapist of the program, with the patient: level of care after the program, "
+            "follow-up appointments, support-group meetings committed to (ids from the meeting "
+            "finder), a weekly check-in (weekday and time), sober living, whether the "
+            "relapse-prevention plan is linked, support contacts. Once the patient accepts it, "
+            "it no longer changes (409). On step-down or completion the reminders follow it."
+        ),
+        request=AftercareWriteSerializer,
+        responses=AftercareSerializer,
+    )
+    def put(self, request, enrolment_id):
+        enrolment = _changeable(request, enrolment_id)
+        serializer = AftercareWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.aftercare_save(
+            enrolment=enrolment, by=request.user, data=dict(serializer.validated_data)
+        )
+        return Response(_plan_body(request, enrolment, now=timezone.now()))
+
+
+@extend_schema(tags=["program"])
+class AftercareAcceptView(APIView):
+    permission_classes = [RecordAccess]
+    writers = (Role.PATIENT,)
+
+    @extend_schema(
+        summary="Accept your aftercare plan",
+        description="Accepting again changes nothing.",
+        request=None,
+        responses=AftercareSerializer,
+    )
+    def post(self, request, enrolment_id):
+        enrolment = selectors.enrolment_get(viewer=request.user, enrolment_id=enrolment_id)
+        plan = selectors.aftercare_get(viewer=request.user, enrolment=enrolment)
+        policy.authorize(
+            request.user, Action.ANSWER, AFTERCARE, patient_id=plan.patient_id, record=plan
+        )
+        services.aftercare_accept(plan=plan)
+        return Response(_plan_body(request, enrolment, now=timezone.now()))
