@@ -266,7 +266,7 @@ class CommittedMeetingSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
 
 
-class ContactSerializer(StrictSerializer):
+class AftercareContactSerializer(StrictSerializer):
     name = serializers.CharField(max_length=80)
     relation = serializers.CharField(max_length=60, required=False, default="", allow_blank=True)
     phone = serializers.CharField(max_length=40, required=False, default="", allow_blank=True)
@@ -295,7 +295,7 @@ class AftercareWriteSerializer(StrictSerializer):
         max_length=MAX_TEXT, required=False, default="", allow_blank=True
     )
     relapse_plan_linked = serializers.BooleanField(required=False, default=False)
-    support_contacts = ContactSerializer(many=True, required=False, max_length=20)
+    support_contacts = AftercareContactSerializer(many=True, required=False, max_length=20)
 
     def validate(self, attrs):
         for name in ("follow_ups", "meetings", "support_contacts"):
