@@ -245,6 +245,11 @@ class Enrolment(models.Model):
     planned_end = models.DateField()
     ended_on = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=14, choices=Status.choices, default=Status.ACTIVE)
+    # Kept by the services that write attendance (a caseload reads them for hundreds of
+    # patients at once): sessions attended (present or late), and the latest marks that
+    # are absences in a row (an excused absence neither counts nor breaks the run).
+    attended_count = models.PositiveIntegerField(default=0, editable=False)
+    missed_in_a_row = models.PositiveSmallIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,7 +1,7 @@
 """Reads of the program, always with the viewer, through backend.consent.policy."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -202,75 +202,20 @@ def _past_expected(enrolment: Enrolment, now: datetime) -> QuerySet[Session]:
     )
 
 
-def enrolment_progress(enrolment: Enrolment, *, now: datetime | None = None) -> Progress:
-    """Week N of M, sessions attended of those held so far, and missed sessions in a row."""
-    now = now or timezone.now()
+def _progress(enrolment: Enrolment, *, scheduled: int, now: datetime) -> Progress:
     today = local_today(enrolment.program, now)
     weeks = (enrolment.planned_end - enrolment.starts_on).days // 7 + 1
     week = min(max((today - enrolment.starts_on).days // 7 + 1, 0), weeks)
-    past = _past_expected(enrolment, now)
-    statuses = dict(
-        Attendance.objects.filter(enrolment=enrolment, session__in=past).values_list(
-            "session_id", "status"
-        )
-    )
-    attended = sum(1 for s in statuses.values() if s in Attendance.ATTENDED)
-    in_a_row = 0
-    for session_id in past.order_by("-starts_at").values_list("pk", flat=True)[:10]:
-        if statuses.get(session_id) != Attendance.Status.ABSENT:
-            break
-        in_a_row += 1
-    return Progress(week, weeks, past.count(), attended, in_a_row)
+    return Progress(week, weeks, scheduled, enrolment.attended_count, enrolment.missed_in_a_row)
+
+
+def enrolment_progress(enrolment: Enrolment, *, now: datetime | None = None) -> Progress:
+    """Week N of M, sessions attended of those held so far, and missed sessions in a row."""
+    now = now or timezone.now()
+    return _progress(enrolment, scheduled=_past_expected(enrolment, now).count(), now=now)
 
 
 MISSED_FLAG = 2
-LOOK_BACK = timedelta(days=28)
-
-
-def missed_in_a_row(patient_ids: list[UUID], *, now: datetime | None = None) -> dict[UUID, int]:
-    """patient id -> sessions missed in a row (absent at the latest held sessions, up to 4
-    weeks back), for patients in an active enrolment; three queries whatever the count."""
-    now = now or timezone.now()
-    enrolments = {
-        e.patient_id: e
-        for e in Enrolment.objects.filter(
-            patient_id__in=patient_ids, status=Enrolment.Status.ACTIVE
-        )
-    }
-    if not enrolments:
-        return {}
-    since = now - LOOK_BACK
-    sessions = list(
-        Session.objects.filter(
-            program_id__in={e.program_id for e in enrolments.values()},
-            status=Session.Status.SCHEDULED,
-            starts_at__lt=now,
-            starts_at__gte=since,
-        )
-        .order_by("-starts_at")
-        .values_list("pk", "program_id", "patient_id", "local_date")
-    )
-    absent = set(
-        Attendance.objects.filter(
-            patient_id__in=list(enrolments),
-            status=Attendance.Status.ABSENT,
-            session__starts_at__gte=since,
-            session__starts_at__lt=now,
-        ).values_list("patient_id", "session_id")
-    )
-    result: dict[UUID, int] = {}
-    for patient_id, enrolment in enrolments.items():
-        count = 0
-        for session_id, program_id, one_patient, day in sessions:
-            if program_id != enrolment.program_id or day < enrolment.starts_on:
-                continue
-            if one_patient is not None and one_patient != patient_id:
-                continue
-            if (patient_id, session_id) not in absent:
-                break
-            count += 1
-        result[patient_id] = count
-    return result
 
 
 def flagged_for_missing(count: int) -> bool:
@@ -281,8 +226,8 @@ def progress_for(
     viewer: User, patient_ids: list[UUID], *, now: datetime, held: policy.Held | None = None
 ) -> dict[UUID, Progress]:
     """patient id -> progress in their active enrolment, as the viewer may read it (through
-    the gate: enrolments and attendance the viewer reaches). Three queries whatever the
-    number of patients."""
+    the gate: the enrolments the viewer reaches, which carry their attendance tally). Two
+    queries whatever the number of patients."""
     enrolments = {
         e.patient_id: e
         for e in policy.readable(viewer, ENROLMENT, now=now, held=held)
@@ -297,38 +242,18 @@ def progress_for(
             status=Session.Status.SCHEDULED,
             starts_at__lt=now,
             local_date__gte=min(e.starts_on for e in enrolments.values()),
-        )
-        .order_by("-starts_at")
-        .values_list("pk", "program_id", "patient_id", "local_date")
-    )
-    marks = dict(
-        (((patient_id, session_id)), status)
-        for patient_id, session_id, status in policy.readable(
-            viewer, ATTENDANCE, now=now, held=held
-        )
-        .filter(patient_id__in=list(enrolments))
-        .values_list("patient_id", "session_id", "status")
+        ).values_list("program_id", "patient_id", "local_date")
     )
     result = {}
     for patient_id, enrolment in enrolments.items():
-        scheduled = attended = in_a_row = 0
-        counting_run = True
-        for session_id, program_id, one_patient, day in sessions:
-            if program_id != enrolment.program_id or day < enrolment.starts_on:
-                continue
-            if day > enrolment.planned_end or one_patient not in (None, patient_id):
-                continue
-            scheduled += 1
-            status = marks.get((patient_id, session_id))
-            attended += status in Attendance.ATTENDED
-            if counting_run and status == Attendance.Status.ABSENT:
-                in_a_row += 1
-            else:
-                counting_run = False
-        today = local_today(enrolment.program, now)
-        weeks = (enrolment.planned_end - enrolment.starts_on).days // 7 + 1
-        week = min(max((today - enrolment.starts_on).days // 7 + 1, 0), weeks)
-        result[patient_id] = Progress(week, weeks, scheduled, attended, in_a_row)
+        scheduled = sum(
+            1
+            for program_id, one_patient, day in sessions
+            if program_id == enrolment.program_id
+            and enrolment.starts_on <= day <= enrolment.planned_end
+            and one_patient in (None, patient_id)
+        )
+        result[patient_id] = _progress(enrolment, scheduled=scheduled, now=now)
     return result
 
 

@@ -238,13 +238,13 @@ class SessionCancelView(APIView):
 
 
 def _log_sheet(request, session: Session, rows) -> None:
+    # One row per patient: the sheet shows their enrolment and, if marked, their attendance.
     items = []
     for row in rows:
-        items.append(Disclosure(row.patient.pk, "", ENROLMENT.name, [str(row.enrolment.pk)], 1))
+        ids = [str(row.enrolment.pk)]
         if row.attendance is not None:
-            items.append(
-                Disclosure(row.patient.pk, "", ATTENDANCE.name, [str(row.attendance.pk)], 1)
-            )
+            ids.append(str(row.attendance.pk))
+        items.append(Disclosure(row.patient.pk, "", ATTENDANCE.name, ids, len(ids)))
     policy.disclose(request=request, viewer=request.user, held={}, items=items)
 
 
