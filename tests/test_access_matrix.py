@@ -1246,7 +1246,13 @@ SHOWS: dict[str, Shows] = {
     "POST api/v1/care/invites/redeem/": created(),
     "GET api/v1/care/team/": page(patient=("care_links",)),
     "GET api/v1/care/caseload/": page(
-        **{t: (f"link:{t}",) for t in THERAPISTS if t != "unlinked_therapist"}
+        **{
+            t: (f"link:{t}",)
+            for t in THERAPISTS
+            if t not in ("unlinked_therapist", "linked_therapist")
+        },
+        # ...and the patient the linked therapist is about to enrol in their program.
+        linked_therapist=("link:linked_therapist", "enrolee_link"),
     ),
     "GET api/v1/journal/entries/": page(patient=OWN_ENTRIES),
     "POST api/v1/journal/entries/": sent_id(),
@@ -1309,7 +1315,9 @@ SHOWS: dict[str, Shows] = {
     "POST api/v1/family/invites/": created(),
     "POST api/v1/family/invites/accept/": created(),
     "GET api/v1/family/patients/": page(**{f: (f"family_link:{f}",) for f in FAMILIES}),
-    "GET api/v1/family/members/": page(patient=tuple(f"family_link:{f}" for f in FAMILIES)),
+    "GET api/v1/family/members/": page(
+        patient=(*(f"family_link:{f}" for f in FAMILIES), "program_family_link")
+    ),
     "GET api/v1/meetings/": page("meeting", "other_meeting"),
     "GET api/v1/meetings/<uuid:meeting_id>/": the("meeting"),
     "GET api/v1/meetings/saved/": page(
@@ -1627,7 +1635,7 @@ def _program_world(world: World) -> None:
         },
     )
     member = FamilyFactory()
-    FamilyLinkFactory(patient=patient, member=member)
+    world.objects["program_family_link"] = FamilyLinkFactory(patient=patient, member=member)
     grant_for(patient, member, ["program"])
     world.objects["program_family"] = member
     world.objects["sessions"] = list(Session.objects.filter(program=program))
@@ -1639,7 +1647,7 @@ def _program_world(world: World) -> None:
     world.objects["patient_sessions"] = planned
     world.objects["group_sessions"] = [s for s in planned if s.patient_id is None]
     enrolee = PatientFactory()
-    CareLinkFactory(patient=enrolee, therapist=therapist)
+    world.objects["enrolee_link"] = CareLinkFactory(patient=enrolee, therapist=therapist)
     world.objects["enrolee"] = enrolee
     with time_machine.travel(sessions[0].starts_at, tick=False):
         world.objects["program_attendance"], _ = program_services.attendance_mark(
