@@ -529,3 +529,14 @@ def test_the_caseload_summary_flags_two_missed_sessions_under_the_program_scope(
         "attended": 0,
         "missed_in_a_row": 2,
     }
+
+
+def test_the_daily_command_moves_the_horizon_on(therapist):
+    from django.core.management import call_command  # noqa: PLC0415
+
+    program = program_make(therapists=[therapist], starts_on=START)
+    _slot(program, therapist)
+    before = Session.objects.count()
+    with time_machine.travel(NOW + timedelta(weeks=3), tick=False):
+        call_command("program_sessions_extend", verbosity=0)
+    assert Session.objects.count() == before + 3
