@@ -22,7 +22,9 @@ The rules, one place each:
   for some, a condition on the record, such as an entry marked shared).
 - The program's own treatment record (homework) is also seen by the therapist
   who wrote it, while they are on the patient's care team; such a read is
-  logged without a grant.
+  logged without a grant. A kind may instead name who treats the patient there
+  (``treating``: the IOP program's staff see its enrolments and attendance); such
+  reads are logged without a grant too.
 - Writing into a patient's records takes a therapist on the care team (holding
   the kind's scope where it names one); changing or deleting, for some kinds,
   only their own.
