@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
 from rest_framework import serializers
 
 from backend.accounts.serializers import PersonSerializer
@@ -13,6 +16,8 @@ from backend.core.time import validate_time_zone
 from backend.program.models import Attendance, Enrolment, LevelOfCare, Program, SessionKind
 
 MAX_TEXT = 2000
+MAX_PROGRAM_PAST = timedelta(days=366)
+MAX_PROGRAM_SPAN = timedelta(days=5 * 366)
 
 
 def _zone(value: str) -> str:
@@ -36,9 +41,20 @@ class ProgramWriteSerializer(StrictSerializer):
     therapists = serializers.ListField(child=serializers.UUIDField(), max_length=200, default=list)
 
     def validate(self, attrs):
+        # Sessions are made as rows from the start: a start long past, or an end years
+        # away, would make thousands at once.
+        today = timezone.now().date()
+        if attrs["starts_on"] < today - MAX_PROGRAM_PAST:
+            raise serializers.ValidationError(
+                {"starts_on": ["Start the program within the last year."]}
+            )
         if attrs.get("ends_on") and attrs["ends_on"] < attrs["starts_on"]:
             raise serializers.ValidationError(
                 {"ends_on": ["The program cannot end before it starts."]}
+            )
+        if attrs.get("ends_on") and attrs["ends_on"] - attrs["starts_on"] > MAX_PROGRAM_SPAN:
+            raise serializers.ValidationError(
+                {"ends_on": ["Plan a program over at most five years."]}
             )
         return attrs
 

@@ -540,3 +540,22 @@ def test_the_daily_command_moves_the_horizon_on(therapist):
     with time_machine.travel(NOW + timedelta(weeks=3), tick=False):
         call_command("program_sessions_extend", verbosity=0)
     assert Session.objects.count() == before + 3
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"starts_on": "2025-01-01"}, "starts_on"),
+        ({"ends_on": "2026-12-31"}, "ends_on"),
+        ({"ends_on": "2999-12-31"}, "ends_on"),
+        ({"time_zone": "Mars/Olympus"}, "time_zone"),
+        ({"planned_weeks": 0}, "planned_weeks"),
+        ({"level_of_care": "spa"}, "level_of_care"),
+        ({"therapists": ["not-a-uuid"]}, "therapists.0"),
+    ],
+)
+def test_a_bad_program_is_a_400_naming_the_field(admin_client, therapist, change, field):
+    body = {"name": "IOP", "time_zone": "America/New_York", "starts_on": "2027-03-01", **change}
+    response = admin_client.post("/api/v1/program/programs/", body, format="json")
+    assert_problem(response, 400)
+    assert field in {e["field"] for e in response.json()["errors"]}
