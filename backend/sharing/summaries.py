@@ -67,7 +67,12 @@ ATTENDANCE_WEEKS = 4  # this local week and the three before
 LAPSE_OUTCOMES = (Outcome.LAPSED, Outcome.USED)
 INSIGHTS_DAYS = 30
 
-FLAGS = ("no_checkin_3_days", "rising_craving_trend", "lapse_last_7_days")
+FLAGS = (
+    "no_checkin_3_days",
+    "rising_craving_trend",
+    "lapse_last_7_days",
+    "missed_two_sessions_in_a_row",
+)
 ENTRY_FLAGS = ("rising_craving_trend", "lapse_last_7_days")
 
 # The sections of a summary, each shown only under one of its scopes.
@@ -342,8 +347,9 @@ def _summary(  # noqa: PLR0913 - one argument per section read for the patient
     if "meetings" in sections:
         summary["meetings"] = attendance
     if "program" in sections:
-        # None when not in a program now; the flag then stays down.
-        summary["program"] = progress
+        # No section when not in a program now; the flag then stays down.
+        if progress is not None:
+            summary["program"] = progress
         summary["flags"]["missed_two_sessions_in_a_row"] = bool(
             progress and program_selectors.flagged_for_missing(progress.missed_in_a_row)
         )

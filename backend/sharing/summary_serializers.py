@@ -120,8 +120,7 @@ class SharedSummarySerializer(serializers.Serializer):
     )
     program = SummaryProgramSerializer(
         required=False,
-        allow_null=True,
-        help_text="Scope program: progress in the current program (null when not in one).",
+        help_text="Scope program: progress in the current program (absent when not in one).",
     )
     craving_trend = CravingTrendSerializer(
         required=False,
