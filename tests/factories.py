@@ -27,6 +27,7 @@ from backend.meetings import services as meeting_services
 from backend.meetings.models import Attendance
 from backend.nudges import services as nudge_services
 from backend.nudges.models import Nudge, NudgeRule, PushSubscription
+from backend.program import services as program_services
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -370,3 +371,20 @@ class PushSubscriptionFactory(factory.django.DjangoModelFactory):
     endpoint = factory.Sequence(lambda n: f"https://push.example.test/{n}")
     p256dh = "x"
     auth = "y"
+
+
+# --- program ------------------------------------------------------------------------------
+
+
+def program_make(*, therapists, starts_on, ends_on=None, time_zone="America/New_York", **extra):
+    """A program through the real service, with its staff."""
+    return program_services.program_create(
+        data={
+            "name": extra.pop("name", "Evening IOP"),
+            "time_zone": time_zone,
+            "starts_on": starts_on,
+            "ends_on": ends_on,
+            "therapists": [t.pk for t in therapists],
+            **extra,
+        }
+    )

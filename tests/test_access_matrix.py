@@ -10,8 +10,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.contrib.auth.tokens import default_token_generator
 from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -37,6 +39,8 @@ from backend.measures import services as measure_services
 from backend.meetings import services as meeting_services
 from backend.meetings.models import Attendance
 from backend.nudges.models import NudgeRule
+from backend.program import services as program_services
+from backend.program.models import Session
 from tests.conftest import FAMILY_SCOPES, PERSONAS
 from tests.factories import (
     AttendanceFactory,
@@ -44,6 +48,8 @@ from tests.factories import (
     CheckInFactory,
     CounterFactory,
     EntryFactory,
+    FamilyFactory,
+    FamilyLinkFactory,
     HomeworkFactory,
     NudgeFactory,
     NudgeRuleFactory,
@@ -51,6 +57,9 @@ from tests.factories import (
     PushSubscriptionFactory,
     ResponseFactory,
     ScheduleFactory,
+    TherapistFactory,
+    grant_for,
+    program_make,
 )
 from tests.helpers import assert_problem
 from tests.meetings.helpers import make_meetings, record
@@ -978,6 +987,187 @@ CASES = [
         {**only(200, ("linked_therapist",), THERAPISTS), "granted_therapist": 403},
         lambda w, p: {"decision": "reviewed", "feedback": "Well done."},
     ),
+    # --- program: clinic staff run programs; its therapists (linked_therapist) see and mark;
+    # anyone else only under the `program` scope (granted_therapist).
+    Case(
+        "GET",
+        "api/v1/program/programs/",
+        lambda w: "/api/v1/program/programs/",
+        roles(200, (*PATIENTS, *THERAPISTS, "clinic_admin")),
+    ),
+    Case(
+        "POST",
+        "api/v1/program/programs/",
+        lambda w: "/api/v1/program/programs/",
+        roles(201, ("clinic_admin",)),
+        lambda w, p: {
+            "name": "Day program",
+            "time_zone": "America/Denver",
+            "starts_on": str(w.objects["today"]),
+        },
+    ),
+    Case(
+        "GET",
+        "api/v1/program/programs/<uuid:program_id>/",
+        lambda w: f"/api/v1/program/programs/{w.objects['program'].pk}/",
+        {
+            **only(200, ("patient", "linked_therapist"), (*PATIENTS, *THERAPISTS)),
+            "clinic_admin": 200,
+        },
+    ),
+    Case(
+        "POST",
+        "api/v1/program/programs/<uuid:program_id>/slots/",
+        lambda w: f"/api/v1/program/programs/{w.objects['program'].pk}/slots/",
+        roles(201, ("clinic_admin",)),
+        lambda w, p: {
+            "kind": "education",
+            "title": "Understanding cravings",
+            "weekday": (w.objects["today"].weekday() + 4) % 7,
+            "start_time": "04:00",
+            "duration_minutes": 60,
+            "therapist": str(w.objects["program_colleague"].pk),
+        },
+    ),
+    Case(
+        "GET",
+        "api/v1/program/programs/<uuid:program_id>/sessions/",
+        lambda w: f"/api/v1/program/programs/{w.objects['program'].pk}/sessions/",
+        {**roles(404, THERAPISTS, linked_therapist=200), "clinic_admin": 200},
+    ),
+    Case(
+        "POST",
+        "api/v1/program/programs/<uuid:program_id>/sessions/",
+        lambda w: f"/api/v1/program/programs/{w.objects['program'].pk}/sessions/",
+        roles(201, ("clinic_admin",)),
+        lambda w, p: {
+            "kind": "group",
+            "title": "Extra group",
+            "local_date": str(w.objects["today"] + datetime.timedelta(days=9)),
+            "start_time": "05:00",
+            "duration_minutes": 60,
+            "therapist": str(w.objects["program_colleague"].pk),
+        },
+    ),
+    Case(
+        "GET",
+        "api/v1/program/sessions/",
+        lambda w: f"/api/v1/program/sessions/?patient={w.personas['patient'].user.pk}",
+        only(
+            200,
+            ("patient", "linked_therapist", "granted_therapist"),
+            (*PATIENTS, *THERAPISTS, *FAMILIES),
+        ),
+    ),
+    Case(
+        "POST",
+        "api/v1/program/sessions/<uuid:session_id>/cancel/",
+        lambda w: f"/api/v1/program/sessions/{w.objects['future_session'].pk}/cancel/",
+        roles(200, ("clinic_admin",)),
+        lambda w, p: {"reason": "Clinic holiday"},
+    ),
+    Case(
+        "GET",
+        "api/v1/program/sessions/<uuid:session_id>/attendance/",
+        lambda w: f"/api/v1/program/sessions/{w.objects['past_session'].pk}/attendance/",
+        only(200, ("linked_therapist",), THERAPISTS),
+    ),
+    Case(
+        "POST",
+        "api/v1/program/sessions/<uuid:session_id>/attendance/",
+        lambda w: f"/api/v1/program/sessions/{w.objects['past_session'].pk}/attendance/",
+        only(200, ("linked_therapist",), THERAPISTS),
+        lambda w, p: {"patient": str(w.personas["patient"].user.pk), "status": "late"},
+    ),
+    Case(
+        "POST",
+        "api/v1/program/sessions/<uuid:session_id>/check-in/",
+        lambda w: f"/api/v1/program/sessions/{w.objects['open_session'].pk}/check-in/",
+        only(201, ("patient",), PATIENTS),
+    ),
+    Case(
+        "GET",
+        "api/v1/program/enrolments/",
+        lambda w: "/api/v1/program/enrolments/",
+        roles(200, CONSENT_PARTIES),
+    ),
+    Case(
+        "POST",
+        "api/v1/program/enrolments/",
+        lambda w: "/api/v1/program/enrolments/",
+        roles(404, THERAPISTS, linked_therapist=201),
+        lambda w, p: {
+            "patient": str(w.objects["enrolee"].pk),
+            "program": str(w.objects["program"].pk),
+            "starts_on": str(w.objects["today"]),
+        },
+    ),
+    Case(
+        "GET",
+        "api/v1/program/enrolments/<uuid:enrolment_id>/",
+        lambda w: f"/api/v1/program/enrolments/{w.objects['enrolment'].pk}/",
+        only(200, ("patient", "linked_therapist", "granted_therapist"), CONSENT_PARTIES),
+    ),
+    Case(
+        "POST",
+        "api/v1/program/enrolments/<uuid:enrolment_id>/status/",
+        lambda w: f"/api/v1/program/enrolments/{w.objects['enrolment'].pk}/status/",
+        # The granted therapist sees it (program scope) but only the program's staff change it.
+        {**only(200, ("linked_therapist",), THERAPISTS), "granted_therapist": 403},
+        lambda w, p: {"status": "completed", "reason": "Goals met"},
+    ),
+    Case(
+        "POST",
+        "api/v1/program/enrolments/<uuid:enrolment_id>/planned-end/",
+        lambda w: f"/api/v1/program/enrolments/{w.objects['enrolment'].pk}/planned-end/",
+        {**only(200, ("linked_therapist",), THERAPISTS), "granted_therapist": 403},
+        lambda w, p: {
+            "planned_end": str(w.objects["today"] + datetime.timedelta(days=60)),
+            "reason": "A setback",
+        },
+    ),
+    Case(
+        "GET",
+        "api/v1/program/attendance/",
+        lambda w: "/api/v1/program/attendance/",
+        roles(200, CONSENT_PARTIES),
+    ),
+    Case(
+        "POST",
+        "api/v1/program/sessions/<uuid:session_id>/invites/",
+        lambda w: f"/api/v1/program/sessions/{w.objects['family_session'].pk}/invites/",
+        only(201, ("linked_therapist",), THERAPISTS),
+        lambda w, p: {"member": str(w.objects["program_family"].pk)},
+    ),
+    Case(
+        "GET",
+        "api/v1/program/invitations/",
+        lambda w: "/api/v1/program/invitations/",
+        roles(200, FAMILIES),
+    ),
+    Case(
+        "GET",
+        "api/v1/program/enrolments/<uuid:enrolment_id>/aftercare/",
+        lambda w: f"/api/v1/program/enrolments/{w.objects['enrolment'].pk}/aftercare/",
+        only(200, ("patient", "linked_therapist", "granted_therapist"), CONSENT_PARTIES),
+    ),
+    Case(
+        "PUT",
+        "api/v1/program/enrolments/<uuid:enrolment_id>/aftercare/",
+        lambda w: f"/api/v1/program/enrolments/{w.objects['enrolment'].pk}/aftercare/",
+        {**only(200, ("linked_therapist",), THERAPISTS), "granted_therapist": 403},
+        lambda w, p: {
+            "level_of_care": "aftercare",
+            "weekly_checkin_weekday": 6,
+            "weekly_checkin_time": "18:00",
+        },
+    ),
+    Case(
+        "POST",
+        "api/v1/program/enrolments/<uuid:enrolment_id>/aftercare/accept/",
+        lambda w: f"/api/v1/program/enrolments/{w.objects['enrolment'].pk}/aftercare/accept/",
+        only(200, ("patient",), PATIENTS),
+    ),
     # --- measures: the therapist who scheduled them (linked_therapist here), else the measures
     # scope; drafts and answers are the patient's own.
     Case(
@@ -1160,7 +1350,13 @@ SHOWS: dict[str, Shows] = {
     "POST api/v1/care/invites/redeem/": created(),
     "GET api/v1/care/team/": page(patient=("care_links",)),
     "GET api/v1/care/caseload/": page(
-        **{t: (f"link:{t}",) for t in THERAPISTS if t != "unlinked_therapist"}
+        **{
+            t: (f"link:{t}",)
+            for t in THERAPISTS
+            if t not in ("unlinked_therapist", "linked_therapist")
+        },
+        # ...and the patient the linked therapist is about to enrol in their program.
+        linked_therapist=("link:linked_therapist", "enrolee_link"),
     ),
     "GET api/v1/journal/entries/": page(patient=OWN_ENTRIES),
     "POST api/v1/journal/entries/": sent_id(),
@@ -1223,7 +1419,9 @@ SHOWS: dict[str, Shows] = {
     "POST api/v1/family/invites/": created(),
     "POST api/v1/family/invites/accept/": created(),
     "GET api/v1/family/patients/": page(**{f: (f"family_link:{f}",) for f in FAMILIES}),
-    "GET api/v1/family/members/": page(patient=tuple(f"family_link:{f}" for f in FAMILIES)),
+    "GET api/v1/family/members/": page(
+        patient=(*(f"family_link:{f}" for f in FAMILIES), "program_family_link")
+    ),
     "GET api/v1/meetings/": page("meeting", "other_meeting"),
     "GET api/v1/meetings/<uuid:meeting_id>/": the("meeting"),
     "GET api/v1/meetings/saved/": page(
@@ -1327,6 +1525,43 @@ SHOWS: dict[str, Shows] = {
     "PUT api/v1/homework/<uuid:homework_id>/answers/": the("homework"),
     "POST api/v1/homework/<uuid:homework_id>/submit/": the("homework"),
     "POST api/v1/homework/<uuid:homework_id>/review/": the("submitted_homework"),
+    "GET api/v1/program/programs/": page(
+        patient=("program",), linked_therapist=("program",), clinic_admin=("program",)
+    ),
+    "POST api/v1/program/programs/": created(),
+    "GET api/v1/program/programs/<uuid:program_id>/": the("program"),
+    "POST api/v1/program/programs/<uuid:program_id>/slots/": created(),
+    "GET api/v1/program/programs/<uuid:program_id>/sessions/": page("sessions"),
+    "POST api/v1/program/programs/<uuid:program_id>/sessions/": created(),
+    "GET api/v1/program/sessions/": page(
+        patient=("patient_sessions",),
+        linked_therapist=("patient_sessions",),
+        # Under the program scope: never another therapist's one-patient session.
+        granted_therapist=("group_sessions",),
+    ),
+    "POST api/v1/program/sessions/<uuid:session_id>/cancel/": the("future_session"),
+    "GET api/v1/program/sessions/<uuid:session_id>/attendance/": page(
+        "enrolment", got=_page_of(lambda row: row["enrolment"])
+    ),
+    "POST api/v1/program/sessions/<uuid:session_id>/attendance/": the("program_attendance"),
+    "POST api/v1/program/sessions/<uuid:session_id>/check-in/": created(),
+    "GET api/v1/program/enrolments/": page(
+        patient=("enrolment",), linked_therapist=("enrolment",), granted_therapist=("enrolment",)
+    ),
+    "POST api/v1/program/enrolments/": created(),
+    "GET api/v1/program/enrolments/<uuid:enrolment_id>/": the("enrolment"),
+    "POST api/v1/program/enrolments/<uuid:enrolment_id>/status/": the("enrolment"),
+    "POST api/v1/program/enrolments/<uuid:enrolment_id>/planned-end/": the("enrolment"),
+    "POST api/v1/program/sessions/<uuid:session_id>/invites/": created(),
+    "GET api/v1/program/invitations/": page(),
+    "GET api/v1/program/enrolments/<uuid:enrolment_id>/aftercare/": the("aftercare"),
+    "PUT api/v1/program/enrolments/<uuid:enrolment_id>/aftercare/": the("aftercare"),
+    "POST api/v1/program/enrolments/<uuid:enrolment_id>/aftercare/accept/": the("aftercare"),
+    "GET api/v1/program/attendance/": page(
+        patient=("program_attendance",),
+        linked_therapist=("program_attendance",),
+        granted_therapist=("program_attendance",),
+    ),
 }
 
 
@@ -1409,6 +1644,7 @@ def world(personas) -> World:
     _coping_world(world)
     _homework_world(world)
     _measures_world(world)
+    _program_world(world)
     _people_world(world)
     return world
 
@@ -1476,6 +1712,89 @@ def _coping_world(world: World) -> None:
         section="reasons",
         proposed=["My health"],
     )
+
+
+def _program_world(world: World) -> None:
+    """A program run by the linked therapist (and a colleague), the patient enrolled two
+    weeks ago, present at the first session; a session open for check-in now."""
+    patient = world.personas["patient"].user
+    therapist = world.personas["linked_therapist"].user
+    today = world.objects["today"]
+    colleague = TherapistFactory()
+    world.objects["program_colleague"] = colleague
+    program = program_make(
+        therapists=[therapist, colleague], starts_on=today - datetime.timedelta(days=14)
+    )
+    world.objects["program"] = program
+    slot = program_services.slot_add(
+        program=program,
+        data={
+            "kind": "group",
+            "title": "Relapse prevention group",
+            "weekday": (today.weekday() + 3) % 7,
+            "start_time": datetime.time(3, 0),
+            "duration_minutes": 90,
+            "therapist": therapist,
+        },
+    )
+    sessions = list(Session.objects.filter(slot=slot).order_by("starts_at"))
+    world.objects["past_session"], world.objects["future_session"] = sessions[0], sessions[-1]
+    # Open for check-in now: started a minute ago (earlier late at night, to end that day).
+    local = timezone.now().astimezone(ZoneInfo(program.time_zone)).replace(second=0, microsecond=0)
+    start = min(local - datetime.timedelta(minutes=1), local.replace(hour=23, minute=54))
+    world.objects["open_session"] = program_services.session_add(
+        program=program,
+        data={
+            "kind": "education",
+            "title": "Understanding cravings",
+            "local_date": start.date(),
+            "start_time": start.time(),
+            "duration_minutes": 5,
+            "therapist": colleague,
+        },
+    )
+    world.objects["enrolment"] = program_services.enrol(
+        by=therapist,
+        patient=patient,
+        program=program,
+        primary_therapist=therapist,
+        starts_on=program.starts_on,
+    )
+    world.objects["aftercare"] = program_services.aftercare_save(
+        enrolment=world.objects["enrolment"], by=therapist, data={"level_of_care": "outpatient"}
+    )
+    # A family session, and a family member the patient shares their program with.
+    world.objects["family_session"] = program_services.session_add(
+        program=program,
+        data={
+            "kind": "family",
+            "title": "Family session",
+            "local_date": today + datetime.timedelta(days=10),
+            "start_time": datetime.time(5, 0),
+            "duration_minutes": 60,
+            "therapist": therapist,
+            "patient": patient,
+        },
+    )
+    member = FamilyFactory()
+    world.objects["program_family_link"] = FamilyLinkFactory(patient=patient, member=member)
+    grant_for(patient, member, ["program"])
+    world.objects["program_family"] = member
+    world.objects["sessions"] = list(Session.objects.filter(program=program))
+    planned = [
+        s
+        for s in world.objects["sessions"]
+        if s.local_date <= world.objects["enrolment"].planned_end
+    ]
+    world.objects["patient_sessions"] = planned
+    world.objects["group_sessions"] = [s for s in planned if s.patient_id is None]
+    enrolee = PatientFactory()
+    world.objects["enrolee_link"] = CareLinkFactory(patient=enrolee, therapist=therapist)
+    world.objects["enrolee"] = enrolee
+    with time_machine.travel(sessions[0].starts_at, tick=False):
+        world.objects["program_attendance"], _ = program_services.attendance_mark(
+            session=sessions[0], patient_id=patient.pk, by=therapist, status="present"
+        )
 
 
 def _homework_world(world: World) -> None:

@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "backend.homework",
     "backend.meetings",
     "backend.measures",
+    "backend.program",
     "backend.journal",
     "backend.sharing",
     "backend.nudges",
@@ -354,6 +355,9 @@ SPECTACULAR_SETTINGS = {
         "PlanSuggestionDecisionEnum": [("accept", "Accept"), ("reject", "Reject")],
         "HomeworkKindEnum": "backend.homework.models.HomeworkKind",
         "HomeworkReviewDecisionEnum": "backend.homework.models.HomeworkReview.Decision",
+        "SessionKindEnum": "backend.program.models.SessionKind",
+        "LevelOfCareEnum": "backend.program.models.LevelOfCare",
+        "ProgramAttendanceStatusEnum": "backend.program.models.Attendance.Status",
     },
 }
 

@@ -84,6 +84,7 @@ api_v1 = [
     path("homework/", include("backend.homework.urls")),
     path("measures/", include("backend.measures.urls")),
     path("fhir/", include("backend.exchange.urls")),
+    path("program/", include("backend.program.urls")),
 ]
 
 urlpatterns = [

@@ -22,7 +22,9 @@ The rules, one place each:
   for some, a condition on the record, such as an entry marked shared).
 - The program's own treatment record (homework) is also seen by the therapist
   who wrote it, while they are on the patient's care team; such a read is
-  logged without a grant.
+  logged without a grant. A kind may instead name who treats the patient there
+  (``treating``: the IOP program's staff see its enrolments and attendance); such
+  reads are logged without a grant too.
 - Writing into a patient's records takes a therapist on the care team (holding
   the kind's scope where it names one); changing or deleting, for some kinds,
   only their own.
@@ -112,6 +114,9 @@ class Kind:
     # while on the care team by ``team``.
     assigned_by: str | None = None
     team: TeamRule | None = None
+    # The program's own record by membership: SQL of the rows the viewer sees without a
+    # grant because they treat the patient there (a program's therapists, its attendance).
+    treating: Callable[[User], Q] | None = None
     # field -> the scopes that reveal it to someone other than the patient. Such a field
     # is read as ``shown_<field>``, null where no scope in force reveals it.
     fields: Mapping[str, frozenset[str]] = field(default_factory=dict)
@@ -265,6 +270,8 @@ def _reach_rule(
         rule |= who & reach.q()
     if kind.assigned_by is not None and kind.team is not None:
         rule |= Q(kind.team(viewer, kind.patient), **{kind.assigned_by: viewer})
+    if kind.treating is not None:
+        rule |= kind.treating(viewer)
     if kind.public is not None:
         rule |= kind.public
     return rule
@@ -453,13 +460,22 @@ def hand_out(
             scopes={reach.scope for reach in kind.reach},
         )
     name_of = log_as or (lambda record: (kind.name, str(_value(record, kind.log_id))))
+    treated: set[Any] = set()
+    if kind.treating is not None:
+        # Asked again now, as a grant is: membership may have ended while this request ran.
+        treated = set(
+            kind.model._default_manager.filter(pk__in=[record.pk for record in records])
+            .filter(kind.treating(viewer))
+            .values_list("pk", flat=True)
+        )
     shown: list[T] = []
     groups: dict[tuple[UUID, str, str], list[str]] = defaultdict(list)
     for record in records:
         patient_id = kind.patient_of(record)
         scope = reach_of(viewer, kind, record, held.get(patient_id, {}))
         if not scope and not (
-            kind.assigned_by and _value(record, f"{kind.assigned_by}_id") == viewer.pk
+            (kind.assigned_by and _value(record, f"{kind.assigned_by}_id") == viewer.pk)
+            or record.pk in treated
         ):
             continue
         shown.append(record)

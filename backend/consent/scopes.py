@@ -21,6 +21,7 @@ class Scope(models.TextChoices):
         "measures",
         "Questionnaires you answer (PHQ-9, GAD-7, BAM, PACS): answers, scores and trends",
     )
+    PROGRAM = "program", "Your treatment program: enrolment, sessions and attendance"
     CRISIS_ALERTS = "crisis_alerts", "Alerts when a craving is very high or after a lapse"
 
 

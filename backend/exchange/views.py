@@ -20,10 +20,12 @@ from backend.consent.selectors import grants_of
 from backend.core.permissions import role_permission
 from backend.core.renderers import JSONRenderer
 from backend.disclosure.notice import DisclosesRecordsToOthers
+from backend.disclosure.services import Disclosure
 from backend.exchange import fhir
 from backend.exchange.renderers import FhirJSONRenderer
 from backend.measures import selectors as measures
 from backend.measures.access import RESPONSE, SCHEDULE
+from backend.program import selectors as program
 
 CanExport = role_permission(
     User.Role.PATIENT,
@@ -43,11 +45,12 @@ class PatientEverythingView(DisclosesRecordsToOthers, APIView):
             "A `collection` Bundle: Patient (minimal), a Questionnaire per instrument, a "
             "QuestionnaireResponse per answer, an Observation per answer (the instrument's "
             "panel) with one per score as its members (LOINC 44261-6 for the PHQ-9 total, "
-            "70274-6 for GAD-7; a local code system for BAM and PACS), and a Consent per grant "
-            "(the patient's own, or those naming you). Every resource is labelled as 42 CFR "
-            "Part 2 data (42CFRPart2, NORDSCLCD, confidentiality R). A therapist gets the answers "
-            "a `measures` consent opens and those to questionnaires they scheduled; a patient "
-            "they may not see answers 404."
+            "70274-6 for GAD-7; a local code system for BAM and PACS), a Consent per grant (the "
+            "patient's own, or those naming you) and an Appointment per IOP session the patient "
+            "was expected at (as the program's rules show them to you). Every resource is "
+            "labelled as 42 CFR Part 2 data (42CFRPart2, NORDSCLCD, confidentiality R). A "
+            "therapist gets the answers a `measures` consent opens and those to questionnaires "
+            "they scheduled; a patient they may see nothing of answers 404."
         ),
         responses={(200, "application/fhir+json"): OpenApiTypes.OBJECT},
     )
@@ -62,20 +65,42 @@ class PatientEverythingView(DisclosesRecordsToOthers, APIView):
             .filter(patient=patient)
             .order_by("answered_at", "id")
         )
+        sessions = list(program.sessions_for_patient(viewer, patient))
         if viewer.role != User.Role.PATIENT:
-            held = policy.scopes_held(viewer, [patient.pk], now=now, scopes=[Scope.MEASURES])
-            asked = policy.readable(viewer, SCHEDULE, now=now).filter(patient=patient).exists()
-            if not held and not asked:
-                raise NotFound()
-            responses = policy.hand_out(
-                request=request, viewer=viewer, kind=RESPONSE, records=responses, now=now, held=held
-            )
-        grants = grants_of(viewer).filter(patient=patient).order_by("created_at")
+            responses = self._handed_out(request, patient, responses, sessions, now=now)
         body = fhir.bundle(
             patient=patient,
             instruments=measures.instruments(),
             responses=responses,
-            grants=grants,
+            grants=grants_of(viewer).filter(patient=patient).order_by("created_at"),
             now=now,
+            sessions=sessions,
         )
         return Response(body, content_type="application/fhir+json")
+
+    @staticmethod
+    def _handed_out(request, patient: User, responses: list, sessions: list, *, now) -> list:
+        """For someone else: 404 unless the measures scope, questionnaires of their own or the
+        program's sessions give them something of this patient; what is shown is logged."""
+        viewer = request.user
+        held = policy.scopes_held(
+            viewer, [patient.pk], now=now, scopes=[Scope.MEASURES, Scope.PROGRAM]
+        )
+        scopes = held.get(patient.pk, {})
+        asked = policy.readable(viewer, SCHEDULE, now=now).filter(patient=patient).exists()
+        if Scope.MEASURES not in scopes and not asked and not sessions:
+            raise NotFound()
+        if sessions:
+            # Sessions with their attendance: the program's staff see them as treatment,
+            # anyone else under the program scope.
+            ids = [str(s.pk) for s in sessions]
+            scope = Scope.PROGRAM if Scope.PROGRAM in scopes else ""
+            policy.disclose(
+                request=request,
+                viewer=viewer,
+                held=held,
+                items=[Disclosure(patient.pk, scope, "program_session", ids, len(ids))],
+            )
+        return policy.hand_out(
+            request=request, viewer=viewer, kind=RESPONSE, records=responses, now=now, held=held
+        )

@@ -1,5 +1,6 @@
 """Saved meetings as an iCalendar (RFC 5545) subscription: weekly events in each meeting's zone."""
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from icalendar import Calendar, Event
@@ -27,9 +28,14 @@ def _first_start(meeting: Meeting, since: datetime) -> datetime:
 
 
 def saved_meetings_calendar(
-    meetings: list[Meeting], *, neutral_titles: bool, now: datetime
+    meetings: list[Meeting],
+    *,
+    neutral_titles: bool,
+    now: datetime,
+    extra: Iterable[Event] = (),
 ) -> bytes:
-    """One recurring event per saved meeting that has a day and a time."""
+    """One recurring event per saved meeting that has a day and a time, and ``extra``
+    events (other apps' appointments)."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -59,6 +65,8 @@ def saved_meetings_calendar(
             ]
             if details:
                 event.add("description", "\n".join(details))
+        calendar.add_component(event)
+    for event in extra:
         calendar.add_component(event)
     calendar.add_missing_timezones()
     return calendar.to_ical()

@@ -19,6 +19,7 @@ from backend.core.permissions import IsPatient
 from backend.meetings import calendar, search, selectors, serializers, services
 from backend.meetings.access import ATTENDANCE
 from backend.meetings.models import Attendance, Meeting, SavedMeeting
+from backend.meetings.signals import calendar_events
 
 SEARCH_PARAMETERS = [
     OpenApiParameter("lat", float, description="Latitude of the point to search near."),
@@ -316,8 +317,16 @@ class CalendarFileView(APIView):
             saved.meeting
             for saved in selectors.saved_of(feed.patient).filter(meeting__retired_at__isnull=True)
         ]
+        now = timezone.now().replace(microsecond=0)
+        extra = [
+            event
+            for _, events in calendar_events.send(
+                sender=None, patient=feed.patient, now=now, neutral_titles=feed.neutral_titles
+            )
+            for event in events
+        ]
         body = calendar.saved_meetings_calendar(
-            meetings, neutral_titles=feed.neutral_titles, now=timezone.now().replace(microsecond=0)
+            meetings, neutral_titles=feed.neutral_titles, now=now, extra=extra
         )
         response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
         response["Content-Disposition"] = 'inline; filename="meetings.ics"'

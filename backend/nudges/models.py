@@ -14,6 +14,7 @@ class NudgeRule(models.Model):
         MEETING = "meeting", "Before a saved meeting"
         HOMEWORK = "homework", "Before homework is due"
         HIGH_RISK = "high_risk", "Before a personal high-risk window"
+        SESSION = "session", "Before my next program session"
         CUSTOM = "custom", "A message on chosen weekdays and times"
         MEASURE = "measure", "When a questionnaire is due"
 

@@ -21,6 +21,7 @@ from backend.measures.models import MeasureResponse, MeasureSchedule
 from backend.measures.selectors import window_of
 from backend.meetings.search import next_start
 from backend.nudges.models import Nudge, NudgePreferences, NudgeRule
+from backend.program.selectors import upcoming_session_starts
 
 HORIZON = timedelta(hours=36)
 TOLERANCE = {
@@ -30,10 +31,12 @@ TOLERANCE = {
     NudgeRule.Kind.MEETING: timedelta(minutes=10),
     NudgeRule.Kind.HOMEWORK: timedelta(hours=1),
     NudgeRule.Kind.MEASURE: timedelta(hours=2),
+    NudgeRule.Kind.SESSION: timedelta(minutes=10),
 }
-# Rules whose moments come from the patient's records: homework due dates, the first days
-# of questionnaire windows not yet answered.
-DATED_KINDS = (NudgeRule.Kind.HOMEWORK, NudgeRule.Kind.MEASURE)
+# Rules whose moments come from the patient's records (homework due dates, the first days
+# of questionnaire windows not yet answered, program sessions added or cancelled): they
+# are looked at again at least every RECHECK.
+DATED_KINDS = (NudgeRule.Kind.HOMEWORK, NudgeRule.Kind.MEASURE, NudgeRule.Kind.SESSION)
 DEFAULT_DAILY_CAP = 6
 
 
@@ -79,11 +82,15 @@ def rule_slots(
     """The moments in [start, end) the rule asks for, before quiet hours and caps.
 
     ``due_dates``: the local due dates of the patient's open homework (homework rules), or
-    the first days of their unanswered questionnaire windows (measure rules).
+    the first days of their unanswered questionnaire windows (measure rules), or the starts
+    of their program sessions (session rules).
     """
     if rule.kind == NudgeRule.Kind.MEASURE:
         moments = (local_moment(d, at, zone) for d in due_dates for at in _times(rule))
         return sorted({m for m in moments if start <= m < end})
+    if rule.kind == NudgeRule.Kind.SESSION:
+        lead = timedelta(minutes=rule.lead_minutes)
+        return sorted({(s - lead).astimezone(zone) for s in due_dates if start <= s - lead < end})
     if rule.kind == NudgeRule.Kind.HOMEWORK:
         # Homework is due by the end of its due date on the patient's clock.
         lead = timedelta(minutes=rule.lead_minutes)
@@ -163,8 +170,16 @@ def _open_measure_windows(patient_ids: list, now: datetime) -> dict:
     return days
 
 
-# Rules whose slots depend on records that change (homework due dates) are looked at
-# again at least this often.
+def _session_starts(patient_ids: list, now: datetime) -> dict:
+    """Patient id -> starts of their program sessions a reminder may precede now."""
+    if not patient_ids:
+        return {}
+    # A reminder leads its session by at most a day (the rule's lead_minutes).
+    return upcoming_session_starts(patient_ids, now, now + HORIZON + timedelta(days=1))
+
+
+# Rules whose slots depend on records that change (homework due dates, sessions added or
+# cancelled) are looked at again at least this often.
 RECHECK = timedelta(hours=1)
 # How far past the horizon the next moment of a rule is looked for.
 LOOKOUT = timedelta(days=8)
@@ -204,6 +219,7 @@ def plan(now: datetime | None = None, *, rules: Iterable[NudgeRule] | None = Non
     due_dates = {
         NudgeRule.Kind.HOMEWORK: _open_homework_due_dates(_having(by_patient, "homework"), now),
         NudgeRule.Kind.MEASURE: _open_measure_windows(_having(by_patient, "measure"), now),
+        NudgeRule.Kind.SESSION: _session_starts(_having(by_patient, "session"), now),
     }
     caps = dict(
         NudgePreferences.objects.filter(patient_id__in=list(by_patient)).values_list(

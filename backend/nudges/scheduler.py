@@ -43,6 +43,7 @@ from backend.core.idempotency import idempotency_keys_purge
 from backend.meetings.importer import FeedImportError, import_feed
 from backend.meetings.models import MeetingFeed
 from backend.nudges import delivery, high_risk, planning
+from backend.program import services as program_services
 
 logger = logging.getLogger("backend.scheduler")
 LOCK_KEY = 0x5EC0DE  # the advisory lock's key: one scheduler leader per database
@@ -189,6 +190,8 @@ def jobs(*, deliver_seconds: float = 10, plan_seconds: float = 60) -> list[Job]:
         Job("plan", planning.plan, IntervalTrigger(seconds=plan_seconds)),
         Job("deliver", delivery.deliver_all, IntervalTrigger(seconds=deliver_seconds)),
         Job("meeting feeds", reimport_due_feeds, IntervalTrigger(minutes=15)),
+        # Daily: every program's sessions made up to its horizon (idempotent).
+        Job("program sessions", program_services.programs_extend, CronTrigger(hour=2)),
         Job(
             "high-risk windows",
             high_risk.suggest_for_everyone,

@@ -40,7 +40,8 @@ class RuleWriteSerializer(StrictSerializer):
         default=0,
         help_text=(
             "Meeting reminders: minutes before the meeting starts. Homework reminders: "
-            "minutes before the end of the due date (e.g. 240 for 8 p.m.)."
+            "minutes before the end of the due date (e.g. 240 for 8 p.m.). Session reminders: "
+            "minutes before each program session (5 to 1440; 60 when made at enrolment)."
         ),
     )
     meeting = serializers.PrimaryKeyRelatedField(
@@ -52,7 +53,8 @@ class RuleWriteSerializer(StrictSerializer):
         allow_blank=True,
         help_text=(
             "What the lock screen shows. Neutral words only: nothing about substances, "
-            "cravings, recovery or treatment. Default: a neutral phrase per kind."
+            "cravings, recovery, treatment, therapy or a program. Default: a neutral phrase "
+            "per kind."
         ),
     )
     quiet_hours = serializers.ChoiceField(

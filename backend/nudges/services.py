@@ -17,9 +17,11 @@ from backend.accounts.models import User
 from backend.consent import policy
 from backend.core.errors import Conflict
 from backend.journal.access import ALERT
-from backend.meetings.models import SavedMeeting
+from backend.meetings.models import Meeting, SavedMeeting
+from backend.meetings.services import meeting_save
 from backend.nudges.models import Nudge, NudgePreferences, NudgeRule, PushSubscription
 from backend.nudges.wording import DEFAULT_TITLES, URGENT_TITLE, revealing_words
+from backend.program.models import AftercarePlan
 
 URGENT_TOLERANCE = timedelta(hours=12)
 
@@ -38,6 +40,15 @@ def check_message(message: str) -> str:
     return message
 
 
+def _session_rule_errors(data: dict[str, Any]) -> dict[str, list[str]]:
+    errors = {}
+    if data.get("times"):
+        errors["times"] = ["A session reminder follows your timetable."]
+    if not 5 <= data.get("lead_minutes", 0) <= 24 * 60:
+        errors["lead_minutes"] = ["How long before the session: 5 minutes to a day."]
+    return errors
+
+
 def _check_rule(data: dict[str, Any], *, kind: str) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     times = data.get("times", [])
@@ -46,6 +57,8 @@ def _check_rule(data: dict[str, Any], *, kind: str) -> dict[str, Any]:
             errors["meeting"] = ["Choose one of your saved meetings."]
         if times:
             errors["times"] = ["A meeting reminder follows the meeting's own time."]
+    elif kind == NudgeRule.Kind.SESSION:
+        errors.update(_session_rule_errors(data))
     elif kind == NudgeRule.Kind.HOMEWORK:
         if times:
             errors["times"] = ["A homework reminder follows the due dates."]
@@ -255,3 +268,94 @@ def crisis_alerts_enqueue(alerts: Iterable) -> int:
             )
     Nudge.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+SESSION_LEAD_MINUTES = 60
+
+
+@transaction.atomic
+def session_reminders_start(*, patient: User) -> NudgeRule:
+    """On enrolment: "before my next session" is on by default (an hour ahead, in the
+    patient's zone and quiet hours). A rule the patient already has is switched back on,
+    with their own words and lead kept."""
+    rule = (
+        NudgeRule.objects.select_for_update()
+        .filter(patient=patient, kind=NudgeRule.Kind.SESSION)
+        .exclude(status=NudgeRule.Status.DECLINED)
+        .order_by("created_at")
+        .first()
+    )
+    if rule is None:
+        return rule_create(
+            patient=patient,
+            data={"kind": NudgeRule.Kind.SESSION, "lead_minutes": SESSION_LEAD_MINUTES},
+        )
+    if rule.status != NudgeRule.Status.ACTIVE:
+        rule.status = NudgeRule.Status.ACTIVE
+        rule.save(update_fields=["status", "updated_at"])
+        _unplan(rule)
+    return rule
+
+
+@transaction.atomic
+def session_reminders_stop(*, patient: User) -> int:
+    """The enrolment ended: session reminders pause (kept for a next program); what was
+    planned and not sent goes. Returns the rules paused."""
+    rules = list(
+        NudgeRule.objects.select_for_update().filter(
+            patient=patient, kind=NudgeRule.Kind.SESSION, status=NudgeRule.Status.ACTIVE
+        )
+    )
+    for rule in rules:
+        rule.status = NudgeRule.Status.PAUSED
+        rule.save(update_fields=["status", "updated_at"])
+        _unplan(rule)
+    return len(rules)
+
+
+AFTERCARE_MEETING_LEAD_MINUTES = 60
+# The enrolment ended into aftercare (not a discharge or a withdrawal).
+INTO_AFTERCARE = ("stepped_down", "completed")
+
+
+@transaction.atomic
+def aftercare_reminders_start(*, patient: User, plan: AftercarePlan) -> list[NudgeRule]:
+    """Step-down or completion with an accepted aftercare plan: reminders follow the plan.
+
+    A reminder before each support-group meeting committed to (saved to the patient's
+    meetings if need be; meetings gone from the finder are left out) and the weekly
+    check-in, each once: a rule the patient already has for it is kept as it is.
+    """
+    made = []
+    meeting_ids = [row.get("meeting") for row in plan.meetings]
+    meetings = Meeting.objects.filter(
+        pk__in=meeting_ids, retired_at__isnull=True, day__isnull=False
+    )
+    for meeting in meetings:
+        meeting_save(patient=patient, meeting=meeting)
+        if not NudgeRule.objects.filter(
+            patient=patient, kind=NudgeRule.Kind.MEETING, meeting=meeting
+        ).exists():
+            made.append(
+                rule_create(
+                    patient=patient,
+                    data={
+                        "kind": NudgeRule.Kind.MEETING,
+                        "meeting": meeting,
+                        "lead_minutes": AFTERCARE_MEETING_LEAD_MINUTES,
+                    },
+                )
+            )
+    if plan.weekly_checkin_time is not None and plan.weekly_checkin_weekday is not None:
+        at = plan.weekly_checkin_time.strftime("%H:%M")
+        weekly = [plan.weekly_checkin_weekday]
+        if not NudgeRule.objects.filter(
+            patient=patient, kind=NudgeRule.Kind.CHECKIN, times=[at], weekdays=weekly
+        ).exists():
+            made.append(
+                rule_create(
+                    patient=patient,
+                    data={"kind": NudgeRule.Kind.CHECKIN, "times": [at], "weekdays": weekly},
+                )
+            )
+    return made

@@ -19,7 +19,7 @@ REVEALING = [
     r"therap\w*", r"counsel\w*", r"clinic\w*", r"patient\w*", r"iop", r"aa", r"na", r"al-anon",
     r"alanon", r"alateen", r"smart recovery", r"12[- ]?step\w*", r"twelve[- ]step\w*",
     r"sponsor\w*", r"higher power", r"using", r"high", r"clean", r"overdose\w*", r"od",
-    r"withdraw\w*", r"trigger\w*", r"halt", r"crisis", r"suicid\w*", r"988",
+    r"withdraw\w*", r"trigger\w*", r"halt", r"crisis", r"suicid\w*", r"988", r"programm?e?s?",
 ]  # fmt: skip
 # Words are runs of letters and digits: "non-alcoholic" holds "alcoholic".
 _REVEALING_RE = re.compile(r"(?<![^\W_])(" + "|".join(REVEALING) + r")(?![^\W_])", re.IGNORECASE)
@@ -43,6 +43,7 @@ DEFAULT_TITLES = {
     "meeting": "Your plans start soon",
     "homework": "Something you planned is due soon",
     "high_risk": "A good moment for a short break",
+    "session": "Something on your calendar starts soon",
     "custom": "A reminder you set",
     "measure": "A few quick questions are ready for you",
 }

@@ -62,6 +62,7 @@ from backend.journal.models import CheckIn, Outcome
 from backend.measures import selectors as measures
 from backend.measures.access import RESPONSE
 from backend.meetings.access import ATTENDANCE
+from backend.program import selectors as program_selectors
 
 SILENCE_DAYS = 3
 TREND_DAYS = 7
@@ -72,7 +73,13 @@ ATTENDANCE_WEEKS = 4  # this local week and the three before
 LAPSE_OUTCOMES = (Outcome.LAPSED, Outcome.USED)
 INSIGHTS_DAYS = 30
 
-FLAGS = ("no_checkin_3_days", "rising_craving_trend", "lapse_last_7_days", "measure_flags")
+FLAGS = (
+    "no_checkin_3_days",
+    "rising_craving_trend",
+    "lapse_last_7_days",
+    "measure_flags",
+    "missed_two_sessions_in_a_row",
+)
 ENTRY_FLAGS = ("rising_craving_trend", "lapse_last_7_days")
 
 # The sections of a summary, each shown only under one of its scopes.
@@ -85,6 +92,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "trigger_labels": (Scope.JOURNAL_ALL,),  # the patient's own words
     "meetings": (Scope.MEETINGS,),
     "measures": (Scope.MEASURES,),
+    "program": (Scope.PROGRAM,),
 }
 
 
@@ -275,6 +283,12 @@ def summaries_for(
     entry_days = _entry_days(viewer, with_entries, todays, now=now, held=held)
     attendance = _attendance_weeks(viewer, holding("meetings"), todays, now=now, held=held)
     results = _measure_results(viewer, holding("measures"), now=now, held=held)
+    with_program = holding("program")
+    progress = (
+        program_selectors.progress_for(viewer, [p.pk for p in with_program], now=now, held=held)
+        if with_program
+        else {}
+    )
 
     return {
         patient.pk: _summary(
@@ -288,6 +302,7 @@ def summaries_for(
                 days=entry_days.get(patient.pk, {}),
                 attendance=attendance.get(patient.pk),
                 results=results.get(patient.pk, []),
+                progress=progress.get(patient.pk),
             ),
         )
         for patient in patients
@@ -303,6 +318,7 @@ class Read:
     days: dict[date, dict]
     attendance: dict[str, Any] | None
     results: list
+    progress: Any = None  # the current program's (program selectors' Progress), if any
 
 
 def _measure_results(
@@ -382,6 +398,13 @@ def _summary(
             for result in read.results
         ]
         summary["flags"]["measure_flags"] = any(result.flags for result in read.results)
+    if "program" in sections:
+        # No section when not in a program now; the flag then stays down.
+        if read.progress is not None:
+            summary["program"] = read.progress
+        summary["flags"]["missed_two_sessions_in_a_row"] = bool(
+            read.progress and program_selectors.flagged_for_missing(read.progress.missed_in_a_row)
+        )
     return summary
 
 
@@ -505,4 +528,7 @@ def summary_disclosures(summaries: Iterable[dict[str, Any]]) -> list[Disclosure]
         if "measures" in summary:
             scope = sections["measures"]
             items.append(Disclosure(patient_id, scope, "measure_results", None, 1))
+        if summary.get("program") is not None:
+            scope = sections["program"]
+            items.append(Disclosure(patient_id, scope, "program_progress", None, 1))
     return items

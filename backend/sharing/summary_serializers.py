@@ -77,6 +77,11 @@ class SummaryFlagsSerializer(serializers.Serializer):
         ),
     )
 
+    missed_two_sessions_in_a_row = serializers.BooleanField(
+        required=False,
+        help_text="Scope program. The two latest program sessions held were both marked absent.",
+    )
+
 
 class SummaryMeasureInstrumentSerializer(serializers.Serializer):
     slug = serializers.SlugField()
@@ -121,6 +126,16 @@ class SummaryMeetingsSerializer(serializers.Serializer):
     last_attended_at = serializers.DateTimeField(allow_null=True)
 
 
+class SummaryProgramSerializer(serializers.Serializer):
+    week = serializers.IntegerField(help_text="Week N of the enrolment...")
+    weeks = serializers.IntegerField(help_text="...of M planned.")
+    scheduled = serializers.IntegerField(
+        help_text="Sessions held so far that the patient was expected at."
+    )
+    attended = serializers.IntegerField(help_text="Of those, attended (present or late).")
+    missed_in_a_row = serializers.IntegerField(help_text="Latest sessions marked absent, in a row.")
+
+
 class SharedSummarySerializer(serializers.Serializer):
     patient = SummaryPatientSerializer()
     today = serializers.DateField(help_text="Today on the patient's clock (their time zone).")
@@ -137,6 +152,10 @@ class SharedSummarySerializer(serializers.Serializer):
         many=True,
         required=False,
         help_text="Scope measures: each questionnaire's latest score, change and flags.",
+    )
+    program = SummaryProgramSerializer(
+        required=False,
+        help_text="Scope program: progress in the current program (absent when not in one).",
     )
     craving_trend = CravingTrendSerializer(
         required=False,

@@ -25,7 +25,9 @@ from backend.sharing.summary_serializers import (
 SUMMARY_DESCRIPTION = (
     "What the patient's consents in force give you, on the patient's clock (their time zone): "
     "`checkins` (current streak, last check-in) under checkins, `counters` (days sober) under "
-    "counters, the two weeks of `craving_trend` under insights or journal.all, and the `flags` "
+    "counters, the two weeks of `craving_trend` under insights or journal.all, `program` "
+    "(week N of M, sessions attended of those held, absences in a row) under program, and the "
+    "`flags` "
     "those scopes cover. Sections and flags your scopes do not cover are absent. "
     "A patient who gave you no consent in force answers 404."
 )

@@ -19,7 +19,7 @@ crisis_alerts; summary sections and flags only with their scope.
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
@@ -50,6 +50,8 @@ from backend.meetings import services as meeting_services
 from backend.meetings.models import Attendance
 from backend.nudges import delivery as nudge_delivery
 from backend.nudges.models import Nudge
+from backend.program import services as program_services
+from backend.program.models import Program, Session
 from backend.sharing.summaries import summaries_for
 from tests.factories import (
     AttendanceFactory,
@@ -63,6 +65,7 @@ from tests.factories import (
     SkillFactory,
     TherapistFactory,
     grant_for,
+    program_make,
 )
 from tests.helpers import client_for
 
@@ -241,6 +244,9 @@ class World:
             # section, and no flag raised.
             result["measures"] = []
             result["flags"]["measure_flags"] = False
+        if Scope.PROGRAM in scopes:
+            # Nobody here is in a program: the flag is shown, and down.
+            result["flags"]["missed_two_sessions_in_a_row"] = False
         return result
 
 
@@ -305,6 +311,7 @@ class People:
     therapist: User
     family: User
     stranger: User
+    program: Program | None = None
 
     def recipient(self, name: str) -> User:
         return getattr(self, name)
@@ -626,6 +633,9 @@ class RecordsWorld(World):
     plans: dict[int, Record] = field(default_factory=dict)
     homework: list[Record] = field(default_factory=list)
     attendance: list[Record] = field(default_factory=list)
+    enrolments: dict[int, Record] = field(default_factory=dict)
+    # patient -> session index -> the attendance mark's id (a mark again replaces it)
+    marks: dict[tuple[int, int], uuid.UUID] = field(default_factory=dict)
     # (entry id, reason) -> who held crisis_alerts for its patient when the alert was raised
     alerted: dict[tuple, set[str]] = field(default_factory=dict)
     counter: int = 0
@@ -646,6 +656,11 @@ class RecordsWorld(World):
             if self.sees(viewer, h.patient, Scope.HOMEWORK, now)
             or (viewer == "therapist" == h.assigned_by and h.patient in self.linked)
         }
+
+    def sees_program(self, viewer: str | int, patient: int, now: datetime) -> bool:
+        """The program's records: its patient; its staff (the therapist) without a grant;
+        anyone else under the program scope."""
+        return viewer == "therapist" or self.sees(viewer, patient, Scope.PROGRAM, now)
 
     def meetings(self, patient: int, now: datetime) -> dict:
         """The meetings section of a summary: this week and three before, the last attended."""
@@ -679,6 +694,10 @@ record_events = st.one_of(
     st.tuples(st.just("assign"), patient_index),
     st.tuples(st.just("attend"), patient_index, st.integers(0, 30 * 24)),
     st.tuples(st.just("unattend"), record_index),
+    st.tuples(st.just("enrol"), patient_index),
+    st.tuples(
+        st.just("mark"), patient_index, st.integers(0, 3), st.sampled_from(["present", "absent"])
+    ),
     st.tuples(
         st.just("entry"),
         patient_index,
@@ -691,7 +710,7 @@ record_events = st.one_of(
 # Scopes of these records come first and are drawn more often.
 RECORD_SCOPES = [
     Scope.COPING, Scope.HOMEWORK, Scope.MEETINGS, Scope.CRISIS_ALERTS, Scope.JOURNAL_SHARED,
-    Scope.CHECKINS,
+    Scope.CHECKINS, Scope.PROGRAM,
 ]  # fmt: skip
 record_grants = st.tuples(
     st.just("grant"),
@@ -703,8 +722,10 @@ record_grants = st.tuples(
 )
 # Records to see: a history starts with some, so that most examples have something to show.
 record_makers = st.one_of(
-    *(st.tuples(st.just(kind), patient_index) for kind in ("skill", "checklist", "plan", "assign")),
+    *(st.tuples(st.just(kind), patient_index)
+      for kind in ("skill", "checklist", "plan", "assign", "enrol")),
     st.tuples(st.just("attend"), patient_index, st.integers(0, 30 * 24)),
+    st.tuples(st.just("mark"), patient_index, st.integers(0, 3), st.just("absent")),
     st.tuples(st.just("entry"), patient_index, st.just(False), st.just(9), st.just(Outcome.LAPSED),
               st.integers(0, 48)),
 )  # fmt: skip
@@ -828,6 +849,47 @@ def _apply_record(event: tuple, world: RecordsWorld, people: People) -> None:
                 )
             )
             ref.archived = True
+    elif kind == "enrol":
+        p = args[0] % n
+        response = client_for(people.therapist).post(
+            "/api/v1/program/enrolments/",
+            {
+                "patient": str(people.patients[p].pk),
+                "program": str(people.program.pk),
+                "starts_on": str(people.program.starts_on),
+            },
+            format="json",
+        )
+        if p not in world.linked:
+            assert response.status_code == 404, response.content[:300]
+        elif p in world.enrolments:
+            assert response.status_code == 400, response.content[:300]  # one at a time
+        else:
+            assert response.status_code == 201, response.content[:300]
+            world.enrolments[p] = Record(uuid.UUID(response.json()["id"]), p)
+    elif kind == "mark":
+        p, back, status = args
+        p %= n
+        past = list(
+            Session.objects.filter(program=people.program, starts_at__lt=now).order_by("-starts_at")
+        )
+        session = past[back]
+        if p in world.enrolments:
+            row, _ = program_services.attendance_mark(
+                session=session,
+                patient_id=people.patients[p].pk,
+                by=people.therapist,
+                status=status,
+            )
+            world.marks[(p, back)] = row.pk
+        else:
+            with pytest.raises(ValidationError):
+                program_services.attendance_mark(
+                    session=session,
+                    patient_id=people.patients[p].pk,
+                    by=people.therapist,
+                    status=status,
+                )
     elif kind == "travel":
         pass  # the caller moves the clock
 
@@ -889,6 +951,12 @@ def _check_records(world: RecordsWorld, people: People, library: set[str]) -> No
             world.visible_homework(viewer, now)
         ), context
 
+        assert _page(client, "/api/v1/program/enrolments/?page_size=100") == _strs(
+            e.id for e in world.enrolments.values() if world.sees_program(viewer, e.patient, now)
+        ), context
+        assert _page(client, "/api/v1/program/attendance/?page_size=100") == _strs(
+            mark for (p, _), mark in world.marks.items() if world.sees_program(viewer, p, now)
+        ), context
         if isinstance(viewer, int):
             assert _page(client, "/api/v1/meetings/attendance/?page_size=100") == _strs(
                 a.id for a in world.attendance if a.patient == viewer and not a.archived
@@ -917,6 +985,9 @@ def _check_records(world: RecordsWorld, people: People, library: set[str]) -> No
                 "attendance": world.holds(viewer, 0, Scope.MEETINGS, now)
                 and bool(world.attendance),
                 "alerts": bool(got_alerts),
+                "attendance marks": any(
+                    world.sees_program(viewer, p, now) for (p, _) in world.marks
+                ),
             }
             event(f"{viewer} sees " + (", ".join(k for k, v in shown.items() if v) or "nothing"))
 
@@ -958,6 +1029,23 @@ def _check_summary_meetings(client, world, user, patient_id, p, viewer, now) -> 
     unlinked=frozenset(),
     history=[("assign", 0), ("assign", 1), ("unlink", 0), ("relink", 1)],
 )
+@example(  # program attendance: its staff without a grant, family under the program scope
+    start=STARTS[1],
+    zones=["Pacific/Auckland", "UTC"],
+    unlinked=frozenset({1}),
+    history=[
+        ("grant", "family", 0, frozenset({Scope.PROGRAM}), 0, 24),
+        ("enrol", 0),
+        ("enrol", 1),
+        ("enrol", 0),
+        ("mark", 0, 0, "absent"),
+        ("mark", 0, 1, "present"),
+        ("mark", 0, 0, "present"),
+        ("mark", 1, 0, "absent"),
+        ("travel", 24),
+        ("unlink", 0),
+    ],
+)
 @example(  # a crisis alert leaves the inbox when the consent that let it in ends
     start=STARTS[0],
     zones=["America/New_York", "UTC"],
@@ -975,6 +1063,25 @@ def test_coping_homework_attendance_and_inbox_show_exactly_what_the_rules_allow(
     with time_machine.travel(start, tick=False) as clock:
         patients = [PatientFactory(time_zone=zone) for zone in zones]
         people = People(patients, TherapistFactory(), FamilyFactory(), TherapistFactory())
+        # A program the therapist runs, with a group session every day at 03:00 UTC since
+        # a week before the history starts.
+        people.program = program_make(
+            therapists=[people.therapist],
+            starts_on=start.date() - timedelta(days=7),
+            time_zone="UTC",
+        )
+        for weekday in range(7):
+            program_services.slot_add(
+                program=people.program,
+                data={
+                    "kind": "group",
+                    "title": "Group",
+                    "weekday": weekday,
+                    "start_time": time(3, 0),
+                    "duration_minutes": 60,
+                    "therapist": people.therapist,
+                },
+            )
         world = RecordsWorld(zones=list(zones), linked=set(range(len(zones))) - unlinked)
         for p, patient in enumerate(patients):
             FamilyLinkFactory(patient=patient, member=people.family)

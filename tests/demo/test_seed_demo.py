@@ -50,3 +50,24 @@ def test_seed_demo_refuses_production(settings):
     with pytest.raises(CommandError):
         call_command("seed_demo")
     assert not User.objects.exists()
+
+
+def test_the_demo_patient_is_in_week_5_of_a_12_week_program_with_some_absences():
+    call_command("seed_demo")
+    call_command("seed_demo")
+    patient = User.objects.get(email="patient@demo.recovery.test")
+    therapist = User.objects.get(email="therapist@demo.recovery.test")
+    family = User.objects.get(email="family@demo.recovery.test")
+    [enrolment] = client_for(therapist).get("/api/v1/program/enrolments/").json()["results"]
+    detail = client_for(therapist).get(f"/api/v1/program/enrolments/{enrolment['id']}/").json()
+    progress = detail["progress"]
+    assert (progress["week"], progress["weeks"]) == (5, 12)
+    assert 18 <= progress["scheduled"] <= 22
+    assert progress["scheduled"] - progress["attended"] == 3
+    program = client_for(therapist).get("/api/v1/program/programs/").json()["results"][0]
+    kinds = sorted(slot["kind"] for slot in program["timetable"])
+    assert kinds == ["education", "group", "group", "group", "individual"]
+    sessions = client_for(patient).get("/api/v1/program/sessions/", {"page_size": 100}).json()
+    assert 2 <= sum(s["kind"] == "family" for s in sessions["results"]) <= 4
+    invitations = client_for(family).get("/api/v1/program/invitations/").json()["results"]
+    assert len(invitations) <= 1

@@ -24,6 +24,8 @@ from backend.journal.models import JournalEntry
 from backend.meetings import services as meeting_services
 from backend.meetings.importer import import_feed
 from backend.meetings.models import Attendance, Meeting, MeetingFeed
+from backend.program import services as program
+from backend.program.models import Program, Session
 
 # Synthetic people only. Demo logins share one password, printed for the tour.
 DEMO_PASSWORD = "demo-recovery-2026"  # noqa: S105 - printed for local demos; refused in production
@@ -220,6 +222,99 @@ def _seed_homework(patient: User, therapist: User) -> None:
     )
 
 
+# Sam's demo program week: 3 groups, 1 individual session, 1 education class (18:00 is the
+# usual evening IOP hour), and a family session on the first Saturday of each month.
+DEMO_TIMETABLE = [
+    ("group", "Relapse prevention group", 0, time(18, 0), 90),
+    ("education", "Understanding cravings", 1, time(18, 0), 60),
+    ("group", "Process group", 2, time(18, 0), 90),
+    ("individual", "Individual session", 3, time(17, 0), 50),
+    ("group", "Skills group", 4, time(18, 0), 90),
+]
+ABSENT_SESSIONS = (3, 9, 10)  # of Sam's sessions so far, in order: some absences
+
+
+def _first_saturdays(first, last):
+    day = first.replace(day=1)
+    while day <= last:
+        saturday = day + timedelta(days=(5 - day.weekday()) % 7)
+        if first <= saturday <= last:
+            yield saturday
+        day = (day + timedelta(days=32)).replace(day=1)
+
+
+def _seed_program(patient: User, therapist: User, family: User) -> None:
+    """A 12-week evening IOP; Sam is in week 5 with a few absences; Jordan is invited to the
+    next family session."""
+
+    if Program.objects.filter(name="Evening IOP").exists():
+        return
+    today = local_today(patient)
+    enrolled_on = today - timedelta(weeks=4)  # week 5 today
+    started = enrolled_on - timedelta(days=enrolled_on.weekday())  # the Monday before
+    iop = program.program_create(
+        data={
+            "name": "Evening IOP",
+            "time_zone": "America/New_York",
+            "starts_on": started,
+            "therapists": [therapist.pk],
+        }
+    )
+    for kind, title, weekday, start, minutes in DEMO_TIMETABLE:
+        program.slot_add(
+            program=iop,
+            data={
+                "kind": kind,
+                "title": title,
+                "weekday": weekday,
+                "start_time": start,
+                "duration_minutes": minutes,
+                "therapist": therapist,
+                "patient": patient if kind == "individual" else None,
+                "place": "Room 2" if kind != "individual" else "Room 5",
+            },
+        )
+    enrolment = program.enrol(
+        by=therapist,
+        patient=patient,
+        program=iop,
+        primary_therapist=therapist,
+        starts_on=enrolled_on,
+    )
+    for saturday in _first_saturdays(enrolled_on, enrolment.planned_end):
+        program.session_add(
+            program=iop,
+            data={
+                "kind": "family",
+                "title": "Family session",
+                "local_date": saturday,
+                "start_time": time(10, 0),
+                "duration_minutes": 60,
+                "therapist": therapist,
+                "patient": patient,
+                "place": "Room 5",
+            },
+        )
+    now = timezone.now()
+    held = Session.objects.filter(
+        program=iop, starts_at__lt=now, local_date__gte=enrolled_on, status="scheduled"
+    ).order_by("starts_at")
+    for number, session in enumerate(held):
+        status = "absent" if number in ABSENT_SESSIONS else "late" if number == 5 else "present"
+        program.attendance_mark(session=session, patient_id=patient.pk, by=therapist, status=status)
+    # Jordan sees the family sessions' time and place: Sam shares the program with them.
+    consent.grant_create(
+        patient=patient,
+        recipient_id=family.pk,
+        scopes=["program"],
+        purpose="family_support",
+        signature_name=patient.display_name,
+    )
+    upcoming = Session.objects.filter(program=iop, kind="family", starts_at__gte=now).first()
+    if upcoming is not None:
+        program.session_invite(session=upcoming, member=family, by=therapist)
+
+
 class Command(BaseCommand):
     help = "Create the demo accounts and care link (idempotent) and print the demo logins."
 
@@ -260,6 +355,7 @@ class Command(BaseCommand):
         _seed_meetings(users["patient"])
         _seed_coping(users["patient"])
         _seed_homework(users["patient"], users["therapist"])
+        _seed_program(users["patient"], users["therapist"], users["family"])
 
         self.stdout.write(f"\nDemo logins (synthetic accounts; password for all: {DEMO_PASSWORD})")
         for email, role, name, _tz in DEMO_USERS:
@@ -270,6 +366,9 @@ class Command(BaseCommand):
             "plan) and homework with them; Dr. Rivera assigned Sam a weekly HALT log and has a "
             "decisional balance to review. Jordan (family) sees Sam's check-ins, counters and "
             "meeting attendance. A synthetic meeting directory is loaded (GET /api/v1/meetings/). "
+            "Sam is in week 5 of Dr. Rivera's 12-week Evening IOP (3 groups, an individual session "
+            "and an education class a week, a family session a month; a few absences): "
+            "GET /api/v1/program/sessions/. Jordan is invited to the next family session. "
             "Admin: http://127.0.0.1:8000/admin/ "
             "· API docs: http://127.0.0.1:8000/api/docs/\n"
         )

@@ -1,0 +1,86 @@
+"""The program's records as the access gate knows them (backend.consent.policy).
+
+Enrolment and attendance are treatment records. The program's own therapists (its
+staff) see them without a grant, as part of treating its patients; an individual or
+family session's attendance only its own therapist. Anyone else (a therapist outside
+the program, family) needs the ``program`` scope in force.
+"""
+
+from django.db.models import Exists, OuterRef, Q
+
+from backend.accounts.models import User
+from backend.care.selectors import on_care_team
+from backend.consent.policy import Action, Kind, Reach, Writers
+from backend.consent.scopes import Scope
+from backend.program.models import AftercarePlan, Attendance, Enrolment, ProgramTherapist
+
+
+def on_staff(viewer: User, program_ref: str) -> Exists:
+    """SQL: the viewer is on the staff of the row's program (``program_ref``)."""
+    return Exists(ProgramTherapist.objects.filter(therapist=viewer, program=OuterRef(program_ref)))
+
+
+def treats_in_program(viewer: User, patient_ref: str = "patient") -> Exists:
+    """SQL: the viewer is on the staff of a program the row's patient is or was enrolled in."""
+    return Exists(
+        Enrolment.objects.filter(patient=OuterRef(patient_ref), program__staff__therapist=viewer)
+    )
+
+
+def _staff_see_enrolment(viewer: User) -> Q:
+    return Q(on_staff(viewer, "program"))
+
+
+def _staff_see_attendance(viewer: User) -> Q:
+    # A one-patient session (individual, family) is its therapist's alone.
+    return Q(on_staff(viewer, "session__program")) & (
+        Q(session__patient__isnull=True) | Q(session__therapist=viewer)
+    )
+
+
+STAFF_WRITE = Writers(
+    patient=False,
+    team=treats_in_program,
+    refusal="Only a therapist of the patient's program does this.",
+)
+
+ENROLMENT = Kind(
+    name="program_enrolment",
+    model=Enrolment,
+    reach=(Reach(Scope.PROGRAM),),
+    treating=_staff_see_enrolment,
+    writers={
+        # Enrolling takes the care team; the view checks the program's staff too.
+        Action.CREATE: Writers(patient=False, team=on_care_team),
+        Action.CHANGE: STAFF_WRITE,
+    },
+)
+
+ATTENDANCE = Kind(
+    name="program_attendance",
+    model=Attendance,
+    reach=(Reach(Scope.PROGRAM),),
+    treating=_staff_see_attendance,
+    writers={Action.CREATE: STAFF_WRITE, Action.CHANGE: STAFF_WRITE},
+)
+
+
+def _staff_see_plan(viewer: User) -> Q:
+    return Q(on_staff(viewer, "enrolment__program"))
+
+
+AFTERCARE = Kind(
+    name="aftercare_plan",
+    model=AftercarePlan,
+    reach=(Reach(Scope.PROGRAM),),
+    treating=_staff_see_plan,
+    writers={
+        Action.CHANGE: STAFF_WRITE,
+        Action.ANSWER: Writers(refusal="Only the patient accepts their plan."),
+    },
+)
+
+
+def sessions_seen_by_staff(viewer: User) -> Q:
+    """SQL on Session: sessions a therapist of the program sees (one-patient ones: their own)."""
+    return Q(on_staff(viewer, "program")) & (Q(patient__isnull=True) | Q(therapist=viewer))

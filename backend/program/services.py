@@ -1,0 +1,671 @@
+"""Writes of the program: timetable, sessions, enrolment and attendance.
+
+Who may act is checked by the views through the access gate; these services hold
+the rules of the program itself (dates, overlaps, the life cycle of an enrolment,
+the check-in window) and answer a broken rule with a 400 naming the field, before
+anything is written.
+"""
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from backend.accounts.models import User
+from backend.care import selectors as care_selectors
+from backend.care import services as care_services
+from backend.care.models import CareLink
+from backend.consent import policy
+from backend.consent.scopes import Scope
+from backend.core.errors import Conflict
+from backend.core.time import local_today
+from backend.program.models import (
+    PERSONAL_KINDS,
+    AftercarePlan,
+    Attendance,
+    Enrolment,
+    EnrolmentChange,
+    LevelOfCare,
+    Program,
+    ProgramTherapist,
+    Session,
+    SessionCancellation,
+    SessionInvite,
+    SessionKind,
+    Slot,
+)
+from backend.program.signals import enrolment_ended, patient_enrolled
+
+# How far ahead sessions of a program without an end exist as rows; the daily sweep
+# (``program_sessions_extend``) moves the horizon on.
+HORIZON = timedelta(weeks=12)
+MAX_ENROLMENT = timedelta(weeks=104)
+Status = Enrolment.Status
+# The life cycle: only an active enrolment changes status; every other status is final.
+TRANSITIONS: dict[str, set[str]] = {
+    Status.ACTIVE: {Status.STEPPED_DOWN, Status.COMPLETED, Status.DISCHARGED, Status.WITHDRAWN}
+}
+
+
+def instant(local_date: date, wall: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant of a wall-clock time on a date in ``zone``.
+
+    A time that does not exist that day (the hour skipped in spring) is read with the
+    offset before the change, i.e. moved forward by the gap; a time that happens twice
+    (autumn) is its first occurrence.
+    """
+    return datetime.combine(local_date, wall).replace(tzinfo=zone, fold=0).astimezone(UTC)
+
+
+def horizon_for(program: Program, *, today: date) -> date:
+    """The last date whose sessions should exist now."""
+    ahead = today + HORIZON
+    return min(ahead, program.ends_on) if program.ends_on else ahead
+
+
+def _slot_dates(slot: Slot, first: date, last: date) -> list[date]:
+    first = max(first, slot.valid_from)
+    if slot.valid_until is not None:
+        last = min(last, slot.valid_until)
+    first += timedelta(days=(slot.weekday - first.weekday()) % 7)
+    days = []
+    while first <= last:
+        days.append(first)
+        first += timedelta(weeks=1)
+    return days
+
+
+def _sessions_of(
+    slot: Slot, program: Program, days: list[date], cancelled: set[date]
+) -> list[Session]:
+    zone = ZoneInfo(program.time_zone)
+    length = timedelta(minutes=slot.duration_minutes)
+    rows = []
+    for day in days:
+        starts_at = instant(day, slot.start_time, zone)
+        off = day in cancelled
+        rows.append(
+            Session(
+                program=program,
+                slot=slot,
+                kind=slot.kind,
+                title=slot.title,
+                local_date=day,
+                starts_at=starts_at,
+                ends_at=starts_at + length,
+                therapist_id=slot.therapist_id,
+                patient_id=slot.patient_id,
+                place=slot.place,
+                telehealth_url=slot.telehealth_url,
+                status=Session.Status.CANCELLED if off else Session.Status.SCHEDULED,
+            )
+        )
+    return rows
+
+
+INSERT_BATCH = 2000
+
+
+def sessions_insert(rows: list[Session]) -> None:
+    """Insert sessions, skipping any a concurrent run made meanwhile (unique slot and date).
+
+    One prepared statement run for many rows: bulk_create builds its SQL value by value,
+    and for a year of 50 timetables (13,000 rows) that building was most of the time.
+    """
+    if not rows:
+        return
+    fields = Session._meta.concrete_fields
+    quote = connection.ops.quote_name
+    # Only the model's own table and column names are formatted in; values are parameters.
+    sql = (
+        f"INSERT INTO {quote(Session._meta.db_table)} "  # noqa: S608
+        f"({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING"
+    )
+    values = [
+        [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields] for row in rows
+    ]
+    with connection.cursor() as cursor:
+        for first in range(0, len(values), INSERT_BATCH):
+            cursor.executemany(sql, values[first : first + INSERT_BATCH])
+
+
+@transaction.atomic
+def sessions_generate(*, program: Program, until: date) -> int:
+    """Make the sessions of the program's timetable up to ``until`` (inclusive); idempotent.
+
+    Rows already made are left alone (a cancellation or a change of therapist on one
+    session stays); returns how many were made.
+    """
+    first = (
+        program.starts_on
+        if program.generated_until is None
+        else program.generated_until + timedelta(days=1)
+    )
+    if program.ends_on is not None:
+        until = min(until, program.ends_on)
+    if until < first:
+        return 0
+    slots = list(program.slots.all())
+    cancelled: dict[Any, set[date]] = {}
+    for slot_id, day in SessionCancellation.objects.filter(
+        slot__program=program, local_date__gte=first, local_date__lte=until
+    ).values_list("slot_id", "local_date"):
+        cancelled.setdefault(slot_id, set()).add(day)
+    made = set(
+        Session.objects.filter(
+            program=program, slot__isnull=False, local_date__gte=first, local_date__lte=until
+        ).values_list("slot_id", "local_date")
+    )
+    rows = []
+    for slot in slots:
+        days = [d for d in _slot_dates(slot, first, until) if (slot.pk, d) not in made]
+        rows += _sessions_of(slot, program, days, cancelled.get(slot.pk, set()))
+    sessions_insert(rows)
+    Program.objects.filter(pk=program.pk).update(generated_until=until)
+    program.generated_until = until
+    return len(rows)
+
+
+def programs_extend(*, today: date | None = None) -> int:
+    """The daily sweep: every program's sessions up to its horizon. Returns rows made."""
+    made = 0
+    for program in Program.objects.all():
+        made += sessions_generate(
+            program=program, until=horizon_for(program, today=today or local_today(program))
+        )
+    return made
+
+
+def _check_therapists(program: Program, therapist_ids: list[Any]) -> list[User]:
+    therapists = list(
+        User.objects.filter(pk__in=therapist_ids, role=User.Role.THERAPIST, is_active=True)
+    )
+    if len(therapists) != len(set(therapist_ids)):
+        raise ValidationError({"therapists": ["Name active therapists only."]})
+    return therapists
+
+
+@transaction.atomic
+def program_create(*, data: dict[str, Any]) -> Program:
+    """A program with its staff; sessions come with its timetable's slots."""
+    therapist_ids = list(data.pop("therapists", []))
+    program = Program(**data)
+    therapists = _check_therapists(program, therapist_ids)
+    if program.ends_on is not None and program.ends_on < program.starts_on:
+        raise ValidationError({"ends_on": ["The program cannot end before it starts."]})
+    program.save()
+    ProgramTherapist.objects.bulk_create(
+        ProgramTherapist(program=program, therapist=therapist) for therapist in therapists
+    )
+    return program
+
+
+@transaction.atomic
+def program_staff_add(*, program: Program, therapist_ids: list[Any]) -> None:
+    therapists = _check_therapists(program, therapist_ids)
+    ProgramTherapist.objects.bulk_create(
+        (ProgramTherapist(program=program, therapist=t) for t in therapists), ignore_conflicts=True
+    )
+
+
+def _check_in_program(program: Program, day: date, field: str) -> None:
+    if day < program.starts_on or (program.ends_on is not None and day > program.ends_on):
+        end = program.ends_on.isoformat() if program.ends_on else "open-ended"
+        raise ValidationError(
+            {field: [f"Outside the program's dates ({program.starts_on.isoformat()} to {end})."]}
+        )
+
+
+def _check_people(program: Program, *, therapist: User, patient: User | None, kind: str) -> None:
+    if not ProgramTherapist.objects.filter(program=program, therapist=therapist).exists():
+        raise ValidationError({"therapist": ["Name a therapist on this program's staff."]})
+    if kind in PERSONAL_KINDS:
+        if patient is None or patient.role != User.Role.PATIENT:
+            raise ValidationError(
+                {"patient": ["An individual or family session is one patient's: name them."]}
+            )
+    elif patient is not None:
+        raise ValidationError({"patient": ["Only individual and family sessions name a patient."]})
+
+
+def _check_overlaps(rows: list[Session]) -> None:
+    """400 when a new session overlaps another scheduled one of the same therapist."""
+    if not rows:
+        return
+    clash = Q(pk__in=[])
+    for row in rows:
+        clash |= Q(starts_at__lt=row.ends_at, ends_at__gt=row.starts_at)
+    other = (
+        Session.objects.filter(therapist_id=rows[0].therapist_id, status=Session.Status.SCHEDULED)
+        .filter(clash)
+        .order_by("starts_at")
+        .first()
+    )
+    if other is not None:
+        raise ValidationError(
+            {
+                "start_time": [
+                    f"The therapist already runs '{other.title}' then ({other.starts_at.isoformat()})."
+                ]
+            }
+        )
+
+
+def _check_same_day(start: time, minutes: int) -> None:
+    if start.hour * 60 + start.minute + minutes > 24 * 60:
+        raise ValidationError({"duration_minutes": ["A session ends on the day it starts."]})
+
+
+@transaction.atomic
+def slot_add(*, program: Program, data: dict[str, Any]) -> Slot:
+    """A weekly session on the timetable, and its sessions up to the program's horizon."""
+    caller = program
+    program = Program.objects.select_for_update().get(pk=program.pk)
+    slot = Slot(program=program, **data)
+    slot.valid_from = data.get("valid_from") or program.starts_on
+    _check_in_program(program, slot.valid_from, "valid_from")
+    if slot.valid_until is not None:
+        _check_in_program(program, slot.valid_until, "valid_until")
+        if slot.valid_until < slot.valid_from:
+            raise ValidationError({"valid_until": ["Ends before it starts."]})
+    _check_people(program, therapist=slot.therapist, patient=slot.patient, kind=slot.kind)
+    _check_same_day(slot.start_time, slot.duration_minutes)
+    slot.save()
+    until = program.generated_until or horizon_for(program, today=local_today(program))
+    rows = _sessions_of(slot, program, _slot_dates(slot, slot.valid_from, until), set())
+    _check_overlaps(rows)
+    Session.objects.bulk_create(rows, batch_size=2000)
+    if program.generated_until is None:
+        sessions_generate(program=program, until=until)
+    caller.generated_until = program.generated_until
+    return slot
+
+
+@transaction.atomic
+def session_add(*, program: Program, data: dict[str, Any]) -> Session:
+    """A one-off extra session (no timetable slot)."""
+    zone = ZoneInfo(program.time_zone)
+    day, start, minutes = data["local_date"], data["start_time"], data["duration_minutes"]
+    _check_in_program(program, day, "local_date")
+    therapist, patient = data["therapist"], data.get("patient")
+    _check_people(program, therapist=therapist, patient=patient, kind=data["kind"])
+    _check_same_day(start, minutes)
+    starts_at = instant(day, start, zone)
+    session = Session(
+        program=program,
+        kind=data["kind"],
+        title=data["title"],
+        local_date=day,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=minutes),
+        therapist=therapist,
+        patient=patient,
+        place=data.get("place", ""),
+        telehealth_url=data.get("telehealth_url", ""),
+    )
+    _check_overlaps([session])
+    session.save()
+    return session
+
+
+@transaction.atomic
+def session_cancel(*, session: Session, by: User, reason: str) -> Session:
+    """Cancel one session (a holiday); kept as a cancellation so regenerating keeps it off."""
+    session = Session.objects.select_for_update().get(pk=session.pk)
+    if session.status == Session.Status.CANCELLED:
+        return session
+    if session.slot_id is not None:
+        SessionCancellation.objects.get_or_create(
+            slot_id=session.slot_id,
+            local_date=session.local_date,
+            defaults={"reason": reason, "created_by": by},
+        )
+    session.status = Session.Status.CANCELLED
+    session.cancel_reason = reason
+    session.save(update_fields=["status", "cancel_reason"])
+    # Marks of a cancelled session no longer count.
+    attendance_tally(enrolment_ids=list(session.attendance.values_list("enrolment_id", flat=True)))
+    return session
+
+
+# --- enrolment ----------------------------------------------------------------------------
+
+
+def _log(enrolment: Enrolment, *, what: str, by: User, old: str, new: str, reason: str) -> None:
+    EnrolmentChange.objects.create(
+        enrolment=enrolment, what=what, by=by, from_value=old, to_value=new, reason=reason
+    )
+
+
+@transaction.atomic
+def enrol(
+    *,
+    by: User,
+    patient: User,
+    program: Program,
+    primary_therapist: User,
+    starts_on: date,
+    planned_end: date | None = None,
+) -> Enrolment:
+    """Enrol a patient in a program (one at a time). The primary therapist joins the care team.
+
+    Sends ``patient_enrolled`` once the transaction commits.
+    """
+    if patient.role != User.Role.PATIENT:
+        raise ValidationError({"patient": ["Only a patient is enrolled."]})
+    if not ProgramTherapist.objects.filter(program=program, therapist=primary_therapist).exists():
+        raise ValidationError({"primary_therapist": ["Name a therapist on this program's staff."]})
+    _check_in_program(program, starts_on, "starts_on")
+    if planned_end is None:
+        planned_end = starts_on + timedelta(weeks=program.planned_weeks, days=-1)
+        if program.ends_on is not None:
+            planned_end = min(planned_end, program.ends_on)
+    _check_planned_end(program, starts_on, planned_end)
+    current = (
+        Enrolment.objects.filter(patient=patient, status=Status.ACTIVE)
+        .select_related("program")
+        .first()
+    )
+    if current is not None:
+        raise ValidationError(
+            {"patient": [f"Already enrolled in {current.program.name}: end that enrolment first."]}
+        )
+    try:
+        with transaction.atomic():
+            enrolment = Enrolment.objects.create(
+                patient=patient,
+                program=program,
+                primary_therapist=primary_therapist,
+                starts_on=starts_on,
+                planned_end=planned_end,
+            )
+    except IntegrityError as exc:
+        raise ValidationError({"patient": ["Already enrolled in a program."]}) from exc
+    _log(enrolment, what=EnrolmentChange.What.ENROLLED, by=by, old="", new=Status.ACTIVE, reason="")
+    if not care_selectors.is_linked_pair(patient, primary_therapist):
+        care_services.link_create(
+            patient=patient, therapist=primary_therapist, source=CareLink.Source.ADMIN
+        )
+    transaction.on_commit(
+        lambda: patient_enrolled.send(sender=Enrolment, patient=patient, enrolment=enrolment)
+    )
+    return enrolment
+
+
+def _check_planned_end(program: Program, starts_on: date, planned_end: date) -> None:
+    if planned_end < starts_on:
+        raise ValidationError({"planned_end": ["The planned end is before the start."]})
+    if planned_end - starts_on > MAX_ENROLMENT:
+        raise ValidationError({"planned_end": ["Plan at most two years."]})
+    if program.ends_on is not None and planned_end > program.ends_on:
+        raise ValidationError(
+            {"planned_end": [f"The program ends on {program.ends_on.isoformat()}."]}
+        )
+
+
+def _locked(enrolment: Enrolment) -> Enrolment:
+    return (
+        Enrolment.objects.select_for_update(of=("self",))
+        .select_related("program", "patient")
+        .get(pk=enrolment.pk)
+    )
+
+
+@transaction.atomic
+def enrolment_status_set(*, enrolment: Enrolment, by: User, status: str, reason: str) -> Enrolment:
+    """End an active enrolment: stepped down, completed, discharged or withdrawn."""
+    enrolment = _locked(enrolment)
+    if status not in TRANSITIONS.get(enrolment.status, set()):
+        raise ValidationError(
+            {
+                "status": [
+                    f"An enrolment that is {enrolment.get_status_display().lower()} cannot become {status}."
+                ]
+            }
+        )
+    today = local_today(enrolment.program)
+    if status != Status.WITHDRAWN and today < enrolment.starts_on:
+        raise ValidationError(
+            {
+                "status": [
+                    f"The enrolment starts on {enrolment.starts_on.isoformat()}: it can only be withdrawn before then."
+                ]
+            }
+        )
+    old = enrolment.status
+    enrolment.status = status
+    enrolment.ended_on = today
+    enrolment.save(update_fields=["status", "ended_on", "updated_at"])
+    _log(enrolment, what=EnrolmentChange.What.STATUS, by=by, old=old, new=status, reason=reason)
+    transaction.on_commit(
+        lambda: enrolment_ended.send(
+            sender=Enrolment, patient=enrolment.patient, enrolment=enrolment
+        )
+    )
+    return enrolment
+
+
+@transaction.atomic
+def enrolment_planned_end_set(
+    *, enrolment: Enrolment, by: User, planned_end: date, reason: str
+) -> Enrolment:
+    """Extend or shorten an active enrolment, the reason kept."""
+    enrolment = _locked(enrolment)
+    if enrolment.status != Status.ACTIVE:
+        raise Conflict("Only an active enrolment is extended or shortened.")
+    _check_planned_end(enrolment.program, enrolment.starts_on, planned_end)
+    today = local_today(enrolment.program)
+    if planned_end < today:
+        raise ValidationError(
+            {"planned_end": [f"That date has passed (today is {today.isoformat()})."]}
+        )
+    old = enrolment.planned_end
+    enrolment.planned_end = planned_end
+    enrolment.save(update_fields=["planned_end", "updated_at"])
+    _log(
+        enrolment,
+        what=EnrolmentChange.What.PLANNED_END,
+        by=by,
+        old=old.isoformat(),
+        new=planned_end.isoformat(),
+        reason=reason,
+    )
+    return enrolment
+
+
+# --- attendance ---------------------------------------------------------------------------
+
+MAX_RUN = 100
+
+
+def attendance_tally(*, enrolment_ids: list[Any]) -> None:
+    """Recount the enrolments' attended sessions and latest absences in a row from their
+    marks (of sessions not cancelled); called by every write of attendance."""
+    marks: dict[Any, list[str]] = {pk: [] for pk in enrolment_ids}
+    for enrolment_id, status in (
+        Attendance.objects.filter(
+            enrolment_id__in=enrolment_ids, session__status=Session.Status.SCHEDULED
+        )
+        .order_by("-session__starts_at")
+        .values_list("enrolment_id", "status")
+    ):
+        marks[enrolment_id].append(status)
+    for enrolment_id, statuses in marks.items():
+        run = 0
+        for status in statuses:
+            if status == Attendance.Status.EXCUSED:
+                continue
+            if status != Attendance.Status.ABSENT or run == MAX_RUN:
+                break
+            run += 1
+        attended = sum(status in Attendance.ATTENDED for status in statuses)
+        Enrolment.objects.filter(pk=enrolment_id).update(
+            attended_count=attended, missed_in_a_row=run
+        )
+
+
+def expected_enrolment(session: Session, patient_id: Any) -> Enrolment | None:
+    """The patient's enrolment that puts them in this session, if any."""
+    if session.patient_id is not None and session.patient_id != patient_id:
+        return None
+    return (
+        Enrolment.objects.filter(
+            patient_id=patient_id, program_id=session.program_id, starts_on__lte=session.local_date
+        )
+        .filter(
+            Q(status=Status.ACTIVE, planned_end__gte=session.local_date)
+            | Q(ended_on__gte=session.local_date)
+        )
+        .order_by("-starts_on")
+        .first()
+    )
+
+
+@transaction.atomic
+def attendance_mark(
+    *, session: Session, patient_id: Any, by: User, status: str, note: str = ""
+) -> tuple[Attendance, bool]:
+    """The therapist's mark for one patient at one session (replacing any earlier one)."""
+    if session.status == Session.Status.CANCELLED:
+        raise Conflict("This session was cancelled: there is no attendance to mark.")
+    enrolment = expected_enrolment(session, patient_id)
+    if enrolment is None:
+        raise ValidationError({"patient": ["This patient is not expected at this session."]})
+    now = timezone.now()
+    if status != Attendance.Status.EXCUSED and now < session.starts_at - timedelta(
+        minutes=session.program.checkin_opens_minutes
+    ):
+        raise ValidationError({"status": ["Before the session, only 'excused' can be marked."]})
+    row, created = Attendance.objects.update_or_create(
+        session=session,
+        patient_id=patient_id,
+        defaults={
+            "enrolment": enrolment,
+            "status": status,
+            "note": note,
+            "source": Attendance.Source.THERAPIST,
+            "marked_by": by,
+            "marked_at": now,
+        },
+    )
+    attendance_tally(enrolment_ids=[enrolment.pk])
+    return row, created
+
+
+@transaction.atomic
+def check_in(*, session: Session, patient: User) -> tuple[Attendance, bool]:
+    """The patient checks in from the app, only within the window around the start.
+
+    Idempotent: checking in again returns the attendance already recorded (whoever
+    recorded it) and changes nothing. Returns (attendance, created).
+    """
+    existing = Attendance.objects.filter(session=session, patient=patient).first()
+    if existing is not None:
+        return existing, False
+    if session.status == Session.Status.CANCELLED:
+        raise Conflict("This session was cancelled.")
+    enrolment = expected_enrolment(session, patient.pk)
+    if enrolment is None:
+        raise ValidationError({"session": ["You are not expected at this session."]})
+    program = session.program
+    now = timezone.now()
+    opens = session.starts_at - timedelta(minutes=program.checkin_opens_minutes)
+    closes = session.starts_at + timedelta(minutes=program.checkin_closes_minutes)
+    if not opens <= now <= closes:
+        raise ValidationError(
+            {"session": [f"Check-in is open from {opens.isoformat()} to {closes.isoformat()}."]}
+        )
+    late = now > session.starts_at + timedelta(minutes=program.late_after_minutes)
+    try:
+        with transaction.atomic():
+            row = Attendance.objects.create(
+                session=session,
+                patient=patient,
+                enrolment=enrolment,
+                status=Attendance.Status.LATE if late else Attendance.Status.PRESENT,
+                source=Attendance.Source.CHECK_IN,
+                marked_by=patient,
+                checked_in_at=now,
+                marked_at=now,
+            )
+    except IntegrityError:
+        # A retry raced the first check-in: answer what it recorded.
+        return Attendance.objects.get(session=session, patient=patient), False
+    attendance_tally(enrolment_ids=[enrolment.pk])
+    return row, True
+
+
+# --- family sessions and the aftercare plan -----------------------------------------------
+
+
+@transaction.atomic
+def session_invite(*, session: Session, member: User, by: User) -> tuple[SessionInvite, bool]:
+    """Invite a family member to a family session; idempotent. They must hold the patient's
+    ``program`` consent in force (400 otherwise). Returns (invite, created)."""
+    if session.kind != SessionKind.FAMILY or session.patient_id is None:
+        raise ValidationError({"session": ["Only a family session takes family members."]})
+    if session.therapist_id != by.pk:
+        raise ValidationError({"session": ["Only the session's therapist invites to it."]})
+    if session.status == Session.Status.CANCELLED:
+        raise Conflict("This session was cancelled.")
+    held = policy.scopes_held(member, [session.patient_id], scopes=[Scope.PROGRAM])
+    if member.role != User.Role.FAMILY or not held:
+        raise ValidationError(
+            {
+                "member": [
+                    "Invite a family member the patient consented to share their program with."
+                ]
+            }
+        )
+    return SessionInvite.objects.get_or_create(
+        session=session, member=member, defaults={"invited_by": by}
+    )
+
+
+# Each field of the plan and its value when the therapist leaves it out.
+AFTERCARE_FIELDS: dict[str, Any] = {
+    "level_of_care": LevelOfCare.OUTPATIENT,
+    "follow_ups": [],
+    "meetings": [],
+    "weekly_checkin_weekday": None,
+    "weekly_checkin_time": None,
+    "sober_living": "",
+    "relapse_plan_linked": False,
+    "support_contacts": [],
+}
+
+
+@transaction.atomic
+def aftercare_save(*, enrolment: Enrolment, by: User, data: dict[str, Any]) -> AftercarePlan:
+    """Draft or change the plan (the whole of it) until the patient accepts it."""
+    plan = AftercarePlan.objects.select_for_update().filter(enrolment=enrolment).first()
+    if plan is not None and plan.accepted_at is not None:
+        raise Conflict(
+            f"The patient accepted this plan on {plan.accepted_at:%Y-%m-%d}; it no longer changes."
+        )
+    if (data.get("weekly_checkin_weekday") is None) != (data.get("weekly_checkin_time") is None):
+        raise ValidationError(
+            {"weekly_checkin_time": ["Give both the weekday and the time of the weekly check-in."]}
+        )
+    if plan is None:
+        plan = AftercarePlan(enrolment=enrolment, patient_id=enrolment.patient_id, drafted_by=by)
+    for name, default in AFTERCARE_FIELDS.items():
+        setattr(plan, name, data.get(name, default))
+    plan.drafted_by = by
+    plan.save()
+    return plan
+
+
+@transaction.atomic
+def aftercare_accept(*, plan: AftercarePlan) -> AftercarePlan:
+    """The patient accepts the plan; accepting again changes nothing."""
+    plan = AftercarePlan.objects.select_for_update().get(pk=plan.pk)
+    if plan.accepted_at is None:
+        plan.accepted_at = timezone.now()
+        plan.save(update_fields=["accepted_at", "updated_at"])
+    return plan
