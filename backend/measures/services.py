@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
@@ -155,38 +156,50 @@ def response_submit(
     """Score and keep a complete answer; (response, created). A retried upload of the same
     answer returns the first one; the window must be open (or have been, offline) and
     unanswered."""
-    if MeasureResponse.objects.filter(pk=response_id).exists():
-        return _replayed(response_id, schedule, answers), False
     now = timezone.now()
+    window = (
+        window_of(schedule, local_today(schedule.patient, answered_at))
+        if answered_at <= now + CLOCK_SKEW
+        else None
+    )
+    # One query for both: this id already kept (a retried upload), or the window taken.
+    taken = Q(pk=response_id)
+    if window is not None:
+        taken |= Q(schedule=schedule, window_start=window)
+    found = set(MeasureResponse.objects.filter(taken).values_list("pk", flat=True)[:2])
+    if response_id in found:
+        return _replayed(response_id, schedule, answers), False
     if answered_at > now + CLOCK_SKEW:
         raise ValidationError({"answered_at": ["This moment is in the future."]})
-    window = window_of(schedule, local_today(schedule.patient, answered_at))
     if window is None:
         raise ValidationError(
             {"answered_at": ["The questionnaire was not due at this moment on your clock."]}
         )
-    if MeasureResponse.objects.filter(schedule=schedule, window_start=window).exists():
+    if found:
         raise Conflict("You already answered this questionnaire for this period.")
     instrument = schedule.instrument
     cleaned = scoring.clean_answers(instrument.items, answers, final=True)
     scored = scoring.score(instrument.items, instrument.scoring, cleaned)
+    # No savepoint of its own: a clash (the same window answered at the same moment
+    # elsewhere) ends this whole transaction with the 409, so nothing runs after it.
     try:
-        with transaction.atomic():
-            response = MeasureResponse.objects.create(
-                id=response_id,
-                patient_id=schedule.patient_id,
-                schedule=schedule,
-                instrument=instrument,
-                assigned_by_id=schedule.assigned_by_id,
-                window_start=window,
-                answered_at=answered_at,
-                answers=cleaned,
-                scores=scored.scores,
-                total=scored.total,
-                band=scored.band,
-                crisis=scored.crisis,
-            )
-    except IntegrityError as error:  # the same window answered at the same moment elsewhere
+        # The schedule's people, already read with it: the answer's serializer needs no
+        # query for them.
+        response = MeasureResponse.objects.create(
+            id=response_id,
+            patient=schedule.patient,
+            schedule=schedule,
+            instrument=instrument,
+            assigned_by=schedule.assigned_by,
+            window_start=window,
+            answered_at=answered_at,
+            answers=cleaned,
+            scores=scored.scores,
+            total=scored.total,
+            band=scored.band,
+            crisis=scored.crisis,
+        )
+    except IntegrityError as error:
         raise Conflict("You already answered this questionnaire for this period.") from error
     MeasureDraft.objects.filter(schedule=schedule, window_start=window).delete()
     if scored.crisis:
