@@ -11,6 +11,7 @@ from backend.core.time import local_today
 from backend.homework.models import Homework
 from backend.journal.models import JournalEntry, SobrietyCounter
 from backend.measures.models import MeasureResponse, MeasureSchedule
+from backend.nudges.models import NudgeRule
 from tests.helpers import client_for
 
 pytestmark = pytest.mark.django_db
@@ -93,6 +94,8 @@ def test_the_demo_patient_has_six_weeks_of_measures_with_a_trend_and_one_flag():
             ]
             assert windows[-1] + timedelta(days=schedule.every_days) == today
         assert not MeasureResponse.objects.filter(crisis=True).exists()
+        # As schedule_create would: the patient is reminded when a window opens.
+        assert NudgeRule.objects.filter(patient=patient, kind=NudgeRule.Kind.MEASURE).exists()
         due = client_for(patient).get("/api/v1/measures/due/").json()
         assert sorted(d["instrument"]["slug"] for d in due) == ["bam", "gad-7", "pacs", "phq-9"]
 

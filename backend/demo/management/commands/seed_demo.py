@@ -298,8 +298,8 @@ def _seed_measures(patient: User, therapist: User) -> None:
                 answered_at=answered_at,
                 answers=dict(zip(asked, row, strict=True)),
             )
-    # What schedule_create announces: the reminders of what is due now.
-    transaction.on_commit(lambda: measure_scheduled.send(sender=MeasureSchedule, patient=patient))
+    # What schedule_create announces: the reminders of what is due, kept with the schedules.
+    measure_scheduled.send(sender=MeasureSchedule, patient=patient)
 
 
 class Command(BaseCommand):
