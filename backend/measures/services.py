@@ -10,7 +10,6 @@ from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
@@ -149,39 +148,43 @@ def _replayed(response_id: UUID, schedule: MeasureSchedule, answers: Any) -> Mea
     return existing
 
 
-@transaction.atomic
 def response_submit(
     *, schedule: MeasureSchedule, response_id: UUID, answered_at: datetime, answers: Any
 ) -> tuple[MeasureResponse, bool]:
     """Score and keep a complete answer; (response, created). A retried upload of the same
-    answer returns the first one; the window must be open (or have been, offline) and
-    unanswered."""
-    now = timezone.now()
-    window = (
-        window_of(schedule, local_today(schedule.patient, answered_at))
-        if answered_at <= now + CLOCK_SKEW
-        else None
-    )
-    # One query for both: this id already kept (a retried upload), or the window taken.
-    taken = Q(pk=response_id)
-    if window is not None:
-        taken |= Q(schedule=schedule, window_start=window)
-    found = set(MeasureResponse.objects.filter(taken).values_list("pk", flat=True)[:2])
-    if response_id in found:
-        return _replayed(response_id, schedule, answers), False
-    if answered_at > now + CLOCK_SKEW:
+    answer returns the first one, whatever changed since; a new answer must fall in a window
+    that is open (or was, offline) and unanswered.
+
+    An answer usually is new: it is written at once (one insert in _response_keep's
+    transaction), and a taken id or window is learnt from the insert's unique constraints.
+    Only a refused answer looks for a kept one with its id, after the refusal rolled back.
+    """
+    try:
+        return _response_keep(
+            schedule=schedule, response_id=response_id, answered_at=answered_at, answers=answers
+        ), True
+    except (ValidationError, Conflict):
+        if MeasureResponse.objects.filter(pk=response_id).exists():
+            return _replayed(response_id, schedule, answers), False
+        raise
+
+
+@transaction.atomic
+def _response_keep(
+    *, schedule: MeasureSchedule, response_id: UUID, answered_at: datetime, answers: Any
+) -> MeasureResponse:
+    if answered_at > timezone.now() + CLOCK_SKEW:
         raise ValidationError({"answered_at": ["This moment is in the future."]})
+    window = window_of(schedule, local_today(schedule.patient, answered_at))
     if window is None:
         raise ValidationError(
             {"answered_at": ["The questionnaire was not due at this moment on your clock."]}
         )
-    if found:
-        raise Conflict("You already answered this questionnaire for this period.")
     instrument = schedule.instrument
     cleaned = scoring.clean_answers(instrument.items, answers, final=True)
     scored = scoring.score(instrument.items, instrument.scoring, cleaned)
-    # No savepoint of its own: a clash (the same window answered at the same moment
-    # elsewhere) ends this whole transaction with the 409, so nothing runs after it.
+    # No savepoint of its own: a clash (this id kept, or this window answered, maybe at the
+    # same moment elsewhere) ends this whole transaction with the 409; nothing runs after it.
     try:
         # The schedule's people, already read with it: the answer's serializer needs no
         # query for them.
@@ -205,4 +208,4 @@ def response_submit(
     if scored.crisis:
         # In this transaction: the alert is kept with the answer, or neither is.
         crisis_answered.send(sender=MeasureResponse, response=response)
-    return response, True
+    return response
