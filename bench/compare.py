@@ -79,6 +79,18 @@ SEEDS = (
             "BENCH_MEETINGS_STATEMENTS",
         ),
     ),
+    Seed(
+        "measures",
+        ("bench/seed_measures.py",),
+        (
+            "BENCH_MEASURES_TOKEN",
+            "BENCH_MEASURE_SCHEDULES",
+            "BENCH_MEASURES_EXPORT_PATIENT",
+            "BENCH_MEASURES_EXPORT_TOKEN",
+            "BENCH_MEASURES_THERAPIST_TOKEN",
+            "BENCH_MEASURES_QUERIES",
+        ),
+    ),
 )
 
 
@@ -282,13 +294,13 @@ def compare_scenario(hb, scenario: Scenario, servers: dict[str, Server], args) -
     if scenario.check or scenario.same_json:
         print("   response checks: ok on A and B")
 
-    connections = scenario.connections or args.connections
-    threads = min(args.threads, connections)
     seconds = max(1, round(args.duration / args.rounds))
     by_label = {endpoint.label: endpoint for endpoint in scenario.endpoints}
 
     def run(label: str, side: str, duration: int) -> dict:
         endpoint = by_label[label]
+        connections = hb.connections_for(scenario, endpoint, args)
+        threads = min(args.threads, connections)
         figures = hb.run_wrk(
             servers[side].base_url + endpoint.path,
             hb.token_for(endpoint),

@@ -15,6 +15,7 @@ itself failed (server, wrk or the response check).
 """
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -38,9 +39,12 @@ WRK_SCRIPT = BENCH_DIR / "wrk_report.lua"
 class Endpoint:
     label: str
     path: str
-    body: str = ""  # BENCH_BODY for wrk_report.lua: "" (GET), "entry" or "batch:N"
+    body: str = ""  # BENCH_BODY for wrk_report.lua: "" (GET), "entry", "batch:N" or "answer"
     items: int = 1  # records each request carries, for items/s
     token_env: str = "BENCH_TOKEN"  # the environment variable holding whose token to send
+    # Concurrent connections for this endpoint alone (before the scenario's and the run's):
+    # a latency figure beside a throughput one, e.g., is one request in flight per worker.
+    connections: int | None = None
 
     @property
     def method(self) -> str:
@@ -142,6 +146,22 @@ def _check_meetings(body: dict) -> str | None:
         return f"expected a full page of 25 meetings and a next page, got {len(results)}"
     if any(item.get("distance") is None or item["distance"] > 10 for item in results):
         return "a result without a distance, or farther than the radius"
+    return None
+
+
+def _measures_export_path() -> str:
+    # Set by bench/run.sh from bench/seed_measures.py's output.
+    return f"/api/v1/fhir/Patient/{os.environ.get('BENCH_MEASURES_EXPORT_PATIENT', '')}/$everything"
+
+
+def _check_measures_export(body: dict) -> str | None:
+    """The export patient's Bundle: 12 weeks of BAM and PACS, 6 answers of PHQ-9 and GAD-7."""
+    kinds: dict[str, int] = {}
+    for entry in body.get("entry", []):
+        kind = entry.get("resource", {}).get("resourceType")
+        kinds[kind] = kinds.get(kind, 0) + 1
+    if body.get("resourceType") != "Bundle" or kinds.get("QuestionnaireResponse") != 36:
+        return f"expected a Bundle with 36 QuestionnaireResponses, got {kinds}"
     return None
 
 
@@ -283,6 +303,51 @@ SCENARIOS = {
             queries_env="BENCH_MEETINGS_QUERIES",
             statements_env="BENCH_MEETINGS_STATEMENTS",
         ),
+        Scenario(
+            name="measures",
+            description=(
+                "POST /api/v1/measures/responses/ (a complete BAM, 24 answers, scored and "
+                "stored, each to a window of its own) against a bare Django view inserting "
+                "the same row; and GET /api/v1/fhir/Patient/{id}/$everything, the FHIR Bundle "
+                "of a patient with 12 weeks of measures (BAM and PACS weekly, PHQ-9 and GAD-7 "
+                "every two weeks: 36 answers), read by the patient and by their therapist"
+            ),
+            endpoints=(
+                # First: the response check reads it. One request in flight per worker for
+                # the exports, as for every latency figure.
+                Endpoint(
+                    "export",
+                    _measures_export_path(),
+                    token_env="BENCH_MEASURES_EXPORT_TOKEN",
+                    connections=2,
+                ),
+                Endpoint(
+                    "create",
+                    "/api/v1/measures/responses/",
+                    body="answer",
+                    token_env="BENCH_MEASURES_TOKEN",
+                ),
+                Endpoint(
+                    "bare",
+                    "/bench/bare-measure-response/",
+                    body="answer",
+                    token_env="BENCH_MEASURES_TOKEN",
+                ),
+                # The therapist who scheduled them: the gate's reads and the disclosure log.
+                Endpoint(
+                    "therapist",
+                    _measures_export_path(),
+                    token_env="BENCH_MEASURES_THERAPIST_TOKEN",
+                    connections=2,
+                ),
+            ),
+            # Issue 18: scoring and storing an answer within 60% of a bare insert, and the
+            # Bundle under 200 ms p50 (the therapist's, the slower of the two).
+            target=Target("create", "bare", 0.6),
+            ceiling=LatencyCeiling("therapist", "p50", 200.0),
+            check=_check_measures_export,
+            queries_env="BENCH_MEASURES_QUERIES",
+        ),
     ]
 }
 
@@ -352,6 +417,11 @@ def check_same_json(scenario: Scenario, base_url: str) -> dict:
     return {"json_equal": True, "bytes_equal": len(set(bodies.values())) == 1, "body": first}
 
 
+# Each wrk run of this process takes the next number (BENCH_RUN): the "answer" bodies of
+# one run answer a schedule of their own (bench/wrk_report.lua).
+_RUN_NUMBERS = itertools.count()
+
+
 def run_wrk(
     url: str, token: str, seconds: int, threads: int, connections: int, body: str = ""
 ) -> dict:
@@ -367,7 +437,13 @@ def run_wrk(
     ]
     completed = subprocess.run(
         command,
-        env={**os.environ, "BENCH_TOKEN": token, "BENCH_BODY": body},
+        env={
+            **os.environ,
+            "BENCH_TOKEN": token,
+            "BENCH_BODY": body,
+            "BENCH_RUN": str(next(_RUN_NUMBERS)),
+            "BENCH_WRK_THREADS": str(threads),
+        },
         capture_output=True,
         text=True,
         timeout=seconds + 30,
@@ -428,16 +504,20 @@ def combine(endpoint: Endpoint, runs: list[dict]) -> dict:
     }
 
 
+def connections_for(scenario: Scenario, endpoint: Endpoint, args: argparse.Namespace) -> int:
+    return endpoint.connections or scenario.connections or args.connections
+
+
 def measure(scenario: Scenario, args: argparse.Namespace) -> dict[str, dict]:
     """Alternating wrk rounds over the scenario's endpoints, combined per endpoint."""
     seconds = max(1, round(args.duration / args.rounds))
-    connections = scenario.connections or args.connections
-    threads = min(args.threads, connections)
     rounds: dict[str, list[dict]] = {endpoint.label: [] for endpoint in scenario.endpoints}
     for number in range(args.rounds):
         order = scenario.endpoints if number % 2 == 0 else scenario.endpoints[::-1]
         for endpoint in order:
             url = args.base_url + endpoint.path
+            connections = connections_for(scenario, endpoint, args)
+            threads = min(args.threads, connections)
             rounds[endpoint.label].append(
                 run_wrk(url, token_for(endpoint), seconds, threads, connections, endpoint.body)
             )
@@ -461,7 +541,7 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace) -> dict:  # noqa:
         )
 
     for endpoint in scenario.endpoints:  # warm every worker up first
-        connections = scenario.connections or args.connections
+        connections = connections_for(scenario, endpoint, args)
         run_wrk(
             args.base_url + endpoint.path,
             token_for(endpoint),

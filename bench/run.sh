@@ -85,6 +85,18 @@ if [ "$seed_meetings" = yes ]; then
     <<<"$meetings_seed"
 fi
 
+# The measures scenario: BAM answers to score and store, and a patient's 12-week FHIR export.
+measures_token="" measure_schedules="" measures_export_patient="" measures_export_token=""
+measures_therapist_token="" measures_queries=""
+seed_measures=$([ "$#" -eq 0 ] && echo yes || echo no)
+for name in "$@"; do [ "$name" != measures ] || seed_measures=yes; done
+if [ "$seed_measures" = yes ]; then
+  measures_seed="$(python bench/seed_measures.py)" || seed_failed measures
+  { read -r measures_token; read -r measure_schedules; read -r measures_export_patient;
+    read -r measures_export_token; read -r measures_therapist_token; read -r measures_queries; } \
+    <<<"$measures_seed"
+fi
+
 # The meetings_scale scenario seeds its own directories, size by size (bench/meetings_scale.py);
 # only when named, as the million-meeting seed takes minutes.
 scale=no
@@ -122,6 +134,11 @@ BENCH_TOKEN="$token" BENCH_INSIGHTS_TOKEN="$insights_token" \
   BENCH_FEED_TOKEN="$feed_token" BENCH_FEED_QUERIES="$feed_queries" \
   BENCH_MEETINGS_TOKEN="$meetings_token" BENCH_MEETINGS_QUERIES="$meetings_queries" \
   BENCH_MEETINGS_SEARCH="$meetings_search" BENCH_MEETINGS_STATEMENTS="$meetings_statements" \
+  BENCH_MEASURES_TOKEN="$measures_token" BENCH_MEASURE_SCHEDULES="$measure_schedules" \
+  BENCH_MEASURES_EXPORT_PATIENT="$measures_export_patient" \
+  BENCH_MEASURES_EXPORT_TOKEN="$measures_export_token" \
+  BENCH_MEASURES_THERAPIST_TOKEN="$measures_therapist_token" \
+  BENCH_MEASURES_QUERIES="$measures_queries" \
   python bench/http_bench.py \
   --base-url "http://127.0.0.1:$port" \
   --server-pid "$server_pid" \

@@ -5,7 +5,8 @@ the framework costs on top. Served only through bench.urls.
 """
 
 import json
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import jwt
 from django.conf import settings
@@ -20,6 +21,7 @@ from backend.accounts.models import User
 from backend.accounts.tokens import GENERATION_CLAIM
 from backend.journal.models import JournalEntry
 from backend.journal.sync import seq_reserve
+from backend.measures.models import MeasureResponse, MeasureSchedule
 from backend.meetings import search
 from backend.meetings import selectors as meeting_selectors
 from backend.meetings.views import MeetingSearchView
@@ -125,6 +127,60 @@ def bare_entry_create(request: HttpRequest) -> JsonResponse:
         )
     return JsonResponse(
         {"id": str(entry.client_id), "version": entry.version, "occurred_at": data["occurred_at"]},
+        status=201,
+        json_dumps_params=COMPACT_JSON,
+    )
+
+
+@csrf_exempt
+def bare_measure_response_create(request: HttpRequest) -> JsonResponse:
+    """POST /api/v1/measures/responses/ by hand: the same checks, the same row, the same insert.
+
+    Token checks, JSON parsing, the patient's own schedule (one query, with its
+    instrument's score definitions), the window on the patient's clock, the scores
+    (sums of items) and the encrypted answers are all there; what the API adds on top is
+    validation of every answer against its options, idempotent retries, the window
+    checks, the crisis rule, the draft clean-up and the response's serializer.
+    """
+    if request.method != "POST":
+        return JsonResponse({"detail": "Method not allowed."}, status=405)
+    user = _authenticate(request)
+    if user is None:
+        return _unauthorized()
+    data = json.loads(request.body)
+    schedule = (
+        MeasureSchedule.objects.filter(pk=data["schedule"], patient=user)
+        .values("instrument_id", "assigned_by_id", "starts_on", "every_days", "instrument__scoring")
+        .first()
+    )
+    if schedule is None:
+        return JsonResponse({"detail": "Not found."}, status=404)
+    answered_at = parse_datetime(data["answered_at"])
+    day = answered_at.astimezone(ZoneInfo(user.time_zone)).date()
+    every = schedule["every_days"]
+    window = schedule["starts_on"] + timedelta(
+        days=(day - schedule["starts_on"]).days // every * every
+    )
+    answers = data["answers"]
+    scores = {
+        score["code"]: sum(answers[item] for item in score["items"])
+        for score in schedule["instrument__scoring"]["scores"]
+    }
+    with transaction.atomic():
+        response = MeasureResponse.objects.create(
+            id=data["id"],
+            patient=user,
+            schedule_id=data["schedule"],
+            instrument_id=schedule["instrument_id"],
+            assigned_by_id=schedule["assigned_by_id"],
+            window_start=window,
+            answered_at=answered_at,
+            answers=answers,
+            scores=scores,
+            total=scores.get("total"),
+        )
+    return JsonResponse(
+        {"id": str(response.id), "window_start": window.isoformat(), "scores": scores},
         status=201,
         json_dumps_params=COMPACT_JSON,
     )

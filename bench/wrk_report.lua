@@ -10,7 +10,11 @@ end
 
 -- BENCH_BODY: unset for GET; "entry" POSTs one new journal entry per request;
 -- "batch:N" POSTs a batch of N new entries. Every entry gets a fresh UUID, as
--- the phone would give it.
+-- the phone would give it. "answer" POSTs one complete BAM answer (every item
+-- asked, 7A-7G included) to a window no other request answers: wrk run number
+-- BENCH_RUN answers the schedule at that place in BENCH_MEASURE_SCHEDULES (a list
+-- of day-long-window schedules from 1970-01-02, bench/seed_measures.py), thread t of
+-- BENCH_WRK_THREADS the days t, t + threads, t + 2 x threads, ... of it.
 local body_kind = os.getenv("BENCH_BODY") or ""
 local batch_size = tonumber(body_kind:match("^batch:(%d+)$") or "0")
 local counter = 0
@@ -19,10 +23,12 @@ local thread_number = 0
 function setup(thread)
   thread_number = thread_number + 1
   thread:set("thread_number", thread_number)
+  -- A global of the thread's own state (the local above shadows "thread_number" there).
+  thread:set("bench_thread", thread_number)
 end
 
 function init(args)
-  math.randomseed(os.time() * 1000 + (thread_number or 0) * 7919 + math.floor(os.clock() * 1e6))
+  math.randomseed(os.time() * 1000 + (bench_thread or 0) * 7919 + math.floor(os.clock() * 1e6))
 end
 
 local function uuid()
@@ -48,11 +54,40 @@ local function batch_json(n)
   return '{"items":[' .. table.concat(items, ",") .. ']}'
 end
 
+local schedules = {}
+for id in (os.getenv("BENCH_MEASURE_SCHEDULES") or ""):gmatch("[^,]+") do
+  schedules[#schedules + 1] = id
+end
+local run = tonumber(os.getenv("BENCH_RUN") or "0")
+local threads = tonumber(os.getenv("BENCH_WRK_THREADS") or "1")
+local answered = 0
+local bam = '{"1":2,"2":3,"3":2,"4":1,"5":1,"6":1,"7A":0,"7B":1,"7C":0,"7D":0,"7E":0,' ..
+  '"7F":0,"7G":0,"8":2,"9":3,"10":2,"11":1,"12":2,"13":3,"14":4,"15":1,"16":3,"17":2}'
+
+local function answer_json()
+  local day = 1 + answered * threads + (bench_thread or 1) - 1  -- days since 1970-01-01
+  answered = answered + 1
+  return '{"id":"' .. uuid() .. '","schedule":"' .. schedules[run % #schedules + 1] ..
+    '","answered_at":"' .. os.date("!%Y-%m-%d", day * 86400) .. 'T18:00:00Z","answers":' ..
+    bam .. '}'
+end
+
+if body_kind == "answer" and #schedules == 0 then
+  error("BENCH_BODY=answer needs BENCH_MEASURE_SCHEDULES")
+end
+
 if body_kind ~= "" then
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
   request = function()
-    local body = batch_size > 0 and batch_json(batch_size) or entry_json()
+    local body
+    if body_kind == "answer" then
+      body = answer_json()
+    elseif batch_size > 0 then
+      body = batch_json(batch_size)
+    else
+      body = entry_json()
+    end
     return wrk.format(nil, nil, nil, body)
   end
 end

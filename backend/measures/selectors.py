@@ -45,6 +45,24 @@ def schedule_get(viewer: User, schedule_id: UUID) -> MeasureSchedule:
     return policy.get_or_404(viewer, SCHEDULE, schedules_for(viewer), pk=schedule_id)
 
 
+def schedule_to_answer(viewer: User, schedule_id: UUID) -> MeasureSchedule:
+    """One schedule the viewer may see, with what answering it needs and no more: the
+    instrument (to check and score the answers) and the asker (shown with the answer).
+
+    The answer path's read (a patient's own schedule): one lean query, unordered, with the
+    viewer standing in for the patient it would join again.
+    """
+    schedule = policy.get_or_404(
+        viewer,
+        SCHEDULE,
+        policy.readable(viewer, SCHEDULE).select_related("instrument", "assigned_by").order_by(),
+        pk=schedule_id,
+    )
+    if schedule.patient_id == viewer.pk:
+        schedule.patient = viewer
+    return schedule
+
+
 def responses_for(viewer: User, *, now: datetime | None = None) -> QuerySet[MeasureResponse]:
     """Answers the viewer may see, with their instrument and people (one query per page)."""
     return policy.readable(viewer, RESPONSE, now=now).select_related(

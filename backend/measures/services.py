@@ -148,48 +148,64 @@ def _replayed(response_id: UUID, schedule: MeasureSchedule, answers: Any) -> Mea
     return existing
 
 
-@transaction.atomic
 def response_submit(
     *, schedule: MeasureSchedule, response_id: UUID, answered_at: datetime, answers: Any
 ) -> tuple[MeasureResponse, bool]:
     """Score and keep a complete answer; (response, created). A retried upload of the same
-    answer returns the first one; the window must be open (or have been, offline) and
-    unanswered."""
-    if MeasureResponse.objects.filter(pk=response_id).exists():
-        return _replayed(response_id, schedule, answers), False
-    now = timezone.now()
-    if answered_at > now + CLOCK_SKEW:
+    answer returns the first one, whatever changed since; a new answer must fall in a window
+    that is open (or was, offline) and unanswered.
+
+    An answer usually is new: it is written at once (one insert in _response_keep's
+    transaction), and a taken id or window is learnt from the insert's unique constraints.
+    Only a refused answer looks for a kept one with its id, after the refusal rolled back.
+    """
+    try:
+        return _response_keep(
+            schedule=schedule, response_id=response_id, answered_at=answered_at, answers=answers
+        ), True
+    except (ValidationError, Conflict):
+        if MeasureResponse.objects.filter(pk=response_id).exists():
+            return _replayed(response_id, schedule, answers), False
+        raise
+
+
+@transaction.atomic
+def _response_keep(
+    *, schedule: MeasureSchedule, response_id: UUID, answered_at: datetime, answers: Any
+) -> MeasureResponse:
+    if answered_at > timezone.now() + CLOCK_SKEW:
         raise ValidationError({"answered_at": ["This moment is in the future."]})
     window = window_of(schedule, local_today(schedule.patient, answered_at))
     if window is None:
         raise ValidationError(
             {"answered_at": ["The questionnaire was not due at this moment on your clock."]}
         )
-    if MeasureResponse.objects.filter(schedule=schedule, window_start=window).exists():
-        raise Conflict("You already answered this questionnaire for this period.")
     instrument = schedule.instrument
     cleaned = scoring.clean_answers(instrument.items, answers, final=True)
     scored = scoring.score(instrument.items, instrument.scoring, cleaned)
+    # No savepoint of its own: a clash (this id kept, or this window answered, maybe at the
+    # same moment elsewhere) ends this whole transaction with the 409; nothing runs after it.
     try:
-        with transaction.atomic():
-            response = MeasureResponse.objects.create(
-                id=response_id,
-                patient_id=schedule.patient_id,
-                schedule=schedule,
-                instrument=instrument,
-                assigned_by_id=schedule.assigned_by_id,
-                window_start=window,
-                answered_at=answered_at,
-                answers=cleaned,
-                scores=scored.scores,
-                total=scored.total,
-                band=scored.band,
-                crisis=scored.crisis,
-            )
-    except IntegrityError as error:  # the same window answered at the same moment elsewhere
+        # The schedule's people, already read with it: the answer's serializer needs no
+        # query for them.
+        response = MeasureResponse.objects.create(
+            id=response_id,
+            patient=schedule.patient,
+            schedule=schedule,
+            instrument=instrument,
+            assigned_by=schedule.assigned_by,
+            window_start=window,
+            answered_at=answered_at,
+            answers=cleaned,
+            scores=scored.scores,
+            total=scored.total,
+            band=scored.band,
+            crisis=scored.crisis,
+        )
+    except IntegrityError as error:
         raise Conflict("You already answered this questionnaire for this period.") from error
     MeasureDraft.objects.filter(schedule=schedule, window_start=window).delete()
     if scored.crisis:
         # In this transaction: the alert is kept with the answer, or neither is.
         crisis_answered.send(sender=MeasureResponse, response=response)
-    return response, True
+    return response

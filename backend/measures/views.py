@@ -272,7 +272,7 @@ class DueListView(APIView):
 
 
 def _own_schedule(request, schedule_id) -> MeasureSchedule:
-    schedule = selectors.schedule_get(request.user, schedule_id)
+    schedule = selectors.schedule_to_answer(request.user, schedule_id)
     policy.authorize(
         request.user, Action.ANSWER, SCHEDULE, patient_id=schedule.patient_id, record=schedule
     )

@@ -21,6 +21,9 @@ from backend.homework import services as homework
 from backend.homework.models import Homework, HomeworkTemplate
 from backend.journal import services as journal
 from backend.journal.models import JournalEntry
+from backend.measures import services as measures
+from backend.measures.models import Instrument, MeasureSchedule
+from backend.measures.signals import measure_scheduled
 from backend.meetings import services as meeting_services
 from backend.meetings.importer import import_feed
 from backend.meetings.models import Attendance, Meeting, MeetingFeed
@@ -315,6 +318,85 @@ def _seed_program(patient: User, therapist: User, family: User) -> None:
         program.session_invite(session=upcoming, member=family, by=therapist)
 
 
+# Six weeks of Sam's measures, oldest window first: improving, with one thing a clinician
+# acts on in the last week (BAM Risk back up: worse sleep, more time around risky people).
+# Each row is one window's answers to the items asked, in order; the comments give the scores.
+MEASURES_WEEKS = 6
+DEMO_MEASURES = {
+    # PHQ-9 every 2 weeks, totals 14 -> 10 -> 7 (moderate to mild); item 9 always 0.
+    "phq-9": [
+        [2, 2, 2, 2, 1, 2, 2, 1, 0],
+        [1, 2, 1, 2, 1, 1, 1, 1, 0],
+        [1, 1, 1, 1, 1, 1, 1, 0, 0],
+    ],
+    # GAD-7 every 2 weeks, totals 12 -> 9 -> 6.
+    "gad-7": [
+        [2, 2, 2, 2, 1, 2, 1],
+        [2, 1, 2, 1, 1, 1, 1],
+        [1, 1, 1, 1, 0, 1, 1],
+    ],
+    # BAM weekly, items 1-6 and 8-17 in order (alcohol only: item 6 is 0, so 7A-7G are not
+    # asked). Use (4, 5, 6) 3 2 2 1 1 0; Risk (1, 2, 3, 8, 11, 15) 15 13 11 9 7 10, rising
+    # in the last week; Protective (9, 10, 12, 13, 14, 16) 10 13 14 17 18 19.
+    #  1  2  3  4  5  6  8  9 10 11 12 13 14 15 16 17
+    "bam": [
+        [2, 3, 3, 2, 1, 0, 3, 1, 0, 2, 1, 3, 4, 2, 1, 1],
+        [2, 3, 2, 1, 1, 0, 3, 2, 1, 1, 1, 3, 4, 2, 2, 1],
+        [2, 2, 2, 1, 1, 0, 2, 2, 2, 1, 1, 3, 4, 2, 2, 2],
+        [1, 2, 2, 1, 0, 0, 2, 3, 2, 1, 2, 3, 4, 1, 3, 2],
+        [1, 1, 1, 1, 0, 0, 2, 3, 3, 1, 2, 3, 4, 1, 3, 3],
+        [1, 2, 1, 0, 0, 0, 2, 3, 3, 3, 2, 4, 4, 1, 3, 3],
+    ],
+    # PACS weekly (alcohol is Sam's substance), totals 17 15 13 12 10 9.
+    "pacs": [
+        [4, 4, 3, 3, 3],
+        [3, 4, 3, 3, 2],
+        [3, 3, 2, 3, 2],
+        [2, 3, 2, 3, 2],
+        [2, 2, 2, 2, 2],
+        [2, 2, 1, 2, 2],
+    ],
+}
+DEMO_MEASURE_IDS = uuid.UUID("6d2f1c1e-3b0a-4f61-9d0e-5a8f5b1c7e21")
+
+
+def _seed_measures(patient: User, therapist: User) -> None:
+    """Dr. Rivera scheduled the standard set six weeks ago; Sam answered every past window.
+
+    The schedules start in the past, which schedule_create refuses, so they are made
+    here; every answer goes through the real service, offline-style: its answered_at
+    places it in its window. This week's windows are left due.
+    """
+    if MeasureSchedule.objects.filter(patient=patient).exists():
+        return
+    tz = ZoneInfo(patient.time_zone)
+    now = timezone.now()
+    starts_on = local_today(patient, now) - timedelta(weeks=MEASURES_WEEKS)
+    instruments = Instrument.objects.in_bulk(list(DEMO_MEASURES), field_name="slug")
+    for slug, windows in DEMO_MEASURES.items():
+        instrument = instruments[slug]
+        schedule = MeasureSchedule.objects.create(
+            patient=patient,
+            instrument=instrument,
+            assigned_by=therapist,
+            every_days=instrument.default_every_days,
+            starts_on=starts_on,
+        )
+        asked = [item["link_id"] for item in instrument.items if "enable_when" not in item]
+        for number, row in enumerate(windows):
+            # Answered the evening after the window opened, at a minute that varies.
+            day = starts_on + timedelta(days=number * schedule.every_days + 1)
+            answered_at = datetime.combine(day, time(19, 5 + 7 * number), tz)
+            measures.response_submit(
+                schedule=schedule,
+                response_id=uuid.uuid5(DEMO_MEASURE_IDS, f"{slug}:{number}"),
+                answered_at=answered_at,
+                answers=dict(zip(asked, row, strict=True)),
+            )
+    # What schedule_create announces: the reminders of what is due, kept with the schedules.
+    measure_scheduled.send(sender=MeasureSchedule, patient=patient)
+
+
 class Command(BaseCommand):
     help = "Create the demo accounts and care link (idempotent) and print the demo logins."
 
@@ -355,6 +437,9 @@ class Command(BaseCommand):
         _seed_meetings(users["patient"])
         _seed_coping(users["patient"])
         _seed_homework(users["patient"], users["therapist"])
+        # Measures first: the enrolment asks for the baseline questionnaires (after commit),
+        # and finds them already running.
+        _seed_measures(users["patient"], users["therapist"])
         _seed_program(users["patient"], users["therapist"], users["family"])
 
         self.stdout.write(f"\nDemo logins (synthetic accounts; password for all: {DEMO_PASSWORD})")
@@ -364,7 +449,9 @@ class Command(BaseCommand):
             "\nSam (patient) is linked to Dr. Rivera (therapist) and shares some entries, check-ins, "
             "insights, counters, crisis alerts, coping (a morning checklist and a relapse-prevention "
             "plan) and homework with them; Dr. Rivera assigned Sam a weekly HALT log and has a "
-            "decisional balance to review. Jordan (family) sees Sam's check-ins, counters and "
+            "decisional balance to review. Dr. Rivera scheduled PHQ-9, GAD-7 (every 2 weeks), BAM and "
+            "PACS (weekly) six weeks ago: Sam's answers improve, with BAM Risk up in the last "
+            "week (GET /api/v1/measures/results/?patient=<Sam's id>). Jordan (family) sees Sam's check-ins, counters and "
             "meeting attendance. A synthetic meeting directory is loaded (GET /api/v1/meetings/). "
             "Sam is in week 5 of Dr. Rivera's 12-week Evening IOP (3 groups, an individual session "
             "and an education class a week, a family session a month; a few absences): "
