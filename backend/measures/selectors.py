@@ -4,8 +4,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from rest_framework.exceptions import NotFound
 
 from backend.accounts.models import User
 from backend.consent import policy
@@ -45,6 +46,22 @@ def schedule_get(viewer: User, schedule_id: UUID) -> MeasureSchedule:
     return policy.get_or_404(viewer, SCHEDULE, schedules_for(viewer), pk=schedule_id)
 
 
+# What answering reads: the schedule's window rule, the instrument's definition, and the
+# asker as an answer shows them (PersonSerializer).
+ANSWERING = (
+    "patient_id",
+    "every_days",
+    "starts_on",
+    "stopped_at",
+    "instrument__slug",
+    "instrument__name",
+    "instrument__items",
+    "instrument__scoring",
+    "assigned_by__display_name",
+    "assigned_by__role",
+)
+
+
 def schedule_to_answer(viewer: User, schedule_id: UUID) -> MeasureSchedule:
     """One schedule the viewer may see, with what answering it needs and no more: the
     instrument (to check and score the answers) and the asker (shown with the answer).
@@ -52,12 +69,19 @@ def schedule_to_answer(viewer: User, schedule_id: UUID) -> MeasureSchedule:
     The answer path's read (a patient's own schedule): one lean query, unordered, with the
     viewer standing in for the patient it would join again.
     """
-    schedule = policy.get_or_404(
-        viewer,
-        SCHEDULE,
-        policy.readable(viewer, SCHEDULE).select_related("instrument", "assigned_by").order_by(),
-        pk=schedule_id,
+    # A slice, not first(): no ORDER BY to build for the one row a primary key names.
+    found = list(
+        policy.readable(viewer, SCHEDULE)
+        .select_related("instrument", "assigned_by")
+        .only(*ANSWERING)
+        # Whether a draft waits to be cleared: most answers have none, and skip the delete.
+        .annotate(drafted=Exists(MeasureDraft.objects.filter(schedule=OuterRef("pk"))))
+        .order_by()
+        .filter(pk=schedule_id)[:1]
     )
+    if not found:
+        raise NotFound()
+    [schedule] = found
     if schedule.patient_id == viewer.pk:
         schedule.patient = viewer
     return schedule

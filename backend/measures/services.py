@@ -204,7 +204,8 @@ def _response_keep(
         )
     except IntegrityError as error:
         raise Conflict("You already answered this questionnaire for this period.") from error
-    MeasureDraft.objects.filter(schedule=schedule, window_start=window).delete()
+    if getattr(schedule, "drafted", True):
+        MeasureDraft.objects.filter(schedule=schedule, window_start=window).delete()
     if scored.crisis:
         # In this transaction: the alert is kept with the answer, or neither is.
         crisis_answered.send(sender=MeasureResponse, response=response)

@@ -19,6 +19,7 @@ from backend.consent import policy
 from backend.consent.policy import Action
 from backend.core.crisis import DANGER_STEP, crisis_block
 from backend.core.permissions import IsPatient, ReadWriteRoles
+from backend.core.serializers import validated
 from backend.disclosure.notice import (
     DisclosesRecordsToOthers,
     NoticeToOthersPagination,
@@ -46,6 +47,9 @@ from backend.measures.serializers import (
 )
 
 READERS = (User.Role.PATIENT, User.Role.THERAPIST, User.Role.FAMILY)
+# One of each for every answer: DRF builds a serializer's fields per instance (deep copies).
+RESPONSE_WRITE = ResponseWriteSerializer()
+SUBMITTED = SubmittedSerializer()
 CRISIS_REASON = "self_harm_thoughts"
 
 
@@ -381,9 +385,7 @@ class ResponseListCreateView(_ResponsePage):
         responses={201: SubmittedSerializer, 200: SubmittedSerializer, 409: None},
     )
     def post(self, request):
-        serializer = ResponseWriteSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = validated(RESPONSE_WRITE, request.data)
         schedule = _own_schedule(request, data["schedule"])
         response, created = services.response_submit(
             schedule=schedule,
@@ -391,9 +393,12 @@ class ResponseListCreateView(_ResponsePage):
             answered_at=data["answered_at"],
             answers=data["answers"],
         )
-        body = dict(ResponseSerializer(response, context=_context(request, timezone.now())).data)
-        body["crisis_support"] = _crisis_support() if response.crisis else None
-        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        # The patient's own answer: no notice, so the shared serializer's empty context holds.
+        response.crisis_support = _crisis_support() if response.crisis else None
+        return Response(
+            SUBMITTED.to_representation(response),
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
 
 
 @extend_schema(tags=["measures"])
