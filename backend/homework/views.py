@@ -6,7 +6,6 @@ homework scope (such answers carry the redisclosure notice and write the
 disclosure log). Anything else answers 404.
 """
 
-from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
@@ -16,12 +15,12 @@ from rest_framework.views import APIView
 
 from backend.accounts.models import User
 from backend.consent import policy
+from backend.consent.pages import HandedOutPage
 from backend.consent.policy import Action
 from backend.core.idempotency import idempotent
 from backend.core.permissions import IsTherapist, ReadWriteRoles
 from backend.disclosure.notice import (
     DisclosesRecordsToOthers,
-    NoticeToOthersPagination,
     discloses,
 )
 from backend.homework import selectors, services
@@ -81,22 +80,10 @@ def _respond(request, homework_id, status_code: int = 200) -> Response:
     )
 
 
-class HomeworkPage(DisclosesRecordsToOthers, generics.ListAPIView):
+class HomeworkPage(HandedOutPage):
+    kind = HOMEWORK
     serializer_class = HomeworkSerializer
-    pagination_class = NoticeToOthersPagination
-    filter_backends: list = []
     queryset = Homework.objects.none()
-
-    def page_response(self, request, queryset: QuerySet[Homework], now) -> Response:
-        page = self.paginate_queryset(queryset)
-        shown = _shown(request, page, now=now)
-        return self.get_paginated_response(
-            HomeworkSerializer(
-                shown,
-                many=True,
-                context={"request": request, "disclosed": discloses(request), "now": now},
-            ).data
-        )
 
 
 @extend_schema(tags=["homework"])

@@ -6,7 +6,6 @@ consent (such answers carry the redisclosure notice and write the disclosure log
 Anything else answers 404.
 """
 
-from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
@@ -16,13 +15,13 @@ from rest_framework.views import APIView
 
 from backend.accounts.models import User
 from backend.consent import policy
+from backend.consent.pages import HandedOutPage
 from backend.consent.policy import Action
 from backend.core.crisis import DANGER_STEP, crisis_block
 from backend.core.permissions import IsPatient, ReadWriteRoles
 from backend.core.serializers import validated
 from backend.disclosure.notice import (
     DisclosesRecordsToOthers,
-    NoticeToOthersPagination,
     discloses,
 )
 from backend.measures import selectors, services
@@ -114,20 +113,10 @@ class InstrumentDetailView(APIView):
         return Response(InstrumentSerializer(instrument).data)
 
 
-class _SchedulePage(DisclosesRecordsToOthers, generics.ListAPIView):
+class _SchedulePage(HandedOutPage):
+    kind = SCHEDULE
     serializer_class = ScheduleSerializer
-    pagination_class = NoticeToOthersPagination
-    filter_backends: list = []
     queryset = MeasureSchedule.objects.none()
-
-    def page_response(self, request, queryset: QuerySet, now) -> Response:
-        page = self.paginate_queryset(queryset)
-        shown = policy.hand_out(
-            request=request, viewer=request.user, kind=SCHEDULE, records=page, now=now
-        )
-        return self.get_paginated_response(
-            ScheduleSerializer(shown, many=True, context=_context(request, now)).data
-        )
 
 
 @extend_schema(tags=["measures"])
@@ -327,10 +316,9 @@ def _crisis_support() -> dict:
     )
 
 
-class _ResponsePage(DisclosesRecordsToOthers, generics.ListAPIView):
+class _ResponsePage(HandedOutPage):
+    kind = RESPONSE
     serializer_class = ResponseSerializer
-    pagination_class = NoticeToOthersPagination
-    filter_backends: list = []
     queryset = MeasureResponse.objects.none()
 
 
@@ -362,13 +350,7 @@ class ResponseListCreateView(_ResponsePage):
             responses = responses.filter(patient_id=params["patient"])
         if "instrument" in params:
             responses = responses.filter(instrument__slug=params["instrument"])
-        page = self.paginate_queryset(responses)
-        shown = policy.hand_out(
-            request=request, viewer=request.user, kind=RESPONSE, records=page, now=now
-        )
-        return self.get_paginated_response(
-            ResponseSerializer(shown, many=True, context=_context(request, now)).data
-        )
+        return self.page_response(request, responses, now)
 
     @extend_schema(
         summary="Answer a questionnaire that is due",
