@@ -41,6 +41,8 @@ class Instrument(models.Model):
     copyright = models.TextField(blank=True)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Changes with every save: the answer path keeps parsed definitions by (id, updated_at).
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]

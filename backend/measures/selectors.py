@@ -46,6 +46,25 @@ def schedule_get(viewer: User, schedule_id: UUID) -> MeasureSchedule:
     return policy.get_or_404(viewer, SCHEDULE, schedules_for(viewer), pk=schedule_id)
 
 
+# Parsed definitions by (instrument id, updated_at): a BAM's items are some 10 kB of JSON,
+# whose parsing was the answer path's largest single cost. A saved instrument has a new
+# updated_at, so an entry is never stale; there are a handful of instruments.
+_DEFINITIONS: dict[tuple[UUID, datetime], tuple[list, dict]] = {}
+
+
+def definition_of(instrument: Instrument) -> tuple[list, dict]:
+    """The instrument's (items, scoring), parsed once per saved version in this process.
+
+    Shared between requests: read them, never change them.
+    """
+    key = (instrument.pk, instrument.updated_at)
+    found = _DEFINITIONS.get(key)
+    if found is None:
+        items, scoring = Instrument.objects.values_list("items", "scoring").get(pk=instrument.pk)
+        found = _DEFINITIONS[key] = (items, scoring)
+    return found
+
+
 # What answering reads: the schedule's window rule, the instrument's definition, and the
 # asker as an answer shows them (PersonSerializer).
 ANSWERING = (
@@ -55,8 +74,7 @@ ANSWERING = (
     "stopped_at",
     "instrument__slug",
     "instrument__name",
-    "instrument__items",
-    "instrument__scoring",
+    "instrument__updated_at",
     "assigned_by__display_name",
     "assigned_by__role",
 )
@@ -82,6 +100,7 @@ def schedule_to_answer(viewer: User, schedule_id: UUID) -> MeasureSchedule:
     if not found:
         raise NotFound()
     [schedule] = found
+    schedule.instrument.items, schedule.instrument.scoring = definition_of(schedule.instrument)
     if schedule.patient_id == viewer.pk:
         schedule.patient = viewer
     return schedule

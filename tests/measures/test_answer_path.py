@@ -8,7 +8,8 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from backend.measures.models import MeasureResponse
+from backend.measures.models import Instrument, MeasureResponse
+from backend.measures.selectors import definition_of
 from tests.factories import ScheduleFactory
 from tests.helpers import client_for
 
@@ -38,6 +39,9 @@ def test_an_answer_reads_the_schedule_once_and_shows_its_people_without_more_que
     with time_machine.travel(NOW, tick=False):
         schedule = ScheduleFactory(patient=patient, therapist=linked_therapist, instrument="bam")
         client = client_for(patient)
+        # The process parses an instrument's definition once per saved version (one query,
+        # the first time); the answers after it read none.
+        definition_of(Instrument.objects.get(slug="bam"))
         with CaptureQueriesContext(connection) as captured:
             response = client.post("/api/v1/measures/responses/", _answer(schedule), format="json")
     assert response.status_code == 201, response.json()
@@ -90,3 +94,15 @@ def test_a_moment_ahead_or_before_the_schedule_is_a_400_and_nothing_is_kept(
             assert response.status_code == 400
             assert [e["field"] for e in response.json()["errors"]] == ["answered_at"]
     assert not MeasureResponse.objects.exists()
+
+
+def test_a_saved_instrument_is_parsed_again(db):
+    instrument = Instrument.objects.get(slug="pacs")
+    first = definition_of(instrument)
+
+    instrument.preamble += " "
+    instrument.save()
+    changed = Instrument.objects.get(slug="pacs")
+
+    assert definition_of(changed) is not first
+    assert definition_of(changed) is definition_of(changed)
