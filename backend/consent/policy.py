@@ -139,6 +139,28 @@ def _value(record: Any, path: str) -> Any:
     return record
 
 
+# --- who treats a patient in a program ------------------------------------------------------
+
+# Registered by the program app (ProgramConfig.ready): record apps beside it may not import
+# it, yet their treatment records (a questionnaire's answers) are seen by the program's staff.
+_program_staff_rules: list[TeamRule] = []
+
+
+def program_staff_register(rule: TeamRule) -> None:
+    """``rule(viewer, patient_ref)``: SQL, the viewer is on the staff of a program the row's
+    patient is or was enrolled in."""
+    if rule not in _program_staff_rules:
+        _program_staff_rules.append(rule)
+
+
+def program_staff(viewer: User, patient_ref: str = "patient") -> Q:
+    """SQL: the viewer treats the row's patient in a program (see program_staff_register)."""
+    rule = Q(pk__in=[])
+    for staff_rule in _program_staff_rules:
+        rule |= Q(staff_rule(viewer, patient_ref))
+    return rule
+
+
 # --- grants in force -----------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from fhir.resources.R4B.appointment import Appointment
 
+from backend.disclosure.models import DisclosureLog
 from backend.journal.models import Substance
 from backend.measures.models import MeasureSchedule
 from backend.program import services as program_services
@@ -14,6 +15,7 @@ from tests.factories import (
     CareLinkFactory,
     CounterFactory,
     PatientFactory,
+    ResponseFactory,
     TherapistFactory,
     program_make,
 )
@@ -105,3 +107,29 @@ def test_the_bundle_carries_the_patients_sessions_as_appointments(
             90,
             "2027-03-01T23:00:00Z",
         )
+
+
+def test_the_programs_staff_see_its_patients_answers_as_treatment(
+    program, therapist, django_capture_on_commit_callbacks
+):
+    patient = PatientFactory()
+    _enrol(program, therapist, patient, django_capture_on_commit_callbacks)
+    colleague = TherapistFactory()
+    program_services.program_staff_add(program=program, therapist_ids=[colleague.pk])
+    outsider = TherapistFactory()
+    CareLinkFactory(patient=patient, therapist=outsider)
+    bam = MeasureSchedule.objects.get(patient=patient, instrument__slug="bam")
+    answer = ResponseFactory(schedule=bam)
+
+    seen = client_for(colleague).get("/api/v1/measures/responses/").json()["results"]
+    unseen = client_for(outsider).get("/api/v1/measures/responses/").json()["results"]
+
+    assert [row["id"] for row in seen] == [str(answer.pk)]
+    assert unseen == []
+    log = DisclosureLog.objects.get(viewer=colleague)
+    assert (log.grant_id, log.purpose, log.kind) == (None, "treatment", "measure_response")
+    # Seeing is not changing: the schedule stays its asker's.
+    changed = client_for(colleague).patch(
+        f"/api/v1/measures/schedules/{bam.pk}/", {"every_days": 3}, format="json"
+    )
+    assert changed.status_code == 403
