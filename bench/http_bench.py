@@ -310,7 +310,7 @@ SCENARIOS = {
                 "stored, each to a window of its own) against a bare Django view inserting "
                 "the same row; and GET /api/v1/fhir/Patient/{id}/$everything, the FHIR Bundle "
                 "of a patient with 12 weeks of measures (BAM and PACS weekly, PHQ-9 and GAD-7 "
-                "every two weeks: 36 answers), read by the patient and by their therapist"
+                "every two weeks: 36 answers) and 40 IOP sessions, read by the patient and by their therapist"
             ),
             endpoints=(
                 # First: the response check reads it. One request in flight per worker for

@@ -48,11 +48,14 @@ from backend.measures.models import (  # noqa: E402
     MeasureResponse,
     MeasureSchedule,
 )
+from backend.program import services as programs  # noqa: E402
+from backend.program.models import Enrolment, Program, Session  # noqa: E402
 from bench.seeding import bench_user  # noqa: E402
 
 PATIENT_EMAIL = "bench-measures@bench.invalid"
 EXPORT_EMAIL = "bench-measures-export@bench.invalid"
 THERAPIST_EMAIL = "bench-measures-therapist@bench.invalid"
+EXPORT_PROGRAM = "Bench export IOP"
 # More than the wrk runs of any bench/run.sh or bench/compare.sh invocation (each run of
 # wrk, of any scenario, takes the next run number; the POSTs answer schedule number % SCHEDULES).
 SCHEDULES = 1000
@@ -140,7 +143,47 @@ def _export_patient(therapist: User) -> User:
                 answered_at=datetime.combine(day, time(20, rng.randrange(60)), tz),
                 answers=_answers(instrument, rng, number * schedule.every_days // 7),
             )
+    _export_program(patient, therapist)
     return patient
+
+
+def _export_program(patient: User, therapist: User) -> None:
+    """The export patient's IOP program: three groups a week for 13 weeks and a day, so 40
+    sessions they are expected at, those past marked present (enrolled after the measures,
+    which the enrolment's request for a baseline then finds running)."""
+    Enrolment.objects.filter(program__name=EXPORT_PROGRAM).delete()
+    Program.objects.filter(name=EXPORT_PROGRAM).delete()
+    today = local_today(patient)
+    monday = today - timedelta(days=today.weekday(), weeks=EXPORT_WEEKS)
+    iop = programs.program_create(
+        data={
+            "name": EXPORT_PROGRAM,
+            "time_zone": patient.time_zone,
+            "starts_on": monday,
+            "ends_on": monday + timedelta(weeks=13),
+            "therapists": [therapist.pk],
+        }
+    )
+    for weekday in (0, 2, 4):
+        programs.slot_add(
+            program=iop,
+            data={
+                "kind": "group",
+                "title": "Relapse prevention group",
+                "weekday": weekday,
+                "start_time": time(18, 0),
+                "duration_minutes": 90,
+                "therapist": therapist,
+                "place": "Room 2",
+            },
+        )
+    programs.enrol(
+        by=therapist, patient=patient, program=iop, primary_therapist=therapist, starts_on=monday
+    )
+    for session in Session.objects.filter(program=iop, starts_at__lt=timezone.now()):
+        programs.attendance_mark(
+            session=session, patient_id=patient.pk, by=therapist, status="present"
+        )
 
 
 def export_path(patient_id) -> str | None:
