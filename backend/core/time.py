@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from rest_framework.exceptions import ValidationError as FieldErrors
 
 
 class Zoned(Protocol):
@@ -52,6 +53,18 @@ def local_today(who: Zoned, now: datetime | None = None) -> date:
 
 # Daylight-saving changes are months apart; sampling the offset this often finds each.
 OFFSET_PROBE = timedelta(hours=6)
+
+
+def check_day_ahead(who: Zoned, day: date, *, field: str, within: timedelta, too_far: str) -> None:
+    """A 400 on ``field`` unless ``day`` runs from today on ``who``'s clock to ``within`` on
+    (a due date, a schedule's start)."""
+    today = local_today(who)
+    if day < today:
+        raise FieldErrors(
+            {field: [f"This date is past in the patient's time zone (today is {today})."]}
+        )
+    if day > today + within:
+        raise FieldErrors({field: [too_far]})
 
 
 def offset_periods(zone: ZoneInfo, lower: datetime, upper: datetime) -> list[tuple[datetime, int]]:

@@ -22,6 +22,7 @@ from typing import Any
 from backend.accounts.models import User
 from backend.consent.scopes import Scope
 from backend.disclosure.models import Purpose
+from backend.measures.scoring import band_of
 
 LOINC = "http://loinc.org"
 LOCAL_SYSTEM = "urn:recovery-companion:measures"
@@ -214,14 +215,7 @@ def observations(response, patient_ref: str) -> list[tuple[str, dict[str, Any]]]
             "valueInteger": response.scores[score["code"]],
             **common,
         }
-        band = next(
-            (
-                b["label"]
-                for b in score.get("bands", ())
-                if b["min"] <= response.scores[score["code"]] <= b["max"]
-            ),
-            None,
-        )
+        band = band_of(score, response.scores[score["code"]])
         if band:
             resource["interpretation"] = [{"text": band}]
         members.append((f"urn:uuid:{resource['id']}", resource))

@@ -15,7 +15,7 @@ from rest_framework.exceptions import ValidationError
 
 from backend.accounts.models import User
 from backend.core.errors import Conflict
-from backend.core.time import local_today
+from backend.core.time import check_day_ahead
 from backend.homework.models import Homework, HomeworkReview, HomeworkTemplate, Recurrence
 from backend.homework.questions import clean_answers, normalize_questions
 
@@ -24,13 +24,13 @@ MAX_DUE_AHEAD = timedelta(days=366)
 
 
 def _check_due_date(patient: User, due_date: date) -> None:
-    today = local_today(patient)
-    if due_date < today:
-        raise ValidationError(
-            {"due_date": [f"This date is past in the patient's time zone (today is {today})."]}
-        )
-    if due_date > today + MAX_DUE_AHEAD:
-        raise ValidationError({"due_date": ["Choose a due date within a year."]})
+    check_day_ahead(
+        patient,
+        due_date,
+        field="due_date",
+        within=MAX_DUE_AHEAD,
+        too_far="Choose a due date within a year.",
+    )
 
 
 @transaction.atomic

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 
 from backend.core.crypto import EncryptedJSONField
+from backend.measures.scoring import validate_definition
 
 
 class Instrument(models.Model):
@@ -53,8 +54,6 @@ class Instrument(models.Model):
     def clean(self) -> None:
         # The definition is checked where it is written (admin, migration tests): an
         # instrument that cannot be scored is refused before anyone is asked it.
-        from backend.measures.scoring import validate_definition  # noqa: PLC0415 (scoring reads models' choices)
-
         validate_definition(self.items, self.scoring)
 
 

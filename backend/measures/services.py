@@ -15,7 +15,7 @@ from rest_framework.exceptions import ValidationError
 
 from backend.accounts.models import User
 from backend.core.errors import Conflict
-from backend.core.time import local_today
+from backend.core.time import check_day_ahead, local_today
 from backend.measures import scoring
 from backend.measures.models import Instrument, MeasureDraft, MeasureResponse, MeasureSchedule
 from backend.measures.selectors import window_of
@@ -31,13 +31,13 @@ ALCOHOL_SET = ("pacs",)
 
 
 def _check_start(patient: User, starts_on: date) -> None:
-    today = local_today(patient)
-    if starts_on < today:
-        raise ValidationError(
-            {"starts_on": [f"This date is past in the patient's time zone (today is {today})."]}
-        )
-    if starts_on > today + MAX_START_AHEAD:
-        raise ValidationError({"starts_on": ["Choose a start within a year."]})
+    check_day_ahead(
+        patient,
+        starts_on,
+        field="starts_on",
+        within=MAX_START_AHEAD,
+        too_far="Choose a start within a year.",
+    )
 
 
 def _announce(patient: User) -> None:

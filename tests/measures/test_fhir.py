@@ -2,7 +2,7 @@
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -28,6 +28,13 @@ from tests.helpers import client_for
 pytestmark = pytest.mark.django_db
 
 FHIR_JSON = "application/fhir+json"
+NOW = datetime(2026, 3, 10, 17, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _clock():
+    with time_machine.travel(NOW, tick=False):
+        yield
 
 
 def _url(patient) -> str:
@@ -99,7 +106,7 @@ def test_consents_carry_scopes_period_and_revocation(patient, answered):
     CareLinkFactory(patient=patient, therapist=member)
     grant = grant_for(patient, member, [Scope.MEASURES, Scope.CHECKINS])
 
-    with time_machine.travel(timezone.now() + timedelta(days=1)):
+    with time_machine.travel(NOW + timedelta(days=1), tick=False):
         grant_revoke(grant=grant, by=patient)
         body = json.loads(client_for(patient).get(_url(patient)).content)
 
@@ -109,9 +116,10 @@ def test_consents_carry_scopes_period_and_revocation(patient, answered):
         "measures",
         "checkins",
     }
-    assert consent["provision"]["period"]["end"].startswith(
-        str(grant.starts_at.date() + timedelta(days=1))
-    )
+    assert consent["provision"]["period"] == {
+        "start": fhir._when(grant.starts_at),
+        "end": "2026-03-11T17:00:00Z",
+    }
 
 
 def test_a_therapist_with_the_measures_scope_exports_and_the_read_is_logged(patient, answered):
