@@ -85,7 +85,7 @@ if JWT_SIGNING_KEY == SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-CSRF_FAILURE_VIEW = "backend.core.errors.csrf_failure"
+CSRF_FAILURE_VIEW = "backend.console.errors.csrf_failure"
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
@@ -100,6 +100,10 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
     # The project's apps, lowest layer first (the layers are in pyproject.toml's importlinter).
     "backend.core",
     "backend.accounts",
@@ -116,6 +120,7 @@ INSTALLED_APPS = [
     "backend.sharing",
     "backend.nudges",
     "backend.exchange",
+    "backend.console",
     "backend.demo",
 ]
 
@@ -127,8 +132,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "backend.console.middleware.IdleSignOutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "backend.config.urls"
@@ -144,6 +152,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "backend.console.context.console",
             ],
         },
     },
@@ -375,6 +384,39 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "no-referrer"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+
+# The clinician console (backend/console): session sign-in, then a second factor.
+LOGIN_URL = "console:sign-in"
+# HIPAA automatic logoff: a console session idle this long is signed out (and the page that
+# was left open reloads onto the sign-in form, hiding what it showed).
+CONSOLE_IDLE_SECONDS = env_int("CONSOLE_IDLE_SECONDS", 15 * 60)
+if CONSOLE_IDLE_SECONDS < 10:
+    raise ImproperlyConfigured("CONSOLE_IDLE_SECONDS must be at least 10.")
+# However active, a console session ends after this many hours (and when the browser closes).
+SESSION_COOKIE_AGE = env_int("CONSOLE_SESSION_HOURS", 12) * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_SAMESITE = "Strict"
+CSRF_COOKIE_HTTPONLY = True
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", "Recovery companion")
+OTP_STATIC_THROTTLE_FACTOR = 1
+# Strict Content-Security-Policy (django-csp): only the project's own scripts, styles and
+# images, no inline script or style, no framing, forms post only here. The interactive API
+# docs (Swagger UI's own inline start-up script) and Django's admin are left out of it.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/docs/", "/admin/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -95,9 +95,12 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
+    path("console/", include("backend.console.urls")),
 ]
 
+# Errors answer in the project's one problem shape (JSON), except under /console/, where a
+# person reads them: there they are the console's pages.
 handler400 = "backend.core.errors.bad_request"
-handler403 = "backend.core.errors.permission_denied"
-handler404 = "backend.core.errors.not_found"
-handler500 = "backend.core.errors.server_error"
+handler403 = "backend.console.errors.permission_denied"
+handler404 = "backend.console.errors.not_found"
+handler500 = "backend.console.errors.server_error"

@@ -1,0 +1,84 @@
+"""Who may open a console page at all, and how refusals look.
+
+Whose records a page shows is the access policy's question (backend.consent.policy), asked
+by the same selectors the API calls; this module only lets the right roles in, requires the
+second factor, and turns the policy's answers into pages: a record the viewer may not see is
+the 404 page, a role that can never do something the 403 page. Every console page is private
+(``Cache-Control: no-store``).
+"""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django_otp import user_has_device
+from rest_framework import exceptions
+
+from backend.accounts.models import User
+
+Role = User.Role
+STAFF_ROLES = (Role.THERAPIST, Role.CLINIC_ADMIN)
+CONSOLE_ROLES = (Role.THERAPIST, Role.CLINIC_ADMIN, Role.FAMILY)
+
+
+def second_factor_required(user: User) -> bool:
+    """Therapists and clinic staff must use one; a family member who set one up uses it."""
+    return user.role in STAFF_ROLES or user_has_device(user)
+
+
+def home_for(user: User) -> str:
+    if user.role == Role.CLINIC_ADMIN:
+        return reverse("console:staff-therapists")
+    if user.role == Role.FAMILY:
+        return reverse("console:family-home")
+    return reverse("console:caseload")
+
+
+def private(response: HttpResponse) -> HttpResponse:
+    add_never_cache_headers(response)  # no-store, no-cache, must-revalidate, private
+    return response
+
+
+def not_found_page(request: HttpRequest) -> HttpResponse:
+    return private(render(request, "console/404.html", status=404))
+
+
+def forbidden_page(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return private(render(request, "console/403.html", {"reason": reason}, status=403))
+
+
+def console_page(*roles: str) -> Callable:
+    """A console view for the given roles: signed in, second factor verified, private.
+
+    The policy's NotFound (or Http404) becomes the 404 page, its PermissionDenied the 403.
+    """
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def page(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            user = request.user
+            if not user.is_authenticated:
+                return private(redirect_to_login(request.get_full_path()))
+            if second_factor_required(user) and not user.is_verified():  # type: ignore[union-attr]
+                step = "console:verify" if user_has_device(user) else "console:two-factor-setup"
+                query = urlencode({"next": request.get_full_path()})
+                return private(redirect(f"{reverse(step)}?{query}"))
+            if user.role not in (roles or CONSOLE_ROLES):  # type: ignore[union-attr]
+                return forbidden_page(request, "This page is not for your role.")
+            try:
+                response = view(request, *args, **kwargs)
+            except (Http404, exceptions.NotFound):
+                return not_found_page(request)
+            except exceptions.PermissionDenied as exc:
+                return forbidden_page(request, str(exc.detail))
+            return private(response)
+
+        return page
+
+    return decorate
