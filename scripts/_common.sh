@@ -60,3 +60,19 @@ ensure_env_file() {
     add_secret FIELD_ENCRYPTION_KEYS 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'
   )
 }
+
+# The browser tests drive Debian's Chromium (Playwright, headless). Installed once with
+# apt-get where it is missing and this user may install packages; otherwise those tests
+# skip with the reason (tests/console/browser).
+ensure_chromium() {
+  if command -v chromium >/dev/null 2>&1 || [ -n "${CONSOLE_BROWSER:-}" ]; then
+    return 0
+  fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Debian's Chromium for the console's browser tests (once)."
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "Chromium is not installed and cannot be installed here: the browser tests will skip." >&2
+  fi
+}

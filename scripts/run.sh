@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 ensure_venv ""
 ensure_env_file
 
+# The console's charting library (npm registry, pinned, checked) before collectstatic.
+python scripts/fetch_assets.py
 python backend/manage.py migrate --noinput
 python backend/manage.py createcachetable
 python backend/manage.py collectstatic --noinput --verbosity 0

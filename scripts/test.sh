@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 . scripts/_common.sh
 
 ensure_venv "[test]"
+# The console's charting library, and axe-core for the browser tests (npm registry, pinned).
+python scripts/fetch_assets.py --tests
+ensure_chromium
 
 ruff check .
 ruff format --check .

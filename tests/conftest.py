@@ -1,5 +1,6 @@
 """Personas and API clients shared by every test."""
 
+import importlib
 import os
 from dataclasses import dataclass
 from datetime import timedelta
@@ -7,6 +8,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core.cache import cache
+from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -200,3 +202,20 @@ def personas(
     }
     result["deactivated"] = Persona("deactivated", deactivated, deactivated_client, PASSWORD)
     return result
+
+
+@pytest.fixture
+def disclosures_cleared_after(transactional_db):
+    """The flush after a transactional test DELETEs every row, which the disclosure log's
+    append-only triggers refuse on SQLite (PostgreSQL truncates, firing no row trigger).
+    Lift them for this one cleanup, then put them back."""
+    yield
+    if connection.vendor != "sqlite":
+        return
+    triggers = importlib.import_module("backend.consent.migrations.0002_disclosure_log_append_only")
+    with connection.cursor() as cursor:
+        for statement in triggers.SQLITE_BACKWARD:
+            cursor.execute(statement)
+        cursor.execute(f"DELETE FROM {triggers.TABLE}")  # noqa: S608 (a constant name)
+        for statement in triggers.SQLITE_FORWARD:
+            cursor.execute(statement)

@@ -11,11 +11,13 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django_otp import user_has_device
 from rest_framework import exceptions
@@ -71,12 +73,16 @@ def console_page(*roles: str) -> Callable:
                 return private(redirect(f"{reverse(step)}?{query}"))
             if user.role not in (roles or CONSOLE_ROLES):  # type: ignore[union-attr]
                 return forbidden_page(request, "This page is not for your role.")
+            # Dates on the page read on the viewer's own clock.
+            timezone.activate(ZoneInfo(user.time_zone))  # type: ignore[union-attr]
             try:
                 response = view(request, *args, **kwargs)
             except (Http404, exceptions.NotFound):
                 return not_found_page(request)
             except exceptions.PermissionDenied as exc:
                 return forbidden_page(request, str(exc.detail))
+            finally:
+                timezone.deactivate()
             return private(response)
 
         return page

@@ -171,7 +171,9 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
             otp_login(request, device)
             context = {"codes": codes, "next": _next(request, user)}
             return private(render(request, "console/recovery_codes.html", context))
-        form.add_error("code", "That code does not match. Check the time on your phone and try again.")
+        form.add_error(
+            "code", "That code does not match. Check the time on your phone and try again."
+        )
     context = {
         "form": form,
         "qr": _qr_svg(device.config_url),

@@ -85,6 +85,9 @@ class InsightsDaySerializer(serializers.Serializer):
         allow_null=True, help_text="Null on a day without entries."
     )
     peak_intensity = serializers.IntegerField(allow_null=True)
+    lapses = serializers.IntegerField(
+        help_text="Entries of that day that ended lapsed or used (the console marks them)."
+    )
 
 
 class InsightsTriggerSerializer(serializers.Serializer):

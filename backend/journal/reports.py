@@ -197,12 +197,18 @@ def insights_for(
 
 
 def _daily(entries: QuerySet[JournalEntry], day: Any, start: date, end: date) -> list[dict]:
-    """Every local date from ``start`` to ``end``, with its count, mean and peak (one query)."""
+    """Every local date from ``start`` to ``end``, with its count, mean, peak and lapses
+    (entries that ended lapsed or used); one query."""
     by_day = {
         row["day"]: row
         for row in entries.annotate(day=day)
         .values("day")
-        .annotate(count=Count("pk"), mean=Avg("intensity"), peak=Max("intensity"))
+        .annotate(
+            count=Count("pk"),
+            mean=Avg("intensity"),
+            peak=Max("intensity"),
+            lapses=Count("pk", filter=Q(outcome__in=(Outcome.LAPSED, Outcome.USED))),
+        )
         .order_by("day")
     }
     days = []
@@ -215,6 +221,7 @@ def _daily(entries: QuerySet[JournalEntry], day: Any, start: date, end: date) ->
                 "count": row["count"] if row else 0,
                 "mean_intensity": _rounded(row["mean"]) if row else None,
                 "peak_intensity": row["peak"] if row else None,
+                "lapses": row["lapses"] if row else 0,
             }
         )
     return days

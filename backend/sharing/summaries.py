@@ -239,12 +239,25 @@ def _craving_trend(days: dict[date, dict], today: date) -> tuple[dict, bool]:
         days, today - timedelta(days=2 * TREND_DAYS - 1), today - timedelta(days=TREND_DAYS)
     )
     n_recent, n_previous = recent["entries"], previous["entries"]
+    # Each of the 14 dates, oldest first (a sparkline's points; not in the API's answer).
+    series = []
+    for back in range(2 * TREND_DAYS - 1, -1, -1):
+        day = today - timedelta(days=back)
+        row = days.get(day)
+        series.append(
+            {
+                "date": day,
+                "entries": row["entries"] if row else 0,
+                "mean_intensity": round(row["intensity"] / row["entries"], 2) if row else None,
+                "lapses": row["lapses"] if row else 0,
+            }
+        )
     enough = n_recent >= TREND_MIN_ENTRIES and n_previous >= TREND_MIN_ENTRIES
     # recent mean - previous mean >= TREND_RISE, in whole numbers: no rounding at the edge.
     rising = enough and (
         recent_total * n_previous - previous_total * n_recent >= TREND_RISE * n_recent * n_previous
     )
-    return {"recent": recent, "previous": previous}, rising
+    return {"recent": recent, "previous": previous, "days": series}, rising
 
 
 def summaries_for(
@@ -459,9 +472,10 @@ def _attendance_weeks(
 
 
 def patient_summary_get(
-    *, viewer: User, patient_id: UUID, now: datetime
+    *, viewer: User, patient_id: UUID, now: datetime, insights_days: int = INSIGHTS_DAYS
 ) -> tuple[dict, policy.Held]:
-    """One patient's summary for the viewer, with 30 days of insights under the insights scope.
+    """One patient's summary for the viewer, with ``insights_days`` (30) of insights under the
+    insights scope.
 
     Returns the summary and the grants it was read under. A patient who granted
     the viewer nothing in force is NotFound (404), never 403. Insights are computed
@@ -478,7 +492,7 @@ def patient_summary_get(
         end = summary["today"]
         summary["insights"] = reports.insights_for(
             patient,
-            end - timedelta(days=INSIGHTS_DAYS - 1),
+            end - timedelta(days=insights_days - 1),
             end,
             entries=policy.readable(viewer, ENTRY_FIGURES, now=now, held=held),
             # Days sober belong to the counters scope: a summary shows them in "counters".

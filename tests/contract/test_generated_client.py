@@ -16,7 +16,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from tests.factories import (
@@ -100,24 +99,7 @@ def sign_in(rc, live_server):
 
 
 @pytest.fixture
-def _disclosures_cleared_after(transactional_db):
-    """The flush after a transactional test DELETEs every row, which the disclosure log's
-    append-only triggers refuse on SQLite (PostgreSQL truncates, firing no row trigger).
-    Lift them for this one cleanup, then put them back."""
-    yield
-    if connection.vendor != "sqlite":
-        return
-    triggers = importlib.import_module("backend.consent.migrations.0002_disclosure_log_append_only")
-    with connection.cursor() as cursor:
-        for statement in triggers.SQLITE_BACKWARD:
-            cursor.execute(statement)
-        cursor.execute(f"DELETE FROM {triggers.TABLE}")  # noqa: S608 (a constant name)
-        for statement in triggers.SQLITE_FORWARD:
-            cursor.execute(statement)
-
-
-@pytest.fixture
-def people(_disclosures_cleared_after):
+def people(disclosures_cleared_after):
     patient = PatientFactory(email="flow.patient@example.test", display_name="Robin")
     therapist = TherapistFactory(email="flow.therapist@example.test", display_name="Dr. Lane")
     CareLinkFactory(patient=patient, therapist=therapist)

@@ -86,10 +86,17 @@ def test_known_entries_give_exact_days_totals_shares_triggers_and_heatmap(patien
     assert body["range"] == {"from": "2026-11-20", "to": "2026-11-23", "days": 4}
     assert body["totals"] == {"entries": 4, "mean_intensity": 5.0, "peak_intensity": 8}
     assert body["days"] == [
-        {"date": "2026-11-20", "count": 2, "mean_intensity": 7.0, "peak_intensity": 8},
-        {"date": "2026-11-21", "count": 0, "mean_intensity": None, "peak_intensity": None},
-        {"date": "2026-11-22", "count": 1, "mean_intensity": 4.0, "peak_intensity": 4},
-        {"date": "2026-11-23", "count": 1, "mean_intensity": 2.0, "peak_intensity": 2},
+        # The lapse of the 20th and the use of the 22nd (its local date) are each day's lapses.
+        {"date": "2026-11-20", "count": 2, "mean_intensity": 7.0, "peak_intensity": 8, "lapses": 1},
+        {
+            "date": "2026-11-21",
+            "count": 0,
+            "mean_intensity": None,
+            "peak_intensity": None,
+            "lapses": 0,
+        },
+        {"date": "2026-11-22", "count": 1, "mean_intensity": 4.0, "peak_intensity": 4, "lapses": 1},
+        {"date": "2026-11-23", "count": 1, "mean_intensity": 2.0, "peak_intensity": 2, "lapses": 0},
     ]
     assert body["top_triggers"] == [
         {"category": "places", "label": "Bar on 5th", "count": 2},
@@ -125,7 +132,7 @@ def test_shares_are_rounded_and_an_empty_range_has_no_means_or_shares(patient):
     body = insights(patient, **{"from": "2026-11-20", "to": "2026-11-20"})
     assert body["halt"]["angry"] == {"count": 1, "share": 0.3333}
     assert body["days"] == [
-        {"date": "2026-11-20", "count": 3, "mean_intensity": 7.0, "peak_intensity": 7}
+        {"date": "2026-11-20", "count": 3, "mean_intensity": 7.0, "peak_intensity": 7, "lapses": 0}
     ]
 
     empty = insights(patient, **{"from": "2026-11-01", "to": "2026-11-02"})

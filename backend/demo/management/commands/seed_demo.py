@@ -110,6 +110,15 @@ def _seed_sharing(patient: User, therapist: User, family: User) -> None:
         purpose="treatment",
         signature_name=patient.display_name,
     )
+    # A second consent, signed apart, so that revoking it takes only these sections away
+    # (the console's browser test does; the first consent stays in force).
+    consent.grant_create(
+        patient=patient,
+        recipient_id=therapist.pk,
+        scopes=["measures", "program", "meetings"],
+        purpose="treatment",
+        signature_name=patient.display_name,
+    )
     consent.grant_create(
         patient=patient,
         recipient_id=family.pk,
@@ -448,7 +457,8 @@ class Command(BaseCommand):
         self.stdout.write(
             "\nSam (patient) is linked to Dr. Rivera (therapist) and shares some entries, check-ins, "
             "insights, counters, crisis alerts, coping (a morning checklist and a relapse-prevention "
-            "plan) and homework with them; Dr. Rivera assigned Sam a weekly HALT log and has a "
+            "plan) and homework with them, and in a second consent questionnaires, program "
+            "attendance and meetings; Dr. Rivera assigned Sam a weekly HALT log and has a "
             "decisional balance to review. Dr. Rivera scheduled PHQ-9, GAD-7 (every 2 weeks), BAM and "
             "PACS (weekly) six weeks ago: Sam's answers improve, with BAM Risk up in the last "
             "week (GET /api/v1/measures/results/?patient=<Sam's id>). Jordan (family) sees Sam's check-ins, counters and "
@@ -456,6 +466,8 @@ class Command(BaseCommand):
             "Sam is in week 5 of Dr. Rivera's 12-week Evening IOP (3 groups, an individual session "
             "and an education class a week, a family session a month; a few absences): "
             "GET /api/v1/program/sessions/. Jordan is invited to the next family session. "
+            "Console (therapists, clinic staff, family): http://127.0.0.1:8000/console/ "
+            "(therapist and clinic admin set up an authenticator app at first sign-in). "
             "Admin: http://127.0.0.1:8000/admin/ "
             "· API docs: http://127.0.0.1:8000/api/docs/\n"
         )
