@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.contrib.auth.tokens import default_token_generator
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
+from django.utils.http import urlencode, urlsafe_base64_encode
 
 from backend.accounts import services as account_services
 from backend.accounts.services import _verification_link
@@ -42,6 +42,7 @@ from backend.nudges.models import NudgeRule
 from backend.program import services as program_services
 from backend.program.models import Session
 from tests.conftest import FAMILY_SCOPES, PERSONAS
+from tests.console.conftest import signed_in as console_session
 from tests.factories import (
     AttendanceFactory,
     CareLinkFactory,
@@ -102,6 +103,22 @@ PATIENTS = ("patient", "other_patient")
 CONSENT_PARTIES = (*PATIENTS, *THERAPISTS, *FAMILIES)
 
 
+CONSOLE_PEOPLE = (*THERAPISTS, *FAMILIES, "clinic_admin")
+LINKED_THERAPISTS = tuple(t for t in THERAPISTS if t != "unlinked_therapist")
+
+
+def pages(
+    status: int, allowed: tuple[str, ...], role_members: tuple[str, ...] = (), **overrides: int
+) -> dict[str, int]:
+    """A console page: `status` for `allowed`, the 404 page for the rest of `role_members`,
+    the 403 page for other roles; no session (or a closed account) is sent to sign in."""
+    result = {**everyone(403), "anonymous": 302, "deactivated": 302}
+    result.update(dict.fromkeys(role_members, 404))
+    result.update(dict.fromkeys(allowed, status))
+    result.update(overrides)
+    return result
+
+
 def only(status: int, allowed: tuple[str, ...], role_members: tuple[str, ...]) -> dict[str, int]:
     """`status` for `allowed`, 404 for the rest of the role (not theirs to see), 403 for other roles."""
     result = roles(404, role_members)
@@ -154,6 +171,10 @@ class Case:
     body: Callable[[World, Any], dict | None] = lambda world, persona: None
     headers: Callable[[World], dict] = lambda world: {}
     note: str = ""  # tells apart two cases of one (route, method)
+    # A console page: asked in a browser session (signed in, second factor proved), sent as a
+    # form; a 2xx page names exactly the world's patients ``page_shows`` gives the persona.
+    session: bool = False
+    page_shows: Callable[[World, str], set[str]] | None = None
 
     def __str__(self) -> str:
         return f"{self.method} {self.route}" + (f" ({self.note})" if self.note else "")
@@ -1268,6 +1289,155 @@ CASES = [
         # scope or questionnaires of their own.
         only(200, ("patient", "linked_therapist", "granted_therapist"), (*PATIENTS, *THERAPISTS)),
     ),
+    # --- the console (pages, session sign-in): anonymous and closed accounts are sent to
+    # sign-in; roles a page is not for get the 403 page; a patient the viewer may not see is
+    # the 404 page.
+    Case("GET", "console/", lambda w: "/console/", everyone(302), session=True),
+    Case("GET", "console/sign-in/", lambda w: "/console/sign-in/", everyone(200), session=True),
+    Case(
+        "POST",
+        "console/sign-in/",
+        lambda w: "/console/sign-in/",
+        everyone(400),
+        lambda w, p: {"email": "patient@example.test", "password": "not-the-password"},
+        session=True,
+    ),
+    Case(
+        "GET",
+        "console/sign-in/code/",
+        lambda w: "/console/sign-in/code/",
+        pages(200, CONSOLE_PEOPLE, **dict.fromkeys(PATIENTS, 302)),
+        session=True,
+    ),
+    Case(
+        "POST",
+        "console/sign-in/code/",
+        lambda w: "/console/sign-in/code/",
+        pages(400, CONSOLE_PEOPLE, **dict.fromkeys(PATIENTS, 302)),
+        lambda w, p: {"code": "000000"},
+        session=True,
+    ),
+    Case("POST", "console/sign-out/", lambda w: "/console/sign-out/", everyone(302), session=True),
+    Case(
+        "GET",
+        "console/two-factor/",
+        lambda w: "/console/two-factor/",
+        pages(200, CONSOLE_PEOPLE, **dict.fromkeys(PATIENTS, 302)),
+        session=True,
+    ),
+    Case(
+        "POST",
+        "console/two-factor/",
+        lambda w: "/console/two-factor/",
+        pages(400, CONSOLE_PEOPLE, **dict.fromkeys(PATIENTS, 302)),
+        lambda w, p: {"code": "12345"},
+        session=True,
+    ),
+    Case(
+        "GET",
+        "console/account/",
+        lambda w: "/console/account/",
+        pages(200, CONSOLE_PEOPLE),
+        session=True,
+    ),
+    Case(
+        "GET",
+        "console/caseload/",
+        lambda w: "/console/caseload/",
+        pages(200, THERAPISTS),
+        session=True,
+        page_shows=lambda w, name: (
+            set() if name == "unlinked_therapist" else {str(w.personas["patient"].user.pk)}
+        ),
+    ),
+    Case(
+        "GET",
+        "console/patients/<uuid:patient_id>/",
+        lambda w: f"/console/patients/{w.personas['patient'].user.pk}/",
+        pages(200, ("granted_therapist", "shared_therapist"), THERAPISTS),
+        session=True,
+        page_shows=lambda w, name: {str(w.personas["patient"].user.pk)},
+    ),
+    Case(
+        "GET",
+        "console/patients/<uuid:patient_id>/print/",
+        lambda w: f"/console/patients/{w.personas['patient'].user.pk}/print/",
+        pages(200, ("granted_therapist", "shared_therapist"), THERAPISTS),
+        session=True,
+        page_shows=lambda w, name: {str(w.personas["patient"].user.pk)},
+    ),
+    Case(
+        "POST",
+        "console/patients/<uuid:patient_id>/plan/suggest/",
+        lambda w: f"/console/patients/{w.personas['patient'].user.pk}/plan/suggest/",
+        pages(302, ("granted_therapist",), THERAPISTS),
+        lambda w, p: {"section": "reasons", "lines": "Being there for my kids", "note": ""},
+        session=True,
+    ),
+    Case(
+        "GET",
+        "console/patients/<uuid:patient_id>/nudges/",
+        lambda w: f"/console/patients/{w.personas['patient'].user.pk}/nudges/",
+        pages(200, LINKED_THERAPISTS, THERAPISTS),
+        session=True,
+        page_shows=lambda w, name: {str(w.personas["patient"].user.pk)},
+    ),
+    Case(
+        "POST",
+        "console/patients/<uuid:patient_id>/nudges/",
+        lambda w: f"/console/patients/{w.personas['patient'].user.pk}/nudges/",
+        pages(302, LINKED_THERAPISTS, THERAPISTS),
+        lambda w, p: {"kind": "checkin", "time": "08:30", "message": "", "suggestion_reason": ""},
+        session=True,
+    ),
+    Case(
+        "GET",
+        "console/feed/",
+        lambda w: "/console/feed/?state=all",
+        pages(200, THERAPISTS),
+        session=True,
+        page_shows=lambda w, name: (
+            {str(w.personas["patient"].user.pk)}
+            if name in ("granted_therapist", "shared_therapist")
+            else set()
+        ),
+    ),
+    Case(
+        "POST",
+        "console/feed/<uuid:item_id>/review/",
+        lambda w: f"/console/feed/{w.objects['entry_item'].pk}/review/",
+        pages(302, ("granted_therapist",), THERAPISTS),
+        lambda w, p: {"comment": "Thank you for sharing this."},
+        session=True,
+    ),
+    Case(
+        "GET",
+        "console/homework/",
+        lambda w: "/console/homework/",
+        pages(200, THERAPISTS),
+        session=True,
+    ),
+    Case(
+        "POST",
+        "console/homework/",
+        lambda w: "/console/homework/",
+        # The form offers the therapist's own caseload only: anyone else's patient is refused.
+        pages(302, LINKED_THERAPISTS, unlinked_therapist=400),
+        lambda w, p: {
+            "patient": str(w.personas["patient"].user.pk),
+            "template": "halt-log",
+            "due_date": str(w.objects["today"] + datetime.timedelta(days=7)),
+        },
+        session=True,
+    ),
+    Case(
+        "POST",
+        "console/homework/<uuid:homework_id>/review/",
+        lambda w: f"/console/homework/{w.objects['submitted_homework'].pk}/review/",
+        pages(302, ("linked_therapist",), THERAPISTS),
+        lambda w, p: {"decision": "reviewed", "feedback": "Well done."},
+        session=True,
+    ),
 ]
 
 # --- which records each 2xx answer holds ---------------------------------------------------
@@ -1844,6 +2014,9 @@ def test_endpoint_answers_each_persona_as_the_matrix_says(
     persona = world.personas[persona_name]
     body = case.body(world, persona)
     known = world.known_ids()
+    if case.session:
+        _assert_page(case, world, persona, body)
+        return
     response = persona.client.generic(
         case.method,
         case.url(world),
@@ -1857,6 +2030,29 @@ def test_endpoint_answers_each_persona_as_the_matrix_says(
         assert_problem(response, expected)
     elif expected < 300:
         _assert_records(case, world, persona_name, body, known, response)
+
+
+def _assert_page(case: Case, world: World, persona, body) -> None:
+    """A console page asked in a browser session: its status, and the patients it names."""
+    client = Client()
+    if persona.user is not None:
+        client = console_session(persona.user)
+    response = client.generic(
+        case.method,
+        case.url(world),
+        data=urlencode(body or {}),
+        content_type="application/x-www-form-urlencoded",
+    )
+    expected = case.expect[persona.name]
+    assert response.status_code == expected, (persona.name, response.content[:800])
+    assert "no-store" in response.get("Cache-Control", ""), persona.name
+    if expected < 300 and case.page_shows is not None:
+        html = response.content.decode()
+        patients = {
+            str(p.user.pk) for p in world.personas.values() if p.user and p.user.role == "patient"
+        }
+        named = {pk for pk in patients if pk in html}
+        assert named == case.page_shows(world, persona.name), persona.name
 
 
 def _assert_records(case: Case, world: World, name: str, sent, known: set, response) -> None:

@@ -22,7 +22,7 @@ from backend.care import selectors as care
 from backend.consent import policy
 from backend.consent.policy import Action
 from backend.console import forms, selectors
-from backend.console.access import console_page, home_for
+from backend.console.access import console_page, home_for, private
 from backend.coping import selectors as coping_selectors
 from backend.coping import services as coping_services
 from backend.coping.access import PLAN, PLAN_SUGGESTION
@@ -50,8 +50,8 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
-        return redirect("console:sign-in")
-    return redirect(home_for(request.user))
+        return private(redirect("console:sign-in"))
+    return private(redirect(home_for(request.user)))
 
 
 def _page(request: HttpRequest, rows: Any, size: int = PAGE_SIZE):
