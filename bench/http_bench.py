@@ -42,6 +42,8 @@ class Endpoint:
     body: str = ""  # BENCH_BODY for wrk_report.lua: "" (GET), "entry", "batch:N" or "answer"
     items: int = 1  # records each request carries, for items/s
     token_env: str = "BENCH_TOKEN"  # the environment variable holding whose token to send
+    # A console page: the environment variable holding the session's Cookie header.
+    cookie_env: str = ""
     # Concurrent connections for this endpoint alone (before the scenario's and the run's):
     # a latency figure beside a throughput one, e.g., is one request in flight per worker.
     connections: int | None = None
@@ -128,6 +130,11 @@ def _check_caseload(body: dict) -> str | None:
     if len(results) != 100 or len(flagged) != 3 or "redisclosure_notice" not in body:
         return f"expected 100 summaries raising all 3 flags, got {len(results)} raising {flagged}"
     return None
+
+
+def _console_patient_path() -> str:
+    # Set by bench/run.sh from bench/seed_caseload.py's output.
+    return f"/console/patients/{os.environ.get('BENCH_CASELOAD_PATIENT', '')}/?days=90"
 
 
 def _caseload_summary_path() -> str:
@@ -247,6 +254,44 @@ SCENARIOS = {
                 Endpoint("summary", _caseload_summary_path(), token_env="BENCH_CASELOAD_TOKEN"),
             ),
             check=_check_caseload,
+            connections=2,
+            queries_env="BENCH_CASELOAD_QUERIES",
+        ),
+        Scenario(
+            name="console-caseload",
+            description=(
+                "The console's caseload page for the same therapist (100 patients x 1,000 "
+                "entries): every patient's summary, flags, sparkline, unread and overdue "
+                "counts, ordered by attention; a session signed in with a second factor"
+            ),
+            endpoints=(
+                Endpoint(
+                    "console_caseload",
+                    "/console/caseload/",
+                    token_env="BENCH_CASELOAD_TOKEN",
+                    cookie_env="BENCH_CONSOLE_COOKIE",
+                ),
+            ),
+            ceiling=LatencyCeiling("console_caseload", "p50", 150.0),
+            connections=2,
+            queries_env="BENCH_CASELOAD_QUERIES",
+        ),
+        Scenario(
+            name="console-patient",
+            description=(
+                "The console's page of one of those patients with 90 days of charts "
+                "(craving per day with lapses, heatmap, triggers, check-ins, counters, "
+                "skills, homework, plan)"
+            ),
+            endpoints=(
+                Endpoint(
+                    "console_patient",
+                    _console_patient_path(),
+                    token_env="BENCH_CASELOAD_TOKEN",
+                    cookie_env="BENCH_CONSOLE_COOKIE",
+                ),
+            ),
+            ceiling=LatencyCeiling("console_patient", "p50", 150.0),
             connections=2,
             queries_env="BENCH_CASELOAD_QUERIES",
         ),
@@ -390,6 +435,15 @@ def token_for(endpoint: Endpoint) -> str:
     return token
 
 
+def cookie_for(endpoint: Endpoint) -> str:
+    if not endpoint.cookie_env:
+        return ""
+    cookie = os.environ.get(endpoint.cookie_env, "")
+    if not cookie:
+        raise BenchError(f"{endpoint.cookie_env} (a console session cookie) is not set")
+    return cookie
+
+
 def check_response(scenario: Scenario, base_url: str) -> None:
     endpoint = scenario.endpoints[0]
     status, body = http_get(base_url + endpoint.path, token_for(endpoint), timeout=30)
@@ -423,7 +477,13 @@ _RUN_NUMBERS = itertools.count()
 
 
 def run_wrk(
-    url: str, token: str, seconds: int, threads: int, connections: int, body: str = ""
+    url: str,
+    token: str,
+    seconds: int,
+    threads: int,
+    connections: int,
+    body: str = "",
+    cookie: str = "",
 ) -> dict:
     command = [
         "wrk",
@@ -440,6 +500,7 @@ def run_wrk(
         env={
             **os.environ,
             "BENCH_TOKEN": token,
+            "BENCH_COOKIE": cookie,
             "BENCH_BODY": body,
             "BENCH_RUN": str(next(_RUN_NUMBERS)),
             "BENCH_WRK_THREADS": str(threads),
@@ -519,7 +580,15 @@ def measure(scenario: Scenario, args: argparse.Namespace) -> dict[str, dict]:
             connections = connections_for(scenario, endpoint, args)
             threads = min(args.threads, connections)
             rounds[endpoint.label].append(
-                run_wrk(url, token_for(endpoint), seconds, threads, connections, endpoint.body)
+                run_wrk(
+                    url,
+                    token_for(endpoint),
+                    seconds,
+                    threads,
+                    connections,
+                    endpoint.body,
+                    cookie_for(endpoint),
+                )
             )
     return {
         endpoint.label: combine(endpoint, rounds[endpoint.label]) for endpoint in scenario.endpoints
@@ -549,11 +618,14 @@ def run_scenario(scenario: Scenario, args: argparse.Namespace) -> dict:  # noqa:
             min(args.threads, connections),
             connections,
             endpoint.body,
+            cookie_for(endpoint),
         )
 
     result["endpoints"] = measure(scenario, args)
     if scenario.queries_env:
-        queries = json.loads(os.environ.get(scenario.queries_env) or "{}")
+        measured = json.loads(os.environ.get(scenario.queries_env) or "{}")
+        # One seed measures several scenarios' endpoints: keep this scenario's.
+        queries = {k: v for k, v in measured.items() if k in result["endpoints"]}
         for label, count in queries.items():
             result["endpoints"][label]["queries"] = count
         print(f"   queries per request: {queries}")

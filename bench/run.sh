@@ -60,12 +60,13 @@ if [ "$seed_insights" = yes ]; then
   insights_token="$(python bench/seed.py insights)" || seed_failed insights
 fi
 # The caseload scenario: a therapist with 100 patients x 1,000 entries; seeded only when it runs.
-caseload_token="" caseload_patient="" caseload_queries=""
+# The console scenarios read the same caseload through the therapist's pages.
+caseload_token="" caseload_patient="" caseload_queries="" console_cookie=""
 seed_caseload=$([ "$#" -eq 0 ] && echo yes || echo no)
-for name in "$@"; do [ "$name" != caseload ] || seed_caseload=yes; done
+for name in "$@"; do case "$name" in caseload | console-*) seed_caseload=yes ;; esac; done
 if [ "$seed_caseload" = yes ]; then
   caseload_seed="$(python bench/seed_caseload.py)" || seed_failed caseload
-  { read -r caseload_token; read -r caseload_patient; read -r caseload_queries; } <<<"$caseload_seed"
+  { read -r caseload_token; read -r caseload_patient; read -r caseload_queries; read -r console_cookie; } <<<"$caseload_seed"
 fi
 # The feed scenario: a therapist's share feed over 100 patients x 1,000 entries; seeded only when it runs.
 feed_token="" feed_queries=""
@@ -130,7 +131,7 @@ if [ "$scale" = yes ]; then
 fi
 BENCH_TOKEN="$token" BENCH_INSIGHTS_TOKEN="$insights_token" \
   BENCH_CASELOAD_TOKEN="$caseload_token" BENCH_CASELOAD_PATIENT="$caseload_patient" \
-  BENCH_CASELOAD_QUERIES="$caseload_queries" \
+  BENCH_CASELOAD_QUERIES="$caseload_queries" BENCH_CONSOLE_COOKIE="$console_cookie" \
   BENCH_FEED_TOKEN="$feed_token" BENCH_FEED_QUERIES="$feed_queries" \
   BENCH_MEETINGS_TOKEN="$meetings_token" BENCH_MEETINGS_QUERIES="$meetings_queries" \
   BENCH_MEETINGS_SEARCH="$meetings_search" BENCH_MEETINGS_STATEMENTS="$meetings_statements" \

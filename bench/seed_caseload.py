@@ -8,8 +8,10 @@ therapist can hold. Patients live in several time zones; some have rising
 cravings, some lapsed this week, some stopped checking in, so every flag is raised
 for someone.
 
-Prints three lines on stdout: the therapist's access token, one patient's id, and
-a JSON object with the queries each timed endpoint runs (measured in-process).
+Prints four lines on stdout: the therapist's access token, one patient's id, a JSON
+object with the queries each timed endpoint runs (measured in-process, the console's
+pages included), and a console session cookie for the therapist (signed in, second
+factor proved) for the console's pages.
 """
 
 import json
@@ -24,10 +26,15 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 django.setup()
 
-from django.db import connection, transaction  # noqa: E402 (after django.setup)
+from django.conf import settings  # noqa: E402 (after django.setup)
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY  # noqa: E402
+from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from django_otp import DEVICE_ID_SESSION_KEY  # noqa: E402
+from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
 
 from backend.accounts.models import User  # noqa: E402
 from backend.accounts.services import tokens_issue  # noqa: E402
@@ -60,6 +67,13 @@ ZONES = (
     "Asia/Kathmandu",
 )
 CASELOAD_PATH = "/api/v1/care/caseload/summaries/?page_size=100"
+
+
+CONSOLE_CASELOAD_PATH = "/console/caseload/"
+
+
+def console_patient_path(patient_id) -> str:
+    return f"/console/patients/{patient_id}/?days=90"
 
 
 def summary_path(patient_id) -> str:
@@ -197,6 +211,35 @@ def _queries(token: str, patient: User) -> dict[str, int]:
     return counts
 
 
+def console_session(therapist: User) -> str:
+    """A Cookie header: the therapist signed in to the console with a proved second factor."""
+    device = TOTPDevice.objects.filter(user=therapist, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=therapist, name="Bench phone", confirmed=True)
+    session = SessionStore()
+    session[SESSION_KEY] = str(therapist.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = therapist.get_session_auth_hash()
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.create()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+
+
+def _console_queries(cookie: str, patient: User) -> dict[str, int]:
+    client = Client(HTTP_COOKIE=cookie, HTTP_HOST="127.0.0.1")
+    counts = {}
+    for label, path in (
+        ("console_caseload", CONSOLE_CASELOAD_PATH),
+        ("console_patient", console_patient_path(patient.pk)),
+    ):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(path)
+        if response.status_code != 200:
+            raise SystemExit(f"{path} answered {response.status_code}")
+        counts[label] = len(captured.captured_queries)
+    return counts
+
+
 def main() -> None:
     therapist = bench_user(
         THERAPIST_EMAIL, User.Role.THERAPIST, "Bench Caseload Therapist", "America/Chicago"
@@ -207,7 +250,10 @@ def main() -> None:
     token = tokens_issue(user=therapist)["access"]
     print(token)
     print(patients[0].pk)
-    print(json.dumps(_queries(token, patients[0])))
+    cookie = console_session(therapist)
+    queries = {**_queries(token, patients[0]), **_console_queries(cookie, patients[0])}
+    print(json.dumps(queries))
+    print(cookie)
 
 
 if __name__ == "__main__":

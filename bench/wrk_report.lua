@@ -7,6 +7,11 @@ local token = os.getenv("BENCH_TOKEN")
 if token and token ~= "" then
   wrk.headers["Authorization"] = "Bearer " .. token
 end
+-- BENCH_COOKIE: a console session (the console's pages answer sessions, not tokens).
+local cookie = os.getenv("BENCH_COOKIE")
+if cookie and cookie ~= "" then
+  wrk.headers["Cookie"] = cookie
+end
 
 -- BENCH_BODY: unset for GET; "entry" POSTs one new journal entry per request;
 -- "batch:N" POSTs a batch of N new entries. Every entry gets a fresh UUID, as

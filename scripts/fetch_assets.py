@@ -46,6 +46,14 @@ ASSETS = (
         "package/dist/chart.umd.min.js",
         Path("backend/console/static/console/vendor/chart.umd.min.js"),
     ),
+    # The source map the library names: static files' manifest storage checks it exists.
+    Asset(
+        "chart.js",
+        "4.6.2",
+        "sha512-xachB+pPHjp0syJi7llUBA1w3kMYl6NF3o7eVrvjnWCT+IB2zMaF2pX5UYDiwbbfsioFEIRnAjreNOMsGj5TIA==",
+        "package/dist/chart.umd.min.js.map",
+        Path("backend/console/static/console/vendor/chart.umd.min.js.map"),
+    ),
     Asset(
         "chart.js",
         "4.6.2",

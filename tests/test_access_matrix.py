@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.tokens import default_token_generator
+from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
@@ -2084,9 +2086,17 @@ def _methods(callback) -> set[str]:
             for name in view_class.http_method_names
             if name not in ("options", "head") and hasattr(view_class, name)
         }
-    # A plain function (e.g. behind @require_GET): ask it; a refused method answers 405.
+    # A plain function (e.g. behind @require_GET): ask it, as an anonymous visitor with an
+    # empty session (the console's pages); a refused method answers 405.
     factory = RequestFactory()
-    return {m for m in PROBED if callback(factory.generic(m, "/")).status_code != 405}
+    answered = set()
+    for method in PROBED:
+        request = factory.generic(method, "/")
+        request.user = AnonymousUser()
+        request.session = SessionStore()
+        if callback(request).status_code != 405:
+            answered.add(method)
+    return answered
 
 
 def _endpoints(patterns, prefix: str = "") -> set[tuple[str, str]]:

@@ -29,9 +29,24 @@ STAFF_ROLES = (Role.THERAPIST, Role.CLINIC_ADMIN)
 CONSOLE_ROLES = (Role.THERAPIST, Role.CLINIC_ADMIN, Role.FAMILY)
 
 
+def has_second_factor(user: User) -> bool:
+    """A confirmed device; asked once per request (the page and its template both ask)."""
+    known = getattr(user, "_console_has_device", None)
+    if known is None:
+        known = user_has_device(user)
+        user._console_has_device = known  # type: ignore[attr-defined]
+    return known
+
+
 def second_factor_required(user: User) -> bool:
     """Therapists and clinic staff must use one; a family member who set one up uses it."""
-    return user.role in STAFF_ROLES or user_has_device(user)
+    return user.role in STAFF_ROLES or has_second_factor(user)
+
+
+def proved_second_factor(user: Any) -> bool:
+    """This session proved a second factor (django-otp's middleware adds ``is_verified``)."""
+    is_verified = getattr(user, "is_verified", None)
+    return bool(is_verified and is_verified())
 
 
 def home_for(user: User) -> str:
@@ -67,14 +82,14 @@ def console_page(*roles: str) -> Callable:
             user = request.user
             if not user.is_authenticated:
                 return private(redirect_to_login(request.get_full_path()))
-            if second_factor_required(user) and not user.is_verified():  # type: ignore[union-attr]
-                step = "console:verify" if user_has_device(user) else "console:two-factor-setup"
+            if second_factor_required(user) and not proved_second_factor(user):
+                step = "console:verify" if has_second_factor(user) else "console:two-factor-setup"
                 query = urlencode({"next": request.get_full_path()})
                 return private(redirect(f"{reverse(step)}?{query}"))
-            if user.role not in (roles or CONSOLE_ROLES):  # type: ignore[union-attr]
+            if user.role not in (roles or CONSOLE_ROLES):
                 return forbidden_page(request, "This page is not for your role.")
             # Dates on the page read on the viewer's own clock.
-            timezone.activate(ZoneInfo(user.time_zone))  # type: ignore[union-attr]
+            timezone.activate(ZoneInfo(user.time_zone))
             try:
                 response = view(request, *args, **kwargs)
             except (Http404, exceptions.NotFound):

@@ -21,7 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -35,6 +35,7 @@ from backend.console.access import (
     console_page,
     home_for,
     private,
+    proved_second_factor,
     second_factor_required,
 )
 from backend.console.forms import CodeForm, NewCodeForm, SignInForm
@@ -79,6 +80,7 @@ def _credentials_user(request: HttpRequest, form: SignInForm) -> User | None:
     return None
 
 
+@require_http_methods(["GET", "POST"])
 @sensitive_post_parameters("password")
 def sign_in(request: HttpRequest) -> HttpResponse:
     idle = request.session.pop("console_signed_out_idle", False)
@@ -103,6 +105,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     return private(render(request, "console/sign_in.html", context, status=status))
 
 
+@require_http_methods(["GET", "POST"])
 def verify(request: HttpRequest) -> HttpResponse:
     """The second step: a code from the authenticator app, or an unused recovery code."""
     user = request.user
@@ -151,6 +154,7 @@ def _confirm(user: User, device: TOTPDevice) -> list[str]:
     return codes
 
 
+@require_http_methods(["GET", "POST"])
 def two_factor_setup(request: HttpRequest) -> HttpResponse:
     """Enrol an authenticator app: scan or type the key, prove it with one code."""
     user = request.user
@@ -158,7 +162,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
         return private(redirect_to_login(request.get_full_path()))
     if user.role not in CONSOLE_ROLES:
         return private(redirect("console:sign-in"))
-    if user_has_device(user) and not user.is_verified():
+    if user_has_device(user) and not proved_second_factor(user):
         # Replacing a second factor needs the current one first.
         return _step("console:verify", request.get_full_path())
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
@@ -191,6 +195,7 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     return private(redirect("console:sign-in"))
 
 
+@require_GET
 @console_page()
 def account(request: HttpRequest) -> HttpResponse:
     """The signed-in person's own page: their second factor and recovery codes left."""

@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from backend.console.access import second_factor_required
+from backend.console.access import proved_second_factor, second_factor_required
 from backend.console.middleware import CONSOLE_PREFIX
 
 
@@ -14,6 +14,6 @@ def console(request: HttpRequest) -> dict[str, Any]:
         return {}
     user = request.user
     signed_in = user.is_authenticated and (
-        user.is_verified() or not second_factor_required(user)  # type: ignore[union-attr]
+        proved_second_factor(user) or not second_factor_required(user)
     )
     return {"console_idle_seconds": settings.CONSOLE_IDLE_SECONDS, "console_nav": signed_in}

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 
 SEEN_KEY = "console_seen_at"
 CONSOLE_PREFIX = "/console/"
+RESAVE_SECONDS = 30
 
 
 class IdleSignOutMiddleware:
@@ -29,6 +30,7 @@ class IdleSignOutMiddleware:
             if seen is not None and now - seen > settings.CONSOLE_IDLE_SECONDS:
                 logout(request)
                 request.session["console_signed_out_idle"] = True
-            else:
+            elif seen is None or now - seen > RESAVE_SECONDS:
+                # Not every request: each save is a write; the limit stays within a minute.
                 request.session[SEEN_KEY] = now
         return self.get_response(request)

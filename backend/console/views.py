@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 
 from backend.accounts.models import User
@@ -43,11 +43,13 @@ from backend.sharing import summaries
 from backend.sharing.serializers import FeedItemSerializer
 
 Role = User.Role
+require_get_or_post = require_http_methods(["GET", "POST"])
 PAGE_SIZE = 25
 RANGES = (30, 90)
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return private(redirect("console:sign-in"))
@@ -77,6 +79,7 @@ def _add_errors(form: Any, exc: ValidationError) -> None:
 # --- caseload ---------------------------------------------------------------------------
 
 
+@require_GET
 @console_page(Role.THERAPIST)
 def caseload(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
@@ -220,6 +223,7 @@ def _patient_context(request: HttpRequest, patient_id: UUID, *, days: int) -> di
     return context
 
 
+@require_GET
 @console_page(Role.THERAPIST)
 def patient(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     context = _patient_context(request, patient_id, days=_range_days(request))
@@ -228,6 +232,7 @@ def patient(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     return render(request, "console/patient.html", context)
 
 
+@require_GET
 @console_page(Role.THERAPIST)
 def patient_print(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     context = _patient_context(request, patient_id, days=_range_days(request))
@@ -235,8 +240,8 @@ def patient_print(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     return render(request, "console/patient_print.html", context)
 
 
-@console_page(Role.THERAPIST)
 @require_POST
+@console_page(Role.THERAPIST)
 def plan_suggest(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     now = timezone.now()
     plan = coping_selectors.plans_for(request.user, now=now).filter(patient_id=patient_id).first()
@@ -263,6 +268,7 @@ def plan_suggest(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     return render(request, "console/patient.html", context, status=400)
 
 
+@require_get_or_post
 @console_page(Role.THERAPIST)
 def nudge_suggestions(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     """Suggest a reminder; a suggestion reveals nothing of the records, so a care link suffices."""
@@ -306,6 +312,7 @@ def _feed_filters(request: HttpRequest) -> tuple[UUID | None, str]:
     return patient_id, state if state in ("unread", "reviewed", "all") else "unread"
 
 
+@require_GET
 @console_page(Role.THERAPIST)
 def feed(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
@@ -333,8 +340,8 @@ def feed(request: HttpRequest) -> HttpResponse:
     return render(request, "console/feed.html", context)
 
 
-@console_page(Role.THERAPIST)
 @require_POST
+@console_page(Role.THERAPIST)
 def feed_review(request: HttpRequest, item_id: UUID) -> HttpResponse:
     item = sharing_selectors.feed_item_get(viewer=request.user, item_id=item_id)
     form = forms.FeedReviewForm(request.POST)
@@ -372,6 +379,7 @@ def _assign(request: HttpRequest, form: forms.AssignHomeworkForm) -> bool:
     return True
 
 
+@require_get_or_post
 @console_page(Role.THERAPIST)
 def homework(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
@@ -406,8 +414,8 @@ def homework(request: HttpRequest) -> HttpResponse:
     return render(request, "console/homework.html", context, status=status)
 
 
-@console_page(Role.THERAPIST)
 @require_POST
+@console_page(Role.THERAPIST)
 def homework_review(request: HttpRequest, homework_id: UUID) -> HttpResponse:
     item = homework_selectors.homework_get(viewer=request.user, homework_id=homework_id)
     if item.assigned_by_id != request.user.pk:

@@ -229,7 +229,13 @@ def test_rising_craving_trend_needs_a_rise_of_one_point(therapist):
     _weeks(falling, [7, 7, 7], [3, 3, 3])
     found = summaries_for(therapist, [exactly, short, falling], now=timezone.now())
     assert found[exactly.pk]["flags"]["rising_craving_trend"] is True
-    assert found[exactly.pk]["craving_trend"] == {
+    trend = found[exactly.pk]["craving_trend"]
+    # The 14 dates one by one, oldest first: the console's sparkline (not in the API).
+    days = trend.pop("days")
+    assert [day["date"] for day in (days[0], days[-1])] == [date(2026, 11, 11), date(2026, 11, 24)]
+    assert len(days) == 14
+    assert sum(day["entries"] for day in days) == 6
+    assert trend == {
         "recent": {
             "from": date(2026, 11, 18),
             "to": date(2026, 11, 24),

@@ -9,7 +9,6 @@ from django.test.utils import CaptureQueriesContext
 
 from backend.consent import services as consent_services
 from backend.consent.scopes import Scope
-from backend.coping.models import PlanSuggestion
 from backend.disclosure.models import DisclosureLog
 from backend.homework.models import Homework
 from backend.journal.models import FeedItem

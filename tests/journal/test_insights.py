@@ -270,6 +270,7 @@ def test_the_default_range_is_the_last_30_days_in_the_patients_zone(patient):
         "count": 1,
         "mean_intensity": 5.0,
         "peak_intensity": 5,
+        "lapses": 0,
     }
     assert body["totals"]["entries"] == 1
     assert insights(patient, to="2026-11-10")["range"] == {
