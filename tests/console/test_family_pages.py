@@ -270,7 +270,7 @@ def test_the_page_costs_the_same_queries_for_1_and_10_shared_check_ins(family_gr
             if not CheckIn.objects.filter(patient=patient, local_date=day).exists():
                 CheckInFactory(patient=patient, local_date=day)
 
-    assert_flat_queries(lambda size: client.get(url), prepare=prepare, at_most=30)
+    assert_flat_queries(lambda size: client.get(url), prepare=prepare, at_most=24)
 
 
 def test_a_therapist_sees_nothing_through_the_family_pages(patient, records):
