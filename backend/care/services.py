@@ -92,7 +92,8 @@ def link_end(*, link: CareLink, by: User) -> None:
 @transaction.atomic
 def therapist_retire(*, therapist: User, by: User) -> int:
     """A therapist leaves the clinic: each of their care links ends (revoking the consents
-    given to them), then their account closes. Returns how many links ended.
+    given to them), their unused invites are withdrawn, then their account closes. Returns
+    how many links ended.
 
     Ending the links, not only closing the account, keeps the history readable (ended, by
     whom) and means an account reopened later in the admin is on no one's care team.
@@ -106,5 +107,9 @@ def therapist_retire(*, therapist: User, by: User) -> int:
     )
     for link in links:
         link_end(link=link, by=by)
+    # Their unused codes could not link anyone any more; withdrawn, they leave the open list.
+    CareInvite.objects.filter(
+        therapist=therapist, used_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
     therapist_deactivate(therapist=therapist, by=by)
     return len(links)

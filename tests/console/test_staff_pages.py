@@ -199,6 +199,7 @@ def test_deactivating_a_therapist_closes_the_account_ends_links_and_revokes_cons
 ):
     their_session = console_client(granted_therapist)
     assert their_session.get(reverse("console:account")).status_code == 200
+    invite, _ = care_services.invite_create(therapist=granted_therapist)
 
     response = staff.post(
         reverse("console:staff-therapist-deactivate", args=[granted_therapist.pk])
@@ -216,6 +217,8 @@ def test_deactivating_a_therapist_closes_the_account_ends_links_and_revokes_cons
         recipient=granted_therapist, revoked_at__isnull=True
     ).exists()
     assert any("1 care link ended" in message for message in _messages(response))
+    invite.refresh_from_db()
+    assert invite.revoked_at == NOW  # their unused code leaves the open invites
     # Their open console session is signed out on its next page.
     after = their_session.get(reverse("console:account"))
     assert after.status_code == 302
