@@ -14,6 +14,7 @@ from backend.consent.scopes import Scope
 from backend.disclosure.models import DisclosureLog
 from backend.disclosure.notice import REDISCLOSURE_NOTICE
 from backend.journal.models import CheckIn
+from backend.program import services as program_services
 from tests.console.helpers import console_client, verified_device
 from tests.factories import (
     AttendanceFactory,
@@ -23,8 +24,11 @@ from tests.factories import (
     FamilyFactory,
     FamilyLinkFactory,
     PatientFactory,
+    ResponseFactory,
+    ScheduleFactory,
     TherapistFactory,
     grant_for,
+    program_make,
 )
 from tests.helpers import assert_flat_queries
 
@@ -194,6 +198,34 @@ def test_a_family_member_granted_meetings_only_sees_meetings_only(family, record
     assert _sections(response) == {"meetings"}
     assert response.context["summary"]["meetings"]["this_week"] == 1
     assert response.context["feed"] is None
+
+
+def test_a_family_member_granted_every_summary_scope_sees_every_section(
+    patient, records, linked_therapist
+):
+    ResponseFactory(schedule=ScheduleFactory(patient=patient, therapist=linked_therapist), value=1)
+    program = program_make(therapists=[linked_therapist], starts_on=TODAY - timedelta(days=20))
+    program_services.enrol(
+        by=linked_therapist,
+        patient=patient,
+        program=program,
+        primary_therapist=linked_therapist,
+        starts_on=TODAY - timedelta(days=14),
+    )
+    member = FamilyFactory()
+    FamilyLinkFactory(patient=patient, member=member)
+    scopes = [Scope.CHECKINS, Scope.COUNTERS, Scope.INSIGHTS, Scope.MEETINGS]
+    grant_for(patient, member, [*scopes, Scope.MEASURES, Scope.PROGRAM])
+
+    response = _page(member, patient)
+
+    assert response.status_code == 200
+    assert _sections(response) == set(SECTIONS)
+    text = response.content.decode()
+    assert "PHQ-9" in text
+    assert "Week 3 of" in text
+    kinds = set(DisclosureLog.objects.filter(viewer=member).values_list("kind", flat=True))
+    assert {"measure_results", "program_progress", "meeting_attendance"} <= kinds
 
 
 def test_a_section_is_gone_on_the_next_load_after_the_patient_revokes_it(patient, records):
