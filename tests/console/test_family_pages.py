@@ -185,6 +185,10 @@ def test_family_sees_exactly_the_granted_sections_with_the_notice(family_granted
     assert summary["insights"]["totals"]["entries"] == 3
     assert "3 days" in text
     assert ">45<" in text
+    assert "<td>3 (100%)</td>" in text  # all three cravings resisted
+    # Check-ins are dated on the patient's own calendar.
+    for day in ("Wed 18 Nov", "Tue 17 Nov", "Mon 16 Nov"):
+        assert f">{day}</time>" in text
     # The feed holds the check-ins only: no journal scope, so no entry and no note.
     assert [item.kind for item in response.context["feed"]] == ["checkin"] * 3
     assert SITUATION not in text

@@ -435,7 +435,7 @@ def test_import_now_imports_the_feed_and_reports_what_changed(staff, feed, serve
     [row] = page.context["rows"]
     assert row["summary"].startswith(f"{created} created, 0 updated")
     assert row["feed"].listed == created
-    assert "2026-11-18 15:00" in page.content.decode()
+    assert "2026-11-18 10:00 EST" in page.content.decode()  # on the admin's clock
 
 
 def test_a_failed_import_is_reported_and_changes_no_meeting(staff, feed, serve_feed):
