@@ -438,6 +438,22 @@ def therapist_create(
     )
 
 
+@transaction.atomic
+def therapist_deactivate(*, therapist: User, by: User) -> bool:
+    """Close a therapist's account for the clinic: no sign-in, no token, no grant works any more.
+
+    Returns False when it was closed already. Records are kept (``by`` is the clinic admin).
+    """
+    if therapist.role != User.Role.THERAPIST:
+        raise exceptions.ValidationError({"therapist": ["Only a therapist's account closes here."]})
+    if therapist.pk == by.pk:
+        raise exceptions.ValidationError({"therapist": ["You cannot close your own account here."]})
+    if not therapist.is_active:
+        return False
+    _account_close(therapist)
+    return True
+
+
 def sign_in_check(*, email: str, password: str, request: HttpRequest | None = None) -> User | None:
     """The user these credentials name, or None; under the sign-in back-off (Throttled).
 

@@ -6,6 +6,7 @@ from django.utils import timezone
 from rest_framework import exceptions
 
 from backend.accounts.models import User
+from backend.accounts.services import therapist_deactivate
 from backend.care.models import CareInvite, CareLink
 from backend.consent.services import grants_revoke_between
 from backend.core import invites
@@ -86,3 +87,29 @@ def link_end(*, link: CareLink, by: User) -> None:
         grants_revoke_between(
             patient=link.patient, recipient=link.therapist, by=by, reason="Care link ended."
         )
+
+
+@transaction.atomic
+def therapist_retire(*, therapist: User, by: User) -> int:
+    """A therapist leaves the clinic: each of their care links ends (revoking the consents
+    given to them), their unused invites are withdrawn, then their account closes. Returns
+    how many links ended.
+
+    Ending the links, not only closing the account, keeps the history readable (ended, by
+    whom) and means an account reopened later in the admin is on no one's care team.
+    """
+    if therapist.role != User.Role.THERAPIST:
+        raise exceptions.ValidationError({"therapist": ["Only a therapist's account closes here."]})
+    links = list(
+        CareLink.objects.filter(therapist=therapist, ended_at__isnull=True)
+        .select_related("patient", "therapist")
+        .select_for_update(of=("self",))
+    )
+    for link in links:
+        link_end(link=link, by=by)
+    # Their unused codes could not link anyone any more; withdrawn, they leave the open list.
+    CareInvite.objects.filter(
+        therapist=therapist, used_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    therapist_deactivate(therapist=therapist, by=by)
+    return len(links)

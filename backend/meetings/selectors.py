@@ -6,13 +6,13 @@ from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from rest_framework.exceptions import NotFound
 
 from backend.accounts.models import User
 from backend.consent import policy
 from backend.meetings.access import ATTENDANCE
-from backend.meetings.models import CalendarFeed, Meeting, SavedMeeting
+from backend.meetings.models import CalendarFeed, Meeting, MeetingFeed, SavedMeeting
 
 ZONES_CACHE_KEY = "meetings:zones"
 ZONES_CACHE_SECONDS = 600
@@ -43,6 +43,13 @@ def forget_zones() -> None:
     """After an import: now, and again once it commits (a reader may have cached the old set)."""
     cache.delete(ZONES_CACHE_KEY)
     transaction.on_commit(lambda: cache.delete(ZONES_CACHE_KEY))
+
+
+def feeds_for_staff() -> QuerySet[MeetingFeed]:
+    """Every feed the clinic registered, by name, with how many of its meetings are listed now."""
+    return MeetingFeed.objects.annotate(
+        listed=Count("meetings", filter=Q(meetings__retired_at__isnull=True))
+    ).order_by("name")
 
 
 def meeting_get(*, meeting_id: UUID, viewer: User | None = None, active: bool = False) -> Meeting:
