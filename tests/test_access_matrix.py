@@ -39,7 +39,7 @@ from backend.homework.models import HomeworkTemplate
 from backend.journal.models import CheckIn, FeedItem, JournalEntry
 from backend.measures import services as measure_services
 from backend.meetings import services as meeting_services
-from backend.meetings.models import Attendance
+from backend.meetings.models import Attendance, MeetingFeed
 from backend.nudges.models import NudgeRule
 from backend.program import services as program_services
 from backend.program.models import Session
@@ -180,6 +180,14 @@ class Case:
 
     def __str__(self) -> str:
         return f"{self.method} {self.route}" + (f" ({self.note})" if self.note else "")
+
+
+def _feed_without_url() -> MeetingFeed:
+    """A feed with nothing to fetch: importing it records a failure, and nothing else."""
+    feed, _ = MeetingFeed.objects.get_or_create(
+        name="matrix-feed", defaults={"fellowship": "AA", "time_zone": "America/New_York"}
+    )
+    return feed
 
 
 def _refresh_of_patient(world: World, persona) -> dict:
@@ -1439,6 +1447,75 @@ CASES = [
         pages(302, ("linked_therapist",), THERAPISTS),
         lambda w, p: {"decision": "reviewed", "feedback": "Well done."},
         session=True,
+    ),
+    # Clinic staff: therapists, care links, meeting feeds (no patient record on them).
+    Case(
+        "GET",
+        "console/staff/therapists/",
+        lambda w: "/console/staff/therapists/",
+        pages(200, ("clinic_admin",)),
+        session=True,
+    ),
+    Case(
+        "POST",
+        "console/staff/therapists/",
+        lambda w: "/console/staff/therapists/",
+        pages(400, ("clinic_admin",)),  # an empty form: field errors, nothing created
+        session=True,
+    ),
+    Case(
+        "POST",
+        "console/staff/therapists/<uuid:therapist_id>/deactivate/",
+        lambda w: f"/console/staff/therapists/{TherapistFactory().pk}/deactivate/",
+        pages(302, ("clinic_admin",)),
+        session=True,
+    ),
+    Case(
+        "GET",
+        "console/staff/links/",
+        lambda w: "/console/staff/links/",
+        pages(200, ("clinic_admin",)),
+        session=True,
+    ),
+    Case(
+        "POST",
+        "console/staff/links/",
+        lambda w: "/console/staff/links/",
+        pages(400, ("clinic_admin",)),
+        session=True,
+    ),
+    Case(
+        "GET",
+        "console/staff/feeds/",
+        lambda w: "/console/staff/feeds/",
+        pages(200, ("clinic_admin",)),
+        session=True,
+    ),
+    Case(
+        "POST",
+        "console/staff/feeds/<int:feed_id>/import/",
+        lambda w: f"/console/staff/feeds/{_feed_without_url().pk}/import/",
+        pages(302, ("clinic_admin",)),
+        session=True,
+    ),
+    # Family: the people who granted them something, and exactly the granted sections.
+    Case(
+        "GET",
+        "console/family/",
+        lambda w: "/console/family/",
+        pages(200, FAMILIES),
+        session=True,
+        page_shows=lambda w, name: (
+            set() if name == "family_revoked" else {str(w.personas["patient"].user.pk)}
+        ),
+    ),
+    Case(
+        "GET",
+        "console/family/patients/<uuid:patient_id>/",
+        lambda w: f"/console/family/patients/{w.personas['patient'].user.pk}/",
+        pages(200, ("family_granted", "family"), FAMILIES),
+        session=True,
+        page_shows=lambda w, name: {str(w.personas["patient"].user.pk)},
     ),
 ]
 

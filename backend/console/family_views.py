@@ -14,6 +14,7 @@ from uuid import UUID
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 
 from backend.accounts.models import User
 from backend.consent import policy
@@ -33,6 +34,7 @@ def _scope_labels(scopes: Any) -> list[str]:
     return [Scope(scope).label for scope in sorted(scopes)]
 
 
+@require_GET
 @console_page(FAMILY)
 def home(request: HttpRequest) -> HttpResponse:
     """The patients who share something with this family member now, and what."""
@@ -76,6 +78,7 @@ def _feed(
     )
 
 
+@require_GET
 @console_page(FAMILY)
 def patient(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     """Read-only: exactly the sections this patient granted, and their shared feed."""

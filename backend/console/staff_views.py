@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework import exceptions
 
 from backend.accounts.models import User, normalize_email
@@ -92,6 +92,7 @@ def _therapists_page(
     return render(request, "console/staff/therapists.html", context, status=status)
 
 
+@require_http_methods(["GET", "POST"])
 @sensitive_post_parameters("password")
 @console_page(STAFF)
 def therapists(request: HttpRequest) -> HttpResponse:
@@ -120,8 +121,8 @@ def therapists(request: HttpRequest) -> HttpResponse:
     return _therapists_page(request, form, status=400)
 
 
-@console_page(STAFF)
 @require_POST
+@console_page(STAFF)
 def therapist_deactivate(request: HttpRequest, therapist_id: Any) -> HttpResponse:
     """Close a therapist's account and end their care links (see care.services.therapist_retire)."""
     therapist = get_object_or_404(User, pk=therapist_id, role=User.Role.THERAPIST)
@@ -179,6 +180,7 @@ def _links_page(
     return render(request, "console/staff/links.html", context, status=status)
 
 
+@require_http_methods(["GET", "POST"])
 @console_page(STAFF)
 def links(request: HttpRequest) -> HttpResponse:
     """Care links across the clinic and the invites still open; create an invite, end a link."""
@@ -229,6 +231,7 @@ def _report_summary(feed: MeetingFeed) -> str:
     )
 
 
+@require_GET
 @console_page(STAFF)
 def feeds(request: HttpRequest) -> HttpResponse:
     """The meeting directories the clinic imports, each with its last import and a button."""
@@ -244,8 +247,8 @@ def feeds(request: HttpRequest) -> HttpResponse:
     return render(request, "console/staff/feeds.html", {"nav": "feeds", "rows": rows})
 
 
-@console_page(STAFF)
 @require_POST
+@console_page(STAFF)
 def feed_import(request: HttpRequest, feed_id: int) -> HttpResponse:
     """Import one feed from its URL now, as the admin's action and the scheduler do."""
     feed = get_object_or_404(MeetingFeed, pk=feed_id)

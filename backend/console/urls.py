@@ -1,7 +1,6 @@
 """The console's pages, under /console/."""
 
 from django.urls import path
-from django.views.generic import RedirectView
 
 from backend.console import auth_views, family_views, staff_views, views
 
@@ -25,7 +24,6 @@ urlpatterns = [
     path("homework/", views.homework, name="homework"),
     path("homework/<uuid:homework_id>/review/", views.homework_review, name="homework-review"),
     # Clinic staff
-    path("staff/", RedirectView.as_view(pattern_name="console:staff-therapists"), name="staff"),
     path("staff/therapists/", staff_views.therapists, name="staff-therapists"),
     path(
         "staff/therapists/<uuid:therapist_id>/deactivate/",

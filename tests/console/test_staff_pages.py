@@ -18,7 +18,6 @@ from backend.consent.scopes import Scope
 from backend.meetings import importer
 from backend.meetings.models import Meeting, MeetingFeed
 from tests.console.helpers import console_client, verified_device
-from tests.console.staff_family_matrix import BUILDERS, CASES
 from tests.factories import (
     CareLinkFactory,
     FamilyFactory,
@@ -498,24 +497,3 @@ def test_family_and_therapists_cannot_import_a_feed(feed, serve_feed, family_gra
 
 
 # --- the access matrix of the staff and family pages ---------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("persona", "method", "url_name", "builder", "expected"),
-    CASES,
-    ids=[f"{case[2]}-{case[1]}-{case[0]}" for case in CASES],
-)
-def test_the_staff_and_family_access_matrix_holds(
-    request, patient, persona, method, url_name, builder, expected
-):
-    user = None if persona == "anonymous" else request.getfixturevalue(persona)
-    staff_role = user is not None and user.role in (User.Role.THERAPIST, User.Role.CLINIC_ADMIN)
-    client = console_client(user, verified=staff_role)
-    url = reverse(f"console:{url_name}", kwargs=BUILDERS[builder](patient))
-
-    response = client.get(url) if method == "GET" else client.post(url, {})
-
-    assert response.status_code == expected
-    if expected == 302 and user is None:
-        assert response["Location"].startswith(reverse("console:sign-in"))
-    assert "no-store" in response["Cache-Control"]

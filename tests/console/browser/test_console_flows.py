@@ -218,3 +218,44 @@ def test_sign_in_pages_pass_axe(new_page, demo):
         page.goto("/console/sign-in/")
         assert axe_violations(page) == []
         screenshot(page, "sign-in")
+
+
+def test_a_family_member_sees_only_the_sections_granted(new_page, demo):
+    sam = User.objects.get(email="patient@demo.recovery.test")
+    page = new_page()
+    sign_in(page, "family@demo.recovery.test")
+    look(page, "family-home")
+    page.get_by_role("link", name="Sam").click()
+    # Jordan holds check-ins, counters, meetings and (invited to a family session) the
+    # program: those sections, and nothing of the journal or the questionnaires.
+    for heading in ("Daily check-ins", "Days sober", "Support-group meetings", "Treatment program"):
+        assert page.get_by_role("heading", name=heading).is_visible()
+    for absent in ("Questionnaires", "Cravings, last two weeks", "Craving patterns"):
+        assert page.get_by_role("heading", name=absent).count() == 0
+    assert page.get_by_text("42 CFR part 2 prohibits").is_visible()
+    look(page, "family-patient")
+    cookies = page.context.cookies()
+    audit_both_widths(new_page, "/console/family/", "family-home", cookies)
+    audit_both_widths(new_page, f"/console/family/patients/{sam.pk}/", "family-patient", cookies)
+
+
+def test_clinic_staff_run_therapists_links_and_feeds(new_page, demo):
+    page = new_page()
+    sign_in(page, "admin@demo.recovery.test")
+    assert "/console/two-factor/" in page.url
+    enrol_totp(page)
+    page.get_by_role("link", name="I saved them, go on").click()
+    assert page.url.endswith("/console/staff/therapists/")
+    assert page.get_by_text("Dr. Rivera").first.is_visible()
+    look(page, "staff-therapists")
+    page.get_by_role("link", name="Meeting feeds").click()
+    look(page, "staff-feeds")
+    page.get_by_role("link", name="Care links").click()
+    look(page, "staff-links")
+    cookies = page.context.cookies()
+    for path, name in (
+        ("/console/staff/therapists/", "staff-therapists"),
+        ("/console/staff/links/", "staff-links"),
+        ("/console/staff/feeds/", "staff-feeds"),
+    ):
+        audit_both_widths(new_page, path, name, cookies)
