@@ -51,6 +51,9 @@ seed_failed() { echo "bench: seeding ($1) failed; see above" >&2; exit 2; }
 
 python backend/manage.py migrate --noinput --verbosity 0
 python backend/manage.py createcachetable
+# The console's pages name their static files through the manifest.
+python scripts/fetch_assets.py >/dev/null
+python backend/manage.py collectstatic --noinput --verbosity 0
 token="$(python bench/seed.py)" || seed_failed "the bench user"
 # The insights scenario reads a second patient's 10,000 entries; seeded only when it runs.
 insights_token=""

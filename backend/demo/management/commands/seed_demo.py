@@ -87,6 +87,21 @@ def _seed_journal(patient: User) -> None:
     journal.counter_create(
         patient=patient, substance="alcohol", start_date=today - timedelta(days=40)
     )
+    # Daily check-ins until four days ago (one missed): Sam has gone quiet since, which the
+    # care team's caseload flags.
+    for day in range(16, 3, -1):
+        if day == 9:
+            continue
+        journal.checkin_create(
+            patient=patient,
+            checkin_id=uuid.uuid4(),
+            data={
+                "local_date": today - timedelta(days=day),
+                "mood": rng.randint(-1, 3),
+                "peak_craving": rng.randint(1, 7),
+                "used_today": False,
+            },
+        )
 
 
 def _seed_sharing(patient: User, therapist: User, family: User) -> None:
