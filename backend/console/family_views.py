@@ -51,11 +51,6 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "console/family/home.html", context)
 
 
-def _log_as(item: FeedItem) -> tuple[str, str]:
-    # As the API's feed logs a record: by the id its patient knows it by (``record_id``).
-    return item.kind, str(item.record_id)  # type: ignore[attr-defined]
-
-
 def _feed(
     request: HttpRequest, viewer: User, patient: User, *, now: datetime, held: policy.Held
 ) -> list[FeedItem] | None:
@@ -74,7 +69,7 @@ def _feed(
         records=items,
         now=now,
         held=held,
-        log_as=_log_as,
+        log_as=sharing_selectors.feed_log_as,
     )
 
 
@@ -84,12 +79,8 @@ def patient(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     """Read-only: exactly the sections this patient granted, and their shared feed."""
     viewer: User = request.user  # type: ignore[assignment]
     now = timezone.now()
-    summary, held = summaries.patient_summary_get(viewer=viewer, patient_id=patient_id, now=now)
-    policy.disclose(
-        request=request,
-        viewer=viewer,
-        held=held,
-        items=summaries.summary_disclosures([summary]),
+    summary, held = summaries.patient_summary_disclosed(
+        request=request, viewer=viewer, patient_id=patient_id, now=now
     )
     person = summary["patient"]
     feed = _feed(request, viewer, person, now=now, held=held)

@@ -169,14 +169,8 @@ def _plan(request: HttpRequest, patient_id: UUID, *, now) -> dict | None:
 def _patient_context(request: HttpRequest, patient_id: UUID, *, days: int) -> dict[str, Any]:
     """Everything the patient page shows, each section only under a consent in force."""
     now = timezone.now()
-    summary, held = summaries.patient_summary_get(
-        viewer=request.user, patient_id=patient_id, now=now, insights_days=days
-    )
-    policy.disclose(
-        request=request,
-        viewer=request.user,
-        held=held,
-        items=summaries.summary_disclosures([summary]),
+    summary, held = summaries.patient_summary_disclosed(
+        request=request, viewer=request.user, patient_id=patient_id, now=now, insights_days=days
     )
     patient = summary["patient"]
     sections = summaries.sections_shown(held[patient.pk])
@@ -326,7 +320,7 @@ def feed(request: HttpRequest) -> HttpResponse:
         records=list(page),
         now=now,
         held=held,
-        log_as=lambda item: (item.kind, str(item.record_id)),
+        log_as=sharing_selectors.feed_log_as,
     )
     context = {
         "nav": "feed",

@@ -28,6 +28,12 @@ def _record_id(item: str = "") -> Coalesce:
     )
 
 
+def feed_log_as(item: FeedItem) -> tuple[str, str]:
+    """How the disclosure log names a feed item: its kind, and the id its patient knows it by
+    (``record_id``, see feed_for)."""
+    return item.kind, str(item.record_id)  # type: ignore[attr-defined]
+
+
 def feed_for(
     viewer: User, *, now: datetime | None = None, held: policy.Held | None = None
 ) -> QuerySet[FeedItem]:

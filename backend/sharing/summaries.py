@@ -502,6 +502,22 @@ def patient_summary_get(
     return summary, held
 
 
+def patient_summary_disclosed(
+    *,
+    request: Any,
+    viewer: User,
+    patient_id: UUID,
+    now: datetime,
+    insights_days: int = INSIGHTS_DAYS,
+) -> tuple[dict, policy.Held]:
+    """patient_summary_get, with what the summary shows written to the disclosure log."""
+    summary, held = patient_summary_get(
+        viewer=viewer, patient_id=patient_id, now=now, insights_days=insights_days
+    )
+    policy.disclose(request=request, viewer=viewer, held=held, items=summary_disclosures([summary]))
+    return summary, held
+
+
 def patients_flagged(viewer: User, flag: str, *, now: datetime) -> list[UUID]:
     """Ids of the patients granting the viewer something whose ``flag`` is raised now.
 

@@ -42,14 +42,8 @@ class PatientSummaryView(DisclosesRecords, APIView):
     )
     def get(self, request, patient_id):
         now = timezone.now()
-        summary, held = summaries.patient_summary_get(
-            viewer=request.user, patient_id=patient_id, now=now
-        )
-        policy.disclose(
-            request=request,
-            viewer=request.user,
-            held=held,
-            items=summaries.summary_disclosures([summary]),
+        summary, _held = summaries.patient_summary_disclosed(
+            request=request, viewer=request.user, patient_id=patient_id, now=now
         )
         return Response(SharedPatientSummarySerializer(summary).data)
 

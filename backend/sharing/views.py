@@ -40,11 +40,6 @@ class FeedFilter(filters.FilterSet):
         return queryset.exclude(pk__in=mine)
 
 
-def _log_as(item: FeedItem) -> tuple[str, str]:
-    # The log names a record as its patient knows it (``record_id``, see feed_for).
-    return item.kind, str(item.record_id)
-
-
 class FeedView(DisclosesRecords, generics.ListAPIView):
     """What the patients who granted you access shared, newest first; crisis alerts are urgent."""
 
@@ -69,7 +64,7 @@ class FeedView(DisclosesRecords, generics.ListAPIView):
             records=page,
             now=self.now,
             held=self.held,
-            log_as=_log_as,
+            log_as=selectors.feed_log_as,
         )
         return self.get_paginated_response(self.get_serializer(shown, many=True).data)
 
@@ -107,7 +102,7 @@ class FeedReviewView(DisclosesRecords, APIView):
             records=[item] if item else [],
             now=now,
             held=held,
-            log_as=_log_as,
+            log_as=selectors.feed_log_as,
         )
         if not shown:
             raise NotFound()  # revoked while this request ran
