@@ -7,7 +7,7 @@ orders a caseload by who needs attention first and shapes figures for the page.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -35,6 +35,7 @@ ATTENTION = (
 )
 
 SPARK_WIDTH, SPARK_HEIGHT, SPARK_MAX = 120, 28, 10
+UNREAD_DAYS = 30
 
 
 @dataclass
@@ -99,12 +100,18 @@ def caseload_patients(viewer: User, *, now: datetime) -> list[User]:
 
 
 def _feed_counts(viewer: User, ids: list[UUID], *, now: datetime) -> dict[UUID, dict[str, int]]:
-    """patient id -> unread shared items and unread crisis alerts; one query."""
+    """patient id -> unread shared items and unread crisis alerts of the last UNREAD_DAYS;
+    one query.
+
+    A triage count: older items stay in the feed, unread, but counting a year of a whole
+    caseload's shares on every caseload load read every row of it (the feed index on
+    patient and time keeps this to the window).
+    """
     held = policy.scopes_held(viewer, ids, now=now, scopes=FEED_SCOPES)
     mine = FeedReview.objects.filter(reviewer=viewer).values("item_id")
     rows = (
         policy.readable(viewer, FEED_ITEM, now=now, held=held)
-        .filter(patient_id__in=ids)
+        .filter(patient_id__in=ids, at__gte=now - timedelta(days=UNREAD_DAYS))
         .exclude(pk__in=mine)
         .values("patient_id")
         .annotate(
