@@ -1,11 +1,13 @@
 """Reads of the program, always with the viewer, through backend.consent.policy."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -182,12 +184,55 @@ def treats(viewer: User, patient: User) -> bool:
 
 
 @dataclass(frozen=True)
+class HomeworkDone:
+    """Homework due within an enrolment's dates: how much is done (submitted or reviewed)
+    of what was assigned, over the homework the viewer may see (``counted``: "all", or
+    "assigned_by_you" for a therapist who sees only what they assigned)."""
+
+    done: int
+    assigned: int
+    counted: str
+
+
+@dataclass(frozen=True)
 class Progress:
     week: int
     weeks: int
     scheduled: int
     attended: int
     missed_in_a_row: int
+    homework: HomeworkDone | None = None
+
+
+# Homework is a record app beside the program, which may not read it: a layer above both
+# (backend.sharing, in its AppConfig.ready) registers how to count it through the gate.
+# counter(request=, viewer=, patient_id=, first=, last=, now=) -> HomeworkDone, or None
+# when the viewer sees none of the patient's homework.
+HomeworkCounter = Callable[..., HomeworkDone | None]
+_homework_counters: list[HomeworkCounter] = []
+
+
+def homework_counter_register(counter: HomeworkCounter) -> None:
+    if counter not in _homework_counters:
+        _homework_counters.append(counter)
+
+
+def homework_done(
+    *, request: HttpRequest, viewer: User, enrolment: Enrolment, now: datetime
+) -> HomeworkDone | None:
+    """Homework due from the enrolment's start to its end (or planned end), as the viewer
+    may see it; None when no counter is registered or the viewer sees none of it."""
+    last: date = enrolment.ended_on or enrolment.planned_end
+    for counter in _homework_counters:
+        return counter(
+            request=request,
+            viewer=viewer,
+            patient_id=enrolment.patient_id,
+            first=enrolment.starts_on,
+            last=last,
+            now=now,
+        )
+    return None
 
 
 def _past_expected(enrolment: Enrolment, now: datetime) -> QuerySet[Session]:
@@ -202,17 +247,26 @@ def _past_expected(enrolment: Enrolment, now: datetime) -> QuerySet[Session]:
     )
 
 
-def _progress(enrolment: Enrolment, *, scheduled: int, now: datetime) -> Progress:
+def _progress(
+    enrolment: Enrolment, *, scheduled: int, now: datetime, homework: HomeworkDone | None = None
+) -> Progress:
     today = local_today(enrolment.program, now)
     weeks = (enrolment.planned_end - enrolment.starts_on).days // 7 + 1
     week = min(max((today - enrolment.starts_on).days // 7 + 1, 0), weeks)
-    return Progress(week, weeks, scheduled, enrolment.attended_count, enrolment.missed_in_a_row)
+    return Progress(
+        week, weeks, scheduled, enrolment.attended_count, enrolment.missed_in_a_row, homework
+    )
 
 
-def enrolment_progress(enrolment: Enrolment, *, now: datetime | None = None) -> Progress:
-    """Week N of M, sessions attended of those held so far, and missed sessions in a row."""
+def enrolment_progress(
+    enrolment: Enrolment, *, now: datetime | None = None, homework: HomeworkDone | None = None
+) -> Progress:
+    """Week N of M, sessions attended of those held so far, missed sessions in a row, and
+    the homework done of assigned (``homework_done``) when the caller counted it."""
     now = now or timezone.now()
-    return _progress(enrolment, scheduled=_past_expected(enrolment, now).count(), now=now)
+    return _progress(
+        enrolment, scheduled=_past_expected(enrolment, now).count(), now=now, homework=homework
+    )
 
 
 MISSED_FLAG = 2

@@ -187,12 +187,28 @@ class EnrolmentSerializer(serializers.Serializer):
     status = serializers.CharField()
 
 
+class HomeworkDoneSerializer(serializers.Serializer):
+    done = serializers.IntegerField(help_text="Submitted or reviewed.")
+    assigned = serializers.IntegerField(help_text="Due within the enrolment's dates.")
+    counted = serializers.ChoiceField(
+        choices=["all", "assigned_by_you"],
+        help_text=(
+            "`all` for the patient and holders of the `homework` scope; `assigned_by_you` for "
+            "a therapist who sees only the homework they assigned."
+        ),
+    )
+
+
 class ProgressSerializer(serializers.Serializer):
     week = serializers.IntegerField()
     weeks = serializers.IntegerField()
     scheduled = serializers.IntegerField()
     attended = serializers.IntegerField()
     missed_in_a_row = serializers.IntegerField()
+    homework = HomeworkDoneSerializer(
+        allow_null=True,
+        help_text="Homework due within the enrolment's dates; null when you see none of it.",
+    )
 
 
 class EnrolmentDetailSerializer(EnrolmentSerializer):

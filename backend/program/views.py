@@ -392,7 +392,10 @@ def _enrolment_body(request, enrolment_id, *, now) -> dict:
     enrolment = selectors.enrolment_get(viewer=request.user, enrolment_id=enrolment_id)
     if not _enrolments_shown(request, [enrolment], now=now):
         raise NotFound()
-    progress = selectors.enrolment_progress(enrolment, now=now)
+    homework = selectors.homework_done(
+        request=request, viewer=request.user, enrolment=enrolment, now=now
+    )
+    progress = selectors.enrolment_progress(enrolment, now=now, homework=homework)
     return EnrolmentDetailSerializer(
         enrolment, context={"request": request, "progress": progress}
     ).data
@@ -455,7 +458,11 @@ class EnrolmentDetailView(DisclosesRecordsToOthers, APIView):
 
     @extend_schema(
         summary="One enrolment with its history and progress",
-        description="Progress: week N of M, sessions attended of those held, missed in a row.",
+        description=(
+            "Progress: week N of M, sessions attended of those held, missed in a row, and "
+            "homework done (submitted or reviewed) of that due within the enrolment's dates, "
+            "counted over the homework you may see."
+        ),
         responses=EnrolmentDetailSerializer,
     )
     def get(self, request, enrolment_id):

@@ -408,6 +408,7 @@ def test_two_missed_sessions_in_a_row_raise_the_flag_and_progress_counts(program
             "scheduled": 3,
             "attended": 1,
             "missed_in_a_row": 2,
+            "homework": {"done": 0, "assigned": 0, "counted": "assigned_by_you"},
         }
         sheet = client.get(f"/api/v1/program/sessions/{sessions[1].pk}/attendance/").json()
         assert [row["attendance"]["status"] for row in sheet["results"]] == ["absent"]
