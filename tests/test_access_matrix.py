@@ -1089,16 +1089,18 @@ CASES = [
         "GET",
         "api/v1/program/enrolments/",
         lambda w: "/api/v1/program/enrolments/",
-        roles(200, CONSENT_PARTIES),
+        roles(200, (*CONSENT_PARTIES, "clinic_admin")),
     ),
     Case(
         "POST",
         "api/v1/program/enrolments/",
         lambda w: "/api/v1/program/enrolments/",
-        roles(404, THERAPISTS, linked_therapist=201),
+        # A therapist of the program on the enrolee's care team, or clinic staff (intake).
+        roles(404, THERAPISTS, linked_therapist=201, clinic_admin=201),
         lambda w, p: {
             "patient": str(w.objects["enrolee"].pk),
             "program": str(w.objects["program"].pk),
+            "primary_therapist": str(w.personas["linked_therapist"].user.pk),
             "starts_on": str(w.objects["today"]),
         },
     ),
@@ -1106,7 +1108,10 @@ CASES = [
         "GET",
         "api/v1/program/enrolments/<uuid:enrolment_id>/",
         lambda w: f"/api/v1/program/enrolments/{w.objects['enrolment'].pk}/",
-        only(200, ("patient", "linked_therapist", "granted_therapist"), CONSENT_PARTIES),
+        {
+            **only(200, ("patient", "linked_therapist", "granted_therapist"), CONSENT_PARTIES),
+            "clinic_admin": 200,
+        },
     ),
     Case(
         "POST",
@@ -1546,7 +1551,10 @@ SHOWS: dict[str, Shows] = {
     "POST api/v1/program/sessions/<uuid:session_id>/attendance/": the("program_attendance"),
     "POST api/v1/program/sessions/<uuid:session_id>/check-in/": created(),
     "GET api/v1/program/enrolments/": page(
-        patient=("enrolment",), linked_therapist=("enrolment",), granted_therapist=("enrolment",)
+        patient=("enrolment",),
+        linked_therapist=("enrolment",),
+        granted_therapist=("enrolment",),
+        clinic_admin=("enrolment",),
     ),
     "POST api/v1/program/enrolments/": created(),
     "GET api/v1/program/enrolments/<uuid:enrolment_id>/": the("enrolment"),

@@ -161,7 +161,9 @@ class SessionRangeSerializer(StrictSerializer):
 class EnrolSerializer(StrictSerializer):
     patient = ReferenceField()
     program = ReferenceField()
-    primary_therapist = ReferenceField(required=False, help_text="Default: you.")
+    primary_therapist = ReferenceField(
+        required=False, help_text="Default for a therapist: you. Clinic staff name one."
+    )
     starts_on = BoundedDateField()
     planned_end = BoundedDateField(required=False)
 

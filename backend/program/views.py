@@ -77,6 +77,15 @@ class RecordAccess(ReadWriteRoles):
     write_message = "Only therapists do this."
 
 
+class EnrolmentAccess(RecordAccess):
+    """Clinic staff also enrol, and read the enrolments they run (the gate decides which)."""
+
+    message = "Only patients, the people they share with and clinic staff see this."
+    readers = (*RecordAccess.readers, Role.CLINIC_ADMIN)
+    writers = (Role.THERAPIST, Role.CLINIC_ADMIN)
+    write_message = "Only therapists and clinic staff enrol."
+
+
 def _user(pk, role: str) -> User:
     user = User.objects.filter(pk=pk, role=role, is_active=True).first()
     if user is None:
@@ -403,9 +412,10 @@ def _enrolment_body(request, enrolment_id, *, now) -> dict:
 
 @extend_schema(tags=["program"])
 class EnrolmentListView(DisclosesRecordsToOthers, generics.ListAPIView):
-    """Enrolments you may see: your own; your program's patients; a `program` scope's."""
+    """Enrolments you may see: your own; your program's patients; a `program` scope's;
+    every enrolment for clinic staff."""
 
-    permission_classes = [RecordAccess]
+    permission_classes = [EnrolmentAccess]
     serializer_class = EnrolmentSerializer
     pagination_class = NoticeToOthersPagination
     filter_backends: list = []
@@ -422,9 +432,11 @@ class EnrolmentListView(DisclosesRecordsToOthers, generics.ListAPIView):
     @extend_schema(
         summary="Enrol a patient in a program",
         description=(
-            "A therapist on the program's staff and on the patient's care team. One program at "
-            "a time (400 naming the current one). The primary therapist (default: you) joins the "
-            "care team. The planned end defaults to the program's planned weeks."
+            "A therapist on the program's staff and on the patient's care team, or clinic "
+            "staff (any patient: the program's intake). One program at a time (400 naming the "
+            "current one). The primary therapist (default for a therapist: you; clinic staff "
+            "name one) is on the program's staff and joins the care team. The planned end "
+            "defaults to the program's planned weeks."
         ),
         request=EnrolSerializer,
         responses={201: EnrolmentDetailSerializer},
@@ -441,6 +453,10 @@ class EnrolmentListView(DisclosesRecordsToOthers, generics.ListAPIView):
         primary = request.user
         if "primary_therapist" in data:
             primary = _user(data["primary_therapist"], Role.THERAPIST)
+        elif request.user.role != Role.THERAPIST:
+            raise ValidationError(
+                {"primary_therapist": ["Name the primary therapist, from the program's staff."]}
+            )
         enrolment = services.enrol(
             by=request.user,
             patient=patient,
@@ -454,7 +470,7 @@ class EnrolmentListView(DisclosesRecordsToOthers, generics.ListAPIView):
 
 @extend_schema(tags=["program"])
 class EnrolmentDetailView(DisclosesRecordsToOthers, APIView):
-    permission_classes = [RecordAccess]
+    permission_classes = [EnrolmentAccess]
 
     @extend_schema(
         summary="One enrolment with its history and progress",

@@ -6,6 +6,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from backend.care.selectors import is_linked_pair
+from backend.disclosure.models import DisclosureLog
 from backend.program import selectors, services
 from backend.program.models import Attendance, Enrolment, Session
 from backend.program.signals import patient_enrolled
@@ -282,9 +284,69 @@ def test_the_primary_therapist_joins_the_care_team(program, therapist):
     body = response.json()
     assert body["primary_therapist"]["id"] == str(colleague.pk)
     assert [row["what"] for row in body["history"]] == ["enrolled"]
-    from backend.care.selectors import is_linked_pair  # noqa: PLC0415
-
     assert is_linked_pair(patient, colleague)
+
+
+def test_clinic_staff_enrol_a_patient_with_no_care_team_and_see_the_enrolment(
+    program, therapist, admin_client, clinic_admin
+):
+    patient = PatientFactory()  # intake: no therapist yet
+    response = admin_client.post(
+        "/api/v1/program/enrolments/",
+        {
+            "patient": str(patient.pk),
+            "program": str(program.pk),
+            "primary_therapist": str(therapist.pk),
+            "starts_on": "2027-03-01",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["primary_therapist"]["id"] == str(therapist.pk)
+    assert [(row["what"], row["by"]) for row in body["history"]] == [
+        ("enrolled", str(clinic_admin.pk))
+    ]
+    # Clinic staff see no homework (nor attendance): the progress shows no homework count.
+    assert body["progress"]["homework"] is None
+    assert is_linked_pair(patient, therapist)
+    listed = admin_client.get("/api/v1/program/enrolments/").json()["results"]
+    assert [row["id"] for row in listed] == [body["id"]]
+    # Their reads are logged, without a grant, under their role.
+    assert set(
+        DisclosureLog.objects.filter(viewer=clinic_admin).values_list("kind", "viewer_role")
+    ) == {("program_enrolment", "clinic_admin")}
+    assert admin_client.get("/api/v1/program/attendance/").status_code == 403
+
+
+def test_clinic_staff_name_the_primary_therapist_from_the_programs_staff(program, admin_client):
+    patient = PatientFactory()
+    body = {"patient": str(patient.pk), "program": str(program.pk), "starts_on": "2027-03-01"}
+    response = admin_client.post("/api/v1/program/enrolments/", body, format="json")
+    assert_problem(response, 400)
+    assert response.json()["errors"][0]["field"] == "primary_therapist"
+    outsider = TherapistFactory()
+    response = admin_client.post(
+        "/api/v1/program/enrolments/",
+        {**body, "primary_therapist": str(outsider.pk)},
+        format="json",
+    )
+    assert_problem(response, 400)
+    assert response.json()["errors"][0]["field"] == "primary_therapist"
+    assert not Enrolment.objects.exists()
+    assert not is_linked_pair(patient, outsider)
+
+
+def test_clinic_staff_do_not_end_an_enrolment(program, therapist, admin_client):
+    enrolment = _enrolled(program, therapist)
+    response = admin_client.post(
+        f"/api/v1/program/enrolments/{enrolment.pk}/status/",
+        {"status": "discharged", "reason": "Moved away"},
+        format="json",
+    )
+    assert_problem(response, 403)
+    enrolment.refresh_from_db()
+    assert enrolment.status == "active"
 
 
 def test_an_enrolment_cannot_complete_before_it_starts(therapist):
