@@ -1016,6 +1016,47 @@ CASES = [
         },
     ),
     Case(
+        "PATCH",
+        "api/v1/program/programs/<uuid:program_id>/",
+        lambda w: f"/api/v1/program/programs/{w.objects['program'].pk}/",
+        roles(200, ("clinic_admin",)),
+        lambda w, p: {"name": "Evening IOP, renamed", "planned_weeks": 10},
+    ),
+    Case(
+        "POST",
+        "api/v1/program/programs/<uuid:program_id>/staff/",
+        lambda w: f"/api/v1/program/programs/{w.objects['program'].pk}/staff/",
+        roles(200, ("clinic_admin",)),
+        lambda w, p: {"therapists": [str(w.objects["program_newcomer"].pk)]},
+    ),
+    Case(
+        "DELETE",
+        "api/v1/program/programs/<uuid:program_id>/staff/<uuid:therapist_id>/",
+        lambda w: (
+            f"/api/v1/program/programs/{w.objects['program'].pk}/staff/"
+            f"{w.objects['program_leaver'].pk}/"
+        ),
+        roles(200, ("clinic_admin",)),
+    ),
+    Case(
+        "PATCH",
+        "api/v1/program/programs/<uuid:program_id>/slots/<uuid:slot_id>/",
+        lambda w: (
+            f"/api/v1/program/programs/{w.objects['program'].pk}/slots/{w.objects['slot'].pk}/"
+        ),
+        roles(200, ("clinic_admin",)),
+        lambda w, p: {"title": "Relapse prevention", "place": "Room 2"},
+    ),
+    Case(
+        "POST",
+        "api/v1/program/programs/<uuid:program_id>/slots/<uuid:slot_id>/end/",
+        lambda w: (
+            f"/api/v1/program/programs/{w.objects['program'].pk}/slots/{w.objects['slot'].pk}/end/"
+        ),
+        roles(200, ("clinic_admin",)),
+        lambda w, p: {"reason": "Merged with the day group"},
+    ),
+    Case(
         "POST",
         "api/v1/program/programs/<uuid:program_id>/slots/",
         lambda w: f"/api/v1/program/programs/{w.objects['program'].pk}/slots/",
@@ -1535,6 +1576,11 @@ SHOWS: dict[str, Shows] = {
     ),
     "POST api/v1/program/programs/": created(),
     "GET api/v1/program/programs/<uuid:program_id>/": the("program"),
+    "PATCH api/v1/program/programs/<uuid:program_id>/": the("program"),
+    "POST api/v1/program/programs/<uuid:program_id>/staff/": the("program"),
+    "DELETE api/v1/program/programs/<uuid:program_id>/staff/<uuid:therapist_id>/": the("program"),
+    "PATCH api/v1/program/programs/<uuid:program_id>/slots/<uuid:slot_id>/": the("slot"),
+    "POST api/v1/program/programs/<uuid:program_id>/slots/<uuid:slot_id>/end/": the("slot"),
     "POST api/v1/program/programs/<uuid:program_id>/slots/": created(),
     "GET api/v1/program/programs/<uuid:program_id>/sessions/": page("sessions"),
     "POST api/v1/program/programs/<uuid:program_id>/sessions/": created(),
@@ -1730,8 +1776,12 @@ def _program_world(world: World) -> None:
     today = world.objects["today"]
     colleague = TherapistFactory()
     world.objects["program_colleague"] = colleague
+    # On the staff and running nothing (clinic staff take them off), and not yet on it.
+    world.objects["program_leaver"] = TherapistFactory()
+    world.objects["program_newcomer"] = TherapistFactory()
     program = program_make(
-        therapists=[therapist, colleague], starts_on=today - datetime.timedelta(days=14)
+        therapists=[therapist, colleague, world.objects["program_leaver"]],
+        starts_on=today - datetime.timedelta(days=14),
     )
     world.objects["program"] = program
     slot = program_services.slot_add(
@@ -1745,6 +1795,7 @@ def _program_world(world: World) -> None:
             "therapist": therapist,
         },
     )
+    world.objects["slot"] = slot
     sessions = list(Session.objects.filter(slot=slot).order_by("starts_at"))
     world.objects["past_session"], world.objects["future_session"] = sessions[0], sessions[-1]
     # Open for check-in now: started a minute ago (earlier late at night, to end that day).

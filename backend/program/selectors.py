@@ -30,6 +30,7 @@ from backend.program.models import (
     Program,
     Session,
     SessionInvite,
+    Slot,
 )
 
 # --- programs and their timetable ---------------------------------------------------------
@@ -50,6 +51,13 @@ def programs_for(viewer: User) -> QuerySet[Program]:
 
 def program_get(*, viewer: User, program_id: UUID) -> Program:
     return get_object_or_404(programs_for(viewer).prefetch_related("slots", "staff"), pk=program_id)
+
+
+def slot_get(*, program: Program, slot_id: UUID) -> Slot:
+    """A line of the program's timetable (the program already read through programs_for)."""
+    return get_object_or_404(
+        Slot.objects.select_related("therapist", "patient"), pk=slot_id, program=program
+    )
 
 
 def program_sessions(

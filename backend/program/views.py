@@ -41,17 +41,25 @@ from backend.program.serializers import (
     MarkSerializer,
     PatientSessionSerializer,
     PlannedEndWriteSerializer,
+    ProgramChangeSerializer,
     ProgramSerializer,
+    ProgramUpdateSerializer,
     ProgramWriteSerializer,
     SessionAttendanceQuerySerializer,
     SessionAttendanceSerializer,
     SessionRangeSerializer,
     SessionSerializer,
     SheetRowSerializer,
+    SlotChangeSerializer,
+    SlotEndedSerializer,
+    SlotEndSerializer,
     SlotSerializer,
+    SlotUpdateSerializer,
     SlotWriteSerializer,
+    StaffAddSerializer,
     StatusWriteSerializer,
 )
+from backend.program.services import Regenerated
 
 Role = User.Role
 ClinicStaff = role_permission(Role.CLINIC_ADMIN, message="Only clinic staff run programs.")
@@ -93,9 +101,12 @@ def _user(pk, role: str) -> User:
     return user
 
 
-def _program_body(program: Program) -> dict:
+def _program_body(program: Program, *, sessions: Regenerated | None = None) -> dict:
     program = Program.objects.prefetch_related("slots", "staff").get(pk=program.pk)
-    return ProgramSerializer(program).data
+    if sessions is None:
+        return ProgramSerializer(program).data
+    program.sessions_changed = sessions  # type: ignore[attr-defined]
+    return ProgramChangeSerializer(program).data
 
 
 @extend_schema(tags=["program"])
@@ -140,6 +151,67 @@ class ProgramDetailView(APIView):
             _program_body(selectors.program_get(viewer=request.user, program_id=program_id))
         )
 
+    @extend_schema(
+        summary="Change a program",
+        description=(
+            "Clinic staff: name, level of care, planned weeks (for enrolments made from now on), "
+            "the check-in window, the clinic's time zone. A new zone moves the sessions still to "
+            "come without attendance to the same wall-clock time in it; past sessions and those "
+            "with attendance stay. A clash this makes for a therapist: 400 on `time_zone`, "
+            "nothing changed."
+        ),
+        request=ProgramUpdateSerializer,
+        responses=ProgramChangeSerializer,
+    )
+    def patch(self, request, program_id):
+        program = selectors.program_get(viewer=request.user, program_id=program_id)
+        serializer = ProgramUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        program, sessions = services.program_update(
+            program=program, data=dict(serializer.validated_data)
+        )
+        return Response(_program_body(program, sessions=sessions))
+
+
+@extend_schema(tags=["program"])
+class StaffView(APIView):
+    permission_classes = [ClinicStaff]
+
+    @extend_schema(
+        summary="Add therapists to a program's staff",
+        description="Active therapists only (400 naming `therapists`); one already on it stays.",
+        request=StaffAddSerializer,
+        responses=ProgramSerializer,
+    )
+    def post(self, request, program_id):
+        program = selectors.program_get(viewer=request.user, program_id=program_id)
+        serializer = StaffAddSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.program_staff_add(
+            program=program, therapist_ids=serializer.validated_data["therapists"]
+        )
+        return Response(_program_body(program))
+
+
+@extend_schema(tags=["program"])
+class StaffMemberView(APIView):
+    permission_classes = [ClinicStaff]
+
+    @extend_schema(
+        summary="Take a therapist off a program's staff",
+        description=(
+            "They no longer see its records. Refused (400 on `therapist`) while they run a "
+            "timetable line or a session still to come, or are the primary therapist of an "
+            "active enrolment: hand those over first. Not on the staff: 404."
+        ),
+        request=None,
+        responses=ProgramSerializer,
+    )
+    def delete(self, request, program_id, therapist_id):
+        program = selectors.program_get(viewer=request.user, program_id=program_id)
+        services.program_staff_remove(program=program, therapist_id=therapist_id)
+        return Response(_program_body(program))
+
 
 @extend_schema(tags=["program"])
 class SlotCreateView(APIView):
@@ -167,6 +239,61 @@ class SlotCreateView(APIView):
             data["patient"] = _user(data["patient"], Role.PATIENT)
         slot = services.slot_add(program=program, data=data)
         return Response(SlotSerializer(slot).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["program"])
+class SlotDetailView(APIView):
+    permission_classes = [ClinicStaff]
+
+    @extend_schema(
+        summary="Change a line of the timetable",
+        description=(
+            "Title, weekday, wall-clock start, duration, therapist (from the program's staff), "
+            "place or telehealth link. Its sessions still to come follow: a session keeps its "
+            "row (and invitations) when its date stays, moves with the weekday, and a holiday "
+            "stays off. Past sessions and those with attendance marked (an excused absence) are "
+            "left as they were. A clash with another session of the therapist, a session past "
+            "midnight: 400, nothing changed. A line that ended: 409."
+        ),
+        request=SlotUpdateSerializer,
+        responses=SlotChangeSerializer,
+    )
+    def patch(self, request, program_id, slot_id):
+        program = selectors.program_get(viewer=request.user, program_id=program_id)
+        slot = selectors.slot_get(program=program, slot_id=slot_id)
+        serializer = SlotUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        if "therapist" in data:
+            data["therapist"] = _user(data["therapist"], Role.THERAPIST)
+        slot, sessions = services.slot_update(program=program, slot=slot, data=data)
+        slot.sessions_changed = sessions  # type: ignore[attr-defined]
+        return Response(SlotChangeSerializer(slot).data)
+
+
+@extend_schema(tags=["program"])
+class SlotEndView(APIView):
+    permission_classes = [ClinicStaff]
+
+    @extend_schema(
+        summary="End a line of the timetable",
+        description=(
+            "After `last_day` (default today on the program's clock; not past, within the "
+            "program and the line) the line runs no more: its sessions after that day are "
+            "cancelled (with `reason`), and attendance marked on them no longer counts. A line "
+            "that ended: 409."
+        ),
+        request=SlotEndSerializer,
+        responses=SlotEndedSerializer,
+    )
+    def post(self, request, program_id, slot_id):
+        program = selectors.program_get(viewer=request.user, program_id=program_id)
+        slot = selectors.slot_get(program=program, slot_id=slot_id)
+        serializer = SlotEndSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        slot, cancelled = services.slot_end(program=program, slot=slot, **serializer.validated_data)
+        slot.cancelled = cancelled  # type: ignore[attr-defined]
+        return Response(SlotEndedSerializer(slot).data)
 
 
 def _range(request) -> dict:
