@@ -4,6 +4,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import time_machine
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from backend.care.selectors import is_linked_pair
@@ -20,7 +22,7 @@ from tests.factories import (
     grant_for,
     program_make,
 )
-from tests.helpers import assert_problem, client_for
+from tests.helpers import assert_problem, client_for, requires_postgres
 
 pytestmark = pytest.mark.django_db
 
@@ -101,6 +103,42 @@ def test_a_rolling_program_makes_sessions_only_to_its_horizon(therapist):
     later = START + timedelta(weeks=20)
     assert services.programs_extend(today=later) > 0
     assert Session.objects.filter(slot=slot).order_by("-local_date").first().local_date > last
+
+
+def test_sessions_made_by_the_sweep_read_back_as_the_timetable_says(therapist):
+    program = program_make(therapists=[therapist], starts_on=START)
+    patient = PatientFactory()
+    slot = _slot(
+        program,
+        therapist,
+        kind="individual",
+        title="Individual",
+        patient=patient,
+        place="Room 3",
+        telehealth_url="https://video.example.test/r/3",
+    )
+    # Made to 24 May (12 weeks ahead); the sweep on 19 July makes them to 11 October.
+    made = services.programs_extend(today=START + timedelta(weeks=20))
+    assert made == 20
+    session = Session.objects.get(slot=slot, local_date=date(2027, 7, 12))
+    assert (session.starts_at, session.ends_at) == (
+        datetime(2027, 7, 12, 22, 0, tzinfo=UTC),  # 18:00 EDT
+        datetime(2027, 7, 12, 23, 30, tzinfo=UTC),
+    )
+    assert (session.program_id, session.therapist_id, session.patient_id) == (
+        program.pk,
+        therapist.pk,
+        patient.pk,
+    )
+    assert (session.kind, session.title, session.place, session.status) == (
+        "individual",
+        "Individual",
+        "Room 3",
+        "scheduled",
+    )
+    assert session.telehealth_url == "https://video.example.test/r/3"
+    assert session.cancel_reason == ""
+    assert Session.objects.filter(slot=slot).values("id").distinct().count() == 13 + 20
 
 
 def test_a_cancelled_session_stays_cancelled_when_sessions_are_made_again(program, therapist):
@@ -622,3 +660,19 @@ def test_a_bad_program_is_a_400_naming_the_field(admin_client, therapist, change
     response = admin_client.post("/api/v1/program/programs/", body, format="json")
     assert_problem(response, 400)
     assert field in {e["field"] for e in response.json()["errors"]}
+
+
+@requires_postgres("the commit of derived rows need not wait for the disk there")
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_commits_without_waiting_for_the_disk_only_in_its_own_transaction(therapist):
+    program = program_make(therapists=[therapist], starts_on=START)
+    _slot(program, therapist)
+    later = START + timedelta(weeks=20)
+    with CaptureQueriesContext(connection) as own:
+        assert services.programs_extend(today=later) == 20
+    assert any("synchronous_commit" in q["sql"] for q in own.captured_queries)
+    # Inside a caller's transaction (a new slot's), the caller's commit is left as it is.
+    with CaptureQueriesContext(connection) as inside, transaction.atomic():
+        services.sessions_generate(program=program, until=later + timedelta(weeks=16))
+    assert not any("synchronous_commit" in q["sql"] for q in inside.captured_queries)
+    assert Session.objects.filter(program=program).count() == 13 + 20 + 4
