@@ -166,17 +166,20 @@ def sheet_enrolments(session: Session) -> QuerySet[Enrolment]:
     )
     if session.patient_id is not None:
         enrolments = enrolments.filter(patient_id=session.patient_id)
-    return enrolments
+    # What a row of the sheet shows of each (a page is 100 patients: no more than that read).
+    return enrolments.only(
+        "id", "patient_id", "patient__id", "patient__display_name", "patient__role"
+    )
 
 
 def sheet_rows(session: Session, enrolments: list[Enrolment]) -> list[SheetRow]:
     """A page of the sheet: each expected patient with their mark if any (one query)."""
-    marks = {
-        row.patient_id: row
-        for row in Attendance.objects.filter(
-            session=session, patient_id__in=[e.patient_id for e in enrolments]
-        ).select_related("session")
-    }
+    marks = {}
+    for row in Attendance.objects.filter(
+        session=session, patient_id__in=[e.patient_id for e in enrolments]
+    ):
+        row.session = session  # the one already read, not a copy per row
+        marks[row.patient_id] = row
     return [SheetRow(e.patient, e, marks.get(e.patient_id)) for e in enrolments]
 
 
