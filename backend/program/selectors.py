@@ -1,5 +1,7 @@
 """Reads of the program, always with the viewer, through backend.consent.policy."""
 
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -298,28 +300,58 @@ def progress_for(
         for e in policy.readable(viewer, ENROLMENT, now=now, held=held)
         .filter(patient_id__in=patient_ids, status=Enrolment.Status.ACTIVE)
         .select_related("program")
+        .only(*PROGRESS_FIELDS, "program__time_zone")
+        .order_by()
     }
     if not enrolments:
         return {}
-    sessions = list(
+    # The dates of the sessions held so far, per program (group sessions) and per program
+    # and patient (one-patient sessions), sorted: each enrolment counts its span by bisection.
+    held_on: dict[Any, list[date]] = defaultdict(list)
+    sessions = (
         Session.objects.filter(
             program_id__in={e.program_id for e in enrolments.values()},
             status=Session.Status.SCHEDULED,
             starts_at__lt=now,
             local_date__gte=min(e.starts_on for e in enrolments.values()),
-        ).values_list("program_id", "patient_id", "local_date")
-    )
-    result = {}
-    for patient_id, enrolment in enrolments.items():
-        scheduled = sum(
-            1
-            for program_id, one_patient, day in sessions
-            if program_id == enrolment.program_id
-            and enrolment.starts_on <= day <= enrolment.planned_end
-            and one_patient in (None, patient_id)
         )
-        result[patient_id] = _progress(enrolment, scheduled=scheduled, now=now)
-    return result
+        .order_by()
+        .values_list("program_id", "patient_id", "local_date")
+    )
+    for program_id, one_patient, day in sessions:
+        held_on[(program_id, one_patient)].append(day)
+    for days in held_on.values():
+        days.sort()
+
+    def within(key: Any, first: date, last: date) -> int:
+        days = held_on.get(key, [])
+        return bisect_right(days, last) - bisect_left(days, first)
+
+    return {
+        patient_id: _progress(
+            enrolment,
+            scheduled=within(
+                (enrolment.program_id, None), enrolment.starts_on, enrolment.planned_end
+            )
+            + within(
+                (enrolment.program_id, patient_id), enrolment.starts_on, enrolment.planned_end
+            ),
+            now=now,
+        )
+        for patient_id, enrolment in enrolments.items()
+    }
+
+
+# What progress reads of an enrolment.
+PROGRESS_FIELDS = (
+    "id",
+    "patient_id",
+    "program_id",
+    "starts_on",
+    "planned_end",
+    "attended_count",
+    "missed_in_a_row",
+)
 
 
 def upcoming_session_starts(

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from backend.disclosure.models import DisclosureLog
 from backend.homework import services as homework_services
-from backend.program import services
+from backend.program import selectors, services
 from tests.factories import (
     CareLinkFactory,
     FamilyFactory,
@@ -166,3 +166,39 @@ def test_the_progress_answer_costs_the_same_queries_whatever_the_homework(
             response = client.get(url)
         assert response.status_code == 200, response.content
         assert response.json()["progress"]["homework"]["assigned"] == 9
+
+
+def test_the_caseload_counts_the_sessions_held_as_the_enrolment_does(enrolled):
+    """progress_for (many patients at once) and enrolment_progress (one) agree, one-patient
+    sessions and later starts included."""
+    enrolment, therapist, _ = enrolled
+    with time_machine.travel(datetime(2027, 2, 20, 12, tzinfo=UTC), tick=False):
+        services.slot_add(
+            program=enrolment.program,
+            data={
+                "kind": "individual",
+                "title": "Individual",
+                "weekday": 2,
+                "start_time": time(9, 0),
+                "duration_minutes": 50,
+                "therapist": therapist,
+                "patient": enrolment.patient,
+            },
+        )
+        later = PatientFactory()
+        CareLinkFactory(patient=later, therapist=therapist)
+        second = services.enrol(
+            by=therapist,
+            patient=later,
+            program=enrolment.program,
+            primary_therapist=therapist,
+            starts_on=date(2027, 3, 3),
+        )
+    now = datetime(2027, 3, 17, 16, 0, tzinfo=UTC)
+    many = selectors.progress_for(therapist, [enrolment.patient_id, later.pk], now=now)
+    for one in (enrolment, second):
+        one.refresh_from_db()
+        assert many[one.patient_id] == selectors.enrolment_progress(one, now=now)
+    # Mondays 1, 8, 15 March and Wednesdays 3, 10 March (the 17th's at 13:00 UTC is held too).
+    assert many[enrolment.patient_id].scheduled == 6
+    assert many[later.pk].scheduled == 2  # Mondays 8 and 15 March
