@@ -12,7 +12,15 @@ import time_machine
 
 from backend.program import services
 from backend.program.models import Attendance, Program, Session, Slot
-from tests.factories import CareLinkFactory, PatientFactory, TherapistFactory, program_make
+from tests.factories import (
+    CareLinkFactory,
+    FamilyFactory,
+    FamilyLinkFactory,
+    PatientFactory,
+    TherapistFactory,
+    grant_for,
+    program_make,
+)
 from tests.helpers import assert_problem, client_for
 
 pytestmark = pytest.mark.django_db
@@ -407,3 +415,32 @@ def test_a_therapist_who_runs_a_line_or_is_a_primary_therapist_stays_on_the_staf
     assert_problem(response, 400)
     assert "primary therapist" in response.json()["errors"][0]["message"]
     assert program.staff.filter(therapist=therapist).exists()
+
+
+def test_an_invitation_to_a_family_session_follows_it_to_its_new_time(
+    admin, program, therapist, marked
+):
+    enrolment, _, _, _ = marked
+    family_line = services.slot_add(
+        program=program,
+        data={
+            "kind": "family",
+            "title": "Family session",
+            "weekday": 3,
+            "start_time": time(17, 0),
+            "duration_minutes": 60,
+            "therapist": therapist,
+            "patient": enrolment.patient,
+        },
+    )
+    member = FamilyFactory()
+    FamilyLinkFactory(patient=enrolment.patient, member=member)
+    grant_for(enrolment.patient, member, ["program"])
+    session = Session.objects.get(slot=family_line, local_date=date(2027, 4, 1))
+    invite, _ = services.session_invite(session=session, member=member, by=therapist)
+    response = _patch_slot(admin, program, family_line, {"start_time": "18:30"})
+    assert response.status_code == 200, response.content
+    invite.refresh_from_db()
+    assert invite.session_id == session.pk
+    seen = client_for(member).get("/api/v1/program/invitations/").json()["results"]
+    assert [row["starts_at"] for row in seen] == ["2027-04-01T22:30:00+00:00"]
