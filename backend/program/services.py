@@ -548,7 +548,11 @@ def _slot_regenerate(program: Program, slot: Slot) -> Regenerated:
         return Regenerated()
     now = timezone.now()
     today = local_today(program, now)
-    existing = list(Session.objects.filter(slot=slot, local_date__gte=today))
+    existing_rows = Session.objects.filter(slot=slot, local_date__gte=today)
+    if slot.valid_until is not None:
+        # Sessions after a line's end stay as its end left them (cancelled, on calendars).
+        existing_rows = existing_rows.filter(local_date__lte=slot.valid_until)
+    existing = list(existing_rows)
     marked = set(
         Attendance.objects.filter(session__in=[s.pk for s in existing]).values_list(
             "session_id", flat=True

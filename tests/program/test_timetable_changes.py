@@ -444,3 +444,20 @@ def test_an_invitation_to_a_family_session_follows_it_to_its_new_time(
     assert invite.session_id == session.pk
     seen = client_for(member).get("/api/v1/program/invitations/").json()["results"]
     assert [row["starts_at"] for row in seen] == ["2027-04-01T22:30:00+00:00"]
+
+
+def test_changing_a_line_that_ends_later_leaves_its_cancelled_sessions_after_the_end(
+    admin, program, slot
+):
+    response = admin.post(
+        f"/api/v1/program/programs/{program.pk}/slots/{slot.pk}/end/",
+        {"last_day": "2027-04-30"},
+        format="json",
+    )
+    assert response.json()["cancelled"] == 3  # 3, 10 and 17 May
+    response = _patch_slot(admin, program, slot, {"start_time": "17:30"})
+    assert response.json()["sessions"] == {"updated": 6, "made": 0, "removed": 0, "kept": 0}
+    after = Session.objects.filter(slot=slot, local_date__gt=date(2027, 4, 30))
+    assert [(s.status, s.starts_at.hour) for s in after.order_by("local_date")] == [
+        ("cancelled", 22)
+    ] * 3
