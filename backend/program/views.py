@@ -19,6 +19,7 @@ from backend.consent.policy import Action
 from backend.consent.scopes import Scope
 from backend.core.idempotency import idempotent
 from backend.core.permissions import ReadWriteRoles, role_permission
+from backend.core.serializers import AwareDateTimeField
 from backend.disclosure.notice import (
     DisclosesRecordsToOthers,
     NoticeToOthersPagination,
@@ -384,6 +385,46 @@ def _log_sheet(request, session: Session, rows) -> None:
     policy.disclose(request=request, viewer=request.user, held={}, items=items)
 
 
+_instant = AwareDateTimeField()
+
+
+def sheet_body(rows, *, viewer: User) -> list[dict]:
+    """A page of the sheet in SheetRowSerializer's shape, built directly: three nested
+    serializers per patient were most of a 100-patient page's time in Python."""
+    body = []
+    for row in rows:
+        mark = row.attendance
+        body.append(
+            {
+                "patient": {
+                    "id": str(row.patient.pk),
+                    "display_name": row.patient.display_name,
+                    "role": row.patient.role,
+                },
+                "enrolment": str(row.enrolment.pk),
+                "attendance": None
+                if mark is None
+                else {
+                    "id": str(mark.pk),
+                    "session": str(mark.session_id),
+                    "patient": str(mark.patient_id),
+                    "status": mark.status,
+                    "source": mark.source,
+                    # As SessionAttendanceSerializer.get_note: the patient and the therapists
+                    # who ran or marked it.
+                    "note": mark.note
+                    if viewer.pk in (mark.patient_id, mark.marked_by_id, mark.session.therapist_id)
+                    else "",
+                    "checked_in_at": None
+                    if mark.checked_in_at is None
+                    else _instant.to_representation(mark.checked_in_at),
+                    "marked_at": _instant.to_representation(mark.marked_at),
+                },
+            }
+        )
+    return body
+
+
 @extend_schema(tags=["program"])
 class AttendanceSheetView(DisclosesRecordsToOthers, generics.ListAPIView):
     """The attendance sheet of one session: everyone expected, with their mark."""
@@ -402,9 +443,7 @@ class AttendanceSheetView(DisclosesRecordsToOthers, generics.ListAPIView):
         page = self.paginate_queryset(selectors.sheet_enrolments(session))
         rows = selectors.sheet_rows(session, page)
         _log_sheet(request, session, rows)
-        return self.get_paginated_response(
-            SheetRowSerializer(rows, many=True, context={"request": request}).data
-        )
+        return self.get_paginated_response(sheet_body(rows, viewer=request.user))
 
     @extend_schema(
         summary="Mark one patient's attendance",
