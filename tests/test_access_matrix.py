@@ -1047,6 +1047,47 @@ CASES = [
         },
     ),
     Case(
+        "PATCH",
+        "api/v1/program/programs/<uuid:program_id>/",
+        lambda w: f"/api/v1/program/programs/{w.objects['program'].pk}/",
+        roles(200, ("clinic_admin",)),
+        lambda w, p: {"name": "Evening IOP, renamed", "planned_weeks": 10},
+    ),
+    Case(
+        "POST",
+        "api/v1/program/programs/<uuid:program_id>/staff/",
+        lambda w: f"/api/v1/program/programs/{w.objects['program'].pk}/staff/",
+        roles(200, ("clinic_admin",)),
+        lambda w, p: {"therapists": [str(w.objects["program_newcomer"].pk)]},
+    ),
+    Case(
+        "DELETE",
+        "api/v1/program/programs/<uuid:program_id>/staff/<uuid:therapist_id>/",
+        lambda w: (
+            f"/api/v1/program/programs/{w.objects['program'].pk}/staff/"
+            f"{w.objects['program_leaver'].pk}/"
+        ),
+        roles(200, ("clinic_admin",)),
+    ),
+    Case(
+        "PATCH",
+        "api/v1/program/programs/<uuid:program_id>/slots/<uuid:slot_id>/",
+        lambda w: (
+            f"/api/v1/program/programs/{w.objects['program'].pk}/slots/{w.objects['slot'].pk}/"
+        ),
+        roles(200, ("clinic_admin",)),
+        lambda w, p: {"title": "Relapse prevention", "place": "Room 2"},
+    ),
+    Case(
+        "POST",
+        "api/v1/program/programs/<uuid:program_id>/slots/<uuid:slot_id>/end/",
+        lambda w: (
+            f"/api/v1/program/programs/{w.objects['program'].pk}/slots/{w.objects['slot'].pk}/end/"
+        ),
+        roles(200, ("clinic_admin",)),
+        lambda w, p: {"reason": "Merged with the day group"},
+    ),
+    Case(
         "POST",
         "api/v1/program/programs/<uuid:program_id>/slots/",
         lambda w: f"/api/v1/program/programs/{w.objects['program'].pk}/slots/",
@@ -1120,16 +1161,18 @@ CASES = [
         "GET",
         "api/v1/program/enrolments/",
         lambda w: "/api/v1/program/enrolments/",
-        roles(200, CONSENT_PARTIES),
+        roles(200, (*CONSENT_PARTIES, "clinic_admin")),
     ),
     Case(
         "POST",
         "api/v1/program/enrolments/",
         lambda w: "/api/v1/program/enrolments/",
-        roles(404, THERAPISTS, linked_therapist=201),
+        # A therapist of the program on the enrolee's care team, or clinic staff (intake).
+        roles(404, THERAPISTS, linked_therapist=201, clinic_admin=201),
         lambda w, p: {
             "patient": str(w.objects["enrolee"].pk),
             "program": str(w.objects["program"].pk),
+            "primary_therapist": str(w.personas["linked_therapist"].user.pk),
             "starts_on": str(w.objects["today"]),
         },
     ),
@@ -1137,7 +1180,10 @@ CASES = [
         "GET",
         "api/v1/program/enrolments/<uuid:enrolment_id>/",
         lambda w: f"/api/v1/program/enrolments/{w.objects['enrolment'].pk}/",
-        only(200, ("patient", "linked_therapist", "granted_therapist"), CONSENT_PARTIES),
+        {
+            **only(200, ("patient", "linked_therapist", "granted_therapist"), CONSENT_PARTIES),
+            "clinic_admin": 200,
+        },
     ),
     Case(
         "POST",
@@ -1779,6 +1825,11 @@ SHOWS: dict[str, Shows] = {
     ),
     "POST api/v1/program/programs/": created(),
     "GET api/v1/program/programs/<uuid:program_id>/": the("program"),
+    "PATCH api/v1/program/programs/<uuid:program_id>/": the("program"),
+    "POST api/v1/program/programs/<uuid:program_id>/staff/": the("program"),
+    "DELETE api/v1/program/programs/<uuid:program_id>/staff/<uuid:therapist_id>/": the("program"),
+    "PATCH api/v1/program/programs/<uuid:program_id>/slots/<uuid:slot_id>/": the("slot"),
+    "POST api/v1/program/programs/<uuid:program_id>/slots/<uuid:slot_id>/end/": the("slot"),
     "POST api/v1/program/programs/<uuid:program_id>/slots/": created(),
     "GET api/v1/program/programs/<uuid:program_id>/sessions/": page("sessions"),
     "POST api/v1/program/programs/<uuid:program_id>/sessions/": created(),
@@ -1795,7 +1846,10 @@ SHOWS: dict[str, Shows] = {
     "POST api/v1/program/sessions/<uuid:session_id>/attendance/": the("program_attendance"),
     "POST api/v1/program/sessions/<uuid:session_id>/check-in/": created(),
     "GET api/v1/program/enrolments/": page(
-        patient=("enrolment",), linked_therapist=("enrolment",), granted_therapist=("enrolment",)
+        patient=("enrolment",),
+        linked_therapist=("enrolment",),
+        granted_therapist=("enrolment",),
+        clinic_admin=("enrolment",),
     ),
     "POST api/v1/program/enrolments/": created(),
     "GET api/v1/program/enrolments/<uuid:enrolment_id>/": the("enrolment"),
@@ -1971,8 +2025,12 @@ def _program_world(world: World) -> None:
     today = world.objects["today"]
     colleague = TherapistFactory()
     world.objects["program_colleague"] = colleague
+    # On the staff and running nothing (clinic staff take them off), and not yet on it.
+    world.objects["program_leaver"] = TherapistFactory()
+    world.objects["program_newcomer"] = TherapistFactory()
     program = program_make(
-        therapists=[therapist, colleague], starts_on=today - datetime.timedelta(days=14)
+        therapists=[therapist, colleague, world.objects["program_leaver"]],
+        starts_on=today - datetime.timedelta(days=14),
     )
     world.objects["program"] = program
     slot = program_services.slot_add(
@@ -1986,6 +2044,7 @@ def _program_world(world: World) -> None:
             "therapist": therapist,
         },
     )
+    world.objects["slot"] = slot
     sessions = list(Session.objects.filter(slot=slot).order_by("starts_at"))
     world.objects["past_session"], world.objects["future_session"] = sessions[0], sessions[-1]
     # Open for check-in now: started a minute ago (earlier late at night, to end that day).

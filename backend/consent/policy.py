@@ -34,7 +34,9 @@ The rules, one place each:
 
 The kinds are declared beside their models (``<app>/access.py``); this module
 knows no record app, so it sits below them all. A clinic admin holds no grants
-and so sees no patient record through the API.
+and so sees no patient record through the API, except where a kind names clinic
+staff: they enrol patients in programs (``Writers.clinic``) and read the programs'
+enrolments (the program's ``treating`` rule), logged like any other such read.
 """
 
 from collections import defaultdict
@@ -88,12 +90,14 @@ class Reach:
 class Writers:
     """Who may do one action on a kind's records: the patient on their own (``patient``),
     and a therapist on the care team by ``team`` (none if None), holding ``scope`` when one
-    is named, on a record only if it names them as its ``author``."""
+    is named, on a record only if it names them as its ``author``; clinic staff when
+    ``clinic`` (a program's intake: enrolling a patient who has no care team yet)."""
 
     patient: bool = True
     team: TeamRule | None = None
     scope: str | None = None
     author: str | None = None
+    clinic: bool = False
     refusal: str = "Only the patient and their therapist may do this."
 
 
@@ -391,6 +395,8 @@ def may(
     writers = _writers(kind, action)
     if viewer.role == User.Role.PATIENT:
         return writers.patient and viewer.pk == patient_id
+    if viewer.role == User.Role.CLINIC_ADMIN:
+        return writers.clinic and User.objects.filter(pk=patient_id, is_active=True).exists()
     if writers.team is None or viewer.role != User.Role.THERAPIST:
         return False
     if (

@@ -2,8 +2,9 @@
 
 Enrolment and attendance are treatment records. The program's own therapists (its
 staff) see them without a grant, as part of treating its patients; an individual or
-family session's attendance only its own therapist. Anyone else (a therapist outside
-the program, family) needs the ``program`` scope in force.
+family session's attendance only its own therapist. Clinic staff enrol patients and see
+the enrolments (not the attendance). Anyone else (a therapist outside the program,
+family) needs the ``program`` scope in force.
 """
 
 from django.db.models import Exists, OuterRef, Q
@@ -28,6 +29,10 @@ def treats_in_program(viewer: User, patient_ref: str = "patient") -> Exists:
 
 
 def _staff_see_enrolment(viewer: User) -> Q:
+    # Clinic staff run the programs' enrolment (intake, the roster): they see every
+    # enrolment, not the attendance, sessions or plans behind it.
+    if viewer.role == User.Role.CLINIC_ADMIN:
+        return Q(pk__isnull=False)  # every row (an empty Q() would vanish in an OR)
     return Q(on_staff(viewer, "program"))
 
 
@@ -50,8 +55,9 @@ ENROLMENT = Kind(
     reach=(Reach(Scope.PROGRAM),),
     treating=_staff_see_enrolment,
     writers={
-        # Enrolling takes the care team; the view checks the program's staff too.
-        Action.CREATE: Writers(patient=False, team=on_care_team),
+        # Enrolling takes a therapist on the care team (the view checks the program's
+        # staff too), or clinic staff, whose intake brings the primary therapist in.
+        Action.CREATE: Writers(patient=False, team=on_care_team, clinic=True),
         Action.CHANGE: STAFF_WRITE,
     },
 )

@@ -1,11 +1,15 @@
 """Reads of the program, always with the viewer, through backend.consent.policy."""
 
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -28,6 +32,7 @@ from backend.program.models import (
     Program,
     Session,
     SessionInvite,
+    Slot,
 )
 
 # --- programs and their timetable ---------------------------------------------------------
@@ -48,6 +53,13 @@ def programs_for(viewer: User) -> QuerySet[Program]:
 
 def program_get(*, viewer: User, program_id: UUID) -> Program:
     return get_object_or_404(programs_for(viewer).prefetch_related("slots", "staff"), pk=program_id)
+
+
+def slot_get(*, program: Program, slot_id: UUID) -> Slot:
+    """A line of the program's timetable (the program already read through programs_for)."""
+    return get_object_or_404(
+        Slot.objects.select_related("therapist", "patient"), pk=slot_id, program=program
+    )
 
 
 def program_sessions(
@@ -156,17 +168,20 @@ def sheet_enrolments(session: Session) -> QuerySet[Enrolment]:
     )
     if session.patient_id is not None:
         enrolments = enrolments.filter(patient_id=session.patient_id)
-    return enrolments
+    # What a row of the sheet shows of each (a page is 100 patients: no more than that read).
+    return enrolments.only(
+        "id", "patient_id", "patient__id", "patient__display_name", "patient__role"
+    )
 
 
 def sheet_rows(session: Session, enrolments: list[Enrolment]) -> list[SheetRow]:
     """A page of the sheet: each expected patient with their mark if any (one query)."""
-    marks = {
-        row.patient_id: row
-        for row in Attendance.objects.filter(
-            session=session, patient_id__in=[e.patient_id for e in enrolments]
-        ).select_related("session")
-    }
+    marks = {}
+    for row in Attendance.objects.filter(
+        session=session, patient_id__in=[e.patient_id for e in enrolments]
+    ):
+        row.session = session  # the one already read, not a copy per row
+        marks[row.patient_id] = row
     return [SheetRow(e.patient, e, marks.get(e.patient_id)) for e in enrolments]
 
 
@@ -182,12 +197,55 @@ def treats(viewer: User, patient: User) -> bool:
 
 
 @dataclass(frozen=True)
+class HomeworkDone:
+    """Homework due within an enrolment's dates: how much is done (submitted or reviewed)
+    of what was assigned, over the homework the viewer may see (``counted``: "all", or
+    "assigned_by_you" for a therapist who sees only what they assigned)."""
+
+    done: int
+    assigned: int
+    counted: str
+
+
+@dataclass(frozen=True)
 class Progress:
     week: int
     weeks: int
     scheduled: int
     attended: int
     missed_in_a_row: int
+    homework: HomeworkDone | None = None
+
+
+# Homework is a record app beside the program, which may not read it: a layer above both
+# (backend.sharing, in its AppConfig.ready) registers how to count it through the gate.
+# counter(request=, viewer=, patient_id=, first=, last=, now=) -> HomeworkDone, or None
+# when the viewer sees none of the patient's homework.
+HomeworkCounter = Callable[..., HomeworkDone | None]
+_homework_counters: list[HomeworkCounter] = []
+
+
+def homework_counter_register(counter: HomeworkCounter) -> None:
+    if counter not in _homework_counters:
+        _homework_counters.append(counter)
+
+
+def homework_done(
+    *, request: HttpRequest, viewer: User, enrolment: Enrolment, now: datetime
+) -> HomeworkDone | None:
+    """Homework due from the enrolment's start to its end (or planned end), as the viewer
+    may see it; None when no counter is registered or the viewer sees none of it."""
+    last: date = enrolment.ended_on or enrolment.planned_end
+    for counter in _homework_counters:
+        return counter(
+            request=request,
+            viewer=viewer,
+            patient_id=enrolment.patient_id,
+            first=enrolment.starts_on,
+            last=last,
+            now=now,
+        )
+    return None
 
 
 def _past_expected(enrolment: Enrolment, now: datetime) -> QuerySet[Session]:
@@ -202,17 +260,26 @@ def _past_expected(enrolment: Enrolment, now: datetime) -> QuerySet[Session]:
     )
 
 
-def _progress(enrolment: Enrolment, *, scheduled: int, now: datetime) -> Progress:
+def _progress(
+    enrolment: Enrolment, *, scheduled: int, now: datetime, homework: HomeworkDone | None = None
+) -> Progress:
     today = local_today(enrolment.program, now)
     weeks = (enrolment.planned_end - enrolment.starts_on).days // 7 + 1
     week = min(max((today - enrolment.starts_on).days // 7 + 1, 0), weeks)
-    return Progress(week, weeks, scheduled, enrolment.attended_count, enrolment.missed_in_a_row)
+    return Progress(
+        week, weeks, scheduled, enrolment.attended_count, enrolment.missed_in_a_row, homework
+    )
 
 
-def enrolment_progress(enrolment: Enrolment, *, now: datetime | None = None) -> Progress:
-    """Week N of M, sessions attended of those held so far, and missed sessions in a row."""
+def enrolment_progress(
+    enrolment: Enrolment, *, now: datetime | None = None, homework: HomeworkDone | None = None
+) -> Progress:
+    """Week N of M, sessions attended of those held so far, missed sessions in a row, and
+    the homework done of assigned (``homework_done``) when the caller counted it."""
     now = now or timezone.now()
-    return _progress(enrolment, scheduled=_past_expected(enrolment, now).count(), now=now)
+    return _progress(
+        enrolment, scheduled=_past_expected(enrolment, now).count(), now=now, homework=homework
+    )
 
 
 MISSED_FLAG = 2
@@ -233,28 +300,58 @@ def progress_for(
         for e in policy.readable(viewer, ENROLMENT, now=now, held=held)
         .filter(patient_id__in=patient_ids, status=Enrolment.Status.ACTIVE)
         .select_related("program")
+        .only(*PROGRESS_FIELDS, "program__time_zone")
+        .order_by()
     }
     if not enrolments:
         return {}
-    sessions = list(
+    # The dates of the sessions held so far, per program (group sessions) and per program
+    # and patient (one-patient sessions), sorted: each enrolment counts its span by bisection.
+    held_on: dict[Any, list[date]] = defaultdict(list)
+    sessions = (
         Session.objects.filter(
             program_id__in={e.program_id for e in enrolments.values()},
             status=Session.Status.SCHEDULED,
             starts_at__lt=now,
             local_date__gte=min(e.starts_on for e in enrolments.values()),
-        ).values_list("program_id", "patient_id", "local_date")
-    )
-    result = {}
-    for patient_id, enrolment in enrolments.items():
-        scheduled = sum(
-            1
-            for program_id, one_patient, day in sessions
-            if program_id == enrolment.program_id
-            and enrolment.starts_on <= day <= enrolment.planned_end
-            and one_patient in (None, patient_id)
         )
-        result[patient_id] = _progress(enrolment, scheduled=scheduled, now=now)
-    return result
+        .order_by()
+        .values_list("program_id", "patient_id", "local_date")
+    )
+    for program_id, one_patient, day in sessions:
+        held_on[(program_id, one_patient)].append(day)
+    for days in held_on.values():
+        days.sort()
+
+    def within(key: Any, first: date, last: date) -> int:
+        days = held_on.get(key, [])
+        return bisect_right(days, last) - bisect_left(days, first)
+
+    return {
+        patient_id: _progress(
+            enrolment,
+            scheduled=within(
+                (enrolment.program_id, None), enrolment.starts_on, enrolment.planned_end
+            )
+            + within(
+                (enrolment.program_id, patient_id), enrolment.starts_on, enrolment.planned_end
+            ),
+            now=now,
+        )
+        for patient_id, enrolment in enrolments.items()
+    }
+
+
+# What progress reads of an enrolment.
+PROGRESS_FIELDS = (
+    "id",
+    "patient_id",
+    "program_id",
+    "starts_on",
+    "planned_end",
+    "attended_count",
+    "missed_in_a_row",
+)
 
 
 def upcoming_session_starts(

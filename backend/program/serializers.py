@@ -59,6 +59,43 @@ class ProgramWriteSerializer(StrictSerializer):
         return attrs
 
 
+class ProgramUpdateSerializer(StrictSerializer):
+    """Any of a program's editable fields; what is left out stays."""
+
+    name = serializers.CharField(max_length=120, required=False)
+    level_of_care = serializers.ChoiceField(choices=LevelOfCare.choices, required=False)
+    planned_weeks = StrictIntegerField(
+        min_value=1, max_value=104, required=False, help_text="For enrolments made from now on."
+    )
+    time_zone = serializers.CharField(
+        max_length=64,
+        validators=[_zone],
+        required=False,
+        help_text=(
+            "The clinic's IANA zone. Sessions still to come without attendance move to the "
+            "same wall-clock time in it."
+        ),
+    )
+    checkin_opens_minutes = StrictIntegerField(min_value=0, max_value=240, required=False)
+    checkin_closes_minutes = StrictIntegerField(min_value=0, max_value=240, required=False)
+    late_after_minutes = StrictIntegerField(min_value=0, max_value=240, required=False)
+
+
+class StaffAddSerializer(StrictSerializer):
+    therapists = serializers.ListField(
+        child=serializers.UUIDField(), min_length=1, max_length=200, help_text="Active therapists."
+    )
+
+
+class RegeneratedSerializer(serializers.Serializer):
+    updated = serializers.IntegerField(help_text="Sessions to come moved or changed in place.")
+    made = serializers.IntegerField(help_text="Sessions made (a new weekday).")
+    removed = serializers.IntegerField(help_text="Sessions no longer on the timetable.")
+    kept = serializers.IntegerField(
+        help_text="Sessions to come left as they were: attendance is marked on them."
+    )
+
+
 class SlotSerializer(serializers.Serializer):
     id = serializers.UUIDField(read_only=True)
     kind = serializers.CharField()
@@ -107,6 +144,44 @@ class SlotWriteSerializer(StrictSerializer):
     telehealth_url = serializers.URLField(max_length=500, required=False, default="")
     valid_from = BoundedDateField(required=False)
     valid_until = BoundedDateField(required=False, allow_null=True)
+
+
+class SlotUpdateSerializer(StrictSerializer):
+    """Any of a timetable line's editable fields (its kind and patient make another line)."""
+
+    title = serializers.CharField(max_length=120, required=False)
+    weekday = StrictIntegerField(min_value=0, max_value=6, required=False, help_text="0 is Monday.")
+    start_time = serializers.TimeField(
+        required=False, help_text="Wall-clock time in the program's zone."
+    )
+    duration_minutes = StrictIntegerField(min_value=5, max_value=720, required=False)
+    therapist = ReferenceField(required=False, help_text="A therapist on the program's staff.")
+    place = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    telehealth_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+
+
+class SlotChangeSerializer(SlotSerializer):
+    sessions = RegeneratedSerializer(
+        source="sessions_changed", help_text="What the change did to sessions still to come."
+    )
+
+
+class SlotEndSerializer(StrictSerializer):
+    last_day = BoundedDateField(
+        required=False, help_text="The line's last day (program's zone); default today."
+    )
+    reason = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+
+
+class SlotEndedSerializer(SlotSerializer):
+    cancelled = serializers.IntegerField(help_text="Sessions after the last day, now cancelled.")
+
+
+class ProgramChangeSerializer(ProgramSerializer):
+    sessions = RegeneratedSerializer(
+        source="sessions_changed",
+        help_text="What a change of zone did to sessions still to come (all 0 otherwise).",
+    )
 
 
 class ExtraSessionWriteSerializer(StrictSerializer):
@@ -161,7 +236,9 @@ class SessionRangeSerializer(StrictSerializer):
 class EnrolSerializer(StrictSerializer):
     patient = ReferenceField()
     program = ReferenceField()
-    primary_therapist = ReferenceField(required=False, help_text="Default: you.")
+    primary_therapist = ReferenceField(
+        required=False, help_text="Default for a therapist: you. Clinic staff name one."
+    )
     starts_on = BoundedDateField()
     planned_end = BoundedDateField(required=False)
 
@@ -187,12 +264,28 @@ class EnrolmentSerializer(serializers.Serializer):
     status = serializers.CharField()
 
 
+class HomeworkDoneSerializer(serializers.Serializer):
+    done = serializers.IntegerField(help_text="Submitted or reviewed.")
+    assigned = serializers.IntegerField(help_text="Due within the enrolment's dates.")
+    counted = serializers.ChoiceField(
+        choices=["all", "assigned_by_you"],
+        help_text=(
+            "`all` for the patient and holders of the `homework` scope; `assigned_by_you` for "
+            "a therapist who sees only the homework they assigned."
+        ),
+    )
+
+
 class ProgressSerializer(serializers.Serializer):
     week = serializers.IntegerField()
     weeks = serializers.IntegerField()
     scheduled = serializers.IntegerField()
     attended = serializers.IntegerField()
     missed_in_a_row = serializers.IntegerField()
+    homework = HomeworkDoneSerializer(
+        allow_null=True,
+        help_text="Homework due within the enrolment's dates; null when you see none of it.",
+    )
 
 
 class EnrolmentDetailSerializer(EnrolmentSerializer):

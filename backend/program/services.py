@@ -6,6 +6,9 @@ the check-in window) and answer a broken rule with a 400 naming the field, befor
 anything is written.
 """
 
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,7 +16,7 @@ from zoneinfo import ZoneInfo
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 
 from backend.accounts.models import User
 from backend.care import selectors as care_selectors
@@ -108,39 +111,117 @@ def _sessions_of(
 
 
 INSERT_BATCH = 2000
+# Rows per INSERT statement on SQLite (a multi-row VALUES; its parameters stay under
+# SQLite's limit of 999); PostgreSQL takes a batch as one array per column.
+ROWS_PER_INSERT = 1000
 
 
-def sessions_insert(rows: list[Session]) -> None:
-    """Insert sessions, skipping any a concurrent run made meanwhile (unique slot and date).
+def _session_values(
+    slot: Slot, program: Program, days: list[date], cancelled: set[date]
+) -> list[list[Any]]:
+    """The column values of the slot's sessions on ``days``, ready for sessions_insert.
 
-    One prepared statement run for many rows: bulk_create builds its SQL value by value,
-    and for a year of 50 timetables (13,000 rows) that building was most of the time.
+    No model instances: the slot's own values are prepared for the database once, only
+    the id and times per row (a year of 50 timetables is 13,000 rows).
     """
-    if not rows:
+    fields = {field.attname: field for field in Session._meta.concrete_fields}
+
+    def prepared(name: str, value: Any) -> Any:
+        return fields[name].get_db_prep_save(value, connection)
+
+    # Per row, the database's own adapters (what get_db_prep_save ends in, without its
+    # checks: these values are made here, aware and of the right types).
+    ops = connection.ops
+    native_uuid = connection.features.has_native_uuid_field
+
+    constant = {
+        "program_id": prepared("program_id", program.pk),
+        "slot_id": prepared("slot_id", slot.pk),
+        "kind": slot.kind,
+        "title": slot.title,
+        "therapist_id": prepared("therapist_id", slot.therapist_id),
+        "patient_id": prepared("patient_id", slot.patient_id),
+        "place": slot.place,
+        "telehealth_url": slot.telehealth_url,
+        "cancel_reason": "",
+    }
+    zone = ZoneInfo(program.time_zone)
+    length = timedelta(minutes=slot.duration_minutes)
+    rows = []
+    for day in days:
+        starts_at = instant(day, slot.start_time, zone)
+        pk = uuid.uuid4()
+        row = {
+            **constant,
+            "id": pk if native_uuid else pk.hex,
+            "local_date": ops.adapt_datefield_value(day),
+            "starts_at": ops.adapt_datetimefield_value(starts_at),
+            "ends_at": ops.adapt_datetimefield_value(starts_at + length),
+            "status": Session.Status.CANCELLED if day in cancelled else Session.Status.SCHEDULED,
+        }
+        rows.append([row[name] for name in fields])
+    return rows
+
+
+def sessions_insert(values: list[list[Any]]) -> None:
+    """Insert sessions' column values (_session_values), skipping any a concurrent run made
+    meanwhile (unique slot and date): a few statements, whatever the number of rows.
+
+    On PostgreSQL one array per column, unnested: psycopg runs executemany as one statement
+    per row, and a multi-row VALUES is a query text it parses client-side (with 14 fields,
+    13,000 rows are 180,000 placeholders); arrays are 14 parameters per batch.
+    """
+    if not values:
         return
     fields = Session._meta.concrete_fields
     quote = connection.ops.quote_name
-    # Only the model's own table and column names are formatted in; values are parameters.
-    sql = (
-        f"INSERT INTO {quote(Session._meta.db_table)} "  # noqa: S608
+    # Only the model's own table, column names and column types are formatted in; values
+    # are parameters.
+    into = (
+        f"INSERT INTO {quote(Session._meta.db_table)} "
         f"({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING"
     )
-    values = [
-        [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields] for row in rows
-    ]
     with connection.cursor() as cursor:
-        for first in range(0, len(values), INSERT_BATCH):
-            cursor.executemany(sql, values[first : first + INSERT_BATCH])
+        if connection.vendor == "postgresql":
+            arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+            for first in range(0, len(values), INSERT_BATCH):
+                columns = zip(*values[first : first + INSERT_BATCH], strict=True)
+                cursor.execute(
+                    f"{into} SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING",  # noqa: S608
+                    [list(column) for column in columns],
+                )
+            return
+        limit = connection.features.max_query_params
+        batch = min(ROWS_PER_INSERT, limit // len(fields)) if limit else ROWS_PER_INSERT
+        one_row = f"({', '.join(['%s'] * len(fields))})"
+        for first in range(0, len(values), batch):
+            chunk = values[first : first + batch]
+            cursor.execute(
+                f"{into} VALUES {', '.join([one_row] * len(chunk))} ON CONFLICT DO NOTHING",
+                [value for row in chunk for value in row],
+            )
 
 
-@transaction.atomic
 def sessions_generate(*, program: Program, until: date) -> int:
     """Make the sessions of the program's timetable up to ``until`` (inclusive); idempotent.
 
     Rows already made are left alone (a cancellation or a change of therapist on one
     session stays); returns how many were made.
     """
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            # Sessions are derived rows, made again idempotently from the timetable: a
+            # crash that loses this commit loses the rows and the horizon together, and
+            # the next sweep makes both. So the commit need not wait for the disk (on a
+            # loaded disk that wait was a fifth of a year's generation). Only for a
+            # transaction of its own: never for a caller's (a new slot) it runs inside.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        return _generate(program, until)
+
+
+def _generate(program: Program, until: date) -> int:
     first = (
         program.starts_on
         if program.generated_until is None
@@ -164,7 +245,7 @@ def sessions_generate(*, program: Program, until: date) -> int:
     rows = []
     for slot in slots:
         days = [d for d in _slot_dates(slot, first, until) if (slot.pk, d) not in made]
-        rows += _sessions_of(slot, program, days, cancelled.get(slot.pk, set()))
+        rows += _session_values(slot, program, days, cancelled.get(slot.pk, set()))
     sessions_insert(rows)
     Program.objects.filter(pk=program.pk).update(generated_until=until)
     program.generated_until = until
@@ -213,6 +294,122 @@ def program_staff_add(*, program: Program, therapist_ids: list[Any]) -> None:
     )
 
 
+@transaction.atomic
+def program_staff_remove(*, program: Program, therapist_id: Any) -> None:
+    """Take a therapist off the program's staff (404 if not on it). Refused (400) while they
+    run a timetable line or a session still to come, or are an active enrolment's primary
+    therapist: give those to a colleague first."""
+    program = Program.objects.select_for_update().get(pk=program.pk)
+    row = ProgramTherapist.objects.filter(program=program, therapist_id=therapist_id).first()
+    if row is None:
+        raise NotFound()
+    now = timezone.now()
+    today = local_today(program, now)
+    slot = (
+        Slot.objects.filter(program=program, therapist_id=therapist_id)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
+        .first()
+    )
+    if slot is not None:
+        raise ValidationError(
+            {"therapist": [f"Runs '{slot.title}' on the timetable: edit or end that line first."]}
+        )
+    session = (
+        Session.objects.filter(
+            program=program,
+            therapist_id=therapist_id,
+            status=Session.Status.SCHEDULED,
+            starts_at__gt=now,
+        )
+        .order_by("starts_at")
+        .first()
+    )
+    if session is not None:
+        raise ValidationError(
+            {
+                "therapist": [
+                    f"Runs '{session.title}' on {session.local_date.isoformat()}: cancel it or "
+                    "give it to a colleague first."
+                ]
+            }
+        )
+    primary = Enrolment.objects.filter(
+        program=program, primary_therapist_id=therapist_id, status=Status.ACTIVE
+    ).count()
+    if primary:
+        raise ValidationError(
+            {"therapist": [f"The primary therapist of {primary} active enrolment(s) here."]}
+        )
+    row.delete()
+
+
+# Fields of a program that change after creation (its dates and staff have their own rules).
+PROGRAM_EDITABLE = (
+    "name",
+    "level_of_care",
+    "planned_weeks",
+    "time_zone",
+    "checkin_opens_minutes",
+    "checkin_closes_minutes",
+    "late_after_minutes",
+)
+
+
+@dataclass(frozen=True)
+class Regenerated:
+    """What a change to the timetable did to sessions still to come."""
+
+    updated: int = 0  # kept their row (and invitations), at their new time
+    made: int = 0
+    removed: int = 0  # no longer on the timetable (a moved weekday)
+    kept: int = 0  # with attendance already marked (an excused absence): left as they were
+
+
+@transaction.atomic
+def program_update(*, program: Program, data: dict[str, Any]) -> tuple[Program, Regenerated]:
+    """Change a program's name, level of care, planned weeks, check-in window or zone.
+
+    A new zone moves the sessions still to come without attendance to the same wall-clock
+    time in it (a 6 pm group stays at 6 pm on the clinic's new clock); past sessions and
+    those with attendance stay. A clash this makes for a therapist: 400, nothing changed.
+    """
+    program = Program.objects.select_for_update().get(pk=program.pk)
+    old_zone = program.time_zone
+    for name in PROGRAM_EDITABLE:
+        if name in data:
+            setattr(program, name, data[name])
+    program.save(update_fields=[name for name in PROGRAM_EDITABLE if name in data])
+    result = Regenerated()
+    if program.time_zone != old_zone:
+        result = _sessions_rezone(program, ZoneInfo(old_zone))
+    return program, result
+
+
+def _sessions_rezone(program: Program, old_zone: ZoneInfo) -> Regenerated:
+    now = timezone.now()
+    zone = ZoneInfo(program.time_zone)
+    future = list(
+        Session.objects.filter(program=program, starts_at__gt=now)
+        .exclude(attendance__isnull=False)
+        .select_related("slot")
+    )
+    kept = Session.objects.filter(
+        program=program, starts_at__gt=now, attendance__isnull=False
+    ).distinct()
+    for session in future:
+        length = session.ends_at - session.starts_at
+        wall = (
+            session.slot.start_time
+            if session.slot is not None
+            else session.starts_at.astimezone(old_zone).time()
+        )
+        session.starts_at = instant(session.local_date, wall, zone)
+        session.ends_at = session.starts_at + length
+    _check_overlaps(future, replacing=[s.pk for s in future], field="time_zone")
+    Session.objects.bulk_update(future, ["starts_at", "ends_at"], batch_size=500)
+    return Regenerated(updated=len(future), kept=kept.count())
+
+
 def _check_in_program(program: Program, day: date, field: str) -> None:
     if day < program.starts_on or (program.ends_on is not None and day > program.ends_on):
         end = program.ends_on.isoformat() if program.ends_on else "open-ended"
@@ -233,26 +430,35 @@ def _check_people(program: Program, *, therapist: User, patient: User | None, ki
         raise ValidationError({"patient": ["Only individual and family sessions name a patient."]})
 
 
-def _check_overlaps(rows: list[Session]) -> None:
-    """400 when a new session overlaps another scheduled one of the same therapist."""
+def _check_overlaps(
+    rows: list[Session], *, replacing: Collection[Any] = (), field: str = "start_time"
+) -> None:
+    """400 on ``field`` when a scheduled session of ``rows`` overlaps another scheduled
+    session of its therapist (other than the rows ``replacing`` names, which these rows
+    take the place of). One query over the rows' span, compared here."""
+    rows = [row for row in rows if row.status == Session.Status.SCHEDULED]
     if not rows:
         return
-    clash = Q(pk__in=[])
-    for row in rows:
-        clash |= Q(starts_at__lt=row.ends_at, ends_at__gt=row.starts_at)
-    other = (
-        Session.objects.filter(therapist_id=rows[0].therapist_id, status=Session.Status.SCHEDULED)
-        .filter(clash)
-        .order_by("starts_at")
-        .first()
+    skip = set(replacing) | {row.pk for row in rows}
+    others: dict[Any, list[tuple[datetime, datetime, str]]] = {}
+    for pk, therapist_id, starts_at, ends_at, title in Session.objects.filter(
+        therapist_id__in={row.therapist_id for row in rows},
+        status=Session.Status.SCHEDULED,
+        starts_at__lt=max(row.ends_at for row in rows),
+        ends_at__gt=min(row.starts_at for row in rows),
+    ).values_list("pk", "therapist_id", "starts_at", "ends_at", "title"):
+        if pk not in skip:
+            others.setdefault(therapist_id, []).append((starts_at, ends_at, title))
+    clashes = sorted(
+        (starts_at, title)
+        for row in rows
+        for starts_at, ends_at, title in others.get(row.therapist_id, [])
+        if starts_at < row.ends_at and ends_at > row.starts_at
     )
-    if other is not None:
+    if clashes:
+        starts_at, title = clashes[0]
         raise ValidationError(
-            {
-                "start_time": [
-                    f"The therapist already runs '{other.title}' then ({other.starts_at.isoformat()})."
-                ]
-            }
+            {field: [f"The therapist already runs '{title}' then ({starts_at.isoformat()})."]}
         )
 
 
@@ -284,6 +490,151 @@ def slot_add(*, program: Program, data: dict[str, Any]) -> Slot:
         sessions_generate(program=program, until=until)
     caller.generated_until = program.generated_until
     return slot
+
+
+# Fields of a timetable line that change in place; its kind and patient make another line.
+SLOT_EDITABLE = (
+    "title",
+    "weekday",
+    "start_time",
+    "duration_minutes",
+    "therapist",
+    "place",
+    "telehealth_url",
+)
+
+
+def _locked_slot(program: Program, slot: Slot) -> tuple[Program, Slot]:
+    program = Program.objects.select_for_update().get(pk=program.pk)
+    slot = Slot.objects.select_for_update().get(pk=slot.pk, program=program)
+    if slot.valid_until is not None and slot.valid_until < local_today(program):
+        raise Conflict(f"This timetable line ended on {slot.valid_until.isoformat()}.")
+    return program, slot
+
+
+@transaction.atomic
+def slot_update(*, program: Program, slot: Slot, data: dict[str, Any]) -> tuple[Slot, Regenerated]:
+    """Change a timetable line, and its sessions still to come with it.
+
+    Past sessions and those with attendance (an excused absence marked ahead) are left as
+    they were; the others keep their row (and invitations) when their date stays, move
+    when the weekday changes, and holidays stay off. A clash with another session of the
+    therapist, or a session past midnight: 400, nothing changed.
+    """
+    program, slot = _locked_slot(program, slot)
+    for name in SLOT_EDITABLE:
+        if name in data:
+            setattr(slot, name, data[name])
+    _check_people(program, therapist=slot.therapist, patient=slot.patient, kind=slot.kind)
+    _check_same_day(slot.start_time, slot.duration_minutes)
+    slot.save()
+    return slot, _slot_regenerate(program, slot)
+
+
+REGENERATED_FIELDS = [
+    "title",
+    "starts_at",
+    "ends_at",
+    "therapist_id",
+    "place",
+    "telehealth_url",
+    "status",
+    "cancel_reason",
+]
+
+
+def _slot_regenerate(program: Program, slot: Slot) -> Regenerated:
+    if program.generated_until is None:
+        return Regenerated()
+    now = timezone.now()
+    today = local_today(program, now)
+    existing_rows = Session.objects.filter(slot=slot, local_date__gte=today)
+    if slot.valid_until is not None:
+        # Sessions after a line's end stay as its end left them (cancelled, on calendars).
+        existing_rows = existing_rows.filter(local_date__lte=slot.valid_until)
+    existing = list(existing_rows)
+    marked = set(
+        Attendance.objects.filter(session__in=[s.pk for s in existing]).values_list(
+            "session_id", flat=True
+        )
+    )
+    stays = {s.local_date for s in existing if s.starts_at <= now or s.pk in marked}
+    replaceable = {s.local_date: s for s in existing if s.starts_at > now and s.pk not in marked}
+    cancelled = set(
+        SessionCancellation.objects.filter(slot=slot, local_date__gte=today).values_list(
+            "local_date", flat=True
+        )
+    )
+    days = [d for d in _slot_dates(slot, today, program.generated_until) if d not in stays]
+    fresh = [row for row in _sessions_of(slot, program, days, cancelled) if row.starts_at > now]
+    updated, made = [], []
+    for row in fresh:
+        old = replaceable.pop(row.local_date, None)
+        if old is None:
+            made.append(row)
+            continue
+        for name in REGENERATED_FIELDS[:6]:
+            setattr(old, name, getattr(row, name))
+        if row.status == Session.Status.CANCELLED:
+            old.status = Session.Status.CANCELLED
+        elif old.status == Session.Status.CANCELLED:
+            old.status, old.cancel_reason = Session.Status.SCHEDULED, ""
+        updated.append(old)
+    removed = list(replaceable.values())
+    _check_overlaps([*updated, *made], replacing=[s.pk for s in (*updated, *removed)])
+    Session.objects.filter(pk__in=[s.pk for s in removed]).delete()
+    Session.objects.bulk_update(updated, REGENERATED_FIELDS, batch_size=500)
+    Session.objects.bulk_create(made, batch_size=INSERT_BATCH)
+    return Regenerated(
+        updated=len(updated),
+        made=len(made),
+        removed=len(removed),
+        kept=sum(1 for s in existing if s.starts_at > now and s.pk in marked),
+    )
+
+
+LINE_ENDED = "The timetable line ended."
+
+
+@transaction.atomic
+def slot_end(
+    *, program: Program, slot: Slot, last_day: date | None = None, reason: str = ""
+) -> tuple[Slot, int]:
+    """End a timetable line after ``last_day`` (default today, the program's clock): its
+    sessions after that day are cancelled, attendance marked on them no longer counts.
+    Returns the line and how many sessions were cancelled."""
+    program, slot = _locked_slot(program, slot)
+    today = local_today(program)
+    last_day = last_day or max(today, slot.valid_from)
+    if last_day < today:
+        raise ValidationError(
+            {"last_day": [f"That date has passed (today is {today.isoformat()})."]}
+        )
+    if last_day < slot.valid_from:
+        raise ValidationError(
+            {
+                "last_day": [
+                    f"The line starts on {slot.valid_from.isoformat()}: end it then or later."
+                ]
+            }
+        )
+    if slot.valid_until is not None and last_day > slot.valid_until:
+        raise ValidationError(
+            {"last_day": [f"The line already ends on {slot.valid_until.isoformat()}."]}
+        )
+    _check_in_program(program, last_day, "last_day")
+    slot.valid_until = last_day
+    slot.save(update_fields=["valid_until"])
+    after = Session.objects.filter(
+        slot=slot, local_date__gt=last_day, status=Session.Status.SCHEDULED
+    )
+    marked = list(
+        Attendance.objects.filter(session__in=after).values_list("enrolment_id", flat=True)
+    )
+    cancelled = after.update(status=Session.Status.CANCELLED, cancel_reason=reason or LINE_ENDED)
+    if marked:
+        attendance_tally(enrolment_ids=list(set(marked)))
+    return slot, cancelled
 
 
 @transaction.atomic

@@ -7,6 +7,22 @@ urlpatterns = [
     path("programs/<uuid:program_id>/", views.ProgramDetailView.as_view(), name="program-detail"),
     path("programs/<uuid:program_id>/slots/", views.SlotCreateView.as_view(), name="program-slots"),
     path(
+        "programs/<uuid:program_id>/slots/<uuid:slot_id>/",
+        views.SlotDetailView.as_view(),
+        name="program-slot",
+    ),
+    path(
+        "programs/<uuid:program_id>/slots/<uuid:slot_id>/end/",
+        views.SlotEndView.as_view(),
+        name="program-slot-end",
+    ),
+    path("programs/<uuid:program_id>/staff/", views.StaffView.as_view(), name="program-staff"),
+    path(
+        "programs/<uuid:program_id>/staff/<uuid:therapist_id>/",
+        views.StaffMemberView.as_view(),
+        name="program-staff-member",
+    ),
+    path(
         "programs/<uuid:program_id>/sessions/",
         views.ProgramSessionsView.as_view(),
         name="program-sessions",

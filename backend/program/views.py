@@ -19,6 +19,7 @@ from backend.consent.policy import Action
 from backend.consent.scopes import Scope
 from backend.core.idempotency import idempotent
 from backend.core.permissions import ReadWriteRoles, role_permission
+from backend.core.serializers import AwareDateTimeField
 from backend.disclosure.notice import (
     DisclosesRecordsToOthers,
     NoticeToOthersPagination,
@@ -41,17 +42,25 @@ from backend.program.serializers import (
     MarkSerializer,
     PatientSessionSerializer,
     PlannedEndWriteSerializer,
+    ProgramChangeSerializer,
     ProgramSerializer,
+    ProgramUpdateSerializer,
     ProgramWriteSerializer,
     SessionAttendanceQuerySerializer,
     SessionAttendanceSerializer,
     SessionRangeSerializer,
     SessionSerializer,
     SheetRowSerializer,
+    SlotChangeSerializer,
+    SlotEndedSerializer,
+    SlotEndSerializer,
     SlotSerializer,
+    SlotUpdateSerializer,
     SlotWriteSerializer,
+    StaffAddSerializer,
     StatusWriteSerializer,
 )
+from backend.program.services import Regenerated
 
 Role = User.Role
 ClinicStaff = role_permission(Role.CLINIC_ADMIN, message="Only clinic staff run programs.")
@@ -77,6 +86,15 @@ class RecordAccess(ReadWriteRoles):
     write_message = "Only therapists do this."
 
 
+class EnrolmentAccess(RecordAccess):
+    """Clinic staff also enrol, and read the enrolments they run (the gate decides which)."""
+
+    message = "Only patients, the people they share with and clinic staff see this."
+    readers = (*RecordAccess.readers, Role.CLINIC_ADMIN)
+    writers = (Role.THERAPIST, Role.CLINIC_ADMIN)
+    write_message = "Only therapists and clinic staff enrol."
+
+
 def _user(pk, role: str) -> User:
     user = User.objects.filter(pk=pk, role=role, is_active=True).first()
     if user is None:
@@ -84,9 +102,12 @@ def _user(pk, role: str) -> User:
     return user
 
 
-def _program_body(program: Program) -> dict:
+def _program_body(program: Program, *, sessions: Regenerated | None = None) -> dict:
     program = Program.objects.prefetch_related("slots", "staff").get(pk=program.pk)
-    return ProgramSerializer(program).data
+    if sessions is None:
+        return ProgramSerializer(program).data
+    program.sessions_changed = sessions  # type: ignore[attr-defined]
+    return ProgramChangeSerializer(program).data
 
 
 @extend_schema(tags=["program"])
@@ -131,6 +152,67 @@ class ProgramDetailView(APIView):
             _program_body(selectors.program_get(viewer=request.user, program_id=program_id))
         )
 
+    @extend_schema(
+        summary="Change a program",
+        description=(
+            "Clinic staff: name, level of care, planned weeks (for enrolments made from now on), "
+            "the check-in window, the clinic's time zone. A new zone moves the sessions still to "
+            "come without attendance to the same wall-clock time in it; past sessions and those "
+            "with attendance stay. A clash this makes for a therapist: 400 on `time_zone`, "
+            "nothing changed."
+        ),
+        request=ProgramUpdateSerializer,
+        responses=ProgramChangeSerializer,
+    )
+    def patch(self, request, program_id):
+        program = selectors.program_get(viewer=request.user, program_id=program_id)
+        serializer = ProgramUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        program, sessions = services.program_update(
+            program=program, data=dict(serializer.validated_data)
+        )
+        return Response(_program_body(program, sessions=sessions))
+
+
+@extend_schema(tags=["program"])
+class StaffView(APIView):
+    permission_classes = [ClinicStaff]
+
+    @extend_schema(
+        summary="Add therapists to a program's staff",
+        description="Active therapists only (400 naming `therapists`); one already on it stays.",
+        request=StaffAddSerializer,
+        responses=ProgramSerializer,
+    )
+    def post(self, request, program_id):
+        program = selectors.program_get(viewer=request.user, program_id=program_id)
+        serializer = StaffAddSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.program_staff_add(
+            program=program, therapist_ids=serializer.validated_data["therapists"]
+        )
+        return Response(_program_body(program))
+
+
+@extend_schema(tags=["program"])
+class StaffMemberView(APIView):
+    permission_classes = [ClinicStaff]
+
+    @extend_schema(
+        summary="Take a therapist off a program's staff",
+        description=(
+            "They no longer see its records. Refused (400 on `therapist`) while they run a "
+            "timetable line or a session still to come, or are the primary therapist of an "
+            "active enrolment: hand those over first. Not on the staff: 404."
+        ),
+        request=None,
+        responses=ProgramSerializer,
+    )
+    def delete(self, request, program_id, therapist_id):
+        program = selectors.program_get(viewer=request.user, program_id=program_id)
+        services.program_staff_remove(program=program, therapist_id=therapist_id)
+        return Response(_program_body(program))
+
 
 @extend_schema(tags=["program"])
 class SlotCreateView(APIView):
@@ -158,6 +240,61 @@ class SlotCreateView(APIView):
             data["patient"] = _user(data["patient"], Role.PATIENT)
         slot = services.slot_add(program=program, data=data)
         return Response(SlotSerializer(slot).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["program"])
+class SlotDetailView(APIView):
+    permission_classes = [ClinicStaff]
+
+    @extend_schema(
+        summary="Change a line of the timetable",
+        description=(
+            "Title, weekday, wall-clock start, duration, therapist (from the program's staff), "
+            "place or telehealth link. Its sessions still to come follow: a session keeps its "
+            "row (and invitations) when its date stays, moves with the weekday, and a holiday "
+            "stays off. Past sessions and those with attendance marked (an excused absence) are "
+            "left as they were. A clash with another session of the therapist, a session past "
+            "midnight: 400, nothing changed. A line that ended: 409."
+        ),
+        request=SlotUpdateSerializer,
+        responses=SlotChangeSerializer,
+    )
+    def patch(self, request, program_id, slot_id):
+        program = selectors.program_get(viewer=request.user, program_id=program_id)
+        slot = selectors.slot_get(program=program, slot_id=slot_id)
+        serializer = SlotUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        if "therapist" in data:
+            data["therapist"] = _user(data["therapist"], Role.THERAPIST)
+        slot, sessions = services.slot_update(program=program, slot=slot, data=data)
+        slot.sessions_changed = sessions  # type: ignore[attr-defined]
+        return Response(SlotChangeSerializer(slot).data)
+
+
+@extend_schema(tags=["program"])
+class SlotEndView(APIView):
+    permission_classes = [ClinicStaff]
+
+    @extend_schema(
+        summary="End a line of the timetable",
+        description=(
+            "After `last_day` (default today on the program's clock; not past, within the "
+            "program and the line) the line runs no more: its sessions after that day are "
+            "cancelled (with `reason`), and attendance marked on them no longer counts. A line "
+            "that ended: 409."
+        ),
+        request=SlotEndSerializer,
+        responses=SlotEndedSerializer,
+    )
+    def post(self, request, program_id, slot_id):
+        program = selectors.program_get(viewer=request.user, program_id=program_id)
+        slot = selectors.slot_get(program=program, slot_id=slot_id)
+        serializer = SlotEndSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        slot, cancelled = services.slot_end(program=program, slot=slot, **serializer.validated_data)
+        slot.cancelled = cancelled  # type: ignore[attr-defined]
+        return Response(SlotEndedSerializer(slot).data)
 
 
 def _range(request) -> dict:
@@ -248,6 +385,46 @@ def _log_sheet(request, session: Session, rows) -> None:
     policy.disclose(request=request, viewer=request.user, held={}, items=items)
 
 
+_instant = AwareDateTimeField()
+
+
+def sheet_body(rows, *, viewer: User) -> list[dict]:
+    """A page of the sheet in SheetRowSerializer's shape, built directly: three nested
+    serializers per patient were most of a 100-patient page's time in Python."""
+    body = []
+    for row in rows:
+        mark = row.attendance
+        body.append(
+            {
+                "patient": {
+                    "id": str(row.patient.pk),
+                    "display_name": row.patient.display_name,
+                    "role": row.patient.role,
+                },
+                "enrolment": str(row.enrolment.pk),
+                "attendance": None
+                if mark is None
+                else {
+                    "id": str(mark.pk),
+                    "session": str(mark.session_id),
+                    "patient": str(mark.patient_id),
+                    "status": mark.status,
+                    "source": mark.source,
+                    # As SessionAttendanceSerializer.get_note: the patient and the therapists
+                    # who ran or marked it.
+                    "note": mark.note
+                    if viewer.pk in (mark.patient_id, mark.marked_by_id, mark.session.therapist_id)
+                    else "",
+                    "checked_in_at": None
+                    if mark.checked_in_at is None
+                    else _instant.to_representation(mark.checked_in_at),
+                    "marked_at": _instant.to_representation(mark.marked_at),
+                },
+            }
+        )
+    return body
+
+
 @extend_schema(tags=["program"])
 class AttendanceSheetView(DisclosesRecordsToOthers, generics.ListAPIView):
     """The attendance sheet of one session: everyone expected, with their mark."""
@@ -266,9 +443,7 @@ class AttendanceSheetView(DisclosesRecordsToOthers, generics.ListAPIView):
         page = self.paginate_queryset(selectors.sheet_enrolments(session))
         rows = selectors.sheet_rows(session, page)
         _log_sheet(request, session, rows)
-        return self.get_paginated_response(
-            SheetRowSerializer(rows, many=True, context={"request": request}).data
-        )
+        return self.get_paginated_response(sheet_body(rows, viewer=request.user))
 
     @extend_schema(
         summary="Mark one patient's attendance",
@@ -392,7 +567,10 @@ def _enrolment_body(request, enrolment_id, *, now) -> dict:
     enrolment = selectors.enrolment_get(viewer=request.user, enrolment_id=enrolment_id)
     if not _enrolments_shown(request, [enrolment], now=now):
         raise NotFound()
-    progress = selectors.enrolment_progress(enrolment, now=now)
+    homework = selectors.homework_done(
+        request=request, viewer=request.user, enrolment=enrolment, now=now
+    )
+    progress = selectors.enrolment_progress(enrolment, now=now, homework=homework)
     return EnrolmentDetailSerializer(
         enrolment, context={"request": request, "progress": progress}
     ).data
@@ -400,9 +578,10 @@ def _enrolment_body(request, enrolment_id, *, now) -> dict:
 
 @extend_schema(tags=["program"])
 class EnrolmentListView(DisclosesRecordsToOthers, generics.ListAPIView):
-    """Enrolments you may see: your own; your program's patients; a `program` scope's."""
+    """Enrolments you may see: your own; your program's patients; a `program` scope's;
+    every enrolment for clinic staff."""
 
-    permission_classes = [RecordAccess]
+    permission_classes = [EnrolmentAccess]
     serializer_class = EnrolmentSerializer
     pagination_class = NoticeToOthersPagination
     filter_backends: list = []
@@ -419,9 +598,11 @@ class EnrolmentListView(DisclosesRecordsToOthers, generics.ListAPIView):
     @extend_schema(
         summary="Enrol a patient in a program",
         description=(
-            "A therapist on the program's staff and on the patient's care team. One program at "
-            "a time (400 naming the current one). The primary therapist (default: you) joins the "
-            "care team. The planned end defaults to the program's planned weeks."
+            "A therapist on the program's staff and on the patient's care team, or clinic "
+            "staff (any patient: the program's intake). One program at a time (400 naming the "
+            "current one). The primary therapist (default for a therapist: you; clinic staff "
+            "name one) is on the program's staff and joins the care team. The planned end "
+            "defaults to the program's planned weeks."
         ),
         request=EnrolSerializer,
         responses={201: EnrolmentDetailSerializer},
@@ -438,6 +619,10 @@ class EnrolmentListView(DisclosesRecordsToOthers, generics.ListAPIView):
         primary = request.user
         if "primary_therapist" in data:
             primary = _user(data["primary_therapist"], Role.THERAPIST)
+        elif request.user.role != Role.THERAPIST:
+            raise ValidationError(
+                {"primary_therapist": ["Name the primary therapist, from the program's staff."]}
+            )
         enrolment = services.enrol(
             by=request.user,
             patient=patient,
@@ -451,11 +636,15 @@ class EnrolmentListView(DisclosesRecordsToOthers, generics.ListAPIView):
 
 @extend_schema(tags=["program"])
 class EnrolmentDetailView(DisclosesRecordsToOthers, APIView):
-    permission_classes = [RecordAccess]
+    permission_classes = [EnrolmentAccess]
 
     @extend_schema(
         summary="One enrolment with its history and progress",
-        description="Progress: week N of M, sessions attended of those held, missed in a row.",
+        description=(
+            "Progress: week N of M, sessions attended of those held, missed in a row, and "
+            "homework done (submitted or reviewed) of that due within the enrolment's dates, "
+            "counted over the homework you may see."
+        ),
         responses=EnrolmentDetailSerializer,
     )
     def get(self, request, enrolment_id):

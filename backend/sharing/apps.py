@@ -16,3 +16,9 @@ class SharingConfig(AppConfig):
             return session_events(patient, now=now, neutral_titles=neutral_titles)
 
         calendar_events.connect(sessions, dispatch_uid="sharing.program_sessions", weak=False)
+
+        # A program's progress counts the patient's homework, which the program cannot read.
+        from backend.program.selectors import homework_counter_register  # noqa: PLC0415
+        from backend.sharing.progress import homework_in_enrolment  # noqa: PLC0415
+
+        homework_counter_register(homework_in_enrolment)

@@ -1,14 +1,22 @@
 """The IOP program: timetable and sessions across daylight saving, enrolment, attendance."""
 
+import json
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import time_machine
+from django.db import connection, transaction
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from backend.care.selectors import is_linked_pair
+from backend.disclosure.models import DisclosureLog
 from backend.program import selectors, services
 from backend.program.models import Attendance, Enrolment, Session
+from backend.program.serializers import SheetRowSerializer
 from backend.program.signals import patient_enrolled
+from backend.program.views import sheet_body
 from tests.factories import (
     CareLinkFactory,
     FamilyFactory,
@@ -18,7 +26,7 @@ from tests.factories import (
     grant_for,
     program_make,
 )
-from tests.helpers import assert_problem, client_for
+from tests.helpers import assert_problem, client_for, requires_postgres
 
 pytestmark = pytest.mark.django_db
 
@@ -99,6 +107,42 @@ def test_a_rolling_program_makes_sessions_only_to_its_horizon(therapist):
     later = START + timedelta(weeks=20)
     assert services.programs_extend(today=later) > 0
     assert Session.objects.filter(slot=slot).order_by("-local_date").first().local_date > last
+
+
+def test_sessions_made_by_the_sweep_read_back_as_the_timetable_says(therapist):
+    program = program_make(therapists=[therapist], starts_on=START)
+    patient = PatientFactory()
+    slot = _slot(
+        program,
+        therapist,
+        kind="individual",
+        title="Individual",
+        patient=patient,
+        place="Room 3",
+        telehealth_url="https://video.example.test/r/3",
+    )
+    # Made to 24 May (12 weeks ahead); the sweep on 19 July makes them to 11 October.
+    made = services.programs_extend(today=START + timedelta(weeks=20))
+    assert made == 20
+    session = Session.objects.get(slot=slot, local_date=date(2027, 7, 12))
+    assert (session.starts_at, session.ends_at) == (
+        datetime(2027, 7, 12, 22, 0, tzinfo=UTC),  # 18:00 EDT
+        datetime(2027, 7, 12, 23, 30, tzinfo=UTC),
+    )
+    assert (session.program_id, session.therapist_id, session.patient_id) == (
+        program.pk,
+        therapist.pk,
+        patient.pk,
+    )
+    assert (session.kind, session.title, session.place, session.status) == (
+        "individual",
+        "Individual",
+        "Room 3",
+        "scheduled",
+    )
+    assert session.telehealth_url == "https://video.example.test/r/3"
+    assert session.cancel_reason == ""
+    assert Session.objects.filter(slot=slot).values("id").distinct().count() == 13 + 20
 
 
 def test_a_cancelled_session_stays_cancelled_when_sessions_are_made_again(program, therapist):
@@ -282,9 +326,69 @@ def test_the_primary_therapist_joins_the_care_team(program, therapist):
     body = response.json()
     assert body["primary_therapist"]["id"] == str(colleague.pk)
     assert [row["what"] for row in body["history"]] == ["enrolled"]
-    from backend.care.selectors import is_linked_pair  # noqa: PLC0415
-
     assert is_linked_pair(patient, colleague)
+
+
+def test_clinic_staff_enrol_a_patient_with_no_care_team_and_see_the_enrolment(
+    program, therapist, admin_client, clinic_admin
+):
+    patient = PatientFactory()  # intake: no therapist yet
+    response = admin_client.post(
+        "/api/v1/program/enrolments/",
+        {
+            "patient": str(patient.pk),
+            "program": str(program.pk),
+            "primary_therapist": str(therapist.pk),
+            "starts_on": "2027-03-01",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["primary_therapist"]["id"] == str(therapist.pk)
+    assert [(row["what"], row["by"]) for row in body["history"]] == [
+        ("enrolled", str(clinic_admin.pk))
+    ]
+    # Clinic staff see no homework (nor attendance): the progress shows no homework count.
+    assert body["progress"]["homework"] is None
+    assert is_linked_pair(patient, therapist)
+    listed = admin_client.get("/api/v1/program/enrolments/").json()["results"]
+    assert [row["id"] for row in listed] == [body["id"]]
+    # Their reads are logged, without a grant, under their role.
+    assert set(
+        DisclosureLog.objects.filter(viewer=clinic_admin).values_list("kind", "viewer_role")
+    ) == {("program_enrolment", "clinic_admin")}
+    assert admin_client.get("/api/v1/program/attendance/").status_code == 403
+
+
+def test_clinic_staff_name_the_primary_therapist_from_the_programs_staff(program, admin_client):
+    patient = PatientFactory()
+    body = {"patient": str(patient.pk), "program": str(program.pk), "starts_on": "2027-03-01"}
+    response = admin_client.post("/api/v1/program/enrolments/", body, format="json")
+    assert_problem(response, 400)
+    assert response.json()["errors"][0]["field"] == "primary_therapist"
+    outsider = TherapistFactory()
+    response = admin_client.post(
+        "/api/v1/program/enrolments/",
+        {**body, "primary_therapist": str(outsider.pk)},
+        format="json",
+    )
+    assert_problem(response, 400)
+    assert response.json()["errors"][0]["field"] == "primary_therapist"
+    assert not Enrolment.objects.exists()
+    assert not is_linked_pair(patient, outsider)
+
+
+def test_clinic_staff_do_not_end_an_enrolment(program, therapist, admin_client):
+    enrolment = _enrolled(program, therapist)
+    response = admin_client.post(
+        f"/api/v1/program/enrolments/{enrolment.pk}/status/",
+        {"status": "discharged", "reason": "Moved away"},
+        format="json",
+    )
+    assert_problem(response, 403)
+    enrolment.refresh_from_db()
+    assert enrolment.status == "active"
 
 
 def test_an_enrolment_cannot_complete_before_it_starts(therapist):
@@ -408,6 +512,7 @@ def test_two_missed_sessions_in_a_row_raise_the_flag_and_progress_counts(program
             "scheduled": 3,
             "attended": 1,
             "missed_in_a_row": 2,
+            "homework": {"done": 0, "assigned": 0, "counted": "assigned_by_you"},
         }
         sheet = client.get(f"/api/v1/program/sessions/{sessions[1].pk}/attendance/").json()
         assert [row["attendance"]["status"] for row in sheet["results"]] == ["absent"]
@@ -559,3 +664,50 @@ def test_a_bad_program_is_a_400_naming_the_field(admin_client, therapist, change
     response = admin_client.post("/api/v1/program/programs/", body, format="json")
     assert_problem(response, 400)
     assert field in {e["field"] for e in response.json()["errors"]}
+
+
+@requires_postgres("the commit of derived rows need not wait for the disk there")
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_commits_without_waiting_for_the_disk_only_in_its_own_transaction(therapist):
+    program = program_make(therapists=[therapist], starts_on=START)
+    _slot(program, therapist)
+    later = START + timedelta(weeks=20)
+    with CaptureQueriesContext(connection) as own:
+        assert services.programs_extend(today=later) == 20
+    assert any("synchronous_commit" in q["sql"] for q in own.captured_queries)
+    # Inside a caller's transaction (a new slot's), the caller's commit is left as it is.
+    with CaptureQueriesContext(connection) as inside, transaction.atomic():
+        services.sessions_generate(program=program, until=later + timedelta(weeks=16))
+    assert not any("synchronous_commit" in q["sql"] for q in inside.captured_queries)
+    assert Session.objects.filter(program=program).count() == 13 + 20 + 4
+
+
+def test_the_sheet_answers_what_its_serializer_documents(program, therapist):
+    """The sheet's rows are built without serializers (speed): the same output, note rules
+    included, as SheetRowSerializer gives."""
+    colleague = TherapistFactory()
+    services.program_staff_add(program=program, therapist_ids=[colleague.pk])
+    _slot(program, therapist)
+    came, missed, unmarked = (_enrolled(program, therapist) for _ in range(3))
+    session = Session.objects.filter(program=program).order_by("starts_at").first()
+    with time_machine.travel(session.starts_at + timedelta(minutes=12), tick=False):
+        services.check_in(session=session, patient=came.patient)
+        services.attendance_mark(
+            session=session,
+            patient_id=missed.patient_id,
+            by=therapist,
+            status="absent",
+            note="Sick",
+        )
+    rows = selectors.sheet_rows(session, list(selectors.sheet_enrolments(session).order_by("id")))
+    assert {row.enrolment.pk for row in rows if row.attendance is None} == {unmarked.pk}
+    for viewer in (therapist, colleague, came.patient):
+        request = RequestFactory().get("/")
+        request.user = viewer
+        documented = SheetRowSerializer(rows, many=True, context={"request": request}).data
+        assert json.loads(json.dumps(sheet_body(rows, viewer=viewer))) == json.loads(
+            json.dumps(documented, default=str)
+        )
+    notes = {r["enrolment"]: r["attendance"] for r in sheet_body(rows, viewer=colleague)}
+    assert notes[str(missed.pk)]["note"] == ""
+    assert sheet_body(rows, viewer=therapist)[0]["patient"]["role"] == "patient"
