@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import re
+import sys
 import time as time_module
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -85,13 +86,61 @@ class RecordRejectedError(Exception):
     pass
 
 
+# A meeting's model fields as the importer builds them: those a record gives, those the
+# whole feed decides (approximate, attendance_option), the derived ones (_finish) and
+# utc_minute (apply).
+FIELD_NAMES = (
+    "name", "start_time", "end_time", "duration_minutes", "time_zone", "types", "notes",
+    "location_name", "location_notes", "formatted_address", "latitude", "longitude", "regions",
+    "conference_url", "conference_url_notes", "conference_phone", "conference_phone_notes",
+    "group_name", "group_notes", "website", "source_updated_at", "approximate",
+    "attendance_option", "day", "slug", "start_minute", "fellowship", "types_key",
+    "regions_key", "search_text", "content_hash", "utc_minute",
+)  # fmt: skip
+
+
+class Fields(Mapping[str, Any]):
+    """One meeting's fields, read and set like a dict's items; only those set are its keys.
+
+    A feed's worth of meetings is held at once, and a dict of some thirty items is
+    four times the size of these slots (about 1.1 kB a meeting saved).
+    """
+
+    __slots__ = FIELD_NAMES
+
+    def __init__(self, **values: Any):
+        for name, value in values.items():
+            setattr(self, name, value)
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return getattr(self, name)
+        except AttributeError:
+            raise KeyError(name) from None
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        setattr(self, name, value)
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name in FIELD_NAMES if hasattr(self, name))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return f"Fields({dict(self)!r})"
+
+    def copy(self) -> "Fields":
+        return Fields(**self)
+
+
 @dataclass
 class Parsed:
     """One record read: its model fields but the two that depend on the whole feed."""
 
     slug: str
     days: list[int | None]
-    fields: dict[str, Any]  # all but "approximate" and "attendance_option"
+    fields: Fields  # all but "approximate" and "attendance_option"
     online: bool
     approximate: bool | None = None  # the record's own word, None when it says nothing
     area_only: bool | None = None  # known from the format (BMLT: no street), else judged
@@ -339,6 +388,12 @@ def parse_time(value: Any) -> time | None:
         hour = 0
     if not (0 <= hour <= 23 and 0 <= minute <= 59):
         raise RecordRejectedError(f"time {text!r} is not a time of day")
+    return _clock_time(hour, minute)
+
+
+@lru_cache(maxsize=24 * 60)
+def _clock_time(hour: int, minute: int) -> time:
+    """One object per minute of the day, shared by a feed's meetings (they are immutable)."""
     return time(hour, minute)
 
 
@@ -389,7 +444,7 @@ def _zone(value: Any, default: str, report: Report) -> str:
     if not is_time_zone(name):
         report.warnings["unknown time zone, feed default used"] += 1
         return default
-    return name
+    return sys.intern(name)  # one string per zone, not one per meeting
 
 
 def _url(value: Any, report: Report, what: str) -> str:
@@ -410,16 +465,22 @@ def _updated(value: Any) -> datetime | None:
     text = _text(value)
     spec = _SPEC_UPDATED.fullmatch(text)
     if spec:  # the spec's own form, most of every feed: without strptime's cost
-        try:
-            return datetime(*(int(part) for part in spec.groups()), tzinfo=UTC)
-        except ValueError:
-            return None
+        return _spec_moment(spec.groups())
     for fmt in ("%Y-%m-%d %H:%M:%S", "%m/%d/%Y %I:%M:%S %p", "%Y-%m-%dT%H:%M:%S"):
         try:
             return datetime.strptime(text, fmt).replace(tzinfo=UTC)
         except ValueError:
             continue
     return None
+
+
+@lru_cache(maxsize=4096)
+def _spec_moment(parts: tuple[str, ...]) -> datetime | None:
+    """A feed's "updated" moments repeat (a whole feed edited at once): one object each."""
+    try:
+        return datetime(*(int(part) for part in parts), tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 # The spec writes "yes" / "no"; feeds also write booleans and their spellings.
@@ -498,7 +559,7 @@ def _duration(start: time | None, end: time | None, report: Report) -> int:
     return minutes
 
 
-def _finish(fields: dict[str, Any], *, fellowship: str) -> dict[str, Any]:
+def _finish(fields: Fields, *, fellowship: str) -> Fields:
     """Derived columns: start minute, filter keys, search text, content hash."""
     day, start = fields["day"], fields["start_time"]
     fields["start_minute"] = None if day is None else day * 1440 + start.hour * 60 + start.minute
@@ -522,19 +583,19 @@ def _finish(fields: dict[str, Any], *, fellowship: str) -> dict[str, Any]:
     return fields
 
 
-def _content_hash(fields: dict[str, Any]) -> str:
+def _content_hash(fields: Mapping[str, Any]) -> str:
     canonical = json.dumps(
         {k: v for k, v in fields.items() if k != "content_hash"}, sort_keys=True, default=str
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _expand(slug: str, days: list[int | None], base: dict[str, Any], fellowship: str) -> list:
+def _expand(slug: str, days: list[int | None], base: Fields, fellowship: str) -> list[Fields]:
     # A record meeting on several days becomes one meeting per day, each with its own slug.
     out = []
     for day in days:
         # The record's own dict when it meets on one day: a feed's worth of copies is memory.
-        fields = base if len(days) == 1 else dict(base)
+        fields = base if len(days) == 1 else base.copy()
         fields["day"] = day
         if day is None:
             fields["start_time"] = fields["end_time"] = None
@@ -586,36 +647,36 @@ def _meeting_guide_record(
     codes = _types(record.get("types"), fellowship=fellowship, online=online, report=report)
     regions = record.get("regions")
     if isinstance(regions, list):
-        regions = [_text(r, 100) for r in regions if _text(r)]
+        regions = [sys.intern(_text(r, 100)) for r in regions if _text(r)]
     else:
         regions = [
             _text(record.get(key), 100)
             for key in ("region", "sub_region")
             if _text(record.get(key))
         ]
-    base = {
-        "name": name,
-        "start_time": start,
-        "end_time": end,
-        "duration_minutes": _duration(start, end, report),
-        "time_zone": _zone(record.get("timezone"), default_tz, report),
-        "types": codes,
-        "notes": _text(record.get("notes")),
-        "location_name": _text(record.get("location"), 255),
-        "location_notes": _text(record.get("location_notes")),
-        "formatted_address": address,
-        "latitude": latitude,
-        "longitude": longitude,
-        "regions": regions,
-        "conference_url": conference_url,
-        "conference_url_notes": _text(record.get("conference_url_notes")),
-        "conference_phone": phone,
-        "conference_phone_notes": _text(record.get("conference_phone_notes")),
-        "group_name": _text(record.get("group"), 255),
-        "group_notes": _text(record.get("group_notes")),
-        "website": _url(record.get("website") or record.get("url"), report, "website")[:500],
-        "source_updated_at": _updated(record.get("updated")),
-    }
+    base = Fields(
+        name=name,
+        start_time=start,
+        end_time=end,
+        duration_minutes=_duration(start, end, report),
+        time_zone=_zone(record.get("timezone"), default_tz, report),
+        types=codes,
+        notes=_text(record.get("notes")),
+        location_name=_text(record.get("location"), 255),
+        location_notes=_text(record.get("location_notes")),
+        formatted_address=address,
+        latitude=latitude,
+        longitude=longitude,
+        regions=regions,
+        conference_url=conference_url,
+        conference_url_notes=_text(record.get("conference_url_notes")),
+        conference_phone=phone,
+        conference_phone_notes=_text(record.get("conference_phone_notes")),
+        group_name=_text(record.get("group"), 255),
+        group_notes=_text(record.get("group_notes")),
+        website=_url(record.get("website") or record.get("url"), report, "website")[:500],
+        source_updated_at=_updated(record.get("updated")),
+    )
     own = (record.get(key) for key in ("city", "state", "postal_code", "country", "region"))
     areas = {places.fold(_text(name)) for name in (*own, record.get("sub_region"), *regions)}
     return Parsed(
@@ -724,29 +785,29 @@ def _bmlt_record(record: dict, *, fellowship: str, default_tz: str, report: Repo
         for key in ("location_province", "location_sub_province", "location_municipality")
         if _text(record.get(key))
     ]
-    base = {
-        "name": name,
-        "start_time": start,
-        "end_time": end,
-        "duration_minutes": duration,
-        "time_zone": _zone(record.get("time_zone"), default_tz, report),
-        "types": codes,
-        "notes": _text(record.get("comments")),
-        "location_name": _text(record.get("location_text"), 255),
-        "location_notes": _text(record.get("location_info")),
-        "formatted_address": address,
-        "latitude": latitude,
-        "longitude": longitude,
-        "regions": regions,
-        "conference_url": conference_url,
-        "conference_url_notes": _text(record.get("virtual_meeting_additional_info")),
-        "conference_phone": phone,
-        "conference_phone_notes": "",
-        "group_name": "",
-        "group_notes": "",
-        "website": "",
-        "source_updated_at": None,
-    }
+    base = Fields(
+        name=name,
+        start_time=start,
+        end_time=end,
+        duration_minutes=duration,
+        time_zone=_zone(record.get("time_zone"), default_tz, report),
+        types=codes,
+        notes=_text(record.get("comments")),
+        location_name=_text(record.get("location_text"), 255),
+        location_notes=_text(record.get("location_info")),
+        formatted_address=address,
+        latitude=latitude,
+        longitude=longitude,
+        regions=regions,
+        conference_url=conference_url,
+        conference_url_notes=_text(record.get("virtual_meeting_additional_info")),
+        conference_phone=phone,
+        conference_phone_notes="",
+        group_name="",
+        group_notes="",
+        website="",
+        source_updated_at=None,
+    )
     return Parsed(
         slug, days, base, online, area_only=not street, venue=venue or Meeting.Attendance.IN_PERSON
     )
@@ -936,8 +997,14 @@ _MATCHES: tuple[Callable[[str, Mapping[str, Any]], tuple], ...] = (
 )
 
 
-def _match(meetings: list[dict[str, Any]], rows: list[Meeting]) -> dict[int, Meeting]:
+def _match(
+    meetings: list[Fields],
+    rows: list["StoredRow"],
+    paired: dict[int, "StoredRow"] | None = None,
+) -> dict[int, "StoredRow"]:
     """The row each meeting (by index) continues: by key and content, not feed order.
+
+    ``paired`` are those already paired (_pair_unchanged) and ``rows`` the rows left.
 
     Rows keyed under another scheme (the old "slug~2" numbering, a slug that was
     unique before) are found by their place and time, so saved meetings and
@@ -949,7 +1016,7 @@ def _match(meetings: list[dict[str, Any]], rows: list[Meeting]) -> dict[int, Mee
     """
     order = sorted(range(len(meetings)), key=lambda index: meetings[index]["slug"])
     free = list(rows)
-    paired: dict[int, Meeting] = {}
+    paired = dict(paired or {})
     for match in _MATCHES:
         if not free:  # a new feed, or every row paired: nothing more to look for
             break
@@ -1043,18 +1110,52 @@ def _same_in_part(fields: Mapping[str, Any], row: Meeting) -> bool:
 MAX_RETIRED_SHARE = 0.5
 
 
-# What matching reads of the feed's rows (see _match, _pair, _free_keys): not whole rows.
-_MATCH_FIELDS = ("slug", "content_hash", "retired_at", "name", "utc_minute", *_IDENTITY)
+# What every import reads of the feed's rows (the unchanged meetings are paired by these
+# alone), and what matching reads besides of the rows they leave (see _match, _pair): never
+# whole rows.
+_ROW_FIELDS = ("slug", "content_hash", "retired_at", "utc_minute")
+_MATCH_FIELDS = (*_ROW_FIELDS, "name", *_IDENTITY)
 
 
 class StoredRow:
-    """A stored meeting as matching sees it: a few of its columns (a model instance is 5x larger)."""
+    """A stored meeting as matching sees it: a few of its columns (a model instance is 5x larger).
+
+    Made from ``_ROW_FIELDS``; the rest of ``_MATCH_FIELDS`` are set by _identify.
+    """
 
     __slots__ = ("pk", *_MATCH_FIELDS)
 
     def __init__(self, *values):
-        for name, value in zip(self.__slots__, values, strict=True):
+        for name, value in zip(("pk", *_ROW_FIELDS), values, strict=True):
             setattr(self, name, value)
+
+
+def _pair_unchanged(meetings: list[Fields], rows: list[StoredRow]) -> dict[int, StoredRow]:
+    """Meetings (by index) paired with the row of the same key and content: most of every
+    import, and the first of _MATCHES (keys are unique on both sides, so pairs are one to one)."""
+    by_key = {row.slug: row for row in rows}
+    paired = {}
+    for index, fields in enumerate(meetings):
+        row = by_key.get(fields["slug"])
+        if row is not None and row.content_hash == fields["content_hash"]:
+            paired[index] = row
+    return paired
+
+
+def _identify(feed: MeetingFeed, rows: list[StoredRow]) -> list[StoredRow]:
+    """Read the rest of ``_MATCH_FIELDS`` for ``rows`` (those no unchanged meeting claimed)."""
+    if not rows:
+        return rows
+    by_pk = {row.pk: row for row in rows}
+    rest = _MATCH_FIELDS[len(_ROW_FIELDS) :]
+    for pk, *values in (
+        Meeting.objects.filter(feed=feed).values_list("pk", *rest).iterator(chunk_size=5000)
+    ):
+        row = by_pk.get(pk)
+        if row is not None:
+            for name, value in zip(rest, values, strict=True):
+                setattr(row, name, value)
+    return rows
 
 
 WRITE_BATCH = 1000
@@ -1081,12 +1182,16 @@ def apply(
     rows = [
         StoredRow(*values)
         for values in Meeting.objects.filter(feed=feed)
-        .values_list("pk", *_MATCH_FIELDS)
+        .values_list("pk", *_ROW_FIELDS)
         .iterator(chunk_size=5000)
     ]
     if progress:
         progress(f"matching {len(meetings):,} meetings with {len(rows):,} rows")
-    paired = _match(meetings, rows)
+    paired = _pair_unchanged(meetings, rows)
+    if len(paired) < len(meetings) and len(paired) < len(rows):
+        claimed = {row.pk for row in paired.values()}
+        left = _identify(feed, [row for row in rows if row.pk not in claimed])
+        paired = _match(meetings, left, paired)
     continued = {row.pk for row in paired.values()}
     active = [row for row in rows if row.retired_at is None]
     leaving = sum(row.pk not in continued for row in active)

@@ -235,7 +235,7 @@ def test_fields_that_identify_people_are_dropped():
             venmo="@jane-doe",
         )
     )
-    dumped = json.dumps(fields, default=str)
+    dumped = json.dumps(dict(fields), default=str)
     for secret in ("jdoe", "wp-admin", "Jane D.", "jane@example.test", "@jane-doe"):
         assert secret not in dumped
 
