@@ -21,7 +21,7 @@ makes the count exact there too: the database counts what next_start shows.
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from functools import reduce
 from operator import or_
 
@@ -481,7 +481,8 @@ class SoonWindow:
     A search ordered by next start needs only the meetings starting soonest, but the
     exact count (MinutesUntil) cannot be read from an index. The index on (area,
     utc_minute) can: the meetings in the circle's areas whose start, moved to UTC by
-    their zone's standard offset, lies within [now - slack, now + W + slack] hold every
+    their zone's standard offset, lies within [now + least - MARGIN, now + W + most + MARGIN]
+    (weekminutes.shifts: least and most are 0 and 60 when some zones are on summer time) hold every
     meeting starting within W minutes (see backend.meetings.weekminutes). One probe
     statement counts, for each W of SOON_LADDER, up to a page of meetings starting
     within W; the ranking then reads only the smallest W's window, and still orders by
@@ -491,7 +492,8 @@ class SoonWindow:
 
     areas: tuple[int, ...]
     now: int
-    slack: int
+    least: int  # minutes the directory's zones read off their standard offsets, at least
+    most: int  # and at most, from now to the ladder's widest window on
     # The bounding box, for a ranking no window holds: the window's areas stand in for it
     # otherwise (the box's own index beside them only made PostgreSQL AND two bitmaps).
     box: Q
@@ -514,11 +516,18 @@ class SoonWindow:
         if areas is None:
             return None
         now = weekminutes.utc_now_minute(at)
-        return cls(tuple(areas), now, weekminutes.slack(zones, at), bounding_box(where))
+        within = timedelta(minutes=max(SOON_LADDER))
+        least, most = weekminutes.shifts(zones, at, within)
+        return cls(tuple(areas), now, least, most, bounding_box(where))
+
+    @property
+    def _spread(self) -> int:
+        """How much wider than W minutes the window of W minutes is."""
+        return self.most - self.least + 2 * weekminutes.MARGIN
 
     def _within(self, minutes: int) -> Q:
-        first = (self.now - self.slack) % MINUTES_PER_WEEK
-        last = (self.now + minutes + self.slack) % MINUTES_PER_WEEK
+        first = (self.now + self.least - weekminutes.MARGIN) % MINUTES_PER_WEEK
+        last = (self.now + minutes + self.most + weekminutes.MARGIN) % MINUTES_PER_WEEK
         if first <= last:
             window = Q(utc_minute__gte=first, utc_minute__lte=last)
         else:
@@ -528,7 +537,7 @@ class SoonWindow:
     def narrow(self, ranked: QuerySet, count: int) -> QuerySet:
         """``ranked`` cut to the smallest window holding its first ``count`` rows, if any."""
         ranked = ranked.alias(area=cells.Area("cell"))
-        ladder = [w for w in SOON_LADDER if w + 2 * self.slack < MINUTES_PER_WEEK]
+        ladder = [w for w in SOON_LADDER if w + self._spread < MINUTES_PER_WEEK]
         if not ladder:
             return ranked.filter(self.box)
         # One statement; CASE asks the windows in turn, so the larger ones run only when
