@@ -1296,7 +1296,9 @@ def _copy_changes(
         return row
 
     table = connection.ops.quote_name(Meeting._meta.db_table)
-    with connection.cursor() as cursor:
+    # COPY goes through psycopg's own cursor: its errors are made Django's here, as
+    # execute() makes them (import_feed reports a DatabaseError as a refused feed).
+    with connection.wrap_database_errors, connection.cursor() as cursor:
         if to_create:
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for number, values in enumerate(to_create, start=1):

@@ -195,3 +195,17 @@ def test_copy_stores_the_same_rows_as_the_orm_on_first_import_and_after_changes(
     renamed = Meeting.objects.get(feed=by_copy, slug="plain")
     assert (renamed.name, renamed.types, renamed.types_key) == ("Plain, renamed", ["C"], ",C,")
     assert Meeting.objects.get(feed=by_copy, slug="weekly-1").start_time == time(6, 45)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+def test_a_row_the_database_refuses_during_copy_is_a_refused_feed_that_changes_nothing(
+    tmp_path, monkeypatch
+):
+    path = tmp_path / "feed.json"
+    path.write_text(json.dumps([record(slug=f"c{n}") for n in range(3)]))
+    _import(path)
+    path.write_text(json.dumps([record(slug=f"c{n}") for n in range(4)]))
+    monkeypatch.setattr(importer, "cell_of", lambda latitude, longitude: 2**70)  # not a bigint
+    with pytest.raises(CommandError, match=r"could not be stored \(DataError\).*Nothing was"):
+        _import(path)
+    assert sorted(Meeting.objects.values_list("slug", flat=True)) == ["c0", "c1", "c2"]
