@@ -418,8 +418,27 @@ def _feed_file(path: Path, count: int) -> None:
         handle.write("]")
 
 
+# Runs a command and writes its peak resident memory (KB) to a file. The bench forks this
+# small process, which forks the import: a child's peak counts what its parent held when it
+# forked (Linux carries the high-water mark across exec), and the bench's own process may
+# be larger than the import it measures.
+PEAK_OF = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def _import_once(path: Path, logs: Path) -> dict:
+    peak = logs / "import.peak"
     command = [
+        sys.executable,
+        "-c",
+        PEAK_OF,
+        str(peak),
         sys.executable,
         str(REPO_DIR / "backend" / "manage.py"),
         "import_meetings",
@@ -434,16 +453,13 @@ def _import_once(path: Path, logs: Path) -> dict:
     out, err = logs / "import.out", logs / "import.err"
     started = time.perf_counter()
     with out.open("w") as stdout, err.open("w") as stderr:
-        child = subprocess.Popen(command, stdout=stdout, stderr=stderr)
-        # wait4: this child's own peak resident memory (KB on Linux), not the run's.
-        _, status, usage = os.wait4(child.pid, 0)
+        returncode = subprocess.run(command, stdout=stdout, stderr=stderr, check=False).returncode
     seconds = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
+    if returncode != 0:
         raise BenchError(f"the import failed: {err.read_text()[-500:]}")
     return {
         "seconds": round(seconds, 2),
-        "peak_mb": round(usage.ru_maxrss / 1024, 1),
+        "peak_mb": round(int(peak.read_text()) / 1024, 1),  # KB on Linux
         "report": out.read_text().splitlines()[0],
         "progress_lines": len(err.read_text().splitlines()),
     }
@@ -500,9 +516,8 @@ def verdicts(by_size: dict, imported: dict | None, vendor: str) -> list[tuple[st
                 first["seconds"] < 60,
             )
         )
-        lines.append(
-            (f"import peak memory: {first['peak_mb']:.0f} MB (< 400)", first["peak_mb"] < 400)
-        )
+        peak = max(first["peak_mb"], imported["unchanged_again"]["peak_mb"])
+        lines.append((f"import peak memory, first or again: {peak:.0f} MB (< 400)", peak < 400))
     if vendor != "postgresql":  # the targets are PostgreSQL's; SQLite is compared by hand
         lines = [(text, None) for text, _ in lines]
     return lines  # fmt: skip
@@ -573,7 +588,7 @@ def main() -> int:
         print(
             f"   import of {IMPORT_MEETINGS:,} meetings ({imported['feed_mb']} MB): "
             f"{first['seconds']:.1f} s, peak {first['peak_mb']:.0f} MB; unchanged again: "
-            f"{again['seconds']:.1f} s ({again['report']})"
+            f"{again['seconds']:.1f} s, peak {again['peak_mb']:.0f} MB ({again['report']})"
         )
     lines = verdicts(report["sizes"], imported, connection.vendor)
     report["verdicts"] = [{"check": text, "passed": passed} for text, passed in lines]

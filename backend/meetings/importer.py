@@ -12,7 +12,9 @@ import hashlib
 import json
 import math
 import re
+import sys
 import time as time_module
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
 from backend.core.time import is_time_zone
@@ -85,13 +87,61 @@ class RecordRejectedError(Exception):
     pass
 
 
+# A meeting's model fields as the importer builds them: those a record gives, those the
+# whole feed decides (approximate, attendance_option), the derived ones (_finish) and
+# utc_minute (apply).
+FIELD_NAMES = (
+    "name", "start_time", "end_time", "duration_minutes", "time_zone", "types", "notes",
+    "location_name", "location_notes", "formatted_address", "latitude", "longitude", "regions",
+    "conference_url", "conference_url_notes", "conference_phone", "conference_phone_notes",
+    "group_name", "group_notes", "website", "source_updated_at", "approximate",
+    "attendance_option", "day", "slug", "start_minute", "fellowship", "types_key",
+    "regions_key", "search_text", "content_hash", "utc_minute",
+)  # fmt: skip
+
+
+class Fields(Mapping[str, Any]):
+    """One meeting's fields, read and set like a dict's items; only those set are its keys.
+
+    A feed's worth of meetings is held at once, and a dict of some thirty items is
+    four times the size of these slots (about 1.1 kB a meeting saved).
+    """
+
+    __slots__ = FIELD_NAMES
+
+    def __init__(self, **values: Any):
+        for name, value in values.items():
+            setattr(self, name, value)
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return getattr(self, name)
+        except AttributeError:
+            raise KeyError(name) from None
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        setattr(self, name, value)
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name in FIELD_NAMES if hasattr(self, name))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return f"Fields({dict(self)!r})"
+
+    def copy(self) -> "Fields":
+        return Fields(**self)
+
+
 @dataclass
 class Parsed:
     """One record read: its model fields but the two that depend on the whole feed."""
 
     slug: str
     days: list[int | None]
-    fields: dict[str, Any]  # all but "approximate" and "attendance_option"
+    fields: Fields  # all but "approximate" and "attendance_option"
     online: bool
     approximate: bool | None = None  # the record's own word, None when it says nothing
     area_only: bool | None = None  # known from the format (BMLT: no street), else judged
@@ -339,6 +389,12 @@ def parse_time(value: Any) -> time | None:
         hour = 0
     if not (0 <= hour <= 23 and 0 <= minute <= 59):
         raise RecordRejectedError(f"time {text!r} is not a time of day")
+    return _clock_time(hour, minute)
+
+
+@lru_cache(maxsize=24 * 60)
+def _clock_time(hour: int, minute: int) -> time:
+    """One object per minute of the day, shared by a feed's meetings (they are immutable)."""
     return time(hour, minute)
 
 
@@ -389,7 +445,7 @@ def _zone(value: Any, default: str, report: Report) -> str:
     if not is_time_zone(name):
         report.warnings["unknown time zone, feed default used"] += 1
         return default
-    return name
+    return sys.intern(name)  # one string per zone, not one per meeting
 
 
 def _url(value: Any, report: Report, what: str) -> str:
@@ -410,16 +466,22 @@ def _updated(value: Any) -> datetime | None:
     text = _text(value)
     spec = _SPEC_UPDATED.fullmatch(text)
     if spec:  # the spec's own form, most of every feed: without strptime's cost
-        try:
-            return datetime(*(int(part) for part in spec.groups()), tzinfo=UTC)
-        except ValueError:
-            return None
+        return _spec_moment(spec.groups())
     for fmt in ("%Y-%m-%d %H:%M:%S", "%m/%d/%Y %I:%M:%S %p", "%Y-%m-%dT%H:%M:%S"):
         try:
             return datetime.strptime(text, fmt).replace(tzinfo=UTC)
         except ValueError:
             continue
     return None
+
+
+@lru_cache(maxsize=4096)
+def _spec_moment(parts: tuple[str, ...]) -> datetime | None:
+    """A feed's "updated" moments repeat (a whole feed edited at once): one object each."""
+    try:
+        return datetime(*(int(part) for part in parts), tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 # The spec writes "yes" / "no"; feeds also write booleans and their spellings.
@@ -498,7 +560,7 @@ def _duration(start: time | None, end: time | None, report: Report) -> int:
     return minutes
 
 
-def _finish(fields: dict[str, Any], *, fellowship: str) -> dict[str, Any]:
+def _finish(fields: Fields, *, fellowship: str) -> Fields:
     """Derived columns: start minute, filter keys, search text, content hash."""
     day, start = fields["day"], fields["start_time"]
     fields["start_minute"] = None if day is None else day * 1440 + start.hour * 60 + start.minute
@@ -522,19 +584,19 @@ def _finish(fields: dict[str, Any], *, fellowship: str) -> dict[str, Any]:
     return fields
 
 
-def _content_hash(fields: dict[str, Any]) -> str:
+def _content_hash(fields: Mapping[str, Any]) -> str:
     canonical = json.dumps(
         {k: v for k, v in fields.items() if k != "content_hash"}, sort_keys=True, default=str
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _expand(slug: str, days: list[int | None], base: dict[str, Any], fellowship: str) -> list:
+def _expand(slug: str, days: list[int | None], base: Fields, fellowship: str) -> list[Fields]:
     # A record meeting on several days becomes one meeting per day, each with its own slug.
     out = []
     for day in days:
         # The record's own dict when it meets on one day: a feed's worth of copies is memory.
-        fields = base if len(days) == 1 else dict(base)
+        fields = base if len(days) == 1 else base.copy()
         fields["day"] = day
         if day is None:
             fields["start_time"] = fields["end_time"] = None
@@ -586,36 +648,36 @@ def _meeting_guide_record(
     codes = _types(record.get("types"), fellowship=fellowship, online=online, report=report)
     regions = record.get("regions")
     if isinstance(regions, list):
-        regions = [_text(r, 100) for r in regions if _text(r)]
+        regions = [sys.intern(_text(r, 100)) for r in regions if _text(r)]
     else:
         regions = [
             _text(record.get(key), 100)
             for key in ("region", "sub_region")
             if _text(record.get(key))
         ]
-    base = {
-        "name": name,
-        "start_time": start,
-        "end_time": end,
-        "duration_minutes": _duration(start, end, report),
-        "time_zone": _zone(record.get("timezone"), default_tz, report),
-        "types": codes,
-        "notes": _text(record.get("notes")),
-        "location_name": _text(record.get("location"), 255),
-        "location_notes": _text(record.get("location_notes")),
-        "formatted_address": address,
-        "latitude": latitude,
-        "longitude": longitude,
-        "regions": regions,
-        "conference_url": conference_url,
-        "conference_url_notes": _text(record.get("conference_url_notes")),
-        "conference_phone": phone,
-        "conference_phone_notes": _text(record.get("conference_phone_notes")),
-        "group_name": _text(record.get("group"), 255),
-        "group_notes": _text(record.get("group_notes")),
-        "website": _url(record.get("website") or record.get("url"), report, "website")[:500],
-        "source_updated_at": _updated(record.get("updated")),
-    }
+    base = Fields(
+        name=name,
+        start_time=start,
+        end_time=end,
+        duration_minutes=_duration(start, end, report),
+        time_zone=_zone(record.get("timezone"), default_tz, report),
+        types=codes,
+        notes=_text(record.get("notes")),
+        location_name=_text(record.get("location"), 255),
+        location_notes=_text(record.get("location_notes")),
+        formatted_address=address,
+        latitude=latitude,
+        longitude=longitude,
+        regions=regions,
+        conference_url=conference_url,
+        conference_url_notes=_text(record.get("conference_url_notes")),
+        conference_phone=phone,
+        conference_phone_notes=_text(record.get("conference_phone_notes")),
+        group_name=_text(record.get("group"), 255),
+        group_notes=_text(record.get("group_notes")),
+        website=_url(record.get("website") or record.get("url"), report, "website")[:500],
+        source_updated_at=_updated(record.get("updated")),
+    )
     own = (record.get(key) for key in ("city", "state", "postal_code", "country", "region"))
     areas = {places.fold(_text(name)) for name in (*own, record.get("sub_region"), *regions)}
     return Parsed(
@@ -724,29 +786,29 @@ def _bmlt_record(record: dict, *, fellowship: str, default_tz: str, report: Repo
         for key in ("location_province", "location_sub_province", "location_municipality")
         if _text(record.get(key))
     ]
-    base = {
-        "name": name,
-        "start_time": start,
-        "end_time": end,
-        "duration_minutes": duration,
-        "time_zone": _zone(record.get("time_zone"), default_tz, report),
-        "types": codes,
-        "notes": _text(record.get("comments")),
-        "location_name": _text(record.get("location_text"), 255),
-        "location_notes": _text(record.get("location_info")),
-        "formatted_address": address,
-        "latitude": latitude,
-        "longitude": longitude,
-        "regions": regions,
-        "conference_url": conference_url,
-        "conference_url_notes": _text(record.get("virtual_meeting_additional_info")),
-        "conference_phone": phone,
-        "conference_phone_notes": "",
-        "group_name": "",
-        "group_notes": "",
-        "website": "",
-        "source_updated_at": None,
-    }
+    base = Fields(
+        name=name,
+        start_time=start,
+        end_time=end,
+        duration_minutes=duration,
+        time_zone=_zone(record.get("time_zone"), default_tz, report),
+        types=codes,
+        notes=_text(record.get("comments")),
+        location_name=_text(record.get("location_text"), 255),
+        location_notes=_text(record.get("location_info")),
+        formatted_address=address,
+        latitude=latitude,
+        longitude=longitude,
+        regions=regions,
+        conference_url=conference_url,
+        conference_url_notes=_text(record.get("virtual_meeting_additional_info")),
+        conference_phone=phone,
+        conference_phone_notes="",
+        group_name="",
+        group_notes="",
+        website="",
+        source_updated_at=None,
+    )
     return Parsed(
         slug, days, base, online, area_only=not street, venue=venue or Meeting.Attendance.IN_PERSON
     )
@@ -936,8 +998,14 @@ _MATCHES: tuple[Callable[[str, Mapping[str, Any]], tuple], ...] = (
 )
 
 
-def _match(meetings: list[dict[str, Any]], rows: list[Meeting]) -> dict[int, Meeting]:
+def _match(
+    meetings: list[Fields],
+    rows: list["StoredRow"],
+    paired: dict[int, "StoredRow"] | None = None,
+) -> dict[int, "StoredRow"]:
     """The row each meeting (by index) continues: by key and content, not feed order.
+
+    ``paired`` are those already paired (_pair_unchanged) and ``rows`` the rows left.
 
     Rows keyed under another scheme (the old "slug~2" numbering, a slug that was
     unique before) are found by their place and time, so saved meetings and
@@ -949,7 +1017,7 @@ def _match(meetings: list[dict[str, Any]], rows: list[Meeting]) -> dict[int, Mee
     """
     order = sorted(range(len(meetings)), key=lambda index: meetings[index]["slug"])
     free = list(rows)
-    paired: dict[int, Meeting] = {}
+    paired = dict(paired or {})
     for match in _MATCHES:
         if not free:  # a new feed, or every row paired: nothing more to look for
             break
@@ -1043,18 +1111,52 @@ def _same_in_part(fields: Mapping[str, Any], row: Meeting) -> bool:
 MAX_RETIRED_SHARE = 0.5
 
 
-# What matching reads of the feed's rows (see _match, _pair, _free_keys): not whole rows.
-_MATCH_FIELDS = ("slug", "content_hash", "retired_at", "name", "utc_minute", *_IDENTITY)
+# What every import reads of the feed's rows (the unchanged meetings are paired by these
+# alone), and what matching reads besides of the rows they leave (see _match, _pair): never
+# whole rows.
+_ROW_FIELDS = ("slug", "content_hash", "retired_at", "utc_minute")
+_MATCH_FIELDS = (*_ROW_FIELDS, "name", *_IDENTITY)
 
 
 class StoredRow:
-    """A stored meeting as matching sees it: a few of its columns (a model instance is 5x larger)."""
+    """A stored meeting as matching sees it: a few of its columns (a model instance is 5x larger).
+
+    Made from ``_ROW_FIELDS``; the rest of ``_MATCH_FIELDS`` are set by _identify.
+    """
 
     __slots__ = ("pk", *_MATCH_FIELDS)
 
     def __init__(self, *values):
-        for name, value in zip(self.__slots__, values, strict=True):
+        for name, value in zip(("pk", *_ROW_FIELDS), values, strict=True):
             setattr(self, name, value)
+
+
+def _pair_unchanged(meetings: list[Fields], rows: list[StoredRow]) -> dict[int, StoredRow]:
+    """Meetings (by index) paired with the row of the same key and content: most of every
+    import, and the first of _MATCHES (keys are unique on both sides, so pairs are one to one)."""
+    by_key = {row.slug: row for row in rows}
+    paired = {}
+    for index, fields in enumerate(meetings):
+        row = by_key.get(fields["slug"])
+        if row is not None and row.content_hash == fields["content_hash"]:
+            paired[index] = row
+    return paired
+
+
+def _identify(feed: MeetingFeed, rows: list[StoredRow]) -> list[StoredRow]:
+    """Read the rest of ``_MATCH_FIELDS`` for ``rows`` (those no unchanged meeting claimed)."""
+    if not rows:
+        return rows
+    by_pk = {row.pk: row for row in rows}
+    rest = _MATCH_FIELDS[len(_ROW_FIELDS) :]
+    for pk, *values in (
+        Meeting.objects.filter(feed=feed).values_list("pk", *rest).iterator(chunk_size=5000)
+    ):
+        row = by_pk.get(pk)
+        if row is not None:
+            for name, value in zip(rest, values, strict=True):
+                setattr(row, name, value)
+    return rows
 
 
 WRITE_BATCH = 1000
@@ -1081,22 +1183,25 @@ def apply(
     rows = [
         StoredRow(*values)
         for values in Meeting.objects.filter(feed=feed)
-        .values_list("pk", *_MATCH_FIELDS)
+        .values_list("pk", *_ROW_FIELDS)
         .iterator(chunk_size=5000)
     ]
     if progress:
         progress(f"matching {len(meetings):,} meetings with {len(rows):,} rows")
-    paired = _match(meetings, rows)
+    paired = _pair_unchanged(meetings, rows)
+    if len(paired) < len(meetings) and len(paired) < len(rows):
+        claimed = {row.pk for row in paired.values()}
+        left = _identify(feed, [row for row in rows if row.pk not in claimed])
+        paired = _match(meetings, left, paired)
     continued = {row.pk for row in paired.values()}
     active = [row for row in rows if row.retired_at is None]
     leaving = sum(row.pk not in continued for row in active)
     if not force:
         _refuse_emptying(meetings=len(meetings), active=len(active), leaving=leaving)
     _free_keys(meetings, rows, paired, report)
-    to_create: list[dict[str, Any]] = []
-    to_update: list[Meeting] = []
+    to_create: list[Fields] = []
+    to_update: list[tuple[Any, Fields]] = []  # (the row's pk, the meeting's new fields)
     to_refresh: list[Meeting] = []
-    fields_to_update: set[str] = {"retired_at"}
     for index, fields in enumerate(meetings):
         current = paired.get(index)
         fields["utc_minute"] = utc_minute(fields["start_minute"], fields["time_zone"], now)
@@ -1108,40 +1213,15 @@ def apply(
             if current.utc_minute != fields["utc_minute"]:  # its zone's rules changed since
                 to_refresh.append(Meeting(pk=current.pk, utc_minute=fields["utc_minute"]))
             continue
-        fields_to_update.update(fields)
-        to_update.append(_row(feed, fields, pk=current.pk, retired_at=None, updated_at=now))
+        to_update.append((current.pk, fields))
     gone = [row.pk for row in active if row.pk not in continued]
     report.created, report.updated, report.retired = len(to_create), len(to_update), len(gone)
     if progress:
         progress(
             f"writing {len(to_create):,} new, {len(to_update):,} changed, {len(gone):,} retired"
         )
-    _write_changes(
-        feed, to_create, to_update, to_refresh, gone, fields_to_update, now=now, progress=progress
-    )
-
-
-def _write_changes(
-    feed: MeetingFeed,
-    to_create: list[dict[str, Any]],
-    to_update: list[Meeting],
-    to_refresh: list[Meeting],
-    gone: list,
-    fields_to_update: set[str],
-    *,
-    now: datetime,
-    progress: Progress | None,
-) -> None:
-    """Write what apply decided: new meetings in batches, changed ones, refreshed UTC
-    minutes, retirements."""
-    for first in range(0, len(to_create), WRITE_BATCH):
-        batch = [_row(feed, fields) for fields in to_create[first : first + WRITE_BATCH]]
-        Meeting.objects.bulk_create(batch)
-        if progress:
-            progress(f"created {first + len(batch):,} of {len(to_create):,}")
-    if to_update:
-        fields_to_update |= {"updated_at", "cell"}
-        Meeting.objects.bulk_update(to_update, sorted(fields_to_update), batch_size=500)
+    writer = _copy_changes if connection.vendor == "postgresql" else _save_changes
+    writer(feed, to_create, to_update, now=now, progress=progress)
     Meeting.objects.bulk_update(to_refresh, ["utc_minute"], batch_size=500)
     for first in range(0, len(gone), WRITE_BATCH):
         Meeting.objects.filter(pk__in=gone[first : first + WRITE_BATCH]).update(
@@ -1149,6 +1229,98 @@ def _write_changes(
         )
     if to_create or to_update or gone:
         forget_zones()
+
+
+# Columns an import writes besides the meeting's own fields (a changed meeting keeps its
+# id, feed and created_at).
+_ROW_COLUMNS = ("id", "feed", "cell", "retired_at", "created_at", "updated_at")
+_UPDATED = tuple(
+    name for name in (*FIELD_NAMES, *_ROW_COLUMNS) if name not in {"id", "feed", "created_at"}
+)
+
+
+def _save_changes(
+    feed: MeetingFeed,
+    to_create: list[Fields],
+    to_update: list[tuple[Any, Fields]],
+    *,
+    now: datetime,
+    progress: Progress | None,
+) -> None:
+    """New meetings and changed ones through the ORM, in batches (databases without COPY)."""
+    for first in range(0, len(to_create), WRITE_BATCH):
+        batch = [_row(feed, fields) for fields in to_create[first : first + WRITE_BATCH]]
+        Meeting.objects.bulk_create(batch)
+        if progress:
+            progress(f"created {first + len(batch):,} of {len(to_create):,}")
+    for first in range(0, len(to_update), WRITE_BATCH):
+        changed = [
+            _row(feed, fields, pk=pk, retired_at=None, updated_at=now)
+            for pk, fields in to_update[first : first + WRITE_BATCH]
+        ]
+        Meeting.objects.bulk_update(changed, _UPDATED, batch_size=500)
+
+
+# A COPY this many rows long reports its progress.
+COPY_PROGRESS_EVERY = 10_000
+
+
+def _copy_changes(
+    feed: MeetingFeed,
+    to_create: list[Fields],
+    to_update: list[tuple[Any, Fields]],
+    *,
+    now: datetime,
+    progress: Progress | None,
+) -> None:
+    """New meetings and changed ones with PostgreSQL's COPY: the same rows _save_changes
+    writes, ten times faster than INSERTs of a thousand rows each.
+
+    New meetings go straight into the table (their keys are free: _free_keys); changed
+    ones into a temporary table, merged with one UPDATE ... FROM.
+    """
+    fields = {field.name: field for field in Meeting._meta.concrete_fields}
+    names = (*FIELD_NAMES, *_ROW_COLUMNS)
+    columns = ", ".join(connection.ops.quote_name(fields[name].column) for name in names)
+    json_columns = [
+        position
+        for position, name in enumerate(names)
+        if isinstance(fields[name], models.JSONField)
+    ]
+
+    def line(pk, values: Fields) -> list:
+        cell = cell_of(values["latitude"], values["longitude"])
+        row = [*(values[name] for name in FIELD_NAMES), pk, feed.pk, cell, None, now, now]
+        for position in json_columns:
+            row[position] = json.dumps(row[position])
+        return row
+
+    table = connection.ops.quote_name(Meeting._meta.db_table)
+    # COPY goes through psycopg's own cursor: its errors are made Django's here, as
+    # execute() makes them (import_feed reports a DatabaseError as a refused feed).
+    with connection.wrap_database_errors, connection.cursor() as cursor:
+        if to_create:
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for number, values in enumerate(to_create, start=1):
+                    copy.write_row(line(uuid.uuid4(), values))
+                    if progress and (number % COPY_PROGRESS_EVERY == 0 or number == len(to_create)):
+                        progress(f"created {number:,} of {len(to_create):,}")
+        if not to_update:
+            return
+        stage = connection.ops.quote_name("meeting_import_stage")
+        cursor.execute(f"CREATE TEMPORARY TABLE {stage} (LIKE {table})")
+        with cursor.cursor.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
+            for pk, values in to_update:
+                copy.write_row(line(pk, values))
+        assignments = ", ".join(
+            f"{column} = staged.{column}"
+            for column in (connection.ops.quote_name(fields[name].column) for name in _UPDATED)
+        )
+        cursor.execute(
+            f"UPDATE {table} SET {assignments} FROM {stage} AS staged "  # noqa: S608 (names only)
+            f"WHERE {table}.id = staged.id"
+        )
+        cursor.execute(f"DROP TABLE {stage}")
 
 
 def _refuse_emptying(*, meetings: int, active: int, leaving: int) -> None:

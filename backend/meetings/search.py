@@ -21,13 +21,14 @@ makes the count exact there too: the database counts what next_start shows.
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from functools import reduce
 from operator import or_
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import (
+    BooleanField,
     Exists,
     F,
     FloatField,
@@ -63,29 +64,80 @@ class Where:
     radius_km: float
 
 
-def bounding_box(where: Where) -> Q:
-    """Rows whose point may lie within the radius (exact: the distance decides after).
+def box_ranges(where: Where) -> tuple[float, float, list[tuple[float, float]]]:
+    """The south and north edges and the west-east ranges of the bounding box (degrees).
 
     The latitude band is the radius as an angle; the longitude half-width is
     asin(sin(r) / cos(lat)) (the meridians tangent to the circle). A circle that
-    reaches a pole spans every longitude; one that crosses +-180 degrees becomes
-    two ranges.
+    reaches a pole spans every longitude (no ranges); one that crosses +-180 degrees
+    has two.
     """
     angle = where.radius_km / EARTH_RADIUS_KM
     lat = math.radians(where.latitude)
     low, high = lat - angle, lat + angle
-    band = Q(latitude__gte=math.degrees(max(low, -math.pi / 2))) & Q(
-        latitude__lte=math.degrees(min(high, math.pi / 2))
-    )
+    south = math.degrees(max(low, -math.pi / 2))
+    north = math.degrees(min(high, math.pi / 2))
     if low <= -math.pi / 2 or high >= math.pi / 2 or math.cos(lat) <= math.sin(angle):
-        return band
+        return south, north, []
     half_width = math.degrees(math.asin(math.sin(angle) / math.cos(lat)))
     west, east = where.longitude - half_width, where.longitude + half_width
     if west < -180:
-        return band & (Q(longitude__gte=west + 360) | Q(longitude__lte=east))
+        return south, north, [(west + 360, 180.0), (-180.0, east)]
     if east > 180:
-        return band & (Q(longitude__gte=west) | Q(longitude__lte=east - 360))
+        return south, north, [(west, 180.0), (-180.0, east - 360)]
+    return south, north, [(west, east)]
+
+
+def bounding_box(where: Where) -> Q:
+    """Rows whose point may lie within the radius (exact: the distance decides after)."""
+    south, north, ranges = box_ranges(where)
+    band = Q(latitude__gte=south) & Q(latitude__lte=north)
+    if not ranges:
+        return band
+    if len(ranges) == 2:
+        (west, _), (_, east) = ranges
+        return band & (Q(longitude__gte=west) | Q(longitude__lte=east))
+    ((west, east),) = ranges
     return band & Q(longitude__gte=west, longitude__lte=east)
+
+
+class InBoxes(Func):
+    """The row's point lies in the bounding box, as PostgreSQL's GiST point index reads it.
+
+    ``point(lng, lat) <@ box(...)``, one box per west-east range, is what the index of
+    the near-me rows (migration 0004) answers by walking only the box; the B-tree on
+    (latitude, longitude) reads the whole latitude band round the globe, which holds
+    cities at a million meetings (the nearest search's box is 200 km tall or more).
+    """
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, where: Where):
+        super().__init__(F("longitude"), F("latitude"))
+        self.where = where
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (lng, lng_params), (lat, lat_params) = (
+            compiler.compile(column) for column in self.get_source_expressions()
+        )
+        south, north, ranges = box_ranges(self.where)
+        boxes, params = [], []
+        for west, east in ranges or [(-180.0, 180.0)]:
+            boxes.append(f"point({lng}, {lat}) <@ box(point(%s, %s), point(%s, %s))")
+            params += [*lng_params, *lat_params, west, south, east, north]
+        return f"({' OR '.join(boxes)})", tuple(params)
+
+
+def box_filter(where: Where) -> Q | InBoxes:
+    """The bounding box in the form the database's index reads best (see InBoxes).
+
+    Only for near-me rows (active, not approximate, with a point): the GiST index holds
+    only those.
+    """
+    if connection.vendor == "postgresql":
+        return InBoxes(where)
+    return bounding_box(where)
 
 
 class HaversineTerm(Func):
@@ -456,7 +508,7 @@ def search(
     if where is not None and not criteria.nearest and criteria.order == "next" and use_window:
         window = SoonWindow.over(where, zones, at) if use_box else None
     if where is not None and use_box and window is None:
-        conditions.append(bounding_box(where))
+        conditions.append(box_filter(where))
     soon = F("minutes_until").asc(nulls_last=True)
     ordering = (soon,)
     if where is not None:
@@ -481,7 +533,8 @@ class SoonWindow:
     A search ordered by next start needs only the meetings starting soonest, but the
     exact count (MinutesUntil) cannot be read from an index. The index on (area,
     utc_minute) can: the meetings in the circle's areas whose start, moved to UTC by
-    their zone's standard offset, lies within [now - slack, now + W + slack] hold every
+    their zone's standard offset, lies within [now + least - MARGIN, now + W + most + MARGIN]
+    (weekminutes.shifts: least and most are 0 and 60 when some zones are on summer time) hold every
     meeting starting within W minutes (see backend.meetings.weekminutes). One probe
     statement counts, for each W of SOON_LADDER, up to a page of meetings starting
     within W; the ranking then reads only the smallest W's window, and still orders by
@@ -491,10 +544,11 @@ class SoonWindow:
 
     areas: tuple[int, ...]
     now: int
-    slack: int
+    least: int  # minutes the directory's zones read off their standard offsets, at least
+    most: int  # and at most, from now to the ladder's widest window on
     # The bounding box, for a ranking no window holds: the window's areas stand in for it
     # otherwise (the box's own index beside them only made PostgreSQL AND two bitmaps).
-    box: Q
+    box: "Q | InBoxes"
 
     @classmethod
     def over(cls, where: Where, zones: list[str], at: datetime) -> "SoonWindow | None":
@@ -514,11 +568,18 @@ class SoonWindow:
         if areas is None:
             return None
         now = weekminutes.utc_now_minute(at)
-        return cls(tuple(areas), now, weekminutes.slack(zones, at), bounding_box(where))
+        within = timedelta(minutes=max(SOON_LADDER))
+        least, most = weekminutes.shifts(zones, at, within)
+        return cls(tuple(areas), now, least, most, box_filter(where))
+
+    @property
+    def _spread(self) -> int:
+        """How much wider than W minutes the window of W minutes is."""
+        return self.most - self.least + 2 * weekminutes.MARGIN
 
     def _within(self, minutes: int) -> Q:
-        first = (self.now - self.slack) % MINUTES_PER_WEEK
-        last = (self.now + minutes + self.slack) % MINUTES_PER_WEEK
+        first = (self.now + self.least - weekminutes.MARGIN) % MINUTES_PER_WEEK
+        last = (self.now + minutes + self.most + weekminutes.MARGIN) % MINUTES_PER_WEEK
         if first <= last:
             window = Q(utc_minute__gte=first, utc_minute__lte=last)
         else:
@@ -528,7 +589,7 @@ class SoonWindow:
     def narrow(self, ranked: QuerySet, count: int) -> QuerySet:
         """``ranked`` cut to the smallest window holding its first ``count`` rows, if any."""
         ranked = ranked.alias(area=cells.Area("cell"))
-        ladder = [w for w in SOON_LADDER if w + 2 * self.slack < MINUTES_PER_WEEK]
+        ladder = [w for w in SOON_LADDER if w + self._spread < MINUTES_PER_WEEK]
         if not ladder:
             return ranked.filter(self.box)
         # One statement; CASE asks the windows in turn, so the larger ones run only when

@@ -6,8 +6,8 @@ each meeting also stores ``utc_minute``, its start minute of the week moved to U
 its zone's standard offset (the offset without daylight saving). Its real start in
 UTC is that minute shifted by the zone's daylight saving then (an hour, mostly), so
 the meetings starting in the next W minutes all have a ``utc_minute`` within W
-minutes of now, widened on each side by the largest such shift among the
-directory's zones (``slack``). That wider window is only what an index reads; the
+minutes of now, moved and widened by the least and most such shift among the
+directory's zones then (``shifts``), and by MARGIN. That wider window is only what an index reads; the
 exact count still decides.
 """
 
@@ -18,8 +18,6 @@ from backend.meetings.clock import MINUTES_PER_WEEK, minute_of_week, zone_named
 # Beyond the shifts measured: room for a zone whose rules changed since its meetings
 # were last stored (apply() rewrites them at the next import).
 MARGIN = 30
-# Offsets are read now and a little over a week on: a change in between is on one side.
-AHEAD = timedelta(days=8, hours=1)
 
 
 def standard_offset(zone: str, at: datetime) -> int:
@@ -35,15 +33,24 @@ def utc_minute(start_minute: int | None, zone: str, at: datetime) -> int | None:
     return (start_minute - standard_offset(zone, at)) % MINUTES_PER_WEEK
 
 
-def slack(zones: list[str], at: datetime) -> int:
-    """The most any of ``zones`` reads off its standard offset from ``at`` to a week on, plus MARGIN."""
-    most = 0
+def shifts(zones: list[str], at: datetime, within: timedelta) -> tuple[int, int]:
+    """The least and the most any of ``zones`` reads off its standard offset, in minutes,
+    from ``at`` to ``within`` later (0 and 60 for a mix of zones on winter and summer time).
+
+    A meeting of a zone that reads ``d`` minutes off its standard offset when it starts
+    starts at its ``utc_minute`` less ``d``: the meetings starting in the next W minutes
+    have a ``utc_minute`` from now + least to now + W + most. Offsets change at most once
+    in a few days (months apart), so ``at`` and ``at + within`` are all there is to read.
+    """
+    if not zones:
+        return 0, 0
+    readings = []
     for zone in zones:
         standard = standard_offset(zone, at)
-        for moment in (at, at + AHEAD):
+        for moment in (at, at + within):
             local = moment.astimezone(zone_named(zone))
-            most = max(most, abs(round(local.utcoffset().total_seconds() / 60) - standard))
-    return most + MARGIN
+            readings.append(round(local.utcoffset().total_seconds() / 60) - standard)
+    return min(readings), max(readings)
 
 
 def utc_now_minute(at: datetime) -> int:

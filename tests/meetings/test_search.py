@@ -542,7 +542,7 @@ def test_a_near_me_search_ranks_through_the_box_index_and_reads_a_page_by_key(
 
         return list(nodes(plan["Plan"]))
 
-    boxed = {"meeting_lat_lng", "meeting_area_utc_minute"}
+    boxed = {"meeting_point_knn", "meeting_area_utc_minute"}  # the box: search.InBoxes
     checks = [*((statement, boxed) for statement in probe), (ranking, boxed)]
     for statement, indexes in (*checks, (page, {"meetings_meeting_pkey"})):
         every = plan_nodes(statement)

@@ -1,7 +1,7 @@
 """A near-me search by next start reads only the meetings starting soonest, and answers the same."""
 
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -91,13 +91,19 @@ def test_a_city_search_reads_a_narrow_window_when_the_city_is_full(patient):
     assert all(m.minutes_until < 120 for m in page)
 
 
-def test_the_slack_covers_daylight_saving_and_half_hour_zones():
-    summer = datetime(2026, 7, 1, 12, tzinfo=UTC)
-    assert weekminutes.slack(["Asia/Tokyo"], summer) == weekminutes.MARGIN
-    assert weekminutes.slack(["America/New_York"], summer) == 60 + weekminutes.MARGIN
-    assert weekminutes.slack(["Australia/Lord_Howe"], summer) == weekminutes.MARGIN
-    lord_howe_summer = datetime(2026, 12, 1, tzinfo=UTC)
-    assert weekminutes.slack(["Australia/Lord_Howe"], lord_howe_summer) == 30 + weekminutes.MARGIN
+def test_the_window_moves_by_the_zones_shifts_off_standard_time_and_no_more():
+    summer, winter = datetime(2026, 7, 1, 12, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
+    days = timedelta(days=3)
+    assert weekminutes.shifts(["Asia/Tokyo"], summer, days) == (0, 0)
+    assert weekminutes.shifts(["America/New_York"], summer, days) == (60, 60)
+    assert weekminutes.shifts(["America/New_York", "Asia/Tokyo"], summer, days) == (0, 60)
+    assert weekminutes.shifts(["Australia/Lord_Howe"], summer, days) == (0, 0)
+    assert weekminutes.shifts(["Australia/Lord_Howe"], winter, days) == (30, 30)
+    # Dublin's standard time is its summer's: in winter it reads an hour below it.
+    assert weekminutes.shifts(["Europe/Dublin", "Australia/Sydney"], winter, days) == (-60, 60)
+    # New York falls back at 06:00 UTC on 1 November: both readings of the days ahead count.
+    fall_back = datetime(2026, 10, 31, 12, tzinfo=UTC)
+    assert weekminutes.shifts(["America/New_York"], fall_back, days) == (0, 60)
     assert weekminutes.utc_minute(1 * 1440 + 19 * 60, "Asia/Kolkata", summer) == 1440 + 13 * 60 + 30
     # A Sunday 02:00 meeting in Tokyo is Saturday 17:00 UTC: the week wraps.
     assert weekminutes.utc_minute(120, "Asia/Tokyo", summer) == 6 * 1440 + 17 * 60
