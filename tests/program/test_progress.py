@@ -113,7 +113,8 @@ def test_a_program_therapist_counts_the_homework_they_assigned_and_the_read_is_l
 
 def test_the_homework_scope_counts_all_the_patients_homework_under_its_grant(enrolled):
     enrolment, therapist, _ = enrolled
-    grant = grant_for(enrolment.patient, therapist, ["homework"])
+    with time_machine.travel(NOW, tick=False):  # signed before the read, on any real day
+        grant = grant_for(enrolment.patient, therapist, ["homework"])
     assert _progress(therapist, enrolment)["homework"] == {
         "done": 2,
         "assigned": 5,
@@ -127,7 +128,8 @@ def test_family_with_the_program_scope_alone_see_no_homework_count(enrolled):
     enrolment, _, _ = enrolled
     member = FamilyFactory()
     FamilyLinkFactory(patient=enrolment.patient, member=member)
-    grant_for(enrolment.patient, member, ["program"])
+    with time_machine.travel(NOW, tick=False):
+        grant_for(enrolment.patient, member, ["program"])
     assert _progress(member, enrolment)["homework"] is None
     assert not DisclosureLog.objects.filter(viewer=member, kind="homework_progress").exists()
 
