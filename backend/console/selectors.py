@@ -35,7 +35,10 @@ ATTENTION = (
 )
 
 SPARK_WIDTH, SPARK_HEIGHT, SPARK_MAX = 120, 28, 10
-UNREAD_DAYS = 30
+UNREAD_DAYS = 14  # the sparkline's fortnight
+# What the caseload shows or orders by: the streak, the sparkline and the flags' sections.
+# Counters and meeting attendance are on the patient's page, not read here.
+CASELOAD_SECTIONS = ("checkins", "craving_trend", "measures", "program")
 
 
 @dataclass
@@ -140,7 +143,7 @@ def caseload(viewer: User, *, now: datetime) -> tuple[list[CaseloadRow], policy.
     patients = caseload_patients(viewer, now=now)
     ids = [p.pk for p in patients]
     held = policy.scopes_held(viewer, ids, now=now)
-    found = summaries.summaries_for(viewer, patients, now=now, held=held)
+    found = summaries.summaries_for(viewer, patients, now=now, held=held, only=CASELOAD_SECTIONS)
     feed = _feed_counts(viewer, ids, now=now)
     overdue = _overdue_counts(viewer, ids, now=now)
     rows = []

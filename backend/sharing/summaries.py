@@ -261,13 +261,19 @@ def _craving_trend(days: dict[date, dict], today: date) -> tuple[dict, bool]:
 
 
 def summaries_for(
-    viewer: User, patients: Iterable[User], *, now: datetime, held: policy.Held | None = None
+    viewer: User,
+    patients: Iterable[User],
+    *,
+    now: datetime,
+    held: policy.Held | None = None,
+    only: Iterable[str] | None = None,
 ) -> dict[UUID, dict[str, Any]]:
     """patient id -> what the viewer's grants in force at ``now`` allow them to see.
 
     Patients who granted the viewer nothing are left out. At most six queries
     (five when ``held``, policy.scopes_held for these patients at ``now``, is given),
-    whatever the number of patients.
+    whatever the number of patients. ``only`` names the SECTIONS wanted (e.g. a list that
+    shows flags and a streak need not read counters); the rest are neither read nor shown.
     """
     patients = list(patients)
     if held is None:
@@ -275,7 +281,15 @@ def summaries_for(
     patients = [p for p in patients if held.get(p.pk)]
     todays = {p.pk: now.astimezone(ZoneInfo(p.time_zone)).date() for p in patients}
 
-    shown = {p.pk: sections_shown(held[p.pk]) for p in patients}
+    wanted = None if only is None else set(only)
+    shown = {
+        p.pk: {
+            section: scope
+            for section, scope in sections_shown(held[p.pk]).items()
+            if wanted is None or section in wanted
+        }
+        for p in patients
+    }
 
     def holding(section: str) -> list[User]:
         return [p for p in patients if section in shown[p.pk]]
