@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -55,6 +56,12 @@ def home_for(user: User) -> str:
     if user.role == Role.FAMILY:
         return reverse("console:family-home")
     return reverse("console:caseload")
+
+
+def page_of(request: HttpRequest, rows: Any, size: int = 25) -> Page:
+    """One page of rows, in two queries (a count and the page) whatever their number; an odd
+    ``page`` (text, 0, far past the end) gives the nearest page."""
+    return Paginator(rows, size).get_page(request.GET.get("page"))
 
 
 def private(response: HttpResponse) -> HttpResponse:

@@ -1,8 +1,13 @@
 """The console's forms: server-side validation, field-level messages."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions
+from rest_framework.settings import api_settings
 
 from backend.accounts.models import User
 from backend.coping.models import PlanSection
@@ -52,9 +57,51 @@ class NewCodeForm(forms.Form):
         return "".join(self.cleaned_data["code"].split())
 
 
+# --- refusals from the API's rules, on a form --------------------------------------------
+
+
+def add_errors(
+    form: forms.Form,
+    problems: Any,
+    *,
+    rename: Mapping[str, str] | None = None,
+    field: str | None = None,
+) -> None:
+    """A refusal by one of the API's serializers or services, as the form's errors.
+
+    ``problems``: a DRF or Django ValidationError, or a serializer's ``errors``. Each message
+    goes on the form field it names (``rename`` maps the API's names to the form's); one
+    naming no field of the form goes on the form, with its name. ``field`` takes messages
+    that name no field at all (a password validator's list).
+    """
+    if isinstance(problems, exceptions.ValidationError):
+        problems = problems.detail
+    elif isinstance(problems, DjangoValidationError):
+        problems = problems.message_dict if hasattr(problems, "error_dict") else problems.messages
+    if not isinstance(problems, Mapping):
+        problems = {field or NON_FIELD_ERRORS: problems}
+    for name, value in problems.items():
+        target = (rename or {}).get(name, name)
+        for text in _flatten(value):
+            if target in form.fields:
+                form.add_error(target, text)
+            elif name in (NON_FIELD_ERRORS, api_settings.NON_FIELD_ERRORS_KEY):
+                form.add_error(None, text)
+            else:
+                form.add_error(None, f"{name}: {text}")
+
+
+def _flatten(problems: Any) -> list[str]:
+    if isinstance(problems, Mapping):
+        return [f"{key}: {text}" for key, value in problems.items() for text in _flatten(value)]
+    if isinstance(problems, list | tuple):
+        return [text for value in problems for text in _flatten(value)]
+    return [str(problems)]
+
+
 # --- therapist pages ---------------------------------------------------------------------
 # Field rules are the API's own: each form hands its data to the API's serializer, whose
-# messages come back onto the form's fields (see views._add_errors).
+# messages come back onto the form's fields (add_errors).
 
 LINE_SECTIONS = {
     PlanSection.REASONS,
@@ -89,21 +136,10 @@ class PlanSuggestionForm(forms.Form):
             data={"section": cleaned["section"], "proposed": proposed, "note": cleaned["note"]}
         )
         if not body.is_valid():
-            for name, problems in body.errors.items():
-                target = "lines" if name == "proposed" else name
-                for problem in _flatten(problems):
-                    self.add_error(target if target in self.fields else None, problem)
+            add_errors(self, body.errors, rename={"proposed": "lines"})
             return cleaned
         cleaned["proposed"] = body.validated_data["proposed"]
         return cleaned
-
-
-def _flatten(problems: Any) -> list[str]:
-    if isinstance(problems, dict):
-        return [f"{key}: {text}" for key, value in problems.items() for text in _flatten(value)]
-    if isinstance(problems, list):
-        return [text for value in problems for text in _flatten(value)]
-    return [str(problems)]
 
 
 class NudgeSuggestionForm(forms.Form):
@@ -147,10 +183,7 @@ class NudgeSuggestionForm(forms.Form):
             }
         )
         if not body.is_valid():
-            for name, problems in body.errors.items():
-                target = {"times": "time"}.get(name, name)
-                for problem in _flatten(problems):
-                    self.add_error(target if target in self.fields else None, problem)
+            add_errors(self, body.errors, rename={"times": "time"})
             return cleaned
         cleaned["rule"] = dict(body.validated_data)
         return cleaned

@@ -11,7 +11,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -23,7 +22,8 @@ from backend.accounts.models import User, normalize_email
 from backend.accounts.services import therapist_create
 from backend.care import selectors as care_selectors
 from backend.care import services as care_services
-from backend.console.access import console_page
+from backend.console import forms as console_forms
+from backend.console.access import console_page, page_of
 from backend.core.time import validate_time_zone
 from backend.meetings import selectors as meeting_selectors
 from backend.meetings.importer import FeedImportError, import_feed
@@ -32,25 +32,6 @@ from backend.meetings.models import MeetingFeed
 STAFF = User.Role.CLINIC_ADMIN
 PAGE_SIZE = 50
 INVITES_SHOWN = 50
-
-
-def _page(request: HttpRequest, rows: Any) -> Page:
-    # Two queries (a count and the page) whatever the number of rows.
-    return Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _form_errors(form: forms.Form, exc: Exception) -> None:
-    """A service's refusal as the form's field errors (a password rule, a taken address)."""
-    if isinstance(exc, DjangoValidationError) and hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    elif isinstance(exc, DjangoValidationError):
-        form.add_error("password", exc.messages)
-    elif isinstance(exc, exceptions.ValidationError) and isinstance(exc.detail, dict):
-        for name, errors in exc.detail.items():
-            form.add_error(name if name in form.fields else None, [str(e) for e in errors])
-    else:
-        form.add_error(None, str(exc))
 
 
 # --- therapists ---------------------------------------------------------------------------
@@ -87,7 +68,7 @@ def _therapists_page(
     context = {
         "nav": "therapists",
         "form": form,
-        "page": _page(request, care_selectors.therapists_with_caseload()),
+        "page": page_of(request, care_selectors.therapists_with_caseload(), PAGE_SIZE),
     }
     return render(request, "console/staff/therapists.html", context, status=status)
 
@@ -112,7 +93,7 @@ def therapists(request: HttpRequest) -> HttpResponse:
                 time_zone=data["time_zone"],
             )
         except (DjangoValidationError, exceptions.ValidationError) as exc:
-            _form_errors(form, exc)
+            console_forms.add_errors(form, exc, field="password")
         else:
             messages.success(
                 request, f"{therapist.display_name} ({therapist.email}) can sign in now."
@@ -171,7 +152,7 @@ def _links_page(
     context = {
         "nav": "links",
         "form": form,
-        "page": _page(request, care_selectors.clinic_links()),
+        "page": page_of(request, care_selectors.clinic_links(), PAGE_SIZE),
         "invites": list(invites[:INVITES_SHOWN]),
         "invites_total": invites.count(),
         "code": code,

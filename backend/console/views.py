@@ -9,7 +9,6 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,7 +21,7 @@ from backend.care import selectors as care
 from backend.consent import policy
 from backend.consent.policy import Action
 from backend.console import forms, selectors
-from backend.console.access import console_page, home_for, private
+from backend.console.access import console_page, home_for, page_of, private
 from backend.coping import selectors as coping_selectors
 from backend.coping import services as coping_services
 from backend.coping.access import PLAN, PLAN_SUGGESTION
@@ -44,7 +43,6 @@ from backend.sharing.serializers import FeedItemSerializer
 
 Role = User.Role
 require_get_or_post = require_http_methods(["GET", "POST"])
-PAGE_SIZE = 25
 RANGES = (30, 90)
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -56,26 +54,6 @@ def home(request: HttpRequest) -> HttpResponse:
     return private(redirect(home_for(request.user)))
 
 
-def _page(request: HttpRequest, rows: Any, size: int = PAGE_SIZE):
-    """One page of rows; an odd ``page`` (text, 0, far past the end) gives the nearest page."""
-    return Paginator(rows, size).get_page(request.GET.get("page"))
-
-
-def _errors_from(exc: ValidationError) -> dict[str, list[str]]:
-    detail = exc.detail if isinstance(exc.detail, dict) else {"__all__": exc.detail}
-    return {
-        name: [str(message) for message in (value if isinstance(value, list) else [value])]
-        for name, value in detail.items()
-    }
-
-
-def _add_errors(form: Any, exc: ValidationError) -> None:
-    for name, problems in _errors_from(exc).items():
-        target = name if name in form.fields else None
-        for problem in problems:
-            form.add_error(target, problem if target else f"{name}: {problem}")
-
-
 # --- caseload ---------------------------------------------------------------------------
 
 
@@ -84,7 +62,7 @@ def _add_errors(form: Any, exc: ValidationError) -> None:
 def caseload(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     rows, held = selectors.caseload(request.user, now=now)
-    page = _page(request, rows)
+    page = page_of(request, rows)
     shown = [row.summary for row in page if row.summary]
     policy.disclose(
         request=request,
@@ -253,7 +231,7 @@ def plan_suggest(request: HttpRequest, patient_id: UUID) -> HttpResponse:
                 note=form.cleaned_data["note"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            forms.add_errors(form, exc)
         else:
             messages.success(request, "Your suggestion was sent; the patient decides on it.")
             return redirect(reverse("console:patient", args=[patient_id]) + "#plan")
@@ -279,12 +257,12 @@ def nudge_suggestions(request: HttpRequest, patient_id: UUID) -> HttpResponse:
                     patient=link.patient, data=form.cleaned_data["rule"], suggested_by=request.user
                 )
             except ValidationError as exc:
-                _add_errors(form, exc)
+                forms.add_errors(form, exc)
             else:
                 messages.success(request, "Suggested. Nothing is sent before the patient accepts.")
                 return redirect("console:nudge-suggestions", patient_id=patient_id)
         status = 400
-    suggested = _page(
+    suggested = page_of(
         request,
         NudgeRule.objects.filter(patient=link.patient, suggested_by=request.user).order_by(
             "-created_at", "-id"
@@ -312,7 +290,7 @@ def feed(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     patient_id, state = _feed_filters(request)
     items, held = selectors.feed_page(request.user, now=now, patient_id=patient_id, state=state)
-    page = _page(request, items)
+    page = page_of(request, items)
     shown = policy.hand_out(
         request=request,
         viewer=request.user,
@@ -368,7 +346,7 @@ def _assign(request: HttpRequest, form: forms.AssignHomeworkForm) -> bool:
             template=data["template"],
         )
     except ValidationError as exc:
-        _add_errors(form, exc)
+        forms.add_errors(form, exc)
         return False
     return True
 
@@ -390,7 +368,7 @@ def homework(request: HttpRequest) -> HttpResponse:
             )
             return redirect("console:homework")
         status = 400
-    queue = _page(
+    queue = page_of(
         request,
         homework_selectors.review_queue(request.user, now=now).order_by("submitted_at", "id"),
     )
