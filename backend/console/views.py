@@ -394,7 +394,8 @@ def homework_review(request: HttpRequest, homework_id: UUID) -> HttpResponse:
         raise NotFound()
     form = forms.HomeworkReviewForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose reviewed or returned for revision.")
+        # The form's own words: a missing decision, or no feedback on a return.
+        messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
         return redirect("console:homework")
     try:
         homework_services.homework_review(

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from backend.consent import services as consent_services
 from backend.consent.scopes import Scope
 from backend.disclosure.models import DisclosureLog
+from backend.homework import services as homework_services
 from backend.homework.models import Homework
 from backend.journal.models import FeedItem
 from backend.sharing.models import FeedReview
@@ -18,6 +19,7 @@ from tests.factories import (
     CareLinkFactory,
     CheckInFactory,
     EntryFactory,
+    HomeworkFactory,
     PatientFactory,
     TherapistFactory,
     grant_for,
@@ -175,3 +177,27 @@ def test_odd_page_numbers_give_the_nearest_page(clock, granted_therapist, page):
         client.get(f"/console/patients/{granted_therapist.pk}/", {"days": "9999"}).status_code
         == 404
     )
+
+
+def test_returning_homework_without_feedback_is_refused_with_the_reason(
+    clock, patient, linked_therapist
+):
+    homework = HomeworkFactory(patient=patient, therapist=linked_therapist)
+    homework_services.homework_submit(
+        homework=homework,
+        answers={"halt": ["Tired"], "strongest": 6, "what_i_did": "Slept", "craving": False},
+    )
+    client = signed_in(linked_therapist)
+    response = client.post(
+        f"/console/homework/{homework.pk}/review/", {"decision": "returned"}, follow=True
+    )
+    assert b"Say what to revise when you return homework." in response.content
+    homework.refresh_from_db()
+    assert homework.state == Homework.State.SUBMITTED
+    done = client.post(
+        f"/console/homework/{homework.pk}/review/",
+        {"decision": "returned", "feedback": "Add what you did after."},
+    )
+    assert done.status_code == 302
+    homework.refresh_from_db()
+    assert homework.state == Homework.State.RETURNED
