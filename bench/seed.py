@@ -119,6 +119,7 @@ def seed_insights(user: User) -> None:
             seq=seq,
             occurred_at=occurred,
             utc_offset_minutes=int(offset.total_seconds() // 60),
+            local_date=occurred.astimezone(tz).date(),
             intensity=intensity,
             intensity_after=rng.randint(0, intensity) if rng.random() < 0.7 else None,
             substance=rng.choice([Substance.ALCOHOL, Substance.ALCOHOL, Substance.NICOTINE]),

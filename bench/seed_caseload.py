@@ -141,6 +141,7 @@ def _seed_journals(patients: list[User]) -> None:
                 seq=seq,
                 occurred_at=occurred,
                 utc_offset_minutes=int(occurred.astimezone(tz).utcoffset().total_seconds() // 60),
+                local_date=occurred.astimezone(tz).date(),
                 intensity=min(base, 10),
                 substance=Substance.ALCOHOL,
                 halt_tired=rng.random() < 0.3,
@@ -150,7 +151,13 @@ def _seed_journals(patients: list[User]) -> None:
             )
             entries.append(entry)
             feed.append(
-                FeedItem(patient=patient, kind=FeedItem.Kind.ENTRY, entry=entry, at=occurred)
+                FeedItem(
+                    patient=patient,
+                    kind=FeedItem.Kind.ENTRY,
+                    entry=entry,
+                    at=occurred,
+                    shared=entry.shared,
+                )
             )
         for back in range(CHECKIN_DAYS):
             if (silent and back < 4) or rng.random() < 0.15:

@@ -190,6 +190,7 @@ def _seed_journals(patients: list[User], therapist: User) -> None:
                 seq=seq,
                 occurred_at=occurred,
                 utc_offset_minutes=int(occurred.astimezone(tz).utcoffset().total_seconds() // 60),
+                local_date=occurred.astimezone(tz).date(),
                 intensity=min(10, max(0, round(rng.gauss(5, 2.2)))),
                 substance=Substance.ALCOHOL,
                 halt_tired=rng.random() < 0.3,
@@ -200,7 +201,13 @@ def _seed_journals(patients: list[User], therapist: User) -> None:
             )
             entries.append(entry)
             feed.append(
-                FeedItem(patient=patient, kind=FeedItem.Kind.ENTRY, entry=entry, at=occurred)
+                FeedItem(
+                    patient=patient,
+                    kind=FeedItem.Kind.ENTRY,
+                    entry=entry,
+                    at=occurred,
+                    shared=entry.shared,
+                )
             )
             for reason in alert_reasons(entry):
                 alert = CareTeamAlert(patient=patient, entry=entry, reason=reason)

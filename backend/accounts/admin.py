@@ -10,6 +10,7 @@ from rest_framework.exceptions import Throttled
 
 from backend.accounts import services
 from backend.accounts.models import User
+from backend.accounts.signals import clock_changed
 
 
 class AdminLoginForm(AdminAuthenticationForm):
@@ -106,3 +107,7 @@ class UserAdmin(DjangoUserAdmin):
             # The clinic vouches for its therapists' addresses.
             obj.email_verified_at = timezone.now()
         super().save_model(request, obj, form, change)
+        clock = {"time_zone", "quiet_hours_start", "quiet_hours_end"} & set(form.changed_data)
+        if change and clock:
+            # As a profile update does: reminders are planned, entries dated, on the new clock.
+            clock_changed.send(sender=User, user=obj, changed=frozenset(clock))

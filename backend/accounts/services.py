@@ -328,7 +328,7 @@ def user_update_profile(*, user: User, data: dict[str, Any]) -> User:
         user.save(update_fields=changed)
     if {"time_zone", "quiet_hours_start", "quiet_hours_end"} & set(changed):
         # Reminders were planned on the old clock: plan them again on the new one.
-        clock_changed.send(sender=User, user=user)
+        clock_changed.send(sender=User, user=user, changed=frozenset(changed))
     return user
 
 

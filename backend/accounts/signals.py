@@ -11,6 +11,7 @@ from django.dispatch import Signal
 # Sent with ``user`` when an account closes: it shares nothing and receives nothing more.
 account_closed = Signal()
 
-# Sent with ``user`` when their time zone or quiet hours change: plans made on the old
-# clock are made again.
+# Sent with ``user`` when their time zone or quiet hours change, and ``changed``, the names
+# of the fields that did: plans made on the old clock are made again, and a patient's
+# entries are dated on the new one.
 clock_changed = Signal()

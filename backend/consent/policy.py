@@ -288,12 +288,28 @@ def _reach_rule(
     blind, and on a caseload's feed that estimate picks the plan.
     """
     rule = Q(pk__in=[])
-    for reach in kind.reach:
-        if held is None:
+    if held is None:
+        for reach in kind.reach:
             who = Q(granted(viewer, reach.scope, patient_ref=kind.patient, now=now))
-        else:
-            who = _by_patient(kind, [pid for pid, scopes in held.items() if reach.scope in scopes])
-        rule |= who & reach.q()
+            rule |= who & reach.q()
+    else:
+        # Reaches whose scopes the same patients hold share one id list: `patients IN (...)
+        # AND (kind = entry OR ...)` rather than the list once per reach (a caseload's feed
+        # had four copies of a hundred ids, each tested per row).
+        groups: dict[tuple[UUID, ...], list[Reach]] = {}
+        for reach in kind.reach:
+            ids = tuple(pid for pid, scopes in held.items() if reach.scope in scopes)
+            groups.setdefault(ids, []).append(reach)
+        for ids, reaches in groups.items():
+            if not ids:
+                continue
+            if any(not reach.when for reach in reaches):
+                rule |= _by_patient(kind, ids)  # one of them reaches every record of theirs
+                continue
+            conditions = Q(pk__in=[])
+            for reach in reaches:
+                conditions |= reach.q()
+            rule |= _by_patient(kind, ids) & conditions
     if kind.assigned_by is not None and kind.team is not None:
         rule |= Q(kind.team(viewer, kind.patient), **{kind.assigned_by: viewer})
     if kind.treating is not None:

@@ -54,14 +54,14 @@ FEED_ITEM = Kind(
     name="feed_item",
     model=FeedItem,
     reach=(
-        Reach(Scope.JOURNAL_ALL, {"kind": FeedItem.Kind.ENTRY, "entry__deleted_at": None}),
-        Reach(
-            Scope.JOURNAL_SHARED,
-            {"kind": FeedItem.Kind.ENTRY, "entry__deleted_at": None, "entry__shared": True},
-        ),
-        Reach(Scope.CHECKINS, {"kind": FeedItem.Kind.CHECKIN, "checkin__deleted_at": None}),
+        Reach(Scope.JOURNAL_ALL, {"kind": FeedItem.Kind.ENTRY}),
+        Reach(Scope.JOURNAL_SHARED, {"kind": FeedItem.Kind.ENTRY, "shared": True}),
+        Reach(Scope.CHECKINS, {"kind": FeedItem.Kind.CHECKIN}),
         Reach(Scope.CRISIS_ALERTS, {"kind": FeedItem.Kind.ALERT}),
     ),
+    # The item's copies of its record's state (the journal keeps them in step): a deleted
+    # entry or check-in leaves every feed, and an unshared entry the journal.shared one.
+    live=Q(withdrawn=False),
     fields={"checkin__note": REVEALS_JOURNAL_TEXT},  # as a check-in's own note
 )
 

@@ -116,6 +116,11 @@ class JournalEntry(Syncable):
     utc_offset_minutes = models.SmallIntegerField(
         help_text="The device's UTC offset when it happened."
     )
+    local_date = models.DateField(
+        editable=False,
+        help_text="occurred_at's date on the patient's clock (their time zone); the journal "
+        "sets it on every write and again for every entry when the patient's zone changes.",
+    )
     intensity = models.PositiveSmallIntegerField()
     intensity_after = models.PositiveSmallIntegerField(null=True, blank=True)
     duration_minutes = models.PositiveIntegerField(null=True, blank=True)
@@ -144,6 +149,12 @@ class JournalEntry(Syncable):
         indexes = [
             models.Index(fields=["patient", "-occurred_at"], name="entry_patient_occurred"),
             models.Index(fields=["patient", "seq"], name="entry_patient_seq"),
+            # A caseload's last fortnight of entries, for a hundred patients at once, grouped
+            # by day on each one's clock, with no time-zone arithmetic per row. PostgreSQL's
+            # planner takes one range of the first index; SQLite's (no statistics) takes the
+            # patients' ids first, and then only the second spares it every entry of theirs.
+            models.Index(fields=["local_date"], name="entry_local_date"),
+            models.Index(fields=["patient", "local_date"], name="entry_patient_local_date"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -413,6 +424,15 @@ class FeedItem(models.Model):
         CareTeamAlert, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     at = models.DateTimeField(help_text="When it happened: the entry's time, the check-in's day.")
+    # Copies of the record's own state, kept in step by the journal's writes, so that who may
+    # see an item is decided on its row alone: counting a caseload's unread items joined every
+    # item to its entry or check-in, a scan of the whole journal on PostgreSQL.
+    shared = models.BooleanField(
+        default=False, help_text="Its entry is marked shared by the patient (entries only)."
+    )
+    withdrawn = models.BooleanField(
+        default=False, help_text="Its entry or check-in was deleted by the patient."
+    )
 
     class Meta:
         db_table = "consent_feeditem"  # made by the consent app; the table keeps its name

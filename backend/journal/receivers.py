@@ -5,12 +5,19 @@ import logging
 from django.db import DatabaseError
 from rest_framework.exceptions import APIException, ValidationError
 
+from backend.accounts.models import User
 from backend.core.time import local_today
 from backend.journal.models import SobrietyCounter, Substance
-from backend.journal.services import answer_alert_raise
+from backend.journal.services import answer_alert_raise, entries_relocalize
 from backend.measures.services import standard_set_schedule
 
 logger = logging.getLogger(__name__)
+
+
+def clock_changed(*, user, changed=("time_zone",), **_) -> None:
+    """A patient's new time zone dates their entries on the new clock."""
+    if user.role == User.Role.PATIENT and "time_zone" in changed:
+        entries_relocalize(patient=user)
 
 
 def crisis_answered(*, response, **_) -> None:

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal, cast
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery
+from django.db import IntegrityError, connections, transaction
+from django.db.models import Max, Min, OuterRef, Subquery
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
@@ -22,6 +23,7 @@ from backend.accounts.models import User
 from backend.core.crisis import DANGER_STEP, crisis_block
 from backend.core.errors import Conflict, PreconditionFailed
 from backend.core.time import local_today
+from backend.journal import reports
 from backend.journal.models import (
     CareTeamAlert,
     CheckIn,
@@ -126,13 +128,14 @@ def _incoming(data: dict[str, Any]) -> dict[str, Any]:
     return snap
 
 
-def _assign(entry: JournalEntry, data: dict[str, Any]) -> None:
+def _assign(entry: JournalEntry, data: dict[str, Any], zone: ZoneInfo) -> None:
     for name in SIMPLE_FIELDS:
         if name in data:
             setattr(entry, name, data[name])
     if "occurred_at" in data:
         entry.occurred_at = data["occurred_at"]
         entry.utc_offset_minutes = _offset_minutes(data["occurred_at"])
+        entry.local_date = data["occurred_at"].astimezone(zone).date()
     if "halt" in data:
         for name, model_field in JournalEntry.HALT_FIELDS:
             setattr(entry, model_field, name in data["halt"])
@@ -212,7 +215,7 @@ def _carry_out(
         return EntryResult(op.id, "conflict", entry)
     if verdict == "create":
         entry = JournalEntry(client_id=op.id, patient=patient, seq=seq, version=1)
-        _assign(entry, data)
+        _assign(entry, data, ZoneInfo(patient.time_zone))
         writes.created[entry.pk] = entry
         writes.trigger_sets[entry.pk] = data["triggers"]
         return EntryResult(op.id, "created", entry, alerts=alert_reasons(entry))
@@ -224,7 +227,7 @@ def _carry_out(
         entry.deleted_at = now
         writes.trigger_sets[entry.pk] = []
     else:
-        _assign(entry, data)
+        _assign(entry, data, ZoneInfo(patient.time_zone))
         if "triggers" in data:
             writes.trigger_sets[entry.pk] = data["triggers"]
     entry.version, entry.seq = entry.version + 1, seq
@@ -297,6 +300,7 @@ CHANGED_FIELDS = (
     *SIMPLE_FIELDS,
     "occurred_at",
     "utc_offset_minutes",
+    "local_date",
     "coping_used",
     "version",
     "seq",
@@ -324,17 +328,49 @@ def _write(
     )
     moved = [e.pk for e in changed.values() if e.deleted_at is None]
     if moved:
-        # The feed is ordered by when things happened: follow a corrected occurred_at.
+        # The feed is ordered by when things happened: follow a corrected occurred_at, and
+        # the entry's sharing, which decides who of the journal.shared holders sees it.
+        stored = JournalEntry.objects.filter(pk=OuterRef("entry_id"))
         FeedItem.objects.filter(entry_id__in=moved).update(
-            at=Subquery(JournalEntry.objects.filter(pk=OuterRef("entry_id")).values("occurred_at"))
+            at=Subquery(stored.values("occurred_at")), shared=Subquery(stored.values("shared"))
         )
+    deleted = [e.pk for e in changed.values() if e.deleted_at is not None]
+    if deleted:
+        FeedItem.objects.filter(entry_id__in=deleted).update(withdrawn=True)
     if created:
         FeedItem.objects.bulk_create(
             [
-                FeedItem(patient=patient, kind=FeedItem.Kind.ENTRY, entry=e, at=e.occurred_at)
+                FeedItem(
+                    patient=patient,
+                    kind=FeedItem.Kind.ENTRY,
+                    entry=e,
+                    at=e.occurred_at,
+                    shared=e.shared,
+                )
                 for e in created.values()
             ]
         )
+
+
+@transaction.atomic
+def entries_relocalize(*, patient: User) -> None:
+    """Date every entry of the patient again on their clock, after their time zone changed.
+
+    An entry's local_date is its day in the patient's zone as it is now, as insights and
+    summaries compute days; one UPDATE, whatever the number of entries (the conversion
+    in SQL, reports.local_clock).
+    """
+    entries = JournalEntry.objects.filter(patient=patient)
+    span = entries.aggregate(lower=Min("occurred_at"), upper=Max("occurred_at"))
+    if span["lower"] is None:
+        return
+    clock = reports.local_clock(
+        connections[entries.db].vendor,
+        ZoneInfo(patient.time_zone),
+        span["lower"],
+        span["upper"] + timedelta(seconds=1),
+    )
+    entries.update(local_date=clock.date)
 
 
 def _store_triggers(
@@ -574,6 +610,7 @@ def checkin_delete(*, checkin: CheckIn, expected_version: int | None) -> None:
     checkin.version += 1
     checkin.seq = seq
     checkin.save(update_fields=["deleted_at", "note", "version", "seq", "updated_at"])
+    FeedItem.objects.filter(checkin=checkin).update(withdrawn=True)
 
 
 # --- sobriety counters ---------------------------------------------------------------

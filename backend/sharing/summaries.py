@@ -35,18 +35,14 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from django.db import connections
 from django.db.models import (
-    Case,
     Count,
-    DateField,
     F,
     Func,
     IntegerField,
     Max,
     Q,
     Sum,
-    When,
     Window,
 )
 from django.db.models.functions import RowNumber
@@ -168,42 +164,21 @@ def _entry_days(
 ) -> dict[UUID, dict[date, dict]]:
     """patient id -> local date -> {"entries", "intensity", "lapses"} over the trend window.
 
-    One query over the widest window any patient needs; each patient's rows are
-    grouped by the local date in their own zone (a CASE on the patient), and
-    dates outside a patient's own window are dropped in Python.
+    One query over the widest window any patient needs, grouped by the entries' stored
+    local dates (each on its patient's clock); dates outside a patient's own window are
+    dropped in Python.
     """
     if not patients:
         return {}
-    window_days = 2 * TREND_DAYS
-    zones: dict[str, list[UUID]] = defaultdict(list)
-    bounds = []
-    for patient in patients:
-        zones[patient.time_zone].append(patient.pk)
-        today = todays[patient.pk]
-        bounds.append(
-            reports.local_day_bounds(
-                today - timedelta(days=window_days - 1), today, ZoneInfo(patient.time_zone)
-            )
-        )
-    lower = min(b[0] for b in bounds)
-    upper = max(b[1] for b in bounds)
-    entries = policy.readable(viewer, ENTRY_FIGURES, now=now, held=held).filter(
-        patient_id__in=[p.pk for p in patients], occurred_at__gte=lower, occurred_at__lt=upper
-    )
-    vendor = connections[entries.db].vendor
-    local_date = Case(
-        *[
-            When(
-                patient_id__in=ids,
-                then=reports.local_clock(vendor, ZoneInfo(zone), lower, upper).date,
-            )
-            for zone, ids in zones.items()
-        ],
-        output_field=DateField(),
-    )
+    firsts = {p.pk: todays[p.pk] - timedelta(days=2 * TREND_DAYS - 1) for p in patients}
     rows = (
-        entries.annotate(day=local_date)
-        .values("patient_id", "day")
+        policy.readable(viewer, ENTRY_FIGURES, now=now, held=held)
+        .filter(
+            patient_id__in=list(firsts),
+            local_date__gte=min(firsts.values()),
+            local_date__lte=max(todays[pk] for pk in firsts),
+        )
+        .values("patient_id", "local_date")
         .annotate(
             entries=Count("pk"),
             intensity=Sum("intensity"),
@@ -213,9 +188,9 @@ def _entry_days(
     )
     days: dict[UUID, dict[date, dict]] = defaultdict(dict)
     for row in rows:
-        today = todays[row["patient_id"]]
-        if today - timedelta(days=window_days - 1) <= row["day"] <= today:
-            days[row["patient_id"]][row["day"]] = row
+        patient_id, day = row["patient_id"], row["local_date"]
+        if firsts[patient_id] <= day <= todays[patient_id]:
+            days[patient_id][day] = row
     return days
 
 

@@ -20,7 +20,9 @@ from backend.disclosure.models import DisclosureLog
 from backend.homework.access import HOMEWORK
 from backend.homework.models import Homework
 from backend.journal import reports
-from backend.journal.access import ALERT, CHECKIN, ENTRY, ENTRY_FIGURES
+from backend.journal.access import ALERT, CHECKIN, ENTRY, ENTRY_FIGURES, FEED_ITEM
+from backend.journal.models import JournalEntry
+from backend.journal.services import EntryOp, checkin_delete, entries_apply
 from tests.factories import (
     CareLinkFactory,
     CheckInFactory,
@@ -225,3 +227,51 @@ def test_crisis_alerts_reach_open_accounts_holding_the_scope_in_force(patient):
     recipients = policy.alert_recipients([alert, other], kind=ALERT)
 
     assert recipients == {alert.pk: {holder.pk}, other.pk: set()}
+
+
+def test_feed_items_follow_their_records_and_each_patients_scopes_with_or_without_held(
+    linked_therapist,
+):
+    """Scopes held by the same patients share one id list in the SQL (policy._reach_rule:
+    here journal.all and check-ins); the others keep theirs. Sharing, unsharing and deleting a record move its feed
+    item in or out at once (the item keeps copies of its record's state)."""
+    everything, only_shared = PatientFactory(), PatientFactory()
+    for patient, scopes in (
+        (everything, [Scope.JOURNAL_ALL, Scope.JOURNAL_SHARED, Scope.CHECKINS]),
+        (only_shared, [Scope.JOURNAL_SHARED]),
+    ):
+        CareLinkFactory(patient=patient, therapist=linked_therapist)
+        grant_for(patient, linked_therapist, scopes)
+    records = {}
+    for patient in (everything, only_shared):
+        records[patient, "private"] = EntryFactory(patient=patient, shared=False)
+        records[patient, "shared"] = EntryFactory(patient=patient, shared=True)
+        records[patient, "checkin"] = CheckInFactory(patient=patient)
+    names = {record.pk: (patient.pk, name) for (patient, name), record in records.items()}
+
+    def seen() -> set[tuple]:
+        now = timezone.now()
+        held = policy.scopes_held(linked_therapist, [p.pk for p, _ in records], now=now)
+        with_held = set(policy.readable(linked_therapist, FEED_ITEM, now=now, held=held))
+        without = set(policy.readable(linked_therapist, FEED_ITEM, now=now))
+        assert with_held == without
+        return {names[item.entry_id or item.checkin_id] for item in without}
+
+    def change(patient, name, kind, data=None):
+        entry = JournalEntry.objects.get(pk=records[patient, name].pk)
+        op = EntryOp(kind, entry.client_id, entry.version, data, partial=data is not None)
+        assert entries_apply(patient=patient, ops=[op])[0].status == "updated"
+
+    assert seen() == {
+        (everything.pk, "private"),
+        (everything.pk, "shared"),
+        (everything.pk, "checkin"),
+        (only_shared.pk, "shared"),
+    }
+
+    change(only_shared, "shared", "upsert", {"shared": False})
+    change(only_shared, "private", "upsert", {"shared": True})
+    change(everything, "private", "delete")
+    checkin_delete(checkin=records[everything, "checkin"], expected_version=None)
+
+    assert seen() == {(everything.pk, "shared"), (only_shared.pk, "private")}

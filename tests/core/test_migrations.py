@@ -83,3 +83,100 @@ def test_existing_records_keep_their_ids_when_client_ids_become_per_patient():
     finally:
         executor.loader.build_graph()
         executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_feed_items_take_their_records_sharing_and_deletion_when_they_start_to_keep_them():
+    """journal 0006: an item's copies of its entry's `shared` and its record's deletion."""
+    before, after = (
+        [("journal", "0005_alerts_from_measures")],
+        [("journal", "0006_feed_item_state")],
+    )
+    executor = MigrationExecutor(connection)
+    try:
+        others = [n for n in executor.loader.graph.leaf_nodes() if n[0] != "journal"]
+        executor.migrate(before)
+        old = executor.loader.project_state(before + others).apps
+        patient = old.get_model("accounts", "User").objects.create(
+            email="feed-state@example.test", role="patient", time_zone="UTC"
+        )
+        when = datetime(2026, 11, 1, 12, tzinfo=UTC)
+        Entry, CheckIn = (
+            old.get_model("journal", "JournalEntry"),
+            old.get_model("journal", "CheckIn"),
+        )
+        Item = old.get_model("journal", "FeedItem")
+        items = {}
+        for seq, (name, shared, deleted) in enumerate(
+            [("private", False, None), ("shared", True, None), ("deleted", True, when)], start=1
+        ):
+            entry = Entry.objects.create(
+                client_id=uuid.uuid4(), patient=patient, seq=seq, occurred_at=when,
+                utc_offset_minutes=0, intensity=4, substance="alcohol", outcome="resisted",
+                shared=shared, deleted_at=deleted,
+            )  # fmt: skip
+            items[name] = Item.objects.create(patient=patient, kind="entry", entry=entry, at=when)
+        for seq, (name, deleted) in enumerate([("checkin", None), ("gone", when)], start=10):
+            checkin = CheckIn.objects.create(
+                client_id=uuid.uuid4(), patient=patient, seq=seq, local_date=date(2026, 11, seq),
+                mood=0, peak_craving=2, used_today=False, medication="yes", deleted_at=deleted,
+            )  # fmt: skip
+            items[name] = Item.objects.create(
+                patient=patient, kind="checkin", checkin=checkin, at=when
+            )
+
+        executor.loader.build_graph()
+        executor.migrate(after)
+        new = executor.loader.project_state(after + others).apps
+        state = {
+            name: new.get_model("journal", "FeedItem")
+            .objects.values_list("shared", "withdrawn")
+            .get(pk=item.pk)
+            for name, item in items.items()
+        }
+        assert state == {
+            "private": (False, False),
+            "shared": (True, False),
+            "deleted": (True, True),
+            "checkin": (False, False),
+            "gone": (False, True),
+        }
+    finally:
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stored_entries_are_dated_on_their_patients_clocks_when_the_date_is_kept():
+    """journal 0007: local_date for every entry already stored, each in its patient's zone."""
+    before, after = [("journal", "0006_feed_item_state")], [("journal", "0007_entry_local_date")]
+    executor = MigrationExecutor(connection)
+    try:
+        others = [n for n in executor.loader.graph.leaf_nodes() if n[0] != "journal"]
+        executor.migrate(before)
+        old = executor.loader.project_state(before + others).apps
+        User, Entry = old.get_model("accounts", "User"), old.get_model("journal", "JournalEntry")
+        when = datetime(2026, 11, 2, 3, 30, tzinfo=UTC)  # the 1st in New York, 2nd in Kolkata
+        ids = {}
+        for seq, zone in enumerate(["America/New_York", "Asia/Kolkata"], start=1):
+            patient = User.objects.create(
+                email=f"dated-{seq}@example.test", role="patient", time_zone=zone
+            )
+            ids[zone] = Entry.objects.create(
+                client_id=uuid.uuid4(), patient=patient, seq=seq, occurred_at=when,
+                utc_offset_minutes=0, intensity=4, substance="alcohol", outcome="resisted",
+            ).pk  # fmt: skip
+
+        executor.loader.build_graph()
+        executor.migrate(after)
+        new = executor.loader.project_state(after + others).apps
+        dated = dict(
+            new.get_model("journal", "JournalEntry").objects.values_list("pk", "local_date")
+        )
+        assert dated == {
+            ids["America/New_York"]: date(2026, 11, 1),
+            ids["Asia/Kolkata"]: date(2026, 11, 2),
+        }
+    finally:
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
