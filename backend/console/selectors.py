@@ -8,6 +8,7 @@ orders a caseload by who needs attention first and shapes figures for the page.
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -59,7 +60,13 @@ class CaseloadRow:
     overdue: int = 0
     reasons: list[tuple[str, str]] = field(default_factory=list)
     score: int = 0
-    spark: Sparkline | None = None
+
+    @cached_property
+    def spark(self) -> Sparkline | None:
+        """Drawn when shown: the page draws its 25 rows, not the whole caseload it ranks."""
+        if self.summary is None or "craving_trend" not in self.summary:
+            return None
+        return sparkline(self.summary["craving_trend"]["days"])
 
 
 def sparkline(days: list[dict[str, Any]]) -> Sparkline:
@@ -102,15 +109,16 @@ def caseload_patients(viewer: User, *, now: datetime) -> list[User]:
     return list((linked | granting).distinct().order_by("display_name", "id"))
 
 
-def _feed_counts(viewer: User, ids: list[UUID], *, now: datetime) -> dict[UUID, dict[str, int]]:
+def _feed_counts(
+    viewer: User, ids: list[UUID], *, now: datetime, held: policy.Held
+) -> dict[UUID, dict[str, int]]:
     """patient id -> unread shared items and unread crisis alerts of the last UNREAD_DAYS;
-    one query.
+    one query (``held``: the caseload's scopes_held, which covers the feed's scopes).
 
     A triage count: older items stay in the feed, unread, but counting a year of a whole
     caseload's shares on every caseload load read every row of it (the feed index on
     patient and time keeps this to the window).
     """
-    held = policy.scopes_held(viewer, ids, now=now, scopes=FEED_SCOPES)
     mine = FeedReview.objects.filter(reviewer=viewer).values("item_id")
     rows = (
         policy.readable(viewer, FEED_ITEM, now=now, held=held)
@@ -144,7 +152,7 @@ def caseload(viewer: User, *, now: datetime) -> tuple[list[CaseloadRow], policy.
     ids = [p.pk for p in patients]
     held = policy.scopes_held(viewer, ids, now=now)
     found = summaries.summaries_for(viewer, patients, now=now, held=held, only=CASELOAD_SECTIONS)
-    feed = _feed_counts(viewer, ids, now=now)
+    feed = _feed_counts(viewer, ids, now=now, held=held)
     overdue = _overdue_counts(viewer, ids, now=now)
     rows = []
     for patient in patients:
@@ -164,8 +172,6 @@ def caseload(viewer: User, *, now: datetime) -> tuple[list[CaseloadRow], policy.
             if raised.get(key):
                 row.reasons.append((label, style))
                 row.score += weight
-        if summary and "craving_trend" in summary:
-            row.spark = sparkline(summary["craving_trend"]["days"])
         rows.append(row)
     rows.sort(key=lambda r: (-r.score, r.patient.display_name.lower(), str(r.patient.pk)))
     return rows, held
