@@ -22,6 +22,7 @@ set-up failed, 3 the run failed (a server, wrk, or a side's response check).
 from __future__ import annotations
 
 import argparse
+import http.client
 import importlib
 import json
 import os
@@ -29,6 +30,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import urllib.parse
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,10 +52,10 @@ class SetupError(Exception):
 class Seed:
     """A seed script of bench/run.sh's, and the variables its stdout lines fill, in order.
 
-    ``scenario`` None: seeded for every run (the bench patient's token).
+    ``scenarios``: the scenarios that need it; empty, every run (the bench patient's token).
     """
 
-    scenario: str | None
+    scenarios: tuple[str, ...]
     argv: tuple[str, ...]
     names: tuple[str, ...]
 
@@ -61,16 +63,21 @@ class Seed:
 # The same scripts and output lines as bench/run.sh; a script printing a different number
 # of lines stops the set-up, so a change to one is not misread here.
 SEEDS = (
-    Seed(None, ("bench/seed.py",), ("BENCH_TOKEN",)),
-    Seed("insights", ("bench/seed.py", "insights"), ("BENCH_INSIGHTS_TOKEN",)),
+    Seed((), ("bench/seed.py",), ("BENCH_TOKEN",)),
+    Seed(("insights",), ("bench/seed.py", "insights"), ("BENCH_INSIGHTS_TOKEN",)),
     Seed(
-        "caseload",
+        ("caseload", "console-caseload", "console-patient"),
         ("bench/seed_caseload.py",),
-        ("BENCH_CASELOAD_TOKEN", "BENCH_CASELOAD_PATIENT", "BENCH_CASELOAD_QUERIES"),
+        (
+            "BENCH_CASELOAD_TOKEN",
+            "BENCH_CASELOAD_PATIENT",
+            "BENCH_CASELOAD_QUERIES",
+            "BENCH_CONSOLE_COOKIE",
+        ),
     ),
-    Seed("feed", ("bench/seed_feed.py",), ("BENCH_FEED_TOKEN", "BENCH_FEED_QUERIES")),
+    Seed(("feed",), ("bench/seed_feed.py",), ("BENCH_FEED_TOKEN", "BENCH_FEED_QUERIES")),
     Seed(
-        "meetings",
+        ("meetings",),
         ("bench/seed_meetings.py",),
         (
             "BENCH_MEETINGS_TOKEN",
@@ -80,7 +87,7 @@ SEEDS = (
         ),
     ),
     Seed(
-        "measures",
+        ("measures",),
         ("bench/seed_measures.py",),
         (
             "BENCH_MEASURES_TOKEN",
@@ -168,11 +175,55 @@ def checkout_env(directory: Path, harness: Path | None = None) -> dict[str, str]
     around their own app code (what is compared).
     """
     path = [str(harness)] if harness else []
-    return {
+    env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([*path, str(directory)]),
         "PATH": f"{directory / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
     }
+    if directory in STATIC_ROOTS:
+        env["STATIC_ROOT"] = str(STATIC_ROOTS[directory])
+    return env
+
+
+# Each checkout's collected static files (its console's pages name them by their hashes).
+STATIC_ROOTS: dict[Path, Path] = {}
+
+
+def collect_static(directory: Path, root: Path) -> None:
+    """The checkout's own assets (fetched as its scripts do) collected into ``root``."""
+    STATIC_ROOTS[directory] = root
+    if (directory / "scripts" / "fetch_assets.py").exists():
+        run_in(directory, "scripts/fetch_assets.py", what="fetching the console's assets")
+    run_in(
+        directory,
+        "backend/manage.py",
+        "collectstatic",
+        "--noinput",
+        "--verbosity",
+        "0",
+        what="collectstatic",
+    )
+
+
+def check_pages(hb, scenario: Scenario, servers: dict[str, Server]) -> None:
+    """Each console page answers 200 on both sides: a lapsed session would time a redirect."""
+    for endpoint in scenario.endpoints:
+        if endpoint.cookie_env:
+            for side, server in servers.items():
+                status = page_status(server.base_url + endpoint.path, hb.cookie_for(endpoint))
+                if status != 200:
+                    raise hb.BenchError(f"side {side}: {endpoint.path} answered {status}")
+
+
+def page_status(url: str, cookie: str) -> int:
+    """A console page's status with the session cookie, redirects not followed."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+    try:
+        connection.request("GET", f"{parts.path}?{parts.query}", headers={"Cookie": cookie})
+        return connection.getresponse().status
+    finally:
+        connection.close()
 
 
 def harness_dir(workdir: Path) -> Path:
@@ -200,13 +251,20 @@ def run_in(directory: Path, *argv: str, what: str) -> str:
     return completed.stdout
 
 
+def prepare(args: argparse.Namespace, scenarios: list[str]) -> dict[str, str]:
+    """Both sides' static files, then the database (prepare_database)."""
+    for side, directory in zip(SIDES, (args.a_dir, args.b_dir), strict=True):
+        collect_static(directory, args.workdir / f"static-{side}")
+    return prepare_database(args.b_dir, scenarios)
+
+
 def prepare_database(b_dir: Path, scenarios: list[str]) -> dict[str, str]:
     """Migrate and seed with B's code; the variables the seeds print (tokens and the like)."""
     run_in(b_dir, "backend/manage.py", "migrate", "--noinput", "--verbosity", "0", what="migrate")
     run_in(b_dir, "backend/manage.py", "createcachetable", what="createcachetable")
     seeded: dict[str, str] = {}
     for seed in SEEDS:
-        if seed.scenario is not None and seed.scenario not in scenarios:
+        if seed.scenarios and not set(seed.scenarios) & set(scenarios):
             continue
         lines = run_in(b_dir, *seed.argv, what=" ".join(seed.argv)).splitlines()
         if len(lines) != len(seed.names):
@@ -293,6 +351,7 @@ def compare_scenario(hb, scenario: Scenario, servers: dict[str, Server], args) -
         result["checks"][side] = "ok" if check is None else {"json_equal": check["json_equal"]}
     if scenario.check or scenario.same_json:
         print("   response checks: ok on A and B")
+    check_pages(hb, scenario, servers)
 
     seconds = max(1, round(args.duration / args.rounds))
     by_label = {endpoint.label: endpoint for endpoint in scenario.endpoints}
@@ -308,6 +367,7 @@ def compare_scenario(hb, scenario: Scenario, servers: dict[str, Server], args) -
             threads,
             connections,
             endpoint.body,
+            hb.cookie_for(endpoint),
         )
         if sum(figures["errors"].values()):
             # A side that answers errors fast must not pass for a fast side.
@@ -448,7 +508,7 @@ def main() -> int:
             known = ", ".join(hb.SCENARIOS)
             raise SetupError(f"unknown scenario(s) {', '.join(unknown)}; known: {known}")
         names = args.scenarios or list(hb.SCENARIOS)
-        os.environ.update(prepare_database(args.b_dir, names))
+        os.environ.update(prepare(args, names))
         # Some endpoints' paths are read from the seeds' output when http_bench is imported.
         hb = importlib.reload(hb)
         for side, directory in zip(SIDES, (args.a_dir, args.b_dir), strict=True):
