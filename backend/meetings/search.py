@@ -132,7 +132,7 @@ class InCells(Func):
 
     Written out: the ranges as one OR of BETWEENs, which SQLite reads as one index seek
     per range; built from Q objects, the same condition took longer to compile than the
-    statement took to run.
+    statement took to run. The bounds may be slots (_probe_by_cells).
     """
 
     output_field = BooleanField()
@@ -711,7 +711,8 @@ class SoonWindow:
 
 
 class _Slot:
-    """A parameter of a compiled statement to be filled in later (see SoonWindow.narrow)."""
+    """A parameter of a statement compiled once and filled in per use (SoonWindow.narrow,
+    _probe_by_cells): the ORM passes a Func's parameters through untouched."""
 
 
 _FIRST, _LAST, _MINUTES = _Slot(), _Slot(), _Slot()
