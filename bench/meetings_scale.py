@@ -358,30 +358,42 @@ def in_process_ms(client: Client, rounds: int = 15) -> dict[str, float]:
     return {label: round(statistics.median(values), 2) for label, values in times.items()}
 
 
-def http_rounds(args, token: str) -> dict[str, dict]:
-    """wrk over every endpoint in alternating rounds; p50 is the median of the rounds' p50s."""
-    seconds = max(1, round(args.duration / args.rounds))
-    labels = list(PATHS)
-    for label in labels:
-        run_wrk(args.base_url + PATHS[label], token, args.warmup, 1, args.connections)
-    runs: dict[str, list[dict]] = {label: [] for label in labels}
-    for number in range(args.rounds):
-        for label in labels if number % 2 == 0 else labels[::-1]:
-            result = run_wrk(args.base_url + PATHS[label], token, seconds, 1, args.connections)
-            if sum(result["errors"].values()):
-                raise BenchError(f"{label}: wrk saw errors {result['errors']}")
-            runs[label].append(result)
+def _figures(runs: list[dict]) -> dict:
+    """A label's rounds combined: p50 is the median of the rounds' p50s."""
     return {
-        label: {
-            "p50_ms": round(statistics.median(run["latency_ms"]["p50"] for run in rs), 2),
-            "p95_ms": round(statistics.median(run["latency_ms"]["p95"] for run in rs), 2),
-            "requests_per_second": round(
-                sum(run["requests"] for run in rs) / sum(run["seconds"] for run in rs), 1
-            ),
-            "rounds_p50_ms": [run["latency_ms"]["p50"] for run in rs],
-        }
-        for label, rs in runs.items()
+        "p50_ms": round(statistics.median(run["latency_ms"]["p50"] for run in runs), 2),
+        "p95_ms": round(statistics.median(run["latency_ms"]["p95"] for run in runs), 2),
+        "requests_per_second": round(
+            sum(run["requests"] for run in runs) / sum(run["seconds"] for run in runs), 1
+        ),
+        "rounds_p50_ms": [run["latency_ms"]["p50"] for run in runs],
     }
+
+
+def http_rounds(args, servers: dict[str, tuple[str, str]]) -> dict[str, dict[str, dict]]:
+    """wrk over every endpoint of every server (name -> base URL, token) in alternating
+    rounds (a, b, c, c, b, a, ...), so that a comparison of two servers is side by side."""
+    seconds = max(1, round(args.duration / args.rounds))
+    targets = [(server, label) for server in servers for label in PATHS]
+    for server, label in targets:
+        base_url, token = servers[server]
+        run_wrk(base_url + PATHS[label], token, args.warmup, 1, args.connections)
+    runs: dict[tuple[str, str], list[dict]] = {target: [] for target in targets}
+    for number in range(args.rounds):
+        for server, label in targets if number % 2 == 0 else targets[::-1]:
+            base_url, token = servers[server]
+            result = run_wrk(base_url + PATHS[label], token, seconds, 1, args.connections)
+            if sum(result["errors"].values()):
+                raise BenchError(f"{server} {label}: wrk saw errors {result['errors']}")
+            runs[(server, label)].append(result)
+    return {
+        server: {label: _figures(runs[(server, label)]) for label in PATHS} for server in servers
+    }
+
+
+def load_average() -> list[float]:
+    """The machine's load over 1, 5 and 15 minutes: other work sharing its cores."""
+    return [round(value, 2) for value in os.getloadavg()]
 
 
 # --- the import -------------------------------------------------------------------------------
@@ -518,14 +530,51 @@ def verdicts(by_size: dict, imported: dict | None, vendor: str) -> list[tuple[st
         )
         peak = max(first["peak_mb"], imported["unchanged_again"]["peak_mb"])
         lines.append((f"import peak memory, first or again: {peak:.0f} MB (< 400)", peak < 400))
-    if vendor != "postgresql":  # the targets are PostgreSQL's; SQLite is compared by hand
+    if vendor != "postgresql":  # the targets are PostgreSQL's: SQLite is compared with --versus
         lines = [(text, None) for text, _ in lines]
+    for size in sizes:
+        versus = by_size[size].get("versus")
+        if not versus:
+            continue
+        http, name = by_size[size]["http"], versus["name"]
+        for label in ("radius", "nearest_rural", "nearest_city", "nowhere"):
+            ratio = versus["http"][label]["p50_ms"] / http[label]["p50_ms"]
+            text = f"{size:,}: {label} p50 on {name} / on {vendor} = {ratio:.2f}"
+            # SQLite's radius and nearest within 2x of PostgreSQL's are targets; nowhere, and
+            # any other pair of servers (e.g. two versions of the app), are for the record.
+            target = label != "nowhere" and vendor == "postgresql" and name == "sqlite"
+            passed = ratio <= 2 if target else None
+            lines.append((text + ("" if passed is None else " (<= 2)"), passed))
     return lines  # fmt: skip
 
 
-def main() -> int:
+def seed_only(sizes: list[int]) -> int:
+    """Seed the largest size into this process's database and print a token for it.
+
+    For the database a --versus server reads (bench/run.sh meetings_engines): that server
+    runs with its own settings, so its directory is seeded by a process with the same.
+    """
+    patient = bench_user(
+        "bench-meetings@bench.invalid", User.Role.PATIENT, "Bench Patient", "America/New_York"
+    )
+    try:
+        seconds = grow_directory(max(sizes), _feeds())
+        rural_km = check_rural_point()
+    except BenchError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 3
+    print(
+        f"seeded {max(sizes):,} meetings into {connection.vendor} in {seconds:.0f} s"
+        f" (rural nearest {rural_km:.0f} km)",
+        file=sys.stderr,
+    )
+    print(tokens_issue(user=patient)["access"])
+    return 0
+
+
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--base-url")
     parser.add_argument("--sizes", default=",".join(str(size) for size in SIZES))
     parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint per size")
     parser.add_argument("--rounds", type=int, default=5)
@@ -533,10 +582,83 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=2)
     parser.add_argument("--skip-import", action="store_true")
     parser.add_argument("--results-dir", type=Path, default=BENCH_DIR / "results")
+    parser.add_argument(
+        "--seed-only", action="store_true", help="seed the largest size, print a token, stop"
+    )
+    parser.add_argument(
+        "--versus-url",
+        help="a second server, seeded the same (--seed-only) on another database: its HTTP "
+        "figures are measured side by side with --base-url's",
+    )
+    parser.add_argument("--versus-token", help="the bench user's token on --versus-url")
+    parser.add_argument("--versus-name", default="sqlite")
     args = parser.parse_args()
+    args.sizes = sorted(int(size) for size in args.sizes.split(","))
+    if args.seed_only:
+        return args
+    if not args.base_url:
+        parser.error("--base-url is needed (or --seed-only)")
+    if args.versus_url and not args.versus_token:
+        parser.error("--versus-url needs --versus-token")
+    if args.versus_url and len(args.sizes) != 1:
+        parser.error("--versus-url measures one size (its server's directory is seeded once)")
     args.base_url = args.base_url.rstrip("/")
-    sizes = sorted(int(size) for size in args.sizes.split(","))
+    args.versus_url = args.versus_url and args.versus_url.rstrip("/")
+    return args
 
+
+def _print_http(http: dict, app: dict | None, database: dict, queries: dict, where: str) -> None:
+    for label, figures in http.items():
+        line = (
+            f"     {label:<14} p50 {figures['p50_ms']:>7.2f} ms  p95 {figures['p95_ms']:>7.2f} ms"
+            f"  {figures['requests_per_second']:>7.1f} req/s"
+        )
+        if app is None:
+            print(f"{line}  (on {where})")
+        else:
+            print(
+                f"{line}  in-process {app[label]:>7.2f} ms"
+                f"  database {database[label]:>6.2f} ms  queries {queries[label]}"
+            )
+
+
+def measure_size(args, size: int, patient: User, feeds: dict) -> dict:
+    """Seed one size and measure it: in this process, then over HTTP (beside --versus-url)."""
+    seeded = grow_directory(size, feeds)
+    rural_km = check_rural_point()
+    # A token per size: access tokens live 15 minutes at most, a run is longer.
+    token = tokens_issue(user=patient)["access"]
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_HOST="127.0.0.1")
+    queries = queries_and_check(client)
+    app = in_process_ms(client)
+    database = database_ms(client)
+    servers = {connection.vendor: (args.base_url, token)}
+    if args.versus_url:
+        servers[args.versus_name] = (args.versus_url, args.versus_token)
+    measured = http_rounds(args, servers)
+    figures = {
+        "seed_seconds": round(seeded, 1),
+        "rural_nearest_km": round(rural_km, 1),
+        "queries": queries,
+        "in_process_ms": app,
+        "database_ms": database,
+        "http": measured[connection.vendor],
+        "load_average": load_average(),
+    }
+    print(f"   {size:>9,} meetings (seeded in {seeded:.0f} s; rural nearest {rural_km:.0f} km)")
+    _print_http(figures["http"], app, database, queries, connection.vendor)
+    if args.versus_url:
+        figures["versus"] = {"name": args.versus_name, "http": measured[args.versus_name]}
+        _print_http(measured[args.versus_name], None, {}, {}, args.versus_name)
+    print(f"     load average {figures['load_average']}")
+    return figures
+
+
+def main() -> int:
+    args = _arguments()
+    if args.seed_only:
+        return seed_only(args.sizes)
+    sizes = args.sizes
     patient = bench_user(
         "bench-meetings@bench.invalid", User.Role.PATIENT, "Bench Patient", "America/New_York"
     )
@@ -545,39 +667,21 @@ def main() -> int:
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "database": connection.vendor,
         "cpu_count": os.cpu_count(),
+        "load_average_before": load_average(),
         "paths": PATHS,
         "sizes": {},
     }
-    print(f"== meetings_scale ({connection.vendor}): {', '.join(f'{s:,}' for s in sizes)}")
+    versus = f" beside {args.versus_name}" if args.versus_url else ""
+    print(
+        f"== meetings_scale ({connection.vendor}{versus}): {', '.join(f'{s:,}' for s in sizes)}"
+        f"; load average {report['load_average_before']} on {os.cpu_count()} cores"
+    )
     try:
         wait_until_healthy(args.base_url, None, timeout=30)
+        if args.versus_url:
+            wait_until_healthy(args.versus_url, None, timeout=30)
         for size in sizes:
-            seeded = grow_directory(size, feeds)
-            rural_km = check_rural_point()
-            # A token per size: access tokens live 15 minutes at most, a run is longer.
-            token = tokens_issue(user=patient)["access"]
-            client = Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_HOST="127.0.0.1")
-            queries = queries_and_check(client)
-            app = in_process_ms(client)
-            database = database_ms(client)
-            http = http_rounds(args, token)
-            report["sizes"][size] = {
-                "seed_seconds": round(seeded, 1),
-                "rural_nearest_km": round(rural_km, 1),
-                "queries": queries,
-                "in_process_ms": app,
-                "database_ms": database,
-                "http": http,
-            }
-            print(
-                f"   {size:>9,} meetings (seeded in {seeded:.0f} s; rural nearest {rural_km:.0f} km)"
-            )
-            for label, figures in http.items():
-                print(
-                    f"     {label:<14} p50 {figures['p50_ms']:>7.2f} ms  p95 {figures['p95_ms']:>7.2f} ms"
-                    f"  {figures['requests_per_second']:>7.1f} req/s  in-process {app[label]:>7.2f} ms"
-                    f"  database {database[label]:>6.2f} ms  queries {queries[label]}"
-                )
+            report["sizes"][size] = measure_size(args, size, patient, feeds)
         imported = None if args.skip_import else measure_import()
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
@@ -597,7 +701,8 @@ def main() -> int:
         print(f"   {mark}: {text}")
     args.results_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = args.results_dir / f"meetings-scale-{connection.vendor}-{stamp}.json"
+    kind = f"{connection.vendor}-{args.versus_name}" if args.versus_url else connection.vendor
+    path = args.results_dir / f"meetings-scale-{kind}-{stamp}.json"
     path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"Results: {path.relative_to(REPO_DIR)}")
     return 0 if all(passed is not False for _, passed in lines) else 1

@@ -11,7 +11,9 @@
 #
 # Knobs: BENCH_DURATION (seconds of load per endpoint, 10), BENCH_ROUNDS (the
 # endpoints alternate in that many runs each, 5), BENCH_WARMUP (2), BENCH_THREADS
-# (wrk threads, 2), BENCH_CONNECTIONS (16), BENCH_WORKERS (gunicorn workers, 2).
+# (wrk threads, 2), BENCH_CONNECTIONS (16), BENCH_WORKERS (gunicorn workers, 2);
+# meetings_scale: BENCH_MEETING_SIZES (10000,100000,1000000), BENCH_SKIP_IMPORT;
+# meetings_engines (SQLite beside PostgreSQL): BENCH_ENGINES_SIZE (100000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/_common.sh
@@ -29,12 +31,14 @@ ensure_wrk() {
 }
 
 workdir="$(mktemp -d)"
-server_pid=""
+server_pid="" sqlite_pid=""
 cleanup() {
-  if [ -n "$server_pid" ]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  for pid in "$server_pid" "$sqlite_pid"; do
+    if [ -n "$pid" ]; then
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
   rm -rf "$workdir"
 }
 trap cleanup EXIT
@@ -102,16 +106,29 @@ if [ "$seed_measures" = yes ]; then
 fi
 
 # The meetings_scale scenario seeds its own directories, size by size (bench/meetings_scale.py);
-# only when named, as the million-meeting seed takes minutes.
-scale=no
+# only when named, as the million-meeting seed takes minutes. meetings_engines is the same
+# bench at one size (BENCH_ENGINES_SIZE, 100,000) on PostgreSQL, with a second server on a
+# SQLite file seeded alike, timed side by side (SQLite's p50 / PostgreSQL's).
+scale=no engines=no
 rest=()
 for name in "$@"; do
-  if [ "$name" = meetings_scale ]; then scale=yes; else rest+=("$name"); fi
+  case "$name" in
+    meetings_scale) scale=yes ;;
+    meetings_engines) engines=yes ;;
+    *) rest+=("$name") ;;
+  esac
 done
+if [ "$engines" = yes ] && [ "$database" != postgresql ]; then
+  echo "bench: meetings_engines compares SQLite with PostgreSQL: set DATABASE_URL" >&2
+  exit 2
+fi
 
 # The national-scale directory is what the near-me window is for (MEETING_SEARCH_SOON_WINDOW).
-if [ "$scale" = yes ]; then export MEETING_SEARCH_SOON_WINDOW="${MEETING_SEARCH_SOON_WINDOW:-true}"; fi
-port="$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+if [ "$scale" = yes ] || [ "$engines" = yes ]; then
+  export MEETING_SEARCH_SOON_WINDOW="${MEETING_SEARCH_SOON_WINDOW:-true}"
+fi
+free_port() { python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port="$(free_port)"
 workers="${BENCH_WORKERS:-2}"
 # No access log: the benchmark measures the application, not log writing.
 gunicorn backend.config.wsgi:application \
@@ -122,6 +139,40 @@ gunicorn backend.config.wsgi:application \
 server_pid=$!
 
 status=0
+if [ "$engines" = yes ]; then
+  engines_size="${BENCH_ENGINES_SIZE:-100000}"
+  # The SQLite side: its own file, migrated and seeded by processes with its settings.
+  sqlite_env=(env -u DATABASE_URL SQLITE_PATH="$workdir/engines.sqlite3")
+  "${sqlite_env[@]}" python backend/manage.py migrate --noinput --verbosity 0
+  "${sqlite_env[@]}" python backend/manage.py createcachetable
+  sqlite_token="$("${sqlite_env[@]}" python bench/meetings_scale.py --seed-only --sizes "$engines_size")" ||
+    seed_failed "the SQLite directory"
+  sqlite_port="$(free_port)"
+  "${sqlite_env[@]}" gunicorn backend.config.wsgi:application \
+    --bind "127.0.0.1:$sqlite_port" \
+    --workers "$workers" \
+    --no-control-socket \
+    --error-logfile "$workdir/gunicorn-sqlite.log" &
+  sqlite_pid=$!
+  python bench/meetings_scale.py \
+    --base-url "http://127.0.0.1:$port" \
+    --versus-url "http://127.0.0.1:$sqlite_port" \
+    --versus-token "$sqlite_token" \
+    --versus-name sqlite \
+    --sizes "$engines_size" \
+    --duration "${BENCH_DURATION:-10}" \
+    --rounds "${BENCH_ROUNDS:-5}" \
+    --warmup "${BENCH_WARMUP:-2}" \
+    --skip-import || status=$?
+  kill "$sqlite_pid" 2>/dev/null || true
+  wait "$sqlite_pid" 2>/dev/null || true
+  sqlite_pid=""
+  if [ "$status" -eq 3 ] && [ -s "$workdir/gunicorn-sqlite.log" ]; then
+    echo "--- gunicorn (SQLite) log" >&2
+    cat "$workdir/gunicorn-sqlite.log" >&2
+  fi
+  [ "$scale" = yes ] || [ "${#rest[@]}" -gt 0 ] || exit "$status"
+fi
 if [ "$scale" = yes ]; then
   python bench/meetings_scale.py \
     --base-url "http://127.0.0.1:$port" \

@@ -57,8 +57,14 @@ def block(latitude: float, longitude: float, shift: int) -> list[tuple[int, int]
         for d_column in (-1, 0, 1)
         if 0 <= row + d_row < side
     }
+    return key_ranges(keys, shift)
+
+
+def key_ranges(keys, shift: int) -> list[tuple[int, int]]:
+    """The finest cells' key ranges (inclusive) within the given cells 2^shift times the
+    finest, in order, adjacent ranges merged."""
     ranges: list[tuple[int, int]] = []
-    for key in sorted(keys):
+    for key in sorted(set(keys)):
         first, last = key << (2 * shift), ((key + 1) << (2 * shift)) - 1
         if ranges and ranges[-1][1] + 1 == first:
             ranges[-1] = (ranges[-1][0], last)
@@ -85,6 +91,26 @@ def keys_over(
         for row in range(first_row, last_row + 1)
         for step in range(columns)
     ]
+
+
+def cover(
+    south: float, north: float, spans: list[tuple[float, float]], most: int
+) -> list[tuple[int, int]]:
+    """Key ranges of the finest cells of one size that cover a box in at most ``most`` cells.
+
+    ``spans`` are the box's west-east ranges (two across the antimeridian). However large
+    the box, the whole world is one cell.
+    """
+    for shift in range(BITS + 1):
+        keys: list[int] = []
+        for west, east in spans:
+            found = keys_over(south, north, west, east, shift, most - len(keys))
+            if found is None:
+                break
+            keys += found
+        else:
+            return key_ranges(keys, shift)
+    return [WHOLE_WORLD]
 
 
 # An area is a cell 2^8 times the finest each way (about 0.09 x 0.04 degrees, 7 x 5 km at

@@ -22,26 +22,24 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from functools import reduce
+from functools import lru_cache, reduce
 from operator import or_
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import (
     BooleanField,
-    Exists,
     F,
     FloatField,
     Func,
     IntegerField,
-    OuterRef,
     Q,
     QuerySet,
 )
 
 from backend.meetings import cells, clock, weekminutes
 from backend.meetings.clock import MINUTES_PER_WEEK, minute_of_week, zone_clock, zone_named
-from backend.meetings.models import Meeting, SavedMeeting
+from backend.meetings.models import Meeting, MeetingFeed, SavedMeeting
 
 EARTH_RADIUS_KM = 6371.0088
 # Half the circumference: no two points are farther apart.
@@ -129,15 +127,53 @@ class InBoxes(Func):
         return f"({' OR '.join(boxes)})", tuple(params)
 
 
-def box_filter(where: Where) -> Q | InBoxes:
-    """The bounding box in the form the database's index reads best (see InBoxes).
+class InCells(Func):
+    """The row's grid cell lies in one of the key ranges (backend.meetings.cells), in SQL.
+
+    Written out: the ranges as one OR of BETWEENs, which SQLite reads as one index seek
+    per range; built from Q objects, the same condition took longer to compile than the
+    statement took to run. The bounds may be slots (_probe_by_cells).
+    """
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, ranges: list[tuple[int, int]]):
+        super().__init__(F("cell"))
+        self.ranges = ranges
+
+    def as_sql(self, compiler, connection, **extra_context):
+        ((cell, cell_params),) = (
+            compiler.compile(column) for column in self.get_source_expressions()
+        )
+        params: list = []
+        for first, last in self.ranges:
+            params += [*cell_params, first, *cell_params, last]
+        between = f"{cell} BETWEEN %s AND %s"
+        return f"({' OR '.join([between] * len(self.ranges))})", tuple(params)
+
+
+# A box is read through at most this many grid cells where the point has no index of its
+# own (SQLite): the finest cells that cover it in so few. A 10 km circle is read through
+# cells of about 5 x 7 km, the 200 km box of a rural point's nearest through cells of 80 x 110 km.
+MOST_COVER_CELLS = 64
+
+
+def box_filter(where: Where) -> Q | InBoxes | InCells:
+    """The bounding box in the form the database's index reads best.
+
+    PostgreSQL: the GiST index on the point (InBoxes). Elsewhere: the grid cells that
+    cover the box (InCells), whatever its latitude; the B-tree on (latitude, longitude)
+    would read the box's whole latitude band round the globe, and a band 200 km tall
+    holds cities. Either is wider than the circle: the distance decides after.
 
     Only for near-me rows (active, not approximate, with a point): the GiST index holds
     only those.
     """
     if connection.vendor == "postgresql":
         return InBoxes(where)
-    return bounding_box(where)
+    south, north, ranges = box_ranges(where)
+    return InCells(cells.cover(south, north, ranges or [(-180.0, 180.0)], MOST_COVER_CELLS))
 
 
 class HaversineTerm(Func):
@@ -326,14 +362,42 @@ DETAIL_DEFERRED = (
     "regions_key",
     "created_at",
     "updated_at",
-    "feed__url",
-    "feed__last_report",
-    "feed__last_status",
-    "feed__last_imported_at",
     "cell",
 )
 # A page is read by primary key in batches of at most this many (iterating a whole search).
 READ_BATCH = 500
+
+
+@lru_cache(maxsize=64)
+def _page_sql(vendor: str, count: int, saved: bool) -> str:
+    """The statement that reads ``count`` meetings by key, with their feed's name and (with
+    ``saved``) whether the viewer saved them.
+
+    Written out once per size: the ORM compiled the same statement (select_related, defer,
+    an Exists) anew for every page, at more than a millisecond each time.
+    """
+    quote = connection.ops.quote_name
+    meeting, feed, saved_meeting = Meeting._meta, MeetingFeed._meta, SavedMeeting._meta
+    table = quote(meeting.db_table)
+    columns = [
+        f"{table}.{quote(field.column)}"
+        for field in meeting.concrete_fields
+        if field.name not in DETAIL_DEFERRED
+    ]
+    columns.append(f"{quote(feed.db_table)}.{quote(feed.get_field('name').column)} AS feed_name")
+    if saved:
+        marks = quote(saved_meeting.db_table)
+        columns.append(
+            f"EXISTS (SELECT 1 FROM {marks} WHERE {marks}."  # noqa: S608 - names from our models
+            f"{quote(saved_meeting.get_field('meeting').column)} = {table}.{quote(meeting.pk.column)}"
+            f" AND {marks}.{quote(saved_meeting.get_field('patient').column)} = %s) AS is_saved"
+        )
+    keys = ", ".join(["%s"] * count)
+    return (
+        f"SELECT {', '.join(columns)} FROM {table} INNER JOIN {quote(feed.db_table)} ON "  # noqa: S608 - names from our models
+        f"{quote(feed.db_table)}.{quote(feed.pk.column)} = {table}.{quote(meeting.get_field('feed').column)}"
+        f" WHERE {table}.{quote(meeting.pk.column)} IN ({keys})"
+    )
 
 
 class Results:
@@ -358,12 +422,27 @@ class Results:
         self._ranked, self._soon = ranked, soon
         self._keys, self._viewer, self._limit = keys, viewer, limit
 
-    def _rows(self, ids: list) -> QuerySet:
-        rows = Meeting.objects.filter(pk__in=ids).select_related("feed").defer(*DETAIL_DEFERRED)
-        if self._viewer is not None and self._viewer.is_authenticated:
-            saved = SavedMeeting.objects.filter(patient=self._viewer, meeting=OuterRef("pk"))
-            rows = rows.annotate(is_saved=Exists(saved))
-        return rows
+    def _rows(self, ids: list) -> list[Meeting]:
+        """The meetings with these keys (any order), each with its feed (its name only) and
+        ``is_saved``: one statement (_page_sql); the ORM's converters read its columns."""
+        saved = self._viewer is not None and self._viewer.is_authenticated
+        prepare = Meeting._meta.pk.get_db_prep_value
+        params = [prepare(pk, connection) for pk in ids]
+        if saved:
+            params.insert(0, self._viewer._meta.pk.get_db_prep_value(self._viewer.pk, connection))
+        sql = _page_sql(connection.vendor, len(ids), saved)
+        feeds: dict = {}
+        meetings = list(Meeting.objects.raw(sql, params))
+        for meeting in meetings:
+            feed = feeds.get(meeting.feed_id)
+            if feed is None:
+                feed = MeetingFeed.from_db(
+                    connection.alias, ["id", "name"], [meeting.feed_id, meeting.feed_name]
+                )
+                feeds[meeting.feed_id] = feed
+            Meeting.feed.field.set_cached_value(meeting, feed)
+            meeting.is_saved = bool(getattr(meeting, "is_saved", False))
+        return meetings
 
     def _read(self, ranked: list[tuple]) -> list[Meeting]:
         by_id: dict = {}
@@ -401,35 +480,49 @@ class Results:
         return iter(self[0:None])
 
 
-# The probe's blocks of cells (see cells.block): 3 x 3 cells of about 0.6 km, 2.4 km ...
-# up to the whole world, so that a point with no meeting for thousands of km has N too.
-PROBE_SHIFTS = (4, 6, 8, 10, 12, 14, 16, 18, cells.BITS)
+# The probe's blocks of cells (see cells.block): 3 x 3 cells of about 0.3 x 0.6 km, 1.2 x 2.4
+# km ... up to the whole world, so that a point with no meeting for thousands of km has N too.
+PROBE_SHIFTS = (4, 6, 8, 10, 12, 14, 16, 18)
+# A block is at most 9 key ranges; fewer are padded with empty ones, so that every block
+# reads as the same SQL.
+BLOCK_RANGES = 9
+_NO_RANGE = (1, 0)
 
 
 def _probe_by_cells(near: QuerySet, where: Where, count: int) -> float | None:
-    """The nearest bound from 3 x 3 blocks of cells, every size in one statement.
+    """The nearest bound from 3 x 3 blocks of ever larger cells, in one statement.
 
-    Each block gives up to ``count`` of its meetings and the largest term among
-    them; the smallest such term of a block that gave ``count`` bounds the answer.
-    The last block is the whole world: when even it gives fewer, they are all there is.
+    The first block (smallest first) that holds ``count`` meetings bounds the answer by
+    the ``count``-th smallest term among its own meetings: those ``count`` are all within
+    it, so the nearest ``count`` are too. COALESCE asks the blocks in turn and stops at
+    the first that holds enough (both databases evaluate its subqueries lazily); a block
+    that holds fewer costs at most ``count`` rows. When none does, the whole world bounds
+    it: the ``count``-th smallest term of all, or the largest when there are fewer.
+
+    Every block is the same SQL with its own ranges: compiled once, with slots for them.
     """
-    statements, params = [], []
+    slots = [(_Slot(), _Slot()) for _ in range(BLOCK_RANGES)]
+    ordered = near.order_by("nearness").values_list("nearness")
+    block_sql, block_params = ordered.filter(InCells(slots))[:count].query.sql_with_params()
+    world_sql, world_params = ordered[:count].query.sql_with_params()
+    # The ORM's own SQL with its parameters apart, and constants: nothing from the request.
+    full = "(SELECT CASE WHEN COUNT(*) >= %s THEN MAX(block.nearness) END FROM ({}) block)"
+    terms, params = [], []
     for shift in PROBE_SHIFTS:
-        block = near
-        if shift < cells.BITS:
-            ranges = cells.block(where.latitude, where.longitude, shift)
-            block = near.filter(reduce(or_, (Q(cell__range=pair) for pair in ranges)))
-        sql, block_params = block.values_list("nearness")[:count].query.sql_with_params()
-        # The ORM's own SQL with its parameters apart, and a constant: nothing from the request.
-        statements.append(
-            f"SELECT {shift}, COUNT(*), MAX(block_{shift}.nearness) FROM ({sql}) block_{shift}"  # noqa: S608
-        )
-        params += block_params
+        ranges = cells.block(where.latitude, where.longitude, shift)
+        ranges += [_NO_RANGE] * (BLOCK_RANGES - len(ranges))
+        filled = {
+            slot: value
+            for pair, values in zip(slots, ranges, strict=True)
+            for slot, value in zip(pair, values, strict=True)
+        }
+        terms.append(full.format(block_sql))
+        params += [count, *(filled[p] if isinstance(p, _Slot) else p for p in block_params)]
+    terms.append(f"(SELECT MAX(world.nearness) FROM ({world_sql}) world)")  # noqa: S608
+    params += world_params
     with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(statements), params)
-        found = {shift: (number, term) for shift, number, term in cursor.fetchall()}
-    full = [term for number, term in found.values() if number >= count]
-    return min(full) if full else found[cells.BITS][1]
+        cursor.execute(f"SELECT COALESCE({', '.join(terms)})", params)
+        return cursor.fetchone()[0]
 
 
 def _probe_by_knn(near: QuerySet, where: Where, count: int) -> float | None:
@@ -488,14 +581,13 @@ def search(
             Q(approximate=False, latitude__isnull=False),
             ~Q(attendance_option=Meeting.Attendance.ONLINE),
         ]
+    # The filters, built once: the nearest's probe reads them too.
+    matching = Meeting.objects.annotate(**keys).alias(**end).filter(*conditions)
+    conditions = []
+    if where is not None:
         radius_term = term_within(where.radius_km)
         if criteria.nearest:
-            near = (
-                Meeting.objects.alias(minutes_until=keys["minutes_until"], **end)
-                .annotate(nearness=keys["nearness"])
-                .filter(*conditions)
-            )
-            radius_term = nearest_bound(near, where, criteria.nearest, probe)
+            radius_term = nearest_bound(matching, where, criteria.nearest, probe)
             if radius_term is None:
                 return Results(None, tuple(keys), viewer)
             # The box a hair wider than the bound: the term decides, exactly.
@@ -515,8 +607,7 @@ def search(
         near_first = criteria.order == "distance" or criteria.nearest
         ordering = (F("nearness").asc(), soon) if near_first else (soon, F("nearness").asc())
     ordering += ("name", "id")
-    ranked = Meeting.objects.annotate(**keys).alias(**end).filter(*conditions)
-    ranked = ranked.order_by(*ordering)
+    ranked = matching.filter(*conditions).order_by(*ordering)
     return Results(ranked, tuple(keys), viewer, limit, window)
 
 
@@ -577,36 +668,87 @@ class SoonWindow:
         """How much wider than W minutes the window of W minutes is."""
         return self.most - self.least + 2 * weekminutes.MARGIN
 
-    def _within(self, minutes: int) -> Q:
+    def _bounds(self, minutes: int) -> tuple[int, int]:
+        """The first and last utc_minute of the window of ``minutes`` (last < first: it wraps)."""
         first = (self.now + self.least - weekminutes.MARGIN) % MINUTES_PER_WEEK
         last = (self.now + minutes + self.most + weekminutes.MARGIN) % MINUTES_PER_WEEK
-        if first <= last:
-            window = Q(utc_minute__gte=first, utc_minute__lte=last)
-        else:
-            window = Q(utc_minute__gte=first) | Q(utc_minute__lte=last)
-        return Q(area__in=self.areas) & window & Q(minutes_until__lt=minutes)
+        return first, last
+
+    def _within(self, minutes: int) -> "InWindow":
+        first, last = self._bounds(minutes)
+        return InWindow(self.areas, first, last, minutes, wraps=last < first)
 
     def narrow(self, ranked: QuerySet, count: int) -> QuerySet:
         """``ranked`` cut to the smallest window holding its first ``count`` rows, if any."""
-        ranked = ranked.alias(area=cells.Area("cell"))
         ladder = [w for w in SOON_LADDER if w + self._spread < MINUTES_PER_WEEK]
         if not ladder:
             return ranked.filter(self.box)
         # One statement; CASE asks the windows in turn, so the larger ones run only when
         # the smaller ones fall short (both databases evaluate its subqueries lazily).
+        # The windows differ only in their numbers: each form (wrapping round the end of the
+        # week or not) is compiled once, with slots for them, and filled per window.
+        forms: dict[bool, tuple[str, tuple]] = {}
         branches, params = [], []
         for minutes in ladder:
-            rows = ranked.filter(self._within(minutes)).order_by().values_list("pk")[:count]
-            sql, row_params = rows.query.sql_with_params()
+            first, last = self._bounds(minutes)
+            wraps = last < first
+            if wraps not in forms:
+                slots = InWindow(self.areas, _FIRST, _LAST, _MINUTES, wraps=wraps)
+                rows = ranked.filter(slots).order_by().values_list("pk")[:count]
+                forms[wraps] = rows.query.sql_with_params()
+            sql, row_params = forms[wraps]
+            filled = {_FIRST: first, _LAST: last, _MINUTES: minutes}
             # The ORM's own SQL with its parameters apart, and a constant.
             branches.append(
                 f"WHEN (SELECT COUNT(*) FROM ({sql}) soon_{minutes}) >= %s THEN {minutes}"  # noqa: S608
             )
-            params += [*row_params, count]
+            params += [filled[p] if isinstance(p, _Slot) else p for p in row_params]
+            params.append(count)
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT CASE {' '.join(branches)} ELSE 0 END", params)
             held = cursor.fetchone()[0]
         return ranked.filter(self._within(held) if held else self.box)
+
+
+class _Slot:
+    """A parameter of a statement compiled once and filled in per use (SoonWindow.narrow,
+    _probe_by_cells): the ORM passes a Func's parameters through untouched."""
+
+
+_FIRST, _LAST, _MINUTES = _Slot(), _Slot(), _Slot()
+
+
+class InWindow(Func):
+    """A SoonWindow's window of W minutes: the row's area is one of the window's, its
+    ``utc_minute`` lies from ``first`` to ``last`` (round the end of the week when it
+    ``wraps``), and it starts within W minutes (the exact count decides).
+
+    Written out, as the index on (area, utc_minute) reads it; the numbers may be slots.
+    """
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, areas: tuple[int, ...], first, last, minutes, *, wraps: bool):
+        super().__init__(cells.Area("cell"), F("utc_minute"), F("minutes_until"))
+        self.areas, self.first, self.last, self.minutes, self.wraps = (
+            areas, first, last, minutes, wraps,
+        )  # fmt: skip
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (area, area_params), (utc, utc_params), (until, until_params) = (
+            compiler.compile(expression) for expression in self.get_source_expressions()
+        )
+        either = "OR" if self.wraps else "AND"
+        sql = (
+            f"({area} IN ({', '.join(['%s'] * len(self.areas))})"
+            f" AND ({utc} >= %s {either} {utc} <= %s) AND {until} < %s)"
+        )
+        params = (
+            *area_params, *self.areas, *utc_params, self.first, *utc_params, self.last,
+            *until_params, self.minutes,
+        )  # fmt: skip
+        return sql, params
 
 
 def next_start(meeting: Meeting, at: datetime) -> datetime | None:

@@ -16,6 +16,7 @@ from backend.consent import policy
 from backend.core.idempotency import idempotent
 from backend.core.pagination import PinnedPagePagination
 from backend.core.permissions import IsPatient
+from backend.core.serializers import validated
 from backend.meetings import calendar, search, selectors, serializers, services
 from backend.meetings.access import ATTENDANCE
 from backend.meetings.models import Attendance, Meeting, SavedMeeting
@@ -59,6 +60,10 @@ SEARCH_PARAMETERS = [
 ]
 
 
+# One for every request: DRF builds a serializer's fields per instance (deep copies).
+SEARCH_QUERY = serializers.MeetingSearchSerializer()
+
+
 @extend_schema(tags=["meetings"])
 class MeetingSearchView(generics.ListAPIView):
     """Support-group meetings: near a point, by day and time, type, fellowship, words.
@@ -79,13 +84,10 @@ class MeetingSearchView(generics.ListAPIView):
 
     @extend_schema(parameters=SEARCH_PARAMETERS)
     def get(self, request, *args, **kwargs):
-        params = serializers.MeetingSearchSerializer(
-            data=serializers.query_data(request.query_params)
-        )
-        params.is_valid(raise_exception=True)
-        self.at = params.validated_data.get("at") or timezone.now().replace(microsecond=0)
-        self.units = params.validated_data["units"]
-        self.criteria = params.criteria()
+        params = validated(SEARCH_QUERY, serializers.query_data(request.query_params))
+        self.at = params.get("at") or timezone.now().replace(microsecond=0)
+        self.units = params["units"]
+        self.criteria = serializers.MeetingSearchSerializer.criteria(params)
         return self.list(request, *args, **kwargs)
 
     def get_queryset(self):

@@ -1,5 +1,7 @@
 """GET /api/v1/meetings/?lat=&lng=&nearest=N: the N nearest in-person meetings, however far."""
 
+import itertools
+import math
 import random
 import re
 from datetime import UTC, datetime
@@ -299,3 +301,66 @@ def test_every_search_result_has_exactly_the_committed_schemas_shape(patient):
         assert response.status_code == 200, response.content
         assert response.json()["results"], params
         _conforms(response.json(), page, "page")
+
+
+def _finest(box: tuple[float, float, float, float]) -> int:
+    """How many of the finest cells a box spans (its area in cells)."""
+    south, north, west, east = box
+    rows = (north - south) / 180.0 * cells.SIDE
+    columns = (east - west) / 360.0 * cells.SIDE
+    return math.ceil(rows) * math.ceil(columns)
+
+
+def test_the_cells_that_cover_a_box_hold_every_point_in_it_and_little_more():
+    rng = random.Random(64)
+    for _ in range(200):
+        lat, lng = rng.uniform(-80, 80), rng.uniform(-180, 180)
+        radius = rng.choice([1.0, 10.0, 80.0, 400.0])
+        south, north, spans = search.box_ranges(search.Where(lat, lng, radius))
+        ranges = cells.cover(south, north, spans, search.MOST_COVER_CELLS)
+        assert ranges == sorted(ranges)
+        assert all(a[1] + 1 < b[0] for a, b in itertools.pairwise(ranges))  # merged
+        for _ in range(30):
+            west, east = rng.choice(spans)
+            point = cells.cell_of(rng.uniform(south, north), rng.uniform(west, east))
+            assert any(first <= point <= last for first, last in ranges), (lat, lng, radius)
+        # At most some 64 cells of one size, so within a few times the box itself.
+        covered = sum(last - first + 1 for first, last in ranges)
+        assert covered <= 16 * sum(_finest((south, north, w, e)) for w, e in spans)
+
+
+def test_a_cover_across_the_antimeridian_or_round_a_pole_holds_both_sides():
+    south, north, spans = search.box_ranges(search.Where(0.0, 179.99, 10.0))
+    assert len(spans) == 2
+    ranges = cells.cover(south, north, spans, search.MOST_COVER_CELLS)
+    for lng in (179.99, 179.95, -179.97):
+        point = cells.cell_of(0.0, lng)
+        assert any(first <= point <= last for first, last in ranges)
+    polar = cells.cover(89.9, 90.0, [(-180.0, 180.0)], search.MOST_COVER_CELLS)
+    for lng in (-180.0, -90.0, 0.0, 179.999):
+        point = cells.cell_of(89.95, lng)
+        assert any(first <= point <= last for first, last in polar)
+    assert cells.cover(-90.0, 90.0, [(-180.0, 180.0)], 1) == [cells.WHOLE_WORLD]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's plan (PostgreSQL: GiST)")
+def test_on_sqlite_the_nearest_read_the_cells_of_their_box_not_its_latitude_band(patient):
+    # A band of cities round the globe at the point's latitude, and a few meetings near it.
+    make_meetings(
+        *(record(latitude=40.0 + n % 7 * 0.01, longitude=-170.0 + n % 300) for n in range(600)),
+        *(record(name=f"Near {n}", latitude=40.0, longitude=-75.5 + n * 0.01) for n in range(5)),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE meetings_meeting")
+    client = client_for(patient)
+    params = {"lat": 40.0, "lng": -75.5, "nearest": 5}
+    assert client.get(URL, params).status_code == 200  # the zones, now cached
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(URL, params)
+    assert [m["name"] for m in response.json()["results"]] == [f"Near {n}" for n in range(5)]
+    ranking = next(q["sql"] for q in captured.captured_queries if "ORDER BY" in q["sql"])
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {ranking}")
+        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+    assert "meeting_cell" in plan, plan
+    assert "meeting_lat_lng" not in plan, plan

@@ -11,8 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rest_framework import serializers as rest_serializers
 
-from backend.meetings import search, selectors
+from backend.meetings import search, selectors, serializers, services
 from backend.meetings.models import Meeting
 from tests.helpers import (
     assert_flat_queries,
@@ -576,3 +577,35 @@ PARAMS = [
 def test_no_search_query_answers_500(patient, query):
     response = client_for(patient).get(URL, query)
     assert response.status_code in (200, 400), (query, response.content[:300])
+
+
+@pytest.mark.parametrize("units", ["km", "mi"])
+def test_a_meeting_reads_as_drfs_own_field_by_field_walk_would_read_it(patient, units):
+    """MeetingSerializer writes its fields out for speed: the answer is DRF's, key for key."""
+    meetings = make_meetings(
+        record(name="Door", types=["O", "W"], regions=["Center City", "District 2"]),
+        record(name="Hybrid", conference_url="https://x.test/1", updated="2026-11-01 10:00:00"),
+        record(name="By appointment", day="", time="", end_time="", notes="Call first."),
+        record(name="Late", time="23:30", end_time="01:00", timezone="Asia/Kolkata"),
+        record(name="Far", latitude=-33.9, longitude=151.2, timezone="Australia/Sydney"),
+        record(
+            name="Centroid", latitude=40.0, longitude=-75.0, formatted_address="Springfield, PA"
+        ),
+    )
+    make_meetings(record(name="Online only", formatted_address="", latitude="", longitude=""))
+    services.meeting_save(patient=patient, meeting=meetings[0])
+    Meeting.objects.filter(pk=meetings[3].pk).update(retired_at=datetime(2026, 11, 2, tzinfo=UTC))
+    at = datetime(2026, 11, 25, 18, 45, tzinfo=UTC)
+    context = {"at": at, "units": units}
+    everywhere = search.Criteria(where=search.Where(40.0, -75.0, 10.0), nearest=10)
+    read = [
+        *search.search(everywhere, at=at, zones=selectors.zones(), viewer=patient),
+        *search.search(search.Criteria(), at=at, zones=selectors.zones(), viewer=patient),
+        *Meeting.objects.select_related("feed"),  # as the detail and saved views read them
+    ]
+    assert len(read) > 10
+    for meeting in read:
+        serializer = serializers.MeetingSerializer(meeting, context=context)
+        generic = rest_serializers.ModelSerializer.to_representation(serializer, meeting)
+        assert serializer.data == generic
+        assert list(serializer.data) == list(generic)
