@@ -7,7 +7,8 @@ anything is written.
 """
 
 import uuid
-from collections.abc import Collection
+from collections import defaultdict
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -110,10 +111,28 @@ def _sessions_of(
     return rows
 
 
-INSERT_BATCH = 2000
-# Rows per INSERT statement on SQLite (a multi-row VALUES; its parameters stay under
-# SQLite's limit of 999); PostgreSQL takes a batch as one array per column.
-ROWS_PER_INSERT = 1000
+INSERT_BATCH = 2000  # rows per INSERT of a changed line's new sessions (bulk_create)
+SWEEP_CHUNK = 200  # programs per transaction of the daily sweep
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """Where each value of a Session row goes, in the table's column order."""
+
+    names: tuple[str, ...]
+    id: int
+    local_date: int
+    starts_at: int
+    ends_at: int
+    status: int
+
+
+def _columns() -> _Columns:
+    names = tuple(field.attname for field in Session._meta.concrete_fields)
+    return _Columns(
+        names,
+        *(names.index(name) for name in ("id", "local_date", "starts_at", "ends_at", "status")),
+    )
 
 
 def _session_values(
@@ -121,18 +140,17 @@ def _session_values(
 ) -> list[list[Any]]:
     """The column values of the slot's sessions on ``days``, ready for sessions_insert.
 
-    No model instances: the slot's own values are prepared for the database once, only
-    the id and times per row (a year of 50 timetables is 13,000 rows).
+    No model instances: the slot's own values are prepared for the database once, then
+    each row is a copy with its id, date, times and status (a year of 50 timetables is
+    13,000 rows). PostgreSQL's COPY takes Python values as they are (psycopg formats them,
+    in C); SQLite takes the strings Django's adapters make.
     """
+    columns = _columns()
     fields = {field.attname: field for field in Session._meta.concrete_fields}
+    copying = connection.vendor == "postgresql"
 
     def prepared(name: str, value: Any) -> Any:
-        return fields[name].get_db_prep_save(value, connection)
-
-    # Per row, the database's own adapters (what get_db_prep_save ends in, without its
-    # checks: these values are made here, aware and of the right types).
-    ops = connection.ops
-    native_uuid = connection.features.has_native_uuid_field
+        return value if copying else fields[name].get_db_prep_save(value, connection)
 
     constant = {
         "program_id": prepared("program_id", program.pk),
@@ -145,61 +163,65 @@ def _session_values(
         "telehealth_url": slot.telehealth_url,
         "cancel_reason": "",
     }
+    template = [constant.get(name) for name in columns.names]
+    ops = connection.ops
+    # Per row, the database's own adapters (what get_db_prep_save ends in, without its
+    # checks: these values are made here, aware and of the right types).
+    as_date = (lambda day: day) if copying else ops.adapt_datefield_value
+    as_instant = (lambda moment: moment) if copying else ops.adapt_datetimefield_value
+    as_id = (lambda pk: pk) if connection.features.has_native_uuid_field else (lambda pk: pk.hex)
     zone = ZoneInfo(program.time_zone)
     length = timedelta(minutes=slot.duration_minutes)
+    wall = slot.start_time
     rows = []
     for day in days:
-        starts_at = instant(day, slot.start_time, zone)
-        pk = uuid.uuid4()
-        row = {
-            **constant,
-            "id": pk if native_uuid else pk.hex,
-            "local_date": ops.adapt_datefield_value(day),
-            "starts_at": ops.adapt_datetimefield_value(starts_at),
-            "ends_at": ops.adapt_datetimefield_value(starts_at + length),
-            "status": Session.Status.CANCELLED if day in cancelled else Session.Status.SCHEDULED,
-        }
-        rows.append([row[name] for name in fields])
+        starts_at = instant(day, wall, zone)
+        row = template.copy()
+        row[columns.id] = as_id(uuid.uuid4())
+        row[columns.local_date] = as_date(day)
+        row[columns.starts_at] = as_instant(starts_at)
+        row[columns.ends_at] = as_instant(starts_at + length)
+        row[columns.status] = (
+            Session.Status.CANCELLED.value if day in cancelled else Session.Status.SCHEDULED.value
+        )
+        rows.append(row)
     return rows
 
 
 def sessions_insert(values: list[list[Any]]) -> None:
-    """Insert sessions' column values (_session_values), skipping any a concurrent run made
-    meanwhile (unique slot and date): a few statements, whatever the number of rows.
+    """Insert sessions' column values (_session_values) in one statement.
 
-    On PostgreSQL one array per column, unnested: psycopg runs executemany as one statement
-    per row, and a multi-row VALUES is a query text it parses client-side (with 14 fields,
-    13,000 rows are 180,000 placeholders); arrays are 14 parameters per batch.
+    On PostgreSQL one COPY: psycopg formats its rows in C, where a multi-row INSERT's
+    parameters (or an array per column) are dumped value by value in Python, and psycopg
+    runs executemany as one statement per row. COPY has no ON CONFLICT: the caller holds the
+    lock of every program the rows are of (programs_generate), and every writer of a
+    timetable's sessions takes it, so none of these rows was made meanwhile (the unique
+    slot and date stays the backstop). On SQLite, where that lock is a no-op, one prepared
+    INSERT run by executemany (stepped in C), skipping a row a concurrent run made.
     """
     if not values:
         return
     fields = Session._meta.concrete_fields
     quote = connection.ops.quote_name
-    # Only the model's own table, column names and column types are formatted in; values
-    # are parameters.
-    into = (
-        f"INSERT INTO {quote(Session._meta.db_table)} "
-        f"({', '.join(quote(f.column) for f in fields)}) "
-    )
+    table = quote(Session._meta.db_table)
+    columns = ", ".join(quote(field.column) for field in fields)
+    # Only the model's own table and column names are formatted in; values are parameters.
+    if connection.vendor == "postgresql":
+        # COPY goes through psycopg's own cursor: its errors are made Django's here.
+        with (
+            connection.wrap_database_errors,
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+        ):
+            for row in values:
+                copy.write_row(row)
+        return
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
-            for first in range(0, len(values), INSERT_BATCH):
-                columns = zip(*values[first : first + INSERT_BATCH], strict=True)
-                cursor.execute(
-                    f"{into} SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING",  # noqa: S608
-                    [list(column) for column in columns],
-                )
-            return
-        limit = connection.features.max_query_params
-        batch = min(ROWS_PER_INSERT, limit // len(fields)) if limit else ROWS_PER_INSERT
-        one_row = f"({', '.join(['%s'] * len(fields))})"
-        for first in range(0, len(values), batch):
-            chunk = values[first : first + batch]
-            cursor.execute(
-                f"{into} VALUES {', '.join([one_row] * len(chunk))} ON CONFLICT DO NOTHING",
-                [value for row in chunk for value in row],
-            )
+        cursor.executemany(
+            f"INSERT INTO {table} ({columns}) "  # noqa: S608
+            f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING",
+            values,
+        )
 
 
 def sessions_generate(*, program: Program, until: date) -> int:
@@ -208,6 +230,18 @@ def sessions_generate(*, program: Program, until: date) -> int:
     Rows already made are left alone (a cancellation or a change of therapist on one
     session stays); returns how many were made.
     """
+    return programs_generate(plans=[(program, until)])
+
+
+def programs_generate(*, plans: Iterable[tuple[Program, date]]) -> int:
+    """Make the sessions of several programs' timetables, each up to its date (inclusive),
+    in one transaction and a fixed number of statements, whatever the number of programs;
+    idempotent. Returns how many rows were made; each program's ``generated_until`` moves on
+    (the objects passed in too).
+    """
+    plans = list(plans)
+    if not plans:
+        return 0
     outermost = not connection.in_atomic_block
     with transaction.atomic():
         if outermost and connection.vendor == "postgresql":
@@ -218,46 +252,86 @@ def sessions_generate(*, program: Program, until: date) -> int:
             # transaction of its own: never for a caller's (a new slot) it runs inside.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        return _generate(program, until)
+        return _generate(plans)
 
 
-def _generate(program: Program, until: date) -> int:
-    first = (
-        program.starts_on
-        if program.generated_until is None
-        else program.generated_until + timedelta(days=1)
-    )
-    if program.ends_on is not None:
-        until = min(until, program.ends_on)
-    if until < first:
+def _spans(plans: list[tuple[Program, date]]) -> dict[Any, tuple[Program, date, date]]:
+    """program id -> (the program as locked now, first date to make, last date to make).
+
+    Locked and read again: a caller's copy may be stale, and every writer of a timetable's
+    sessions (a new or changed line, a new zone, this) locks its program first, so no rows
+    of these programs are made meanwhile. Programs with nothing to make are left out.
+    """
+    until_of: dict[Any, date] = {}
+    for program, until in plans:
+        until_of[program.pk] = until
+    spans = {}
+    for program in Program.objects.select_for_update().filter(pk__in=until_of).order_by("pk"):
+        first = (
+            program.starts_on
+            if program.generated_until is None
+            else program.generated_until + timedelta(days=1)
+        )
+        until = until_of[program.pk]
+        if program.ends_on is not None:
+            until = min(until, program.ends_on)
+        if until >= first:
+            spans[program.pk] = (program, first, until)
+    return spans
+
+
+def _generate(plans: list[tuple[Program, date]]) -> int:
+    spans = _spans(plans)
+    if not spans:
         return 0
-    slots = list(program.slots.all())
-    cancelled: dict[Any, set[date]] = {}
-    for slot_id, day in SessionCancellation.objects.filter(
-        slot__program=program, local_date__gte=first, local_date__lte=until
-    ).values_list("slot_id", "local_date"):
-        cancelled.setdefault(slot_id, set()).add(day)
-    made = set(
-        Session.objects.filter(
-            program=program, slot__isnull=False, local_date__gte=first, local_date__lte=until
-        ).values_list("slot_id", "local_date")
+    lowest = min(first for _, first, _ in spans.values())
+    highest = max(until for _, _, until in spans.values())
+    slots = list(
+        Slot.objects.filter(program_id__in=spans, valid_from__lte=highest)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=lowest))
+        .order_by()
     )
+    cancelled: dict[Any, set[date]] = defaultdict(set)
+    made: set[tuple[Any, date]] = set()
+    if slots:
+        slot_ids = [slot.pk for slot in slots]
+        for slot_id, day in SessionCancellation.objects.filter(
+            slot_id__in=slot_ids, local_date__gte=lowest, local_date__lte=highest
+        ).values_list("slot_id", "local_date"):
+            cancelled[slot_id].add(day)
+        made = set(
+            Session.objects.filter(
+                slot_id__in=slot_ids, local_date__gte=lowest, local_date__lte=highest
+            ).values_list("slot_id", "local_date")
+        )
     rows = []
     for slot in slots:
+        program, first, until = spans[slot.program_id]
         days = [d for d in _slot_dates(slot, first, until) if (slot.pk, d) not in made]
-        rows += _session_values(slot, program, days, cancelled.get(slot.pk, set()))
+        rows += _session_values(slot, program, days, cancelled[slot.pk])
     sessions_insert(rows)
-    Program.objects.filter(pk=program.pk).update(generated_until=until)
-    program.generated_until = until
+    by_day: dict[date, list[Any]] = defaultdict(list)
+    for pk, (_, _, until) in spans.items():
+        by_day[until].append(pk)
+    for until, pks in by_day.items():
+        Program.objects.filter(pk__in=pks).update(generated_until=until)
+    for program, _ in plans:
+        if program.pk in spans:
+            program.generated_until = spans[program.pk][2]
     return len(rows)
 
 
 def programs_extend(*, today: date | None = None) -> int:
-    """The daily sweep: every program's sessions up to its horizon. Returns rows made."""
+    """The daily sweep: every program's sessions up to its horizon, a chunk of programs per
+    transaction (a few statements each). Returns rows made."""
     made = 0
-    for program in Program.objects.all():
-        made += sessions_generate(
-            program=program, until=horizon_for(program, today=today or local_today(program))
+    programs = list(Program.objects.order_by("pk"))
+    for first in range(0, len(programs), SWEEP_CHUNK):
+        made += programs_generate(
+            plans=[
+                (program, horizon_for(program, today=today or local_today(program)))
+                for program in programs[first : first + SWEEP_CHUNK]
+            ]
         )
     return made
 
