@@ -72,8 +72,8 @@ class ProgramUpdateSerializer(StrictSerializer):
         validators=[_zone],
         required=False,
         help_text=(
-            "The clinic's IANA zone. Sessions still to come without attendance move to the "
-            "same wall-clock time in it."
+            "The clinic's IANA zone. Sessions still to come move to the same wall-clock time "
+            "in it (but those with attendance already taken)."
         ),
     )
     checkin_opens_minutes = StrictIntegerField(min_value=0, max_value=240, required=False)
@@ -88,11 +88,25 @@ class StaffAddSerializer(StrictSerializer):
 
 
 class RegeneratedSerializer(serializers.Serializer):
-    updated = serializers.IntegerField(help_text="Sessions to come moved or changed in place.")
+    updated = serializers.IntegerField(
+        help_text=(
+            "Sessions to come moved or changed in place, with their invitations and the "
+            "excused absences marked ahead on them."
+        )
+    )
     made = serializers.IntegerField(help_text="Sessions made (a new weekday).")
-    removed = serializers.IntegerField(help_text="Sessions no longer on the timetable.")
+    removed = serializers.IntegerField(help_text="Sessions no longer on the timetable: deleted.")
     kept = serializers.IntegerField(
-        help_text="Sessions to come left as they were: attendance is marked on them."
+        help_text=(
+            "Sessions to come left as they were: attendance already taken on them (checked "
+            "in early), or today's whose new time has passed."
+        )
+    )
+    cancelled = serializers.IntegerField(
+        help_text=(
+            "Sessions no longer on the timetable holding an excused absence marked ahead: "
+            "cancelled, so the mark stays on record."
+        )
     )
 
 

@@ -433,19 +433,37 @@ PROGRAM_EDITABLE = (
 class Regenerated:
     """What a change to the timetable did to sessions still to come."""
 
-    updated: int = 0  # kept their row (and invitations), at their new time
+    updated: int = 0  # kept their row (invitations, marks ahead), at their new time
     made: int = 0
-    removed: int = 0  # no longer on the timetable (a moved weekday)
-    kept: int = 0  # with attendance already marked (an excused absence): left as they were
+    removed: int = 0  # no longer on the timetable (a moved weekday): deleted
+    kept: int = 0  # left as they were: attendance taken, or their new time has passed
+    cancelled: int = 0  # no longer on the timetable, with marks ahead: cancelled, not deleted
+
+
+# A session still to come holds no attendance yet, except an excused absence marked ahead
+# (attendance_mark refuses anything else before the check-in window). Such a mark belongs
+# to that day's session wherever the timetable puts it; any other mark means the session
+# is under way (checked in early, or the window was moved) and it stays where it is held.
+TAKEN = ~Q(status=Attendance.Status.EXCUSED)
+
+
+def _taken(session_ids: Collection[Any]) -> set[Any]:
+    """Of these sessions, those with attendance taken (a mark other than excused)."""
+    return set(
+        Attendance.objects.filter(TAKEN, session_id__in=list(session_ids)).values_list(
+            "session_id", flat=True
+        )
+    )
 
 
 @transaction.atomic
 def program_update(*, program: Program, data: dict[str, Any]) -> tuple[Program, Regenerated]:
     """Change a program's name, level of care, planned weeks, check-in window or zone.
 
-    A new zone moves the sessions still to come without attendance to the same wall-clock
-    time in it (a 6 pm group stays at 6 pm on the clinic's new clock); past sessions and
-    those with attendance stay. A clash this makes for a therapist: 400, nothing changed.
+    A new zone moves the sessions still to come to the same wall-clock time in it (a 6 pm
+    group stays at 6 pm on the clinic's new clock), with their excused absences marked
+    ahead; past sessions, those with attendance already taken and those whose new time has
+    passed stay. A clash this makes for a therapist: 400, nothing changed.
     """
     program = Program.objects.select_for_update().get(pk=program.pk)
     old_zone = program.time_zone
@@ -462,26 +480,28 @@ def program_update(*, program: Program, data: dict[str, Any]) -> tuple[Program, 
 def _sessions_rezone(program: Program, old_zone: ZoneInfo) -> Regenerated:
     now = timezone.now()
     zone = ZoneInfo(program.time_zone)
-    future = list(
-        Session.objects.filter(program=program, starts_at__gt=now)
-        .exclude(attendance__isnull=False)
-        .select_related("slot")
-    )
-    kept = Session.objects.filter(
-        program=program, starts_at__gt=now, attendance__isnull=False
-    ).distinct()
+    future = list(Session.objects.filter(program=program, starts_at__gt=now).select_related("slot"))
+    taken = _taken([s.pk for s in future])
+    moved, kept = [], 0
     for session in future:
+        if session.pk in taken:
+            kept += 1
+            continue
         length = session.ends_at - session.starts_at
         wall = (
             session.slot.start_time
             if session.slot is not None
             else session.starts_at.astimezone(old_zone).time()
         )
-        session.starts_at = instant(session.local_date, wall, zone)
-        session.ends_at = session.starts_at + length
-    _check_overlaps(future, replacing=[s.pk for s in future], field="time_zone")
-    Session.objects.bulk_update(future, ["starts_at", "ends_at"], batch_size=500)
-    return Regenerated(updated=len(future), kept=kept.count())
+        starts_at = instant(session.local_date, wall, zone)
+        if starts_at <= now:
+            kept += 1  # its time on the new clock has passed: it stays when it was announced
+            continue
+        session.starts_at, session.ends_at = starts_at, starts_at + length
+        moved.append(session)
+    _check_overlaps(moved, replacing=[s.pk for s in moved], field="time_zone")
+    Session.objects.bulk_update(moved, ["starts_at", "ends_at"], batch_size=500)
+    return Regenerated(updated=len(moved), kept=kept)
 
 
 def _check_in_program(program: Program, day: date, field: str) -> None:
@@ -590,10 +610,12 @@ def _locked_slot(program: Program, slot: Slot) -> tuple[Program, Slot]:
 def slot_update(*, program: Program, slot: Slot, data: dict[str, Any]) -> tuple[Slot, Regenerated]:
     """Change a timetable line, and its sessions still to come with it.
 
-    Past sessions and those with attendance (an excused absence marked ahead) are left as
-    they were; the others keep their row (and invitations) when their date stays, move
-    when the weekday changes, and holidays stay off. A clash with another session of the
-    therapist, or a session past midnight: 400, nothing changed.
+    Sessions to come keep their row (invitations, excused absences marked ahead) when their
+    date stays, move when the weekday changes (a date gone off the timetable is deleted, or
+    cancelled when it holds a mark given ahead), and holidays stay off. Past sessions, those
+    with attendance already taken, and today's whose new time has passed stay as they were.
+    A clash with another session of the therapist, or a session past midnight: 400, nothing
+    changed.
     """
     program, slot = _locked_slot(program, slot)
     for name in SLOT_EDITABLE:
@@ -617,6 +639,9 @@ REGENERATED_FIELDS = [
 ]
 
 
+MOVED_OFF = "No longer on the timetable (the line changed)."
+
+
 def _slot_regenerate(program: Program, slot: Slot) -> Regenerated:
     if program.generated_until is None:
         return Regenerated()
@@ -626,24 +651,25 @@ def _slot_regenerate(program: Program, slot: Slot) -> Regenerated:
     if slot.valid_until is not None:
         # Sessions after a line's end stay as its end left them (cancelled, on calendars).
         existing_rows = existing_rows.filter(local_date__lte=slot.valid_until)
-    existing = list(existing_rows)
-    marked = set(
-        Attendance.objects.filter(session__in=[s.pk for s in existing]).values_list(
-            "session_id", flat=True
-        )
-    )
-    stays = {s.local_date for s in existing if s.starts_at <= now or s.pk in marked}
-    replaceable = {s.local_date: s for s in existing if s.starts_at > now and s.pk not in marked}
-    cancelled = set(
+    rows = list(existing_rows)
+    existing = [s for s in rows if s.starts_at > now]
+    stays = {s.local_date for s in rows if s.starts_at <= now}
+    taken = _taken([s.pk for s in existing])
+    stays |= {s.local_date for s in existing if s.pk in taken}
+    replaceable = {s.local_date: s for s in existing if s.pk not in taken}
+    holidays = set(
         SessionCancellation.objects.filter(slot=slot, local_date__gte=today).values_list(
             "local_date", flat=True
         )
     )
     days = [d for d in _slot_dates(slot, today, program.generated_until) if d not in stays]
-    fresh = [row for row in _sessions_of(slot, program, days, cancelled) if row.starts_at > now]
-    updated, made = [], []
-    for row in fresh:
+    updated, made, late = [], [], 0
+    for row in _sessions_of(slot, program, days, holidays):
         old = replaceable.pop(row.local_date, None)
+        if row.starts_at <= now:
+            # Today's session at a time already passed: one still to come stays as announced.
+            late += old is not None
+            continue
         if old is None:
             made.append(row)
             continue
@@ -652,18 +678,33 @@ def _slot_regenerate(program: Program, slot: Slot) -> Regenerated:
         if row.status == Session.Status.CANCELLED:
             old.status = Session.Status.CANCELLED
         elif old.status == Session.Status.CANCELLED:
+            # Not a holiday (those are kept as cancellations): back on the timetable, it runs.
             old.status, old.cancel_reason = Session.Status.SCHEDULED, ""
         updated.append(old)
-    removed = list(replaceable.values())
-    _check_overlaps([*updated, *made], replacing=[s.pk for s in (*updated, *removed)])
+    # Off the timetable (a moved weekday): deleted, but those holding a mark given ahead
+    # (an excused absence: a record of its own, kept) are cancelled. Excused marks count
+    # neither way in the tally, so it stands.
+    off = list(replaceable.values())
+    marked = set(
+        Attendance.objects.filter(session_id__in=[s.pk for s in off]).values_list(
+            "session_id", flat=True
+        )
+    )
+    removed = [s for s in off if s.pk not in marked]
+    cancelled = [s for s in off if s.pk in marked]
+    _check_overlaps([*updated, *made], replacing=[s.pk for s in (*updated, *off)])
     Session.objects.filter(pk__in=[s.pk for s in removed]).delete()
+    Session.objects.filter(
+        pk__in=[s.pk for s in cancelled], status=Session.Status.SCHEDULED
+    ).update(status=Session.Status.CANCELLED, cancel_reason=MOVED_OFF)
     Session.objects.bulk_update(updated, REGENERATED_FIELDS, batch_size=500)
     Session.objects.bulk_create(made, batch_size=INSERT_BATCH)
     return Regenerated(
         updated=len(updated),
         made=len(made),
         removed=len(removed),
-        kept=sum(1 for s in existing if s.starts_at > now and s.pk in marked),
+        kept=len(taken) + late,
+        cancelled=len(cancelled),
     )
 
 

@@ -157,9 +157,10 @@ class ProgramDetailView(APIView):
         description=(
             "Clinic staff: name, level of care, planned weeks (for enrolments made from now on), "
             "the check-in window, the clinic's time zone. A new zone moves the sessions still to "
-            "come without attendance to the same wall-clock time in it; past sessions and those "
-            "with attendance stay. A clash this makes for a therapist: 400 on `time_zone`, "
-            "nothing changed."
+            "come to the same wall-clock time in it, with the excused absences marked ahead on "
+            "them; past sessions, those with attendance already taken and those whose new time "
+            "has passed stay. A clash this makes for a therapist: 400 on `time_zone`, nothing "
+            "changed."
         ),
         request=ProgramUpdateSerializer,
         responses=ProgramChangeSerializer,
@@ -251,10 +252,12 @@ class SlotDetailView(APIView):
         description=(
             "Title, weekday, wall-clock start, duration, therapist (from the program's staff), "
             "place or telehealth link. Its sessions still to come follow: a session keeps its "
-            "row (and invitations) when its date stays, moves with the weekday, and a holiday "
-            "stays off. Past sessions and those with attendance marked (an excused absence) are "
-            "left as they were. A clash with another session of the therapist, a session past "
-            "midnight: 400, nothing changed. A line that ended: 409."
+            "row (invitations, excused absences marked ahead) when its date stays, moves with "
+            "the weekday (a date off the timetable is deleted, or cancelled when it holds a mark "
+            "given ahead), and a holiday stays off. Past sessions, those with attendance already "
+            "taken and today's whose new time has passed are left as they were. A clash with "
+            "another session of the therapist, a session past midnight: 400, nothing changed. "
+            "A line that ended: 409."
         ),
         request=SlotUpdateSerializer,
         responses=SlotChangeSerializer,
