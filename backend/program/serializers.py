@@ -13,7 +13,14 @@ from backend.core.serializers import (
     StrictSerializer,
 )
 from backend.core.time import validate_time_zone
-from backend.program.models import Attendance, Enrolment, LevelOfCare, Program, SessionKind
+from backend.program.models import (
+    Attendance,
+    Enrolment,
+    EnrolmentChange,
+    LevelOfCare,
+    Program,
+    SessionKind,
+)
 
 MAX_TEXT = 2000
 MAX_PROGRAM_PAST = timedelta(days=366)
@@ -258,7 +265,13 @@ class EnrolSerializer(StrictSerializer):
 
 
 class EnrolmentChangeSerializer(serializers.Serializer):
-    what = serializers.CharField()
+    what = serializers.ChoiceField(
+        choices=EnrolmentChange.What.choices,
+        help_text=(
+            "`enrolled`, `status` (from and to a status), `planned_end` (dates) or "
+            "`therapist` (the primary therapist: from and to their ids)."
+        ),
+    )
     by = serializers.UUIDField(source="by_id")
     at = AwareDateTimeField()
     from_value = serializers.CharField()
@@ -320,6 +333,13 @@ class StatusWriteSerializer(StrictSerializer):
 class PlannedEndWriteSerializer(StrictSerializer):
     planned_end = BoundedDateField()
     reason = serializers.CharField(max_length=MAX_TEXT)
+
+
+class PrimaryTherapistWriteSerializer(StrictSerializer):
+    primary_therapist = ReferenceField(
+        help_text="An active therapist on the program's staff, other than the current one."
+    )
+    reason = serializers.CharField(max_length=MAX_TEXT, help_text="Kept in the history.")
 
 
 class SessionAttendanceSerializer(serializers.Serializer):

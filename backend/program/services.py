@@ -855,7 +855,7 @@ def enrol(
     _log(enrolment, what=EnrolmentChange.What.ENROLLED, by=by, old="", new=Status.ACTIVE, reason="")
     if not care_selectors.is_linked_pair(patient, primary_therapist):
         care_services.link_create(
-            patient=patient, therapist=primary_therapist, source=CareLink.Source.ADMIN
+            patient=patient, therapist=primary_therapist, source=CareLink.Source.PROGRAM
         )
     transaction.on_commit(
         lambda: patient_enrolled.send(sender=Enrolment, patient=patient, enrolment=enrolment)
@@ -942,6 +942,89 @@ def enrolment_planned_end_set(
         reason=reason,
     )
     return enrolment
+
+
+@transaction.atomic
+def enrolment_primary_therapist_set(
+    *, enrolment: Enrolment, by: User, therapist_id: Any, reason: str
+) -> Enrolment:
+    """Hand an active enrolment to another active therapist of its program, the reason kept.
+
+    The new primary therapist joins the care team, as at enrolment. The old one leaves it
+    as a therapist who leaves the clinic does (care.services.link_end: the consents given
+    to them end), unless something else keeps them on it (_keeps_care_link).
+    """
+    enrolment = _locked(enrolment)
+    if enrolment.status != Status.ACTIVE:
+        raise ValidationError(
+            {
+                "primary_therapist": [
+                    f"This enrolment is {enrolment.get_status_display().lower()}: its primary "
+                    "therapist no longer changes."
+                ]
+            }
+        )
+    therapist = User.objects.filter(
+        pk=therapist_id, role=User.Role.THERAPIST, is_active=True
+    ).first()
+    if (
+        therapist is None
+        or not ProgramTherapist.objects.filter(
+            program=enrolment.program, therapist=therapist
+        ).exists()
+    ):
+        raise ValidationError(
+            {"primary_therapist": ["Name an active therapist on this program's staff."]}
+        )
+    if therapist.pk == enrolment.primary_therapist_id:
+        raise ValidationError(
+            {"primary_therapist": ["This therapist is already the primary therapist."]}
+        )
+    old_id = enrolment.primary_therapist_id
+    enrolment.primary_therapist = therapist
+    enrolment.save(update_fields=["primary_therapist", "updated_at"])
+    _log(
+        enrolment,
+        what=EnrolmentChange.What.THERAPIST,
+        by=by,
+        old=str(old_id),
+        new=str(therapist.pk),
+        reason=reason,
+    )
+    patient = enrolment.patient
+    if not care_selectors.is_linked_pair(patient, therapist):
+        care_services.link_create(
+            patient=patient, therapist=therapist, source=CareLink.Source.PROGRAM
+        )
+    link = (
+        CareLink.objects.select_for_update(of=("self",))
+        .select_related("patient", "therapist")
+        .filter(patient=patient, therapist_id=old_id, ended_at__isnull=True)
+        .first()
+    )
+    if link is not None and not _keeps_care_link(link, enrolment):
+        care_services.link_end(link=link, by=by)
+    return enrolment
+
+
+def _keeps_care_link(link: CareLink, enrolment: Enrolment) -> bool:
+    """Whether the former primary therapist stays on the care team: their link was not the
+    program's (the patient's invite, or clinic staff's by hand), or they still run a
+    one-patient timetable line or session to come for the patient."""
+    if link.source != CareLink.Source.PROGRAM:
+        return True
+    now = timezone.now()
+    therapist, patient = link.therapist_id, link.patient_id
+    line = Slot.objects.filter(patient_id=patient, therapist_id=therapist).filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gte=local_today(enrolment.program, now))
+    )
+    session = Session.objects.filter(
+        patient_id=patient,
+        therapist_id=therapist,
+        status=Session.Status.SCHEDULED,
+        starts_at__gt=now,
+    )
+    return line.exists() or session.exists()
 
 
 # --- attendance ---------------------------------------------------------------------------
