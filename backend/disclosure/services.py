@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -73,7 +73,8 @@ def _insert(same: dict[str, Any], each: list[tuple]) -> None:
     # Only the model's own table, columns and their types are formatted in; values are
     # parameters.
     into = f"INSERT INTO {quote(DisclosureLog._meta.db_table)} ({columns}) "
-    with connection.cursor() as cursor:
+    # One transaction: outside one, SQLite commits (and syncs) each row of an executemany.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # One array per column that varies, unnested beside the shared values:
             # bulk_create's per-row model instances and prepared values cost four times the
@@ -93,7 +94,7 @@ def _insert(same: dict[str, Any], each: list[tuple]) -> None:
                 [*values, *columns_of_each],
             )
             return
-        # SQLite: one prepared INSERT, run for each row (stepped in C).
+        # SQLite: one prepared INSERT, run for each row (stepped in C) in that transaction.
         prepared = [fields[name].get_db_prep_save(same[name], connection) for name in SAME]
         each_fields = [fields[name] for name in EACH]
         cursor.executemany(

@@ -365,7 +365,6 @@ def progress_for(
 
 # What progress reads of an enrolment.
 PROGRESS_FIELDS = (
-    "id",
     "patient_id",
     "program_id",
     "starts_on",
