@@ -992,7 +992,11 @@ def enrolment_primary_therapist_set(
         reason=reason,
     )
     patient = enrolment.patient
-    if not care_selectors.is_linked_pair(patient, therapist):
+    # An open link, not only one in force: a closed patient account keeps its links, and a
+    # second open link of the pair is refused.
+    if not CareLink.objects.filter(
+        patient=patient, therapist=therapist, ended_at__isnull=True
+    ).exists():
         care_services.link_create(
             patient=patient, therapist=therapist, source=CareLink.Source.PROGRAM
         )

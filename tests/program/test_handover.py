@@ -163,6 +163,25 @@ def test_a_colleague_already_on_the_care_team_keeps_their_own_link(clinic_admin,
     assert _open_link(intake.patient, colleague).get().source == CareLink.Source.INVITE
 
 
+def test_a_closed_patient_account_is_handed_over_without_a_second_link(
+    program, therapist, colleague
+):
+    patient = PatientFactory()
+    CareLinkFactory(patient=patient, therapist=therapist)
+    CareLinkFactory(patient=patient, therapist=colleague)
+    enrolment = services.enrol(
+        by=therapist, patient=patient, program=program, primary_therapist=therapist,
+        starts_on=START,
+    )  # fmt: skip
+    patient.is_active = False
+    patient.save(update_fields=["is_active"])
+    response = _hand_over(
+        therapist, enrolment, {"primary_therapist": str(colleague.pk), "reason": "Caseload"}
+    )
+    assert response.status_code == 200, response.content
+    assert _open_link(patient, colleague).count() == 1
+
+
 def _outsider(program):
     return TherapistFactory()
 
