@@ -1204,6 +1204,22 @@ CASES = [
         },
     ),
     Case(
+        "POST",
+        "api/v1/program/enrolments/<uuid:enrolment_id>/primary-therapist/",
+        lambda w: f"/api/v1/program/enrolments/{w.objects['enrolment'].pk}/primary-therapist/",
+        # The program's staff and clinic staff; the granted therapist sees it (program scope)
+        # but is not on the staff; patients and family never do this.
+        {
+            **only(200, ("linked_therapist",), THERAPISTS),
+            "granted_therapist": 403,
+            "clinic_admin": 200,
+        },
+        lambda w, p: {
+            "primary_therapist": str(w.objects["program_colleague"].pk),
+            "reason": "A smaller caseload",
+        },
+    ),
+    Case(
         "GET",
         "api/v1/program/attendance/",
         lambda w: "/api/v1/program/attendance/",
@@ -1855,6 +1871,7 @@ SHOWS: dict[str, Shows] = {
     "GET api/v1/program/enrolments/<uuid:enrolment_id>/": the("enrolment"),
     "POST api/v1/program/enrolments/<uuid:enrolment_id>/status/": the("enrolment"),
     "POST api/v1/program/enrolments/<uuid:enrolment_id>/planned-end/": the("enrolment"),
+    "POST api/v1/program/enrolments/<uuid:enrolment_id>/primary-therapist/": the("enrolment"),
     "POST api/v1/program/sessions/<uuid:session_id>/invites/": created(),
     "GET api/v1/program/invitations/": page(),
     "GET api/v1/program/enrolments/<uuid:enrolment_id>/aftercare/": the("aftercare"),

@@ -39,6 +39,9 @@ class CareLink(models.Model):
     class Source(models.TextChoices):
         INVITE = "invite", "Invite code"
         ADMIN = "admin", "Clinic admin"
+        # Made for a program enrolment's primary therapist (backend.program): the link goes
+        # when that enrolment is handed to someone else, unless something else keeps it.
+        PROGRAM = "program", "Program enrolment"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     patient = models.ForeignKey(

@@ -35,8 +35,9 @@ The rules, one place each:
 The kinds are declared beside their models (``<app>/access.py``); this module
 knows no record app, so it sits below them all. A clinic admin holds no grants
 and so sees no patient record through the API, except where a kind names clinic
-staff: they enrol patients in programs (``Writers.clinic``) and read the programs'
-enrolments (the program's ``treating`` rule), logged like any other such read.
+staff: they enrol patients in programs and hand an enrolment to another primary therapist
+(``Writers.clinic``), and read the programs' enrolments (the program's ``treating`` rule),
+logged like any other such read.
 """
 
 from collections import defaultdict
@@ -69,6 +70,7 @@ class Action(StrEnum):
     DELETE = "delete"
     ANSWER = "answer"  # a homework's answers: drafted and submitted by its patient
     REVIEW = "review"  # a submitted homework: reviewed or returned by its assigner
+    REASSIGN = "reassign"  # who is responsible for it (an enrolment's primary therapist)
 
 
 @dataclass(frozen=True)
@@ -90,13 +92,16 @@ class Reach:
 class Writers:
     """Who may do one action on a kind's records: the patient on their own (``patient``),
     and a therapist on the care team by ``team`` (none if None), holding ``scope`` when one
-    is named, on a record only if it names them as its ``author``; clinic staff when
-    ``clinic`` (a program's intake: enrolling a patient who has no care team yet)."""
+    is named, on a record only if it names them as its ``author`` or, with ``treating``,
+    only if the kind's ``treating`` rule gives it to them (a therapist of that enrolment's
+    program, not of another the patient was in); clinic staff when ``clinic`` (a program's
+    intake: enrolling a patient who has no care team yet)."""
 
     patient: bool = True
     team: TeamRule | None = None
     scope: str | None = None
     author: str | None = None
+    treating: bool = False
     clinic: bool = False
     refusal: str = "Only the patient and their therapist may do this."
 
@@ -419,6 +424,15 @@ def may(
         writers.author is not None
         and record is not None
         and _value(record, f"{writers.author}_id") != viewer.pk
+    ):
+        return False
+    if (
+        writers.treating
+        and record is not None
+        and kind.treating is not None
+        and not kind.model._default_manager.filter(pk=record.pk)
+        .filter(kind.treating(viewer))
+        .exists()
     ):
         return False
     on_team = User.objects.filter(pk=patient_id).filter(writers.team(viewer, "pk"))

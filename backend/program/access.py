@@ -4,7 +4,8 @@ Enrolment and attendance are treatment records. The program's own therapists (it
 staff) see them without a grant, as part of treating its patients; an individual or
 family session's attendance only its own therapist. Clinic staff enrol patients and see
 the enrolments (not the attendance). Anyone else (a therapist outside the program,
-family) needs the ``program`` scope in force.
+family) needs the ``program`` scope in force. Changes are the program's therapists';
+clinic staff also hand an enrolment to another primary therapist.
 """
 
 from django.db.models import Exists, OuterRef, Q
@@ -59,6 +60,16 @@ ENROLMENT = Kind(
         # staff too), or clinic staff, whose intake brings the primary therapist in.
         Action.CREATE: Writers(patient=False, team=on_care_team, clinic=True),
         Action.CHANGE: STAFF_WRITE,
+        # Handing an enrolment to another primary therapist: the therapists of its own
+        # program, or clinic staff (who named the first one at intake).
+        Action.REASSIGN: Writers(
+            patient=False,
+            team=treats_in_program,
+            treating=True,
+            clinic=True,
+            refusal="Only the therapists of this program and clinic staff change its primary "
+            "therapist.",
+        ),
     },
 )
 

@@ -291,13 +291,14 @@ class EnrolmentChange(models.Model):
         ENROLLED = "enrolled", "Enrolled"
         STATUS = "status", "Status changed"
         PLANNED_END = "planned_end", "Planned end moved"
+        THERAPIST = "therapist", "Primary therapist changed"  # values: the therapists' ids
 
     enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="changes")
     what = models.CharField(max_length=12, choices=What.choices)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(auto_now_add=True)
-    from_value = models.CharField(max_length=20, blank=True)
-    to_value = models.CharField(max_length=20)
+    from_value = models.CharField(max_length=40, blank=True)
+    to_value = models.CharField(max_length=40)
     reason = EncryptedTextField(blank=True)
 
     class Meta:

@@ -13,7 +13,14 @@ from backend.core.serializers import (
     StrictSerializer,
 )
 from backend.core.time import validate_time_zone
-from backend.program.models import Attendance, Enrolment, LevelOfCare, Program, SessionKind
+from backend.program.models import (
+    Attendance,
+    Enrolment,
+    EnrolmentChange,
+    LevelOfCare,
+    Program,
+    SessionKind,
+)
 
 MAX_TEXT = 2000
 MAX_PROGRAM_PAST = timedelta(days=366)
@@ -72,8 +79,8 @@ class ProgramUpdateSerializer(StrictSerializer):
         validators=[_zone],
         required=False,
         help_text=(
-            "The clinic's IANA zone. Sessions still to come without attendance move to the "
-            "same wall-clock time in it."
+            "The clinic's IANA zone. Sessions still to come move to the same wall-clock time "
+            "in it (but those with attendance already taken)."
         ),
     )
     checkin_opens_minutes = StrictIntegerField(min_value=0, max_value=240, required=False)
@@ -88,11 +95,25 @@ class StaffAddSerializer(StrictSerializer):
 
 
 class RegeneratedSerializer(serializers.Serializer):
-    updated = serializers.IntegerField(help_text="Sessions to come moved or changed in place.")
+    updated = serializers.IntegerField(
+        help_text=(
+            "Sessions to come moved or changed in place, with their invitations and the "
+            "excused absences marked ahead on them."
+        )
+    )
     made = serializers.IntegerField(help_text="Sessions made (a new weekday).")
-    removed = serializers.IntegerField(help_text="Sessions no longer on the timetable.")
+    removed = serializers.IntegerField(help_text="Sessions no longer on the timetable: deleted.")
     kept = serializers.IntegerField(
-        help_text="Sessions to come left as they were: attendance is marked on them."
+        help_text=(
+            "Sessions to come left as they were: attendance already taken on them (checked "
+            "in early), or today's whose new time has passed."
+        )
+    )
+    cancelled = serializers.IntegerField(
+        help_text=(
+            "Sessions no longer on the timetable holding an excused absence marked ahead: "
+            "cancelled, so the mark stays on record."
+        )
     )
 
 
@@ -244,7 +265,13 @@ class EnrolSerializer(StrictSerializer):
 
 
 class EnrolmentChangeSerializer(serializers.Serializer):
-    what = serializers.CharField()
+    what = serializers.ChoiceField(
+        choices=EnrolmentChange.What.choices,
+        help_text=(
+            "`enrolled`, `status` (from and to a status), `planned_end` (dates) or "
+            "`therapist` (the primary therapist: from and to their ids)."
+        ),
+    )
     by = serializers.UUIDField(source="by_id")
     at = AwareDateTimeField()
     from_value = serializers.CharField()
@@ -306,6 +333,13 @@ class StatusWriteSerializer(StrictSerializer):
 class PlannedEndWriteSerializer(StrictSerializer):
     planned_end = BoundedDateField()
     reason = serializers.CharField(max_length=MAX_TEXT)
+
+
+class PrimaryTherapistWriteSerializer(StrictSerializer):
+    primary_therapist = ReferenceField(
+        help_text="An active therapist on the program's staff, other than the current one."
+    )
+    reason = serializers.CharField(max_length=MAX_TEXT, help_text="Kept in the history.")
 
 
 class SessionAttendanceSerializer(serializers.Serializer):

@@ -7,7 +7,8 @@ anything is written.
 """
 
 import uuid
-from collections.abc import Collection
+from collections import defaultdict
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -110,10 +111,28 @@ def _sessions_of(
     return rows
 
 
-INSERT_BATCH = 2000
-# Rows per INSERT statement on SQLite (a multi-row VALUES; its parameters stay under
-# SQLite's limit of 999); PostgreSQL takes a batch as one array per column.
-ROWS_PER_INSERT = 1000
+INSERT_BATCH = 2000  # rows per INSERT of a changed line's new sessions (bulk_create)
+SWEEP_CHUNK = 200  # programs per transaction of the daily sweep
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """Where each value of a Session row goes, in the table's column order."""
+
+    names: tuple[str, ...]
+    id: int
+    local_date: int
+    starts_at: int
+    ends_at: int
+    status: int
+
+
+def _columns() -> _Columns:
+    names = tuple(field.attname for field in Session._meta.concrete_fields)
+    return _Columns(
+        names,
+        *(names.index(name) for name in ("id", "local_date", "starts_at", "ends_at", "status")),
+    )
 
 
 def _session_values(
@@ -121,18 +140,17 @@ def _session_values(
 ) -> list[list[Any]]:
     """The column values of the slot's sessions on ``days``, ready for sessions_insert.
 
-    No model instances: the slot's own values are prepared for the database once, only
-    the id and times per row (a year of 50 timetables is 13,000 rows).
+    No model instances: the slot's own values are prepared for the database once, then
+    each row is a copy with its id, date, times and status (a year of 50 timetables is
+    13,000 rows). PostgreSQL's COPY takes Python values as they are (psycopg formats them,
+    in C); SQLite takes the strings Django's adapters make.
     """
+    columns = _columns()
     fields = {field.attname: field for field in Session._meta.concrete_fields}
+    copying = connection.vendor == "postgresql"
 
     def prepared(name: str, value: Any) -> Any:
-        return fields[name].get_db_prep_save(value, connection)
-
-    # Per row, the database's own adapters (what get_db_prep_save ends in, without its
-    # checks: these values are made here, aware and of the right types).
-    ops = connection.ops
-    native_uuid = connection.features.has_native_uuid_field
+        return value if copying else fields[name].get_db_prep_save(value, connection)
 
     constant = {
         "program_id": prepared("program_id", program.pk),
@@ -145,61 +163,65 @@ def _session_values(
         "telehealth_url": slot.telehealth_url,
         "cancel_reason": "",
     }
+    template = [constant.get(name) for name in columns.names]
+    ops = connection.ops
+    # Per row, the database's own adapters (what get_db_prep_save ends in, without its
+    # checks: these values are made here, aware and of the right types).
+    as_date = (lambda day: day) if copying else ops.adapt_datefield_value
+    as_instant = (lambda moment: moment) if copying else ops.adapt_datetimefield_value
+    as_id = (lambda pk: pk) if connection.features.has_native_uuid_field else (lambda pk: pk.hex)
     zone = ZoneInfo(program.time_zone)
     length = timedelta(minutes=slot.duration_minutes)
+    wall = slot.start_time
     rows = []
     for day in days:
-        starts_at = instant(day, slot.start_time, zone)
-        pk = uuid.uuid4()
-        row = {
-            **constant,
-            "id": pk if native_uuid else pk.hex,
-            "local_date": ops.adapt_datefield_value(day),
-            "starts_at": ops.adapt_datetimefield_value(starts_at),
-            "ends_at": ops.adapt_datetimefield_value(starts_at + length),
-            "status": Session.Status.CANCELLED if day in cancelled else Session.Status.SCHEDULED,
-        }
-        rows.append([row[name] for name in fields])
+        starts_at = instant(day, wall, zone)
+        row = template.copy()
+        row[columns.id] = as_id(uuid.uuid4())
+        row[columns.local_date] = as_date(day)
+        row[columns.starts_at] = as_instant(starts_at)
+        row[columns.ends_at] = as_instant(starts_at + length)
+        row[columns.status] = (
+            Session.Status.CANCELLED.value if day in cancelled else Session.Status.SCHEDULED.value
+        )
+        rows.append(row)
     return rows
 
 
 def sessions_insert(values: list[list[Any]]) -> None:
-    """Insert sessions' column values (_session_values), skipping any a concurrent run made
-    meanwhile (unique slot and date): a few statements, whatever the number of rows.
+    """Insert sessions' column values (_session_values) in one statement.
 
-    On PostgreSQL one array per column, unnested: psycopg runs executemany as one statement
-    per row, and a multi-row VALUES is a query text it parses client-side (with 14 fields,
-    13,000 rows are 180,000 placeholders); arrays are 14 parameters per batch.
+    On PostgreSQL one COPY: psycopg formats its rows in C, where a multi-row INSERT's
+    parameters (or an array per column) are dumped value by value in Python, and psycopg
+    runs executemany as one statement per row. COPY has no ON CONFLICT: the caller holds the
+    lock of every program the rows are of (programs_generate), and every writer of a
+    timetable's sessions takes it, so none of these rows was made meanwhile (the unique
+    slot and date stays the backstop). On SQLite, where that lock is a no-op, one prepared
+    INSERT run by executemany (stepped in C), skipping a row a concurrent run made.
     """
     if not values:
         return
     fields = Session._meta.concrete_fields
     quote = connection.ops.quote_name
-    # Only the model's own table, column names and column types are formatted in; values
-    # are parameters.
-    into = (
-        f"INSERT INTO {quote(Session._meta.db_table)} "
-        f"({', '.join(quote(f.column) for f in fields)}) "
-    )
+    table = quote(Session._meta.db_table)
+    columns = ", ".join(quote(field.column) for field in fields)
+    # Only the model's own table and column names are formatted in; values are parameters.
+    if connection.vendor == "postgresql":
+        # COPY goes through psycopg's own cursor: its errors are made Django's here.
+        with (
+            connection.wrap_database_errors,
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+        ):
+            for row in values:
+                copy.write_row(row)
+        return
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
-            for first in range(0, len(values), INSERT_BATCH):
-                columns = zip(*values[first : first + INSERT_BATCH], strict=True)
-                cursor.execute(
-                    f"{into} SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING",  # noqa: S608
-                    [list(column) for column in columns],
-                )
-            return
-        limit = connection.features.max_query_params
-        batch = min(ROWS_PER_INSERT, limit // len(fields)) if limit else ROWS_PER_INSERT
-        one_row = f"({', '.join(['%s'] * len(fields))})"
-        for first in range(0, len(values), batch):
-            chunk = values[first : first + batch]
-            cursor.execute(
-                f"{into} VALUES {', '.join([one_row] * len(chunk))} ON CONFLICT DO NOTHING",
-                [value for row in chunk for value in row],
-            )
+        cursor.executemany(
+            f"INSERT INTO {table} ({columns}) "  # noqa: S608
+            f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING",
+            values,
+        )
 
 
 def sessions_generate(*, program: Program, until: date) -> int:
@@ -208,6 +230,18 @@ def sessions_generate(*, program: Program, until: date) -> int:
     Rows already made are left alone (a cancellation or a change of therapist on one
     session stays); returns how many were made.
     """
+    return programs_generate(plans=[(program, until)])
+
+
+def programs_generate(*, plans: Iterable[tuple[Program, date]]) -> int:
+    """Make the sessions of several programs' timetables, each up to its date (inclusive),
+    in one transaction and a fixed number of statements, whatever the number of programs;
+    idempotent. Returns how many rows were made; each program's ``generated_until`` moves on
+    (the objects passed in too).
+    """
+    plans = list(plans)
+    if not plans:
+        return 0
     outermost = not connection.in_atomic_block
     with transaction.atomic():
         if outermost and connection.vendor == "postgresql":
@@ -218,46 +252,86 @@ def sessions_generate(*, program: Program, until: date) -> int:
             # transaction of its own: never for a caller's (a new slot) it runs inside.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        return _generate(program, until)
+        return _generate(plans)
 
 
-def _generate(program: Program, until: date) -> int:
-    first = (
-        program.starts_on
-        if program.generated_until is None
-        else program.generated_until + timedelta(days=1)
-    )
-    if program.ends_on is not None:
-        until = min(until, program.ends_on)
-    if until < first:
+def _spans(plans: list[tuple[Program, date]]) -> dict[Any, tuple[Program, date, date]]:
+    """program id -> (the program as locked now, first date to make, last date to make).
+
+    Locked and read again: a caller's copy may be stale, and every writer of a timetable's
+    sessions (a new or changed line, a new zone, this) locks its program first, so no rows
+    of these programs are made meanwhile. Programs with nothing to make are left out.
+    """
+    until_of: dict[Any, date] = {}
+    for program, until in plans:
+        until_of[program.pk] = until
+    spans = {}
+    for program in Program.objects.select_for_update().filter(pk__in=until_of).order_by("pk"):
+        first = (
+            program.starts_on
+            if program.generated_until is None
+            else program.generated_until + timedelta(days=1)
+        )
+        until = until_of[program.pk]
+        if program.ends_on is not None:
+            until = min(until, program.ends_on)
+        if until >= first:
+            spans[program.pk] = (program, first, until)
+    return spans
+
+
+def _generate(plans: list[tuple[Program, date]]) -> int:
+    spans = _spans(plans)
+    if not spans:
         return 0
-    slots = list(program.slots.all())
-    cancelled: dict[Any, set[date]] = {}
-    for slot_id, day in SessionCancellation.objects.filter(
-        slot__program=program, local_date__gte=first, local_date__lte=until
-    ).values_list("slot_id", "local_date"):
-        cancelled.setdefault(slot_id, set()).add(day)
-    made = set(
-        Session.objects.filter(
-            program=program, slot__isnull=False, local_date__gte=first, local_date__lte=until
-        ).values_list("slot_id", "local_date")
+    lowest = min(first for _, first, _ in spans.values())
+    highest = max(until for _, _, until in spans.values())
+    slots = list(
+        Slot.objects.filter(program_id__in=spans, valid_from__lte=highest)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=lowest))
+        .order_by()
     )
+    cancelled: dict[Any, set[date]] = defaultdict(set)
+    made: set[tuple[Any, date]] = set()
+    if slots:
+        slot_ids = [slot.pk for slot in slots]
+        for slot_id, day in SessionCancellation.objects.filter(
+            slot_id__in=slot_ids, local_date__gte=lowest, local_date__lte=highest
+        ).values_list("slot_id", "local_date"):
+            cancelled[slot_id].add(day)
+        made = set(
+            Session.objects.filter(
+                slot_id__in=slot_ids, local_date__gte=lowest, local_date__lte=highest
+            ).values_list("slot_id", "local_date")
+        )
     rows = []
     for slot in slots:
+        program, first, until = spans[slot.program_id]
         days = [d for d in _slot_dates(slot, first, until) if (slot.pk, d) not in made]
-        rows += _session_values(slot, program, days, cancelled.get(slot.pk, set()))
+        rows += _session_values(slot, program, days, cancelled[slot.pk])
     sessions_insert(rows)
-    Program.objects.filter(pk=program.pk).update(generated_until=until)
-    program.generated_until = until
+    by_day: dict[date, list[Any]] = defaultdict(list)
+    for pk, (_, _, until) in spans.items():
+        by_day[until].append(pk)
+    for until, pks in by_day.items():
+        Program.objects.filter(pk__in=pks).update(generated_until=until)
+    for program, _ in plans:
+        if program.pk in spans:
+            program.generated_until = spans[program.pk][2]
     return len(rows)
 
 
 def programs_extend(*, today: date | None = None) -> int:
-    """The daily sweep: every program's sessions up to its horizon. Returns rows made."""
+    """The daily sweep: every program's sessions up to its horizon, a chunk of programs per
+    transaction (a few statements each). Returns rows made."""
     made = 0
-    for program in Program.objects.all():
-        made += sessions_generate(
-            program=program, until=horizon_for(program, today=today or local_today(program))
+    programs = list(Program.objects.order_by("pk"))
+    for first in range(0, len(programs), SWEEP_CHUNK):
+        made += programs_generate(
+            plans=[
+                (program, horizon_for(program, today=today or local_today(program)))
+                for program in programs[first : first + SWEEP_CHUNK]
+            ]
         )
     return made
 
@@ -359,19 +433,37 @@ PROGRAM_EDITABLE = (
 class Regenerated:
     """What a change to the timetable did to sessions still to come."""
 
-    updated: int = 0  # kept their row (and invitations), at their new time
+    updated: int = 0  # kept their row (invitations, marks ahead), at their new time
     made: int = 0
-    removed: int = 0  # no longer on the timetable (a moved weekday)
-    kept: int = 0  # with attendance already marked (an excused absence): left as they were
+    removed: int = 0  # no longer on the timetable (a moved weekday): deleted
+    kept: int = 0  # left as they were: attendance taken, or their new time has passed
+    cancelled: int = 0  # no longer on the timetable, with marks ahead: cancelled, not deleted
+
+
+# A session still to come holds no attendance yet, except an excused absence marked ahead
+# (attendance_mark refuses anything else before the check-in window). Such a mark belongs
+# to that day's session wherever the timetable puts it; any other mark means the session
+# is under way (checked in early, or the window was moved) and it stays where it is held.
+TAKEN = ~Q(status=Attendance.Status.EXCUSED)
+
+
+def _taken(session_ids: Collection[Any]) -> set[Any]:
+    """Of these sessions, those with attendance taken (a mark other than excused)."""
+    return set(
+        Attendance.objects.filter(TAKEN, session_id__in=list(session_ids)).values_list(
+            "session_id", flat=True
+        )
+    )
 
 
 @transaction.atomic
 def program_update(*, program: Program, data: dict[str, Any]) -> tuple[Program, Regenerated]:
     """Change a program's name, level of care, planned weeks, check-in window or zone.
 
-    A new zone moves the sessions still to come without attendance to the same wall-clock
-    time in it (a 6 pm group stays at 6 pm on the clinic's new clock); past sessions and
-    those with attendance stay. A clash this makes for a therapist: 400, nothing changed.
+    A new zone moves the sessions still to come to the same wall-clock time in it (a 6 pm
+    group stays at 6 pm on the clinic's new clock), with their excused absences marked
+    ahead; past sessions, those with attendance already taken and those whose new time has
+    passed stay. A clash this makes for a therapist: 400, nothing changed.
     """
     program = Program.objects.select_for_update().get(pk=program.pk)
     old_zone = program.time_zone
@@ -388,26 +480,28 @@ def program_update(*, program: Program, data: dict[str, Any]) -> tuple[Program, 
 def _sessions_rezone(program: Program, old_zone: ZoneInfo) -> Regenerated:
     now = timezone.now()
     zone = ZoneInfo(program.time_zone)
-    future = list(
-        Session.objects.filter(program=program, starts_at__gt=now)
-        .exclude(attendance__isnull=False)
-        .select_related("slot")
-    )
-    kept = Session.objects.filter(
-        program=program, starts_at__gt=now, attendance__isnull=False
-    ).distinct()
+    future = list(Session.objects.filter(program=program, starts_at__gt=now).select_related("slot"))
+    taken = _taken([s.pk for s in future])
+    moved, kept = [], 0
     for session in future:
+        if session.pk in taken:
+            kept += 1
+            continue
         length = session.ends_at - session.starts_at
         wall = (
             session.slot.start_time
             if session.slot is not None
             else session.starts_at.astimezone(old_zone).time()
         )
-        session.starts_at = instant(session.local_date, wall, zone)
-        session.ends_at = session.starts_at + length
-    _check_overlaps(future, replacing=[s.pk for s in future], field="time_zone")
-    Session.objects.bulk_update(future, ["starts_at", "ends_at"], batch_size=500)
-    return Regenerated(updated=len(future), kept=kept.count())
+        starts_at = instant(session.local_date, wall, zone)
+        if starts_at <= now:
+            kept += 1  # its time on the new clock has passed: it stays when it was announced
+            continue
+        session.starts_at, session.ends_at = starts_at, starts_at + length
+        moved.append(session)
+    _check_overlaps(moved, replacing=[s.pk for s in moved], field="time_zone")
+    Session.objects.bulk_update(moved, ["starts_at", "ends_at"], batch_size=500)
+    return Regenerated(updated=len(moved), kept=kept)
 
 
 def _check_in_program(program: Program, day: date, field: str) -> None:
@@ -516,10 +610,12 @@ def _locked_slot(program: Program, slot: Slot) -> tuple[Program, Slot]:
 def slot_update(*, program: Program, slot: Slot, data: dict[str, Any]) -> tuple[Slot, Regenerated]:
     """Change a timetable line, and its sessions still to come with it.
 
-    Past sessions and those with attendance (an excused absence marked ahead) are left as
-    they were; the others keep their row (and invitations) when their date stays, move
-    when the weekday changes, and holidays stay off. A clash with another session of the
-    therapist, or a session past midnight: 400, nothing changed.
+    Sessions to come keep their row (invitations, excused absences marked ahead) when their
+    date stays, move when the weekday changes (a date gone off the timetable is deleted, or
+    cancelled when it holds a mark given ahead), and holidays stay off. Past sessions, those
+    with attendance already taken, and today's whose new time has passed stay as they were.
+    A clash with another session of the therapist, or a session past midnight: 400, nothing
+    changed.
     """
     program, slot = _locked_slot(program, slot)
     for name in SLOT_EDITABLE:
@@ -543,6 +639,9 @@ REGENERATED_FIELDS = [
 ]
 
 
+MOVED_OFF = "No longer on the timetable (the line changed)."
+
+
 def _slot_regenerate(program: Program, slot: Slot) -> Regenerated:
     if program.generated_until is None:
         return Regenerated()
@@ -552,24 +651,25 @@ def _slot_regenerate(program: Program, slot: Slot) -> Regenerated:
     if slot.valid_until is not None:
         # Sessions after a line's end stay as its end left them (cancelled, on calendars).
         existing_rows = existing_rows.filter(local_date__lte=slot.valid_until)
-    existing = list(existing_rows)
-    marked = set(
-        Attendance.objects.filter(session__in=[s.pk for s in existing]).values_list(
-            "session_id", flat=True
-        )
-    )
-    stays = {s.local_date for s in existing if s.starts_at <= now or s.pk in marked}
-    replaceable = {s.local_date: s for s in existing if s.starts_at > now and s.pk not in marked}
-    cancelled = set(
+    rows = list(existing_rows)
+    existing = [s for s in rows if s.starts_at > now]
+    stays = {s.local_date for s in rows if s.starts_at <= now}
+    taken = _taken([s.pk for s in existing])
+    stays |= {s.local_date for s in existing if s.pk in taken}
+    replaceable = {s.local_date: s for s in existing if s.pk not in taken}
+    holidays = set(
         SessionCancellation.objects.filter(slot=slot, local_date__gte=today).values_list(
             "local_date", flat=True
         )
     )
     days = [d for d in _slot_dates(slot, today, program.generated_until) if d not in stays]
-    fresh = [row for row in _sessions_of(slot, program, days, cancelled) if row.starts_at > now]
-    updated, made = [], []
-    for row in fresh:
+    updated, made, late = [], [], 0
+    for row in _sessions_of(slot, program, days, holidays):
         old = replaceable.pop(row.local_date, None)
+        if row.starts_at <= now:
+            # Today's session at a time already passed: one still to come stays as announced.
+            late += old is not None
+            continue
         if old is None:
             made.append(row)
             continue
@@ -578,18 +678,33 @@ def _slot_regenerate(program: Program, slot: Slot) -> Regenerated:
         if row.status == Session.Status.CANCELLED:
             old.status = Session.Status.CANCELLED
         elif old.status == Session.Status.CANCELLED:
+            # Not a holiday (those are kept as cancellations): back on the timetable, it runs.
             old.status, old.cancel_reason = Session.Status.SCHEDULED, ""
         updated.append(old)
-    removed = list(replaceable.values())
-    _check_overlaps([*updated, *made], replacing=[s.pk for s in (*updated, *removed)])
+    # Off the timetable (a moved weekday): deleted, but those holding a mark given ahead
+    # (an excused absence: a record of its own, kept) are cancelled. Excused marks count
+    # neither way in the tally, so it stands.
+    off = list(replaceable.values())
+    marked = set(
+        Attendance.objects.filter(session_id__in=[s.pk for s in off]).values_list(
+            "session_id", flat=True
+        )
+    )
+    removed = [s for s in off if s.pk not in marked]
+    cancelled = [s for s in off if s.pk in marked]
+    _check_overlaps([*updated, *made], replacing=[s.pk for s in (*updated, *off)])
     Session.objects.filter(pk__in=[s.pk for s in removed]).delete()
+    Session.objects.filter(
+        pk__in=[s.pk for s in cancelled], status=Session.Status.SCHEDULED
+    ).update(status=Session.Status.CANCELLED, cancel_reason=MOVED_OFF)
     Session.objects.bulk_update(updated, REGENERATED_FIELDS, batch_size=500)
     Session.objects.bulk_create(made, batch_size=INSERT_BATCH)
     return Regenerated(
         updated=len(updated),
         made=len(made),
         removed=len(removed),
-        kept=sum(1 for s in existing if s.starts_at > now and s.pk in marked),
+        kept=len(taken) + late,
+        cancelled=len(cancelled),
     )
 
 
@@ -740,7 +855,7 @@ def enrol(
     _log(enrolment, what=EnrolmentChange.What.ENROLLED, by=by, old="", new=Status.ACTIVE, reason="")
     if not care_selectors.is_linked_pair(patient, primary_therapist):
         care_services.link_create(
-            patient=patient, therapist=primary_therapist, source=CareLink.Source.ADMIN
+            patient=patient, therapist=primary_therapist, source=CareLink.Source.PROGRAM
         )
     transaction.on_commit(
         lambda: patient_enrolled.send(sender=Enrolment, patient=patient, enrolment=enrolment)
@@ -827,6 +942,93 @@ def enrolment_planned_end_set(
         reason=reason,
     )
     return enrolment
+
+
+@transaction.atomic
+def enrolment_primary_therapist_set(
+    *, enrolment: Enrolment, by: User, therapist_id: Any, reason: str
+) -> Enrolment:
+    """Hand an active enrolment to another active therapist of its program, the reason kept.
+
+    The new primary therapist joins the care team, as at enrolment. The old one leaves it
+    as a therapist who leaves the clinic does (care.services.link_end: the consents given
+    to them end), unless something else keeps them on it (_keeps_care_link).
+    """
+    enrolment = _locked(enrolment)
+    if enrolment.status != Status.ACTIVE:
+        raise ValidationError(
+            {
+                "primary_therapist": [
+                    f"This enrolment is {enrolment.get_status_display().lower()}: its primary "
+                    "therapist no longer changes."
+                ]
+            }
+        )
+    therapist = User.objects.filter(
+        pk=therapist_id, role=User.Role.THERAPIST, is_active=True
+    ).first()
+    if (
+        therapist is None
+        or not ProgramTherapist.objects.filter(
+            program=enrolment.program, therapist=therapist
+        ).exists()
+    ):
+        raise ValidationError(
+            {"primary_therapist": ["Name an active therapist on this program's staff."]}
+        )
+    if therapist.pk == enrolment.primary_therapist_id:
+        raise ValidationError(
+            {"primary_therapist": ["This therapist is already the primary therapist."]}
+        )
+    old_id = enrolment.primary_therapist_id
+    enrolment.primary_therapist = therapist
+    enrolment.save(update_fields=["primary_therapist", "updated_at"])
+    _log(
+        enrolment,
+        what=EnrolmentChange.What.THERAPIST,
+        by=by,
+        old=str(old_id),
+        new=str(therapist.pk),
+        reason=reason,
+    )
+    patient = enrolment.patient
+    # An open link, not only one in force: a closed patient account keeps its links, and a
+    # second open link of the pair is refused.
+    if not CareLink.objects.filter(
+        patient=patient, therapist=therapist, ended_at__isnull=True
+    ).exists():
+        care_services.link_create(
+            patient=patient, therapist=therapist, source=CareLink.Source.PROGRAM
+        )
+    link = (
+        CareLink.objects.select_for_update(of=("self",))
+        .select_related("patient", "therapist")
+        .filter(patient=patient, therapist_id=old_id, ended_at__isnull=True)
+        .first()
+    )
+    if link is not None and not _keeps_care_link(link, enrolment):
+        care_services.link_end(link=link, by=by)
+    return enrolment
+
+
+def _keeps_care_link(link: CareLink, enrolment: Enrolment) -> bool:
+    """Whether the former primary therapist stays on the care team: their link was not the
+    program's (the patient's invite, or clinic staff's by hand), or they still run a
+    one-patient timetable line or session to come for the patient."""
+    if link.source != CareLink.Source.PROGRAM:
+        return True
+    now = timezone.now()
+    therapist, patient = link.therapist_id, link.patient_id
+    line = Slot.objects.filter(patient_id=patient, therapist_id=therapist).filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gte=local_today(enrolment.program, now))
+    )
+    session = Session.objects.filter(
+        patient_id=patient,
+        therapist_id=therapist,
+        status=Session.Status.SCHEDULED,
+        starts_at__gt=now,
+    )
+    return line.exists() or session.exists()
 
 
 # --- attendance ---------------------------------------------------------------------------

@@ -59,6 +59,11 @@ urlpatterns = [
         views.EnrolmentPlannedEndView.as_view(),
         name="program-enrolment-planned-end",
     ),
+    path(
+        "enrolments/<uuid:enrolment_id>/primary-therapist/",
+        views.EnrolmentPrimaryTherapistView.as_view(),
+        name="program-enrolment-primary-therapist",
+    ),
     path("attendance/", views.AttendanceListView.as_view(), name="program-attendance"),
     path(
         "sessions/<uuid:session_id>/invites/",

@@ -42,6 +42,7 @@ from backend.program.serializers import (
     MarkSerializer,
     PatientSessionSerializer,
     PlannedEndWriteSerializer,
+    PrimaryTherapistWriteSerializer,
     ProgramChangeSerializer,
     ProgramSerializer,
     ProgramUpdateSerializer,
@@ -93,6 +94,10 @@ class EnrolmentAccess(RecordAccess):
     readers = (*RecordAccess.readers, Role.CLINIC_ADMIN)
     writers = (Role.THERAPIST, Role.CLINIC_ADMIN)
     write_message = "Only therapists and clinic staff enrol."
+
+
+class HandOverAccess(EnrolmentAccess):
+    write_message = "Only therapists and clinic staff change a primary therapist."
 
 
 def _user(pk, role: str) -> User:
@@ -157,9 +162,10 @@ class ProgramDetailView(APIView):
         description=(
             "Clinic staff: name, level of care, planned weeks (for enrolments made from now on), "
             "the check-in window, the clinic's time zone. A new zone moves the sessions still to "
-            "come without attendance to the same wall-clock time in it; past sessions and those "
-            "with attendance stay. A clash this makes for a therapist: 400 on `time_zone`, "
-            "nothing changed."
+            "come to the same wall-clock time in it, with the excused absences marked ahead on "
+            "them; past sessions, those with attendance already taken and those whose new time "
+            "has passed stay. A clash this makes for a therapist: 400 on `time_zone`, nothing "
+            "changed."
         ),
         request=ProgramUpdateSerializer,
         responses=ProgramChangeSerializer,
@@ -251,10 +257,12 @@ class SlotDetailView(APIView):
         description=(
             "Title, weekday, wall-clock start, duration, therapist (from the program's staff), "
             "place or telehealth link. Its sessions still to come follow: a session keeps its "
-            "row (and invitations) when its date stays, moves with the weekday, and a holiday "
-            "stays off. Past sessions and those with attendance marked (an excused absence) are "
-            "left as they were. A clash with another session of the therapist, a session past "
-            "midnight: 400, nothing changed. A line that ended: 409."
+            "row (invitations, excused absences marked ahead) when its date stays, moves with "
+            "the weekday (a date off the timetable is deleted, or cancelled when it holds a mark "
+            "given ahead), and a holiday stays off. Past sessions, those with attendance already "
+            "taken and today's whose new time has passed are left as they were. A clash with "
+            "another session of the therapist, a session past midnight: 400, nothing changed. "
+            "A line that ended: 409."
         ),
         request=SlotUpdateSerializer,
         responses=SlotChangeSerializer,
@@ -651,10 +659,10 @@ class EnrolmentDetailView(DisclosesRecordsToOthers, APIView):
         return Response(_enrolment_body(request, enrolment_id, now=timezone.now()))
 
 
-def _changeable(request, enrolment_id) -> Enrolment:
+def _changeable(request, enrolment_id, action: Action = Action.CHANGE) -> Enrolment:
     enrolment = selectors.enrolment_get(viewer=request.user, enrolment_id=enrolment_id)
     policy.authorize(
-        request.user, Action.CHANGE, ENROLMENT, patient_id=enrolment.patient_id, record=enrolment
+        request.user, action, ENROLMENT, patient_id=enrolment.patient_id, record=enrolment
     )
     return enrolment
 
@@ -698,6 +706,38 @@ class EnrolmentPlannedEndView(DisclosesRecordsToOthers, APIView):
         serializer.is_valid(raise_exception=True)
         services.enrolment_planned_end_set(
             enrolment=enrolment, by=request.user, **serializer.validated_data
+        )
+        return Response(_enrolment_body(request, enrolment_id, now=timezone.now()))
+
+
+@extend_schema(tags=["program"])
+class EnrolmentPrimaryTherapistView(DisclosesRecordsToOthers, APIView):
+    permission_classes = [HandOverAccess]
+
+    @extend_schema(
+        summary="Hand an enrolment to another primary therapist",
+        description=(
+            "The program's therapists, or clinic staff. The new primary therapist (an active "
+            "therapist on the program's staff, not the current one) joins the care team; the "
+            "former one leaves it, ending the consents given to them, as when a therapist "
+            "leaves, unless they are on it for another reason: a link the patient made by "
+            "invite or clinic staff made by hand, or a one-patient timetable line or session "
+            "to come they run for the patient. Only an active enrolment changes; the reason is "
+            "kept in the history (`what`: `therapist`). Bad input: 400 naming the field, "
+            "nothing changed."
+        ),
+        request=PrimaryTherapistWriteSerializer,
+        responses=EnrolmentDetailSerializer,
+    )
+    def post(self, request, enrolment_id):
+        enrolment = _changeable(request, enrolment_id, Action.REASSIGN)
+        serializer = PrimaryTherapistWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.enrolment_primary_therapist_set(
+            enrolment=enrolment,
+            by=request.user,
+            therapist_id=serializer.validated_data["primary_therapist"],
+            reason=serializer.validated_data["reason"],
         )
         return Response(_enrolment_body(request, enrolment_id, now=timezone.now()))
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from backend.care.selectors import is_linked_pair
 from backend.disclosure.models import DisclosureLog
 from backend.program import selectors, services
-from backend.program.models import Attendance, Enrolment, Session
+from backend.program.models import Attendance, Enrolment, Program, Session
 from backend.program.serializers import SheetRowSerializer
 from backend.program.signals import patient_enrolled
 from backend.program.views import sheet_body
@@ -26,7 +26,7 @@ from tests.factories import (
     grant_for,
     program_make,
 )
-from tests.helpers import assert_problem, client_for, requires_postgres
+from tests.helpers import assert_flat_queries, assert_problem, client_for, requires_postgres
 
 pytestmark = pytest.mark.django_db
 
@@ -157,6 +157,50 @@ def test_a_cancelled_session_stays_cancelled_when_sessions_are_made_again(progra
     program.save()
     services.sessions_generate(program=program, until=date(2027, 5, 23))
     assert Session.objects.get(slot=slot, local_date=date(2027, 4, 5)).status == "cancelled"
+
+
+def test_one_call_makes_several_programs_sessions_each_to_its_own_end(therapist):
+    colleague = TherapistFactory()
+    rolling = program_make(therapists=[therapist], starts_on=START, name="Rolling")
+    ending = program_make(
+        therapists=[colleague], starts_on=START, ends_on=date(2027, 3, 31), name="Ending"
+    )
+    _slot(rolling, therapist)
+    _slot(ending, colleague, weekday=2)
+    before = Session.objects.count()
+    until = START + timedelta(weeks=30)
+    made = services.programs_generate(plans=[(rolling, until), (ending, until)])
+    # Rolling: the Mondays after its 12-week horizon up to the 30th week; the other had all of
+    # its March already.
+    assert made == Session.objects.count() - before == 18
+    assert (rolling.generated_until, ending.generated_until) == (until, date(2027, 3, 31))
+    last = Session.objects.filter(program=rolling).order_by("-local_date").first()
+    assert last.local_date == until == date(2027, 9, 27)
+    assert services.programs_generate(plans=[(rolling, until), (ending, until)]) == 0
+
+
+def test_a_stale_copy_of_a_program_makes_no_session_twice(therapist):
+    program = program_make(therapists=[therapist], starts_on=START)
+    _slot(program, therapist)
+    stale = Program.objects.get(pk=program.pk)
+    until = START + timedelta(weeks=20)
+    assert services.sessions_generate(program=program, until=until) == 8
+    count = Session.objects.count()
+    # Read before the sessions were made, its horizon is behind: the lock reads it again.
+    assert services.sessions_generate(program=stale, until=until) == 0
+    assert Session.objects.count() == count
+
+
+def test_the_sweep_runs_the_same_statements_for_one_program_or_many(therapist):
+    def prepare(size):
+        for n in range(size):
+            colleague = TherapistFactory()
+            _slot(program_make(therapists=[colleague], starts_on=START, name=f"P{n}"), colleague)
+
+    def run(size):
+        services.programs_extend(today=START + timedelta(weeks=4 * size))
+
+    assert_flat_queries(run, sizes=(1, 5), prepare=prepare, at_most=9)
 
 
 # --- the clinic's API ------------------------------------------------------------------------

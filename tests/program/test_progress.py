@@ -24,7 +24,7 @@ from tests.factories import (
     grant_for,
     program_make,
 )
-from tests.helpers import client_for
+from tests.helpers import assert_flat_queries, client_for, full_page
 
 pytestmark = pytest.mark.django_db
 
@@ -204,3 +204,39 @@ def test_the_caseload_counts_the_sessions_held_as_the_enrolment_does(enrolled):
     # Mondays 1, 8, 15 March and Wednesdays 3, 10 March (the 17th's at 13:00 UTC is held too).
     assert many[enrolment.patient_id].scheduled == 6
     assert many[later.pk].scheduled == 2  # Mondays 8 and 15 March
+
+
+def test_the_caseload_with_the_program_section_runs_two_queries_more_whatever_its_size(enrolled):
+    """Caseload summaries of 1 and of 30 patients in the program, under checkins and the
+    program scope: the same queries, two more than under checkins alone (the enrolments
+    and the sessions held), and one statement logs every patient's sections."""
+    enrolment, therapist, _ = enrolled
+    url = "/api/v1/care/caseload/summaries/"
+    with time_machine.travel(NOW - timedelta(days=1), tick=False):
+        patients = [enrolment.patient]
+        for _ in range(29):
+            patient = PatientFactory()
+            CareLinkFactory(patient=patient, therapist=therapist)
+            services.enrol(
+                by=therapist, patient=patient, program=enrolment.program,
+                primary_therapist=therapist, starts_on=START,
+            )  # fmt: skip
+            patients.append(patient)
+        only_checkins, both = TherapistFactory(), TherapistFactory()
+        for patient in patients:
+            for reader, scopes in ((only_checkins, ["checkins"]), (both, ["checkins", "program"])):
+                CareLinkFactory(patient=patient, therapist=reader)
+                grant_for(patient, reader, scopes)
+    with time_machine.travel(NOW, tick=False):
+        alone = client_for(only_checkins)
+        plain = assert_flat_queries(lambda size: full_page(alone, url, size), (1, 30))
+        client = client_for(both)
+        with_program = assert_flat_queries(lambda size: full_page(client, url, size), (1, 30))
+        assert with_program == plain + 2
+        with CaptureQueriesContext(connection) as page:
+            rows = full_page(client, url, 30)
+    assert all(row["program"]["weeks"] == 12 for row in rows)
+    logged = [q for q in page.captured_queries if "consent_disclosurelog" in q["sql"]]
+    assert len(logged) == 1
+    # A row per patient and page: the pages of 1 and 30 counted, then this one.
+    assert DisclosureLog.objects.filter(viewer=both, kind="program_progress").count() == 1 + 30 + 30

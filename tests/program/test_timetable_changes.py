@@ -1,7 +1,7 @@
 """Clinic staff change a program, its timetable and its staff after creation.
 
-A changed line moves its sessions still to come; past sessions and those with attendance
-stay as they were; an ended line's later sessions are cancelled; bad input is a 400 naming
+A changed line moves its sessions still to come, with the excused absences marked ahead on
+them; past sessions and those with attendance already taken stay as they were; an ended line's later sessions are cancelled; bad input is a 400 naming
 the field and changes nothing.
 """
 
@@ -102,7 +102,7 @@ def _patch_slot(admin, program, slot, body):
 # --- a line of the timetable ---------------------------------------------------------------
 
 
-def test_a_new_start_time_moves_the_sessions_to_come_and_leaves_past_and_marked_ones(
+def test_a_new_start_time_moves_the_sessions_to_come_with_their_marks_and_leaves_past_ones(
     admin, program, slot, marked
 ):
     _, past, excused, holiday = marked
@@ -111,26 +111,46 @@ def test_a_new_start_time_moves_the_sessions_to_come_and_leaves_past_and_marked_
     assert response.status_code == 200, response.content
     body = response.json()
     assert (body["start_time"], body["title"]) == ("17:00", "Relapse group")
-    assert body["sessions"] == {"updated": FUTURE_MONDAYS - 1, "made": 0, "removed": 0, "kept": 1}
+    assert body["sessions"] == {
+        "updated": FUTURE_MONDAYS,
+        "made": 0,
+        "removed": 0,
+        "kept": 0,
+        "cancelled": 0,
+    }
     # The same row (its id, any invitation) at 17:00 New York time (EDT).
     next_one.refresh_from_db()
     assert next_one.starts_at == datetime(2027, 3, 22, 21, 0, tzinfo=UTC)
     assert next_one.title == "Relapse group"
-    for session, starts_at in ((past, past.starts_at), (excused, excused.starts_at)):
-        session.refresh_from_db()
-        assert session.starts_at == starts_at
-        assert session.title == "Relapse prevention group"
+    # The group of 29 March moved with the others, the excused absence marked ahead on it.
+    excused.refresh_from_db()
+    assert (excused.starts_at, excused.title) == (
+        datetime(2027, 3, 29, 21, 0, tzinfo=UTC),
+        "Relapse group",
+    )
+    mark = Attendance.objects.get(session=excused)
+    assert (mark.status, mark.note) == ("excused", "Court date")
+    starts_at = past.starts_at
+    past.refresh_from_db()
+    assert (past.starts_at, past.title) == (starts_at, "Relapse prevention group")
     holiday.refresh_from_db()
     assert (holiday.status, holiday.starts_at.hour) == ("cancelled", 21)
     assert Attendance.objects.count() == 2
 
 
 def test_a_new_weekday_replaces_the_sessions_to_come(admin, program, slot, marked):
-    _, _, excused, _ = marked
+    enrolment, _, excused, _ = marked
     response = _patch_slot(admin, program, slot, {"weekday": 2})
     assert response.status_code == 200, response.content
-    # Wednesdays 24 March to 19 May; the Mondays to come go, but the marked one.
-    assert response.json()["sessions"] == {"updated": 0, "made": 9, "removed": 8, "kept": 1}
+    # Wednesdays 24 March to 19 May; the Mondays to come go, but the one holding an excused
+    # absence, which is cancelled with its mark kept.
+    assert response.json()["sessions"] == {
+        "updated": 0,
+        "made": 9,
+        "removed": 8,
+        "kept": 0,
+        "cancelled": 1,
+    }
     days = sorted(_times(slot))
     assert [d for d in days if d.weekday() == 0] == [
         date(2027, 3, 1),
@@ -138,6 +158,9 @@ def test_a_new_weekday_replaces_the_sessions_to_come(admin, program, slot, marke
         date(2027, 3, 15),
         excused.local_date,
     ]
+    excused.refresh_from_db()
+    assert excused.status == "cancelled"
+    assert Attendance.objects.get(session=excused).note == "Court date"
     wednesdays = [d for d in days if d.weekday() == 2]
     assert (wednesdays[0], wednesdays[-1], len(wednesdays)) == (
         date(2027, 3, 24),
@@ -146,6 +169,63 @@ def test_a_new_weekday_replaces_the_sessions_to_come(admin, program, slot, marke
     )
     # Making sessions again adds none.
     assert services.sessions_generate(program=program, until=date(2027, 5, 23)) == 0
+    # Back on Mondays, the cancelled date runs again with its mark; the holiday stays off.
+    response = _patch_slot(admin, program, slot, {"weekday": 0})
+    assert response.json()["sessions"] == {
+        "updated": 1,
+        "made": 8,
+        "removed": 9,
+        "kept": 0,
+        "cancelled": 0,
+    }
+    excused.refresh_from_db()
+    assert (excused.status, excused.cancel_reason) == ("scheduled", "")
+    assert Session.objects.get(slot=slot, local_date=date(2027, 4, 5)).status == "cancelled"
+    enrolment.refresh_from_db()
+    assert (enrolment.attended_count, enrolment.missed_in_a_row) == (1, 0)
+
+
+def test_a_session_under_way_keeps_its_time_when_its_line_moves(
+    clinic_admin, program, slot, marked
+):
+    enrolment, _, excused, _ = marked
+    today = Session.objects.get(slot=slot, local_date=date(2027, 3, 22))  # 18:00 EDT
+    with time_machine.travel(datetime(2027, 3, 22, 21, 50, tzinfo=UTC), tick=False):
+        services.check_in(session=today, patient=enrolment.patient)
+        response = _patch_slot(client_for(clinic_admin), program, slot, {"start_time": "18:30"})
+    assert response.status_code == 200, response.content
+    # Checked in ten minutes before the start: that session is held as announced.
+    assert response.json()["sessions"] == {
+        "updated": FUTURE_MONDAYS - 1,
+        "made": 0,
+        "removed": 0,
+        "kept": 1,
+        "cancelled": 0,
+    }
+    today.refresh_from_db()
+    assert today.starts_at == datetime(2027, 3, 22, 22, 0, tzinfo=UTC)
+    excused.refresh_from_db()
+    assert excused.starts_at == datetime(2027, 3, 29, 22, 30, tzinfo=UTC)
+
+
+def test_todays_session_whose_new_time_has_passed_stays_as_announced(clinic_admin, program, slot):
+    today = Session.objects.get(slot=slot, local_date=date(2027, 3, 22))
+    with time_machine.travel(datetime(2027, 3, 22, 20, 30, tzinfo=UTC), tick=False):  # 16:30
+        response = _patch_slot(client_for(clinic_admin), program, slot, {"start_time": "16:00"})
+    assert response.status_code == 200, response.content
+    assert response.json()["sessions"] == {
+        "updated": FUTURE_MONDAYS - 1,
+        "made": 0,
+        "removed": 0,
+        "kept": 1,
+        "cancelled": 0,
+    }
+    today.refresh_from_db()
+    assert (today.status, today.starts_at) == (
+        "scheduled",
+        datetime(2027, 3, 22, 22, 0, tzinfo=UTC),
+    )
+    assert Session.objects.get(slot=slot, local_date=date(2027, 3, 29)).starts_at.hour == 20
 
 
 def test_a_clash_with_another_session_of_the_therapist_is_a_400_and_nothing_changes(
@@ -258,7 +338,13 @@ def test_clinic_staff_rename_and_regrade_a_program(admin, program):
     assert response.status_code == 200, response.content
     body = response.json()
     assert (body["name"], body["level_of_care"], body["planned_weeks"]) == ("Evening PHP", "php", 8)
-    assert body["sessions"] == {"updated": 0, "made": 0, "removed": 0, "kept": 0}
+    assert body["sessions"] == {
+        "updated": 0,
+        "made": 0,
+        "removed": 0,
+        "kept": 0,
+        "cancelled": 0,
+    }
     program.refresh_from_db()
     assert program.planned_weeks == 8
 
@@ -283,10 +369,12 @@ def test_a_new_zone_keeps_the_wall_clock_time_of_the_sessions_to_come(
     )
     assert response.status_code == 200, response.content
     assert response.json()["sessions"] == {
-        "updated": FUTURE_MONDAYS,  # the eight to come, the holiday among them, and the one-off
+        # The nine Mondays to come, the holiday and the excused one among them, and the one-off.
+        "updated": FUTURE_MONDAYS + 1,
         "made": 0,
         "removed": 0,
-        "kept": 1,
+        "kept": 0,
+        "cancelled": 0,
     }
     # 18:00 in Chicago (CDT) is 23:00 UTC; 10:00 is 15:00 UTC.
     assert Session.objects.get(slot=slot, local_date=date(2027, 3, 22)).starts_at == datetime(
@@ -294,10 +382,30 @@ def test_a_new_zone_keeps_the_wall_clock_time_of_the_sessions_to_come(
     )
     extra.refresh_from_db()
     assert extra.starts_at == datetime(2027, 4, 7, 15, 0, tzinfo=UTC)
-    for session in (past, excused):
-        starts_at = session.starts_at
-        session.refresh_from_db()
-        assert session.starts_at == starts_at
+    excused.refresh_from_db()
+    assert excused.starts_at == datetime(2027, 3, 29, 23, 0, tzinfo=UTC)
+    assert Attendance.objects.filter(session=excused, status="excused").exists()
+    starts_at = past.starts_at
+    past.refresh_from_db()
+    assert past.starts_at == starts_at
+
+
+def test_a_new_zone_leaves_a_session_under_way_where_it_is(clinic_admin, program, slot, marked):
+    enrolment, _, excused, _ = marked
+    today = Session.objects.get(slot=slot, local_date=date(2027, 3, 22))
+    with time_machine.travel(datetime(2027, 3, 22, 21, 50, tzinfo=UTC), tick=False):
+        services.check_in(session=today, patient=enrolment.patient)
+        response = client_for(clinic_admin).patch(
+            f"/api/v1/program/programs/{program.pk}/",
+            {"time_zone": "America/Chicago"},
+            format="json",
+        )
+    assert response.status_code == 200, response.content
+    assert response.json()["sessions"]["kept"] == 1
+    today.refresh_from_db()
+    assert today.starts_at == datetime(2027, 3, 22, 22, 0, tzinfo=UTC)
+    excused.refresh_from_db()
+    assert excused.starts_at == datetime(2027, 3, 29, 23, 0, tzinfo=UTC)
 
 
 def test_a_new_zone_that_makes_a_clash_is_a_400_and_nothing_changes(admin, program, therapist):
@@ -405,12 +513,25 @@ def test_a_therapist_who_runs_a_line_or_is_a_primary_therapist_stays_on_the_staf
     colleague = TherapistFactory()
     services.program_staff_add(program=program, therapist_ids=[colleague.pk])
     services.slot_update(program=program, slot=slot, data={"therapist": colleague})
-    # The session with a mark on it stayed as it was, with its therapist.
+    # The line's sessions to come went with it, the excused one too; a one-off stays theirs.
+    assert not Session.objects.filter(
+        therapist=therapist, local_date__gte=date(2027, 3, 21), status="scheduled"
+    ).exists()
+    extra = services.session_add(
+        program=program,
+        data={
+            "kind": "education",
+            "title": "Open house",
+            "local_date": date(2027, 4, 7),
+            "start_time": time(10, 0),
+            "duration_minutes": 60,
+            "therapist": therapist,
+        },
+    )
     response = admin.delete(f"/api/v1/program/programs/{program.pk}/staff/{therapist.pk}/")
     assert_problem(response, 400)
-    assert "2027-03-29" in response.json()["errors"][0]["message"]
-    _, _, excused, _ = marked
-    assert admin.post(f"/api/v1/program/sessions/{excused.pk}/cancel/").status_code == 200
+    assert "2027-04-07" in response.json()["errors"][0]["message"]
+    assert admin.post(f"/api/v1/program/sessions/{extra.pk}/cancel/").status_code == 200
     response = admin.delete(f"/api/v1/program/programs/{program.pk}/staff/{therapist.pk}/")
     assert_problem(response, 400)
     assert "primary therapist" in response.json()["errors"][0]["message"]
@@ -456,7 +577,13 @@ def test_changing_a_line_that_ends_later_leaves_its_cancelled_sessions_after_the
     )
     assert response.json()["cancelled"] == 3  # 3, 10 and 17 May
     response = _patch_slot(admin, program, slot, {"start_time": "17:30"})
-    assert response.json()["sessions"] == {"updated": 6, "made": 0, "removed": 0, "kept": 0}
+    assert response.json()["sessions"] == {
+        "updated": 6,
+        "made": 0,
+        "removed": 0,
+        "kept": 0,
+        "cancelled": 0,
+    }
     after = Session.objects.filter(slot=slot, local_date__gt=date(2027, 4, 30))
     assert [(s.status, s.starts_at.hour) for s in after.order_by("local_date")] == [
         ("cancelled", 22)
