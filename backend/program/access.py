@@ -59,7 +59,15 @@ ENROLMENT = Kind(
         # Enrolling takes a therapist on the care team (the view checks the program's
         # staff too), or clinic staff, whose intake brings the primary therapist in.
         Action.CREATE: Writers(patient=False, team=on_care_team, clinic=True),
-        Action.CHANGE: STAFF_WRITE,
+        # Its status, planned end and aftercare plan: the therapists of this enrolment's own
+        # program. A program the patient was in before (or is in beside) makes its staff
+        # their therapists there, not here, even where a consent shows them this one.
+        Action.CHANGE: Writers(
+            patient=False,
+            team=treats_in_program,
+            treating=True,
+            refusal="Only a therapist of this enrolment's program does this.",
+        ),
         # Handing an enrolment to another primary therapist: the therapists of its own
         # program, or clinic staff (who named the first one at intake).
         Action.REASSIGN: Writers(

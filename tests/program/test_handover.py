@@ -293,6 +293,45 @@ def test_a_therapist_of_a_former_program_of_the_patient_does_not_hand_over_this_
     )
 
 
+@pytest.mark.parametrize(
+    ("path", "method", "body"),
+    [
+        ("status/", "post", {"status": "discharged", "reason": "Moved away"}),
+        ("planned-end/", "post", {"planned_end": "2027-06-30", "reason": "Setback"}),
+        ("aftercare/", "put", {"level_of_care": "outpatient"}),
+    ],
+)
+def test_a_therapist_of_a_former_program_changes_nothing_of_this_enrolment(
+    clinic_admin, therapist, colleague, path, method, body
+):
+    """Its status, planned end and aftercare plan are this program's therapists' to change,
+    though a consent shows the enrolment to the staff of the patient's earlier program."""
+    former = TherapistFactory()
+    patient = PatientFactory()
+    CareLinkFactory(patient=patient, therapist=former)
+    earlier = program_make(therapists=[former], starts_on=START, name="Day IOP")
+    first = services.enrol(
+        by=former, patient=patient, program=earlier, primary_therapist=former, starts_on=START
+    )
+    services.enrolment_status_set(enrolment=first, by=former, status="completed", reason="Done")
+    later = program_make(
+        therapists=[therapist, colleague], starts_on=START + timedelta(days=7), name="Evening"
+    )
+    now = services.enrol(
+        by=clinic_admin, patient=patient, program=later, primary_therapist=therapist,
+        starts_on=START + timedelta(days=7),
+    )  # fmt: skip
+    grant_for(patient, former, ["program"])
+    url = f"/api/v1/program/enrolments/{now.pk}/{path}"
+    before = Enrolment.objects.filter(pk=now.pk).values().get()
+
+    assert client_for(former).get(f"/api/v1/program/enrolments/{now.pk}/").status_code == 200
+    assert_problem(getattr(client_for(former), method)(url, body, format="json"), 403)
+    assert Enrolment.objects.filter(pk=now.pk).values().get() == before
+    assert not EnrolmentChange.objects.filter(enrolment=now).exclude(by=clinic_admin).exists()
+    assert getattr(client_for(colleague), method)(url, body, format="json").status_code == 200
+
+
 @pytest.mark.django_db(transaction=True)
 def test_links_enrolments_made_before_are_marked_as_the_programs():
     """program 0003: the link ``enrol`` made with an enrolment becomes a "program" link (it
