@@ -261,10 +261,9 @@ def test_who_may_not_hand_over(intake, program, therapist, colleague):
     assert Enrolment.objects.get(pk=intake.pk).primary_therapist == therapist
 
 
-def test_a_therapist_of_a_former_program_of_the_patient_does_not_hand_over_this_one(
-    clinic_admin, therapist, colleague
-):
-    """The staff of a program the patient was in before treat them there, not here."""
+def _after_a_former_program(clinic_admin, therapist, colleague):
+    """A patient who completed a program with ``former``, now in the therapist's and
+    colleague's; the patient shows ``former`` this program under a consent."""
     former = TherapistFactory()
     patient = PatientFactory()
     CareLinkFactory(patient=patient, therapist=former)
@@ -281,6 +280,14 @@ def test_a_therapist_of_a_former_program_of_the_patient_does_not_hand_over_this_
         starts_on=START + timedelta(days=7),
     )  # fmt: skip
     grant_for(patient, former, ["program"])
+    return former, now
+
+
+def test_a_therapist_of_a_former_program_of_the_patient_does_not_hand_over_this_one(
+    clinic_admin, therapist, colleague
+):
+    """The staff of a program the patient was in before treat them there, not here."""
+    former, now = _after_a_former_program(clinic_admin, therapist, colleague)
     response = _hand_over(
         former, now, {"primary_therapist": str(colleague.pk), "reason": "Caseload"}
     )
@@ -306,22 +313,7 @@ def test_a_therapist_of_a_former_program_changes_nothing_of_this_enrolment(
 ):
     """Its status, planned end and aftercare plan are this program's therapists' to change,
     though a consent shows the enrolment to the staff of the patient's earlier program."""
-    former = TherapistFactory()
-    patient = PatientFactory()
-    CareLinkFactory(patient=patient, therapist=former)
-    earlier = program_make(therapists=[former], starts_on=START, name="Day IOP")
-    first = services.enrol(
-        by=former, patient=patient, program=earlier, primary_therapist=former, starts_on=START
-    )
-    services.enrolment_status_set(enrolment=first, by=former, status="completed", reason="Done")
-    later = program_make(
-        therapists=[therapist, colleague], starts_on=START + timedelta(days=7), name="Evening"
-    )
-    now = services.enrol(
-        by=clinic_admin, patient=patient, program=later, primary_therapist=therapist,
-        starts_on=START + timedelta(days=7),
-    )  # fmt: skip
-    grant_for(patient, former, ["program"])
+    former, now = _after_a_former_program(clinic_admin, therapist, colleague)
     url = f"/api/v1/program/enrolments/{now.pk}/{path}"
     before = Enrolment.objects.filter(pk=now.pk).values().get()
 
